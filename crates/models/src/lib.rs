@@ -1,0 +1,1 @@
+//! Models trained with sliced-Wasserstein losses (filled in by the model issues).

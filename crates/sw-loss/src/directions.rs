@@ -1,0 +1,174 @@
+//! Projection directions on the unit sphere S^{d-1}.
+//!
+//! ```text
+//! uniform     θ_l = g_l / ‖g_l‖,  g_l ~ N(0, I_d)                 (Unif(S^{d-1}))
+//! orthogonal  rows of Gram–Schmidt(G_k), G_k ~ N(0, I)^{d×d}, blocks of d stacked,
+//!             the first L rows kept (each row is marginally Unif(S^{d-1}), rows of a
+//!             block are exactly orthonormal)
+//! fibonacci   quasi-uniform lattice on S^2 (a deterministic quadrature rule, d = 3)
+//! ```
+//!
+//! Random draws use the device RNG (`device.seed(..)` makes them reproducible).
+//! Von Mises–Fisher directions live in [`crate::vmf`].
+
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, SwError};
+
+/// How random projection directions are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum DirectionKind {
+    /// i.i.d. uniform on the sphere.
+    #[default]
+    Uniform,
+    /// Random orthonormal blocks of d rows.
+    Orthogonal,
+}
+
+/// The projection directions handed to an estimator.
+///
+/// ```text
+/// Shared   : [L, d]     the same L directions for every pair of the batch
+/// PerPair  : [B, L, d]  L directions per pair (amortized models, Max-SW, v-DSW)
+/// ```
+/// Rows must have unit norm; the estimators do not renormalise them.
+#[derive(Debug, Clone)]
+pub enum Directions {
+    /// `[L, d]`.
+    Shared(Tensor<2>),
+    /// `[B, L, d]`.
+    PerPair(Tensor<3>),
+}
+
+impl Directions {
+    /// Number of directions per pair, L.
+    pub fn count(&self) -> usize {
+        match self {
+            Directions::Shared(t) => t.dims()[0],
+            Directions::PerPair(t) => t.dims()[1],
+        }
+    }
+
+    /// Checks the directions against a batch of B measures in R^d.
+    pub(crate) fn check(&self, b: usize, d: usize) -> Result<()> {
+        let (ok, got, expected) = match self {
+            Directions::Shared(t) => (
+                t.dims()[1] == d,
+                t.dims().to_vec(),
+                format!("[L, d] with d = {d}"),
+            ),
+            Directions::PerPair(t) => (
+                t.dims()[0] == b && t.dims()[2] == d,
+                t.dims().to_vec(),
+                format!("[B, L, d] = [{b}, L, {d}]"),
+            ),
+        };
+        if !ok {
+            return Err(SwError::Shape {
+                what: "directions",
+                expected,
+                got,
+            });
+        }
+        if self.count() == 0 {
+            return Err(SwError::NoProjections);
+        }
+        Ok(())
+    }
+
+    /// The directions as `[B, L, d]` (a broadcast view for `Shared`).
+    pub fn per_pair(&self, b: usize) -> Tensor<3> {
+        match self {
+            Directions::Shared(t) => {
+                let [l, d] = t.dims();
+                t.clone().unsqueeze_dim::<3>(0).expand([b, l, d])
+            }
+            Directions::PerPair(t) => t.clone(),
+        }
+    }
+
+    /// Detached copy (no gradient flows to the directions).
+    pub fn detach(&self) -> Self {
+        match self {
+            Directions::Shared(t) => Directions::Shared(t.clone().detach()),
+            Directions::PerPair(t) => Directions::PerPair(t.clone().detach()),
+        }
+    }
+}
+
+/// Normalises the rows (last axis) of `t` to unit Euclidean norm.
+pub fn normalize_rows<const D: usize>(t: Tensor<D>) -> Tensor<D> {
+    let norm = t.clone().square().sum_dim(D - 1).sqrt().clamp_min(1e-30);
+    t / norm
+}
+
+/// L directions i.i.d. uniform on S^{d-1}: `[L, d]`.
+pub fn uniform(l: usize, d: usize, device: &Device) -> Tensor<2> {
+    normalize_rows(Tensor::<2>::random([l, d], Distribution::Normal(0.0, 1.0), device))
+}
+
+/// B·L directions i.i.d. uniform on S^{d-1}: `[B, L, d]`.
+pub fn uniform_batched(b: usize, l: usize, d: usize, device: &Device) -> Tensor<3> {
+    normalize_rows(Tensor::<3>::random(
+        [b, l, d],
+        Distribution::Normal(0.0, 1.0),
+        device,
+    ))
+}
+
+/// L directions from random orthonormal blocks: `[L, d]`.
+///
+/// Rows `k·d .. (k+1)·d` are orthonormal (modified Gram–Schmidt of a Gaussian block, in f64
+/// on the host; a Gaussian matrix has full rank almost surely). Only the rows that are kept
+/// are orthogonalised, so L ≪ d costs O(L² d), not O(d³).
+pub fn orthogonal(l: usize, d: usize, device: &Device) -> Tensor<2> {
+    let gauss = Tensor::<2>::random([l, d], Distribution::Normal(0.0, 1.0), device);
+    let mut rows: Vec<f64> = gauss.into_data().convert::<f64>().try_to_vec::<f64>().expect("f64");
+    for block_start in (0..l).step_by(d.max(1)) {
+        let block_end = (block_start + d).min(l);
+        for i in block_start..block_end {
+            for j in block_start..i {
+                let dot: f64 = (0..d).map(|k| rows[i * d + k] * rows[j * d + k]).sum();
+                for k in 0..d {
+                    rows[i * d + k] -= dot * rows[j * d + k];
+                }
+            }
+            let norm = (0..d).map(|k| rows[i * d + k].powi(2)).sum::<f64>().sqrt();
+            for k in 0..d {
+                rows[i * d + k] /= norm;
+            }
+        }
+    }
+    Tensor::from_data(TensorData::new(rows, [l, d]), device)
+}
+
+/// Draws `[L, d]` directions of the given kind.
+pub fn sample(kind: DirectionKind, l: usize, d: usize, device: &Device) -> Tensor<2> {
+    match kind {
+        DirectionKind::Uniform => uniform(l, d, device),
+        DirectionKind::Orthogonal => orthogonal(l, d, device),
+    }
+}
+
+/// The Fibonacci (golden-spiral) lattice of n points on S²: `[n, 3]`.
+///
+/// ```text
+/// z_i = 1 − (2i + 1)/n,  r_i = √(1 − z_i²),  φ_i = i · π(3 − √5)
+/// θ_i = (r_i cos φ_i, r_i sin φ_i, z_i)
+/// ```
+/// Each point carries area 4π/n; the mean of a smooth f over the lattice converges to its
+/// spherical mean much faster than Monte Carlo. Used as the high-accuracy reference for SW in
+/// d = 3.
+pub fn fibonacci_sphere(n: usize, device: &Device) -> Tensor<2> {
+    let golden = std::f64::consts::PI * (3.0 - 5f64.sqrt());
+    let mut v = Vec::with_capacity(n * 3);
+    for i in 0..n {
+        let z = 1.0 - (2.0 * i as f64 + 1.0) / n as f64;
+        let r = (1.0 - z * z).max(0.0).sqrt();
+        let phi = golden * i as f64;
+        v.extend_from_slice(&[r * phi.cos(), r * phi.sin(), z]);
+    }
+    Tensor::from_data(TensorData::new(v, [n, 3]), device)
+}

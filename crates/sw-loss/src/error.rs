@@ -1,0 +1,94 @@
+//! The one error type of `sw-loss`: every message names the offending shapes or values.
+
+use thiserror::Error;
+
+/// Errors raised by the checked (`Result`) API of this crate.
+///
+/// Anything that can come from a config file, a data file or a caller's tensor is reported
+/// here instead of panicking inside a kernel.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum SwError {
+    /// A tensor has the wrong rank or shape.
+    #[error("{what}: expected shape {expected}, got {got:?}")]
+    Shape {
+        /// Which argument.
+        what: &'static str,
+        /// Human description of the expected shape.
+        expected: String,
+        /// The actual dimensions.
+        got: Vec<usize>,
+    },
+    /// The two measures live in spaces of different dimension.
+    #[error("dimension mismatch: x is {x:?} and y is {y:?} (the last axis, d, must agree)")]
+    DimMismatch {
+        /// Shape of the first point set.
+        x: Vec<usize>,
+        /// Shape of the second point set.
+        y: Vec<usize>,
+    },
+    /// The two batches hold a different number of pairs.
+    #[error("batch mismatch: x has {x} measures and y has {y} (the first axis, B, must agree)")]
+    BatchMismatch {
+        /// Batch size of x.
+        x: usize,
+        /// Batch size of y.
+        y: usize,
+    },
+    /// A measure has no points (n = 0) or lives in R^0.
+    #[error("{what} is empty: shape {shape:?}")]
+    Empty {
+        /// Which argument.
+        what: &'static str,
+        /// Its shape.
+        shape: Vec<usize>,
+    },
+    /// L = 0 projections were asked for.
+    #[error("the number of projections L must be at least 1, got 0")]
+    NoProjections,
+    /// The exponent p is below 1 or not finite.
+    #[error("the exponent p must be a finite real >= 1, got {0}")]
+    InvalidP(f64),
+    /// A weight vector has a negative entry.
+    #[error("{what} has a negative entry ({value}); weights must be non-negative")]
+    NegativeWeight {
+        /// Which weight vector.
+        what: &'static str,
+        /// The most negative value found.
+        value: f64,
+    },
+    /// A weight vector sums to zero.
+    #[error("{what} sums to zero in batch element {batch}; at least one weight must be positive")]
+    ZeroWeights {
+        /// Which weight vector.
+        what: &'static str,
+        /// Index of the measure in the batch.
+        batch: usize,
+    },
+    /// A tensor contains NaN or ±inf.
+    #[error("{what} contains non-finite values (NaN or inf)")]
+    NonFinite {
+        /// Which argument.
+        what: &'static str,
+    },
+    /// A parameter is outside its domain (κ < 0, step size ≤ 0, ...).
+    #[error("invalid parameter `{name}`: {message}")]
+    InvalidParameter {
+        /// The parameter name, as in the config.
+        name: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A tensor is on a different device than the others.
+    #[error("{what} is on device {got:?} but x is on {expected:?}")]
+    Device {
+        /// Which argument.
+        what: &'static str,
+        /// Device of x.
+        expected: String,
+        /// Device of the argument.
+        got: String,
+    },
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T> = core::result::Result<T, SwError>;

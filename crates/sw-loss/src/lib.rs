@@ -1,0 +1,26 @@
+#![warn(missing_docs)]
+#![doc = include_str!("../README.md")]
+
+pub mod config;
+pub mod control_variates;
+pub mod directions;
+pub mod error;
+pub mod kernel;
+pub mod max_sliced;
+pub mod measure;
+pub mod one_d;
+pub mod sliced;
+pub mod vmf;
+
+pub use config::{EstimatorKind, LossConfig};
+pub use control_variates::{
+    ControlVariate, cv_sw_pp_with_directions, cv_sw_with_directions, lcv_sw, lcv_sw_pp, ucv_sw, ucv_sw_pp,
+};
+pub use directions::{DirectionKind, Directions};
+pub use error::{Result, SwError};
+pub use max_sliced::{AscentOptions, MaxSwOptions, max_sw, max_sw_direction};
+pub use measure::Measure;
+pub use sliced::{
+    Reduction, SlicedOptions, projected_wpp, sw, sw_pp, sw_pp_with_directions, sw_with_directions,
+};
+pub use vmf::{VdswOptions, dsw_vmf};

@@ -1,0 +1,234 @@
+//! Monte Carlo sliced Wasserstein (Bonneel et al. 2015; Kolouri et al. 2019).
+//!
+//! ```text
+//! SW_p^p(μ, ν) = E_{θ~Unif(S^{d−1})} W_p^p(θ♯μ, θ♯ν) ≈ (1/L) Σ_l W_p^p(θ_l♯μ, θ_l♯ν)
+//! SW_p(μ, ν)   = (SW_p^p)^{1/p}
+//! ```
+//! Shapes: x `[B, n, d]`, y `[B, m, d]`, directions `[L, d]` or `[B, L, d]`; per-direction
+//! values `[B, L]`; results `[1]` (mean, sum) or `[B]` (none).
+//! POT reference: `ot.sliced_wasserstein_distance` (Flamary et al., JMLR 2021).
+
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+use crate::directions::{self, DirectionKind, Directions};
+use crate::error::{Result, SwError};
+use crate::kernel;
+use crate::measure::{Measure, check_p, check_pair};
+use crate::one_d;
+
+/// How per-pair values of a batch are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reduction {
+    /// Mean over the batch: `[1]`.
+    #[default]
+    Mean,
+    /// Sum over the batch: `[1]`.
+    Sum,
+    /// One value per pair: `[B]`.
+    None,
+}
+
+impl Reduction {
+    /// Applies the reduction to per-pair values `[B]`.
+    pub fn apply(self, per_pair: Tensor<1>) -> Tensor<1> {
+        match self {
+            Reduction::Mean => per_pair.mean(),
+            Reduction::Sum => per_pair.sum(),
+            Reduction::None => per_pair,
+        }
+    }
+}
+
+/// Options shared by the estimators.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SlicedOptions {
+    /// Number of projections L.
+    pub projections: usize,
+    /// Exponent p ≥ 1.
+    pub p: f64,
+    /// How random directions are drawn.
+    pub directions: DirectionKind,
+    /// Batch reduction.
+    pub reduction: Reduction,
+    /// Check inputs for NaN/inf (one device read per call).
+    pub check_finite: bool,
+}
+
+impl Default for SlicedOptions {
+    fn default() -> Self {
+        Self {
+            projections: 100,
+            p: 2.0,
+            directions: DirectionKind::Uniform,
+            reduction: Reduction::Mean,
+            check_finite: true,
+        }
+    }
+}
+
+impl SlicedOptions {
+    /// Options with L projections and exponent p, other fields default.
+    pub fn new(projections: usize, p: f64) -> Self {
+        Self {
+            projections,
+            p,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the reduction.
+    pub fn with_reduction(mut self, reduction: Reduction) -> Self {
+        self.reduction = reduction;
+        self
+    }
+
+    /// Sets the direction sampler.
+    pub fn with_directions(mut self, directions: DirectionKind) -> Self {
+        self.directions = directions;
+        self
+    }
+
+    pub(crate) fn check(&self) -> Result<()> {
+        check_p(self.p)?;
+        if self.projections == 0 {
+            return Err(SwError::NoProjections);
+        }
+        Ok(())
+    }
+}
+
+/// Projects a batch of point sets on directions: `[B, n, d] × [B, L, d] → [B, L, n]`.
+///
+/// The projections of each direction are a contiguous row, so each 1-D sort runs on
+/// contiguous memory.
+pub fn project(points: &Tensor<3>, directions: &Directions) -> Tensor<3> {
+    let b = points.dims()[0];
+    let theta = directions.per_pair(b); // [B, L, d]
+    theta.matmul(points.clone().swap_dims(1, 2)) // [B, L, n]
+}
+
+/// W_p^p of the projected measures for every pair and direction: `[B, L]`.
+///
+/// Equal sizes with uniform weights use sorting (the fused kernel where available); any
+/// other case uses the quantile merge of [`one_d::wpp_quantile`].
+pub fn projected_wpp(x: &Measure, y: &Measure, directions: &Directions, p: f64) -> Result<Tensor<2>> {
+    check_p(p)?;
+    check_pair(x, y, false)?;
+    let [b, _, d] = x.dims();
+    directions.check(b, d)?;
+    Ok(projected_wpp_unchecked(x, y, directions, p))
+}
+
+pub(crate) fn projected_wpp_unchecked(x: &Measure, y: &Measure, directions: &Directions, p: f64) -> Tensor<2> {
+    let px = project(x.points(), directions);
+    let py = project(y.points(), directions);
+    wpp_from_projections(x, y, px, py, p)
+}
+
+/// W_p^p per pair and direction from projections `[B, L, n]`, `[B, L, m]` → `[B, L]`.
+pub(crate) fn wpp_from_projections(x: &Measure, y: &Measure, px: Tensor<3>, py: Tensor<3>, p: f64) -> Tensor<2> {
+    let [b, l, n] = px.dims();
+    let m = py.dims()[2];
+    let px = px.reshape([b * l, n]);
+    let py = py.reshape([b * l, m]);
+    let per_row = if n == m && x.is_uniform() && y.is_uniform() {
+        kernel::sorted_wpp(px, py, p)
+    } else {
+        let wx = x.normalized_weights().unsqueeze_dim::<3>(1).expand([b, l, n]).reshape([b * l, n]);
+        let wy = y.normalized_weights().unsqueeze_dim::<3>(1).expand([b, l, m]).reshape([b * l, m]);
+        one_d::wpp_quantile(px, py, wx, wy, p)
+    };
+    per_row.reshape([b, l])
+}
+
+/// The p-th root, made safe at 0: `max(v, 1e-30)^{1/p}`.
+///
+/// The clamp keeps the gradient finite when two measures coincide (the derivative of v^{1/p}
+/// is infinite at 0); it changes the value only below 1e-30.
+pub(crate) fn root(v: Tensor<1>, p: f64) -> Tensor<1> {
+    if p == 1.0 {
+        v
+    } else {
+        v.clamp_min(1e-30).powf_scalar(1.0 / p)
+    }
+}
+
+/// SW_p^p per pair with the given directions: `[B]`.
+fn sw_pp_per_pair(x: &Measure, y: &Measure, directions: &Directions, p: f64) -> Tensor<1> {
+    projected_wpp_unchecked(x, y, directions, p).mean_dim(1).squeeze_dim(1)
+}
+
+pub(crate) fn check_all(x: &Measure, y: &Measure, directions: &Directions, p: f64, finite: bool) -> Result<()> {
+    check_p(p)?;
+    check_pair(x, y, finite)?;
+    let [b, _, d] = x.dims();
+    directions.check(b, d)?;
+    if finite {
+        let t = match directions {
+            Directions::Shared(t) => crate::measure::all_finite(t),
+            Directions::PerPair(t) => crate::measure::all_finite(t),
+        };
+        if !t {
+            return Err(SwError::NonFinite { what: "directions" });
+        }
+    }
+    Ok(())
+}
+
+/// SW_p^p with caller-given directions (e.g. from an amortized network), reduced over B.
+pub fn sw_pp_with_directions(
+    x: &Measure,
+    y: &Measure,
+    directions: &Directions,
+    p: f64,
+    reduction: Reduction,
+) -> Result<Tensor<1>> {
+    check_all(x, y, directions, p, true)?;
+    Ok(reduction.apply(sw_pp_per_pair(x, y, directions, p)))
+}
+
+/// SW_p with caller-given directions, reduced over B (the root is taken per pair).
+pub fn sw_with_directions(
+    x: &Measure,
+    y: &Measure,
+    directions: &Directions,
+    p: f64,
+    reduction: Reduction,
+) -> Result<Tensor<1>> {
+    check_all(x, y, directions, p, true)?;
+    Ok(reduction.apply(root(sw_pp_per_pair(x, y, directions, p), p)))
+}
+
+pub(crate) fn random_directions(x: &Measure, options: &SlicedOptions) -> Directions {
+    let d = x.dims()[2];
+    let theta = directions::sample(options.directions, options.projections, d, &x.device());
+    Directions::Shared(theta.cast(x.points().dtype()))
+}
+
+/// Monte Carlo SW_p^p with L random directions shared by the batch.
+pub fn sw_pp(x: &Measure, y: &Measure, options: &SlicedOptions) -> Result<Tensor<1>> {
+    options.check()?;
+    check_pair(x, y, options.check_finite)?;
+    let dirs = random_directions(x, options);
+    Ok(options.reduction.apply(sw_pp_per_pair(x, y, &dirs, options.p)))
+}
+
+/// Monte Carlo SW_p with L random directions shared by the batch.
+///
+/// ```
+/// use burn::tensor::{Device, Tensor, Distribution};
+/// use sw_loss::{Measure, SlicedOptions, sw};
+/// let device = Device::default();
+/// let x = Tensor::<2>::random([64, 3], Distribution::Normal(0.0, 1.0), &device);
+/// let y = x.clone().add_scalar(1.0);
+/// let d = sw(&x.into(), &y.into(), &SlicedOptions::new(50, 2.0)).unwrap();
+/// assert!(d.into_scalar::<f32>() > 0.0);
+/// ```
+pub fn sw(x: &Measure, y: &Measure, options: &SlicedOptions) -> Result<Tensor<1>> {
+    options.check()?;
+    check_pair(x, y, options.check_finite)?;
+    let dirs = random_directions(x, options);
+    Ok(options.reduction.apply(root(sw_pp_per_pair(x, y, &dirs, options.p), options.p)))
+}

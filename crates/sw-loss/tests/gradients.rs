@@ -1,0 +1,110 @@
+//! Gradients against central finite differences (f64 on Flex), and the fused kernel against
+//! its reference twin (values and gradients).
+
+mod common;
+
+use burn::tensor::{DType, Device, Distribution, Tensor};
+use common::*;
+use sw_loss::kernel::{has_fused_kernel, sorted_wpp};
+use sw_loss::one_d::wpp_sorted;
+use sw_loss::{ControlVariate, Directions, Measure, Reduction, cv_sw_with_directions, sw_with_directions};
+
+type Loss = dyn Fn(&Measure, &Measure, &Directions) -> Tensor<1>;
+
+/// Compares d loss / d x from autodiff with central differences, entry by entry.
+fn check_gradient(name: &str, n: usize, m: usize, d: usize, weighted: bool, loss: &Loss) {
+    let device = Device::default().autodiff();
+    let mut rng = HostRng::new(17);
+    let x = rng.normals(n * d);
+    let y: Vec<f64> = rng.normals(m * d).iter().map(|v| 0.8 * v + 0.3).collect();
+    let th = rng.unit_rows(12, d);
+    let weights = weighted.then(|| {
+        (
+            (0..n).map(|_| rng.uniform() + 0.2).collect::<Vec<_>>(),
+            (0..m).map(|_| rng.uniform() + 0.2).collect::<Vec<_>>(),
+        )
+    });
+    let make = |xv: Vec<f64>| {
+        let xt = t2(xv, n, d, &device, DType::F64).require_grad();
+        let mut xm = Measure::single(xt.clone());
+        let mut ym = Measure::single(t2(y.clone(), m, d, &device, DType::F64));
+        if let Some((a, b)) = &weights {
+            xm = xm.with_weights_1d(t1(a.clone(), &device, DType::F64));
+            ym = ym.with_weights_1d(t1(b.clone(), &device, DType::F64));
+        }
+        let dirs = Directions::Shared(t2(th.clone(), 12, d, &device, DType::F64));
+        (xt, loss(&xm, &ym, &dirs))
+    };
+    let (xt, value) = make(x.clone());
+    let grads = value.backward();
+    let analytic = to_vec(xt.grad(&grads).expect("gradient of x"));
+    let h = 1e-6;
+    let mut worst = 0f64;
+    for i in 0..n * d {
+        let mut plus = x.clone();
+        plus[i] += h;
+        let mut minus = x.clone();
+        minus[i] -= h;
+        let fd = (scalar(make(plus).1) - scalar(make(minus).1)) / (2.0 * h);
+        let err = (fd - analytic[i]).abs() / (fd.abs().max(analytic[i].abs()).max(1e-3));
+        worst = worst.max(err);
+    }
+    assert!(worst < 1e-5, "{name}: worst relative gradient error {worst}");
+}
+
+#[test]
+fn sw_gradient_matches_finite_differences() {
+    for p in [2.0, 3.0, 1.5] {
+        check_gradient(&format!("sw p={p}"), 15, 15, 3, false, &move |x, y, th| {
+            sw_with_directions(x, y, th, p, Reduction::Mean).unwrap()
+        });
+    }
+}
+
+#[test]
+fn weighted_unequal_sw_gradient_matches_finite_differences() {
+    check_gradient("weighted sw", 13, 19, 3, true, &|x, y, th| {
+        sw_with_directions(x, y, th, 2.0, Reduction::Mean).unwrap()
+    });
+}
+
+#[test]
+fn control_variate_gradients_match_finite_differences() {
+    for (name, kind) in [("lcv", ControlVariate::Lower), ("ucv", ControlVariate::Upper)] {
+        check_gradient(name, 15, 15, 3, false, &move |x, y, th| {
+            cv_sw_with_directions(x, y, th, 2.0, kind, false, Reduction::Mean).unwrap()
+        });
+        check_gradient(&format!("{name} weighted"), 11, 14, 3, true, &move |x, y, th| {
+            cv_sw_with_directions(x, y, th, 2.0, kind, false, Reduction::Mean).unwrap()
+        });
+    }
+}
+
+/// The fused kernel equals the plain composition, in value and in both gradients.
+#[test]
+fn fused_kernel_matches_reference_twin() {
+    let device = Device::default().autodiff();
+    assert!(has_fused_kernel(&device), "the default device is Flex: the kernel must be used");
+    for &(r, n, p) in &[(7usize, 5usize, 2.0), (13, 300, 2.0), (4, 2048, 1.0), (9, 777, 3.0), (3, 191, 1.5)] {
+        for dtype in [DType::F32, DType::F64] {
+            let px = Tensor::<2>::random([r, n], Distribution::Normal(0.0, 1.0), (&device, dtype)).require_grad();
+            let py = Tensor::<2>::random([r, n], Distribution::Normal(0.5, 2.0), (&device, dtype)).require_grad();
+            let weights = Tensor::<1>::random([r], Distribution::Uniform(0.5, 1.5), (&device, dtype));
+            let fused = sorted_wpp(px.clone(), py.clone(), p);
+            let reference = wpp_sorted(px.clone(), py.clone(), p);
+            let tol = if dtype == DType::F32 { 1e-5 } else { 1e-12 };
+            for (a, b) in to_vec(fused.clone()).iter().zip(to_vec(reference.clone())) {
+                assert!(rel_err(*a, b) < tol, "r={r} n={n} p={p}: {a} vs {b}");
+            }
+            let g1 = (fused * weights.clone()).sum().backward();
+            let g2 = (reference * weights).sum().backward();
+            for t in [&px, &py] {
+                let (a, b) = (to_vec(t.grad(&g1).unwrap()), to_vec(t.grad(&g2).unwrap()));
+                let scale = b.iter().fold(0f64, |m, v| m.max(v.abs()));
+                for (u, v) in a.iter().zip(&b) {
+                    assert!((u - v).abs() <= tol * scale.max(1e-12) * 10.0, "gradient r={r} n={n} p={p}: {u} vs {v}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+fn main() { eprintln!("experiments: not implemented yet"); std::process::exit(2); }
