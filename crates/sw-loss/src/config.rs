@@ -15,12 +15,12 @@
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::control_variates::{ControlVariate, cv_sw_pp_with_directions, cv_sw_with_directions};
+use crate::control_variates::ControlVariate;
 use crate::directions::{DirectionKind, Directions};
 use crate::error::{Result, SwError};
 use crate::max_sliced::{AscentOptions, MaxSwOptions, max_sw_direction};
 use crate::measure::{Measure, check_pair};
-use crate::sliced::{Reduction, SlicedOptions, sw_pp_with_directions, sw_with_directions};
+use crate::sliced::{Reduction, SlicedOptions};
 use crate::vmf::{self, VdswOptions};
 
 /// The estimator.
@@ -161,7 +161,7 @@ impl LossConfig {
     /// The loss between two (batches of) measures: `[1]` or `[B]` per the reduction.
     pub fn forward(&self, x: &Measure, y: &Measure) -> Result<Tensor<1>> {
         self.validate()?;
-        check_pair(x, y, self.check_finite)?;
+        check_pair(x, y, false)?;
         let dirs = match self.kind {
             EstimatorKind::Sw | EstimatorKind::LcvSw | EstimatorKind::UcvSw => {
                 crate::sliced::random_directions(x, &self.sliced_options())
@@ -198,11 +198,12 @@ impl LossConfig {
             EstimatorKind::UcvSw => Some(ControlVariate::Upper),
             _ => None,
         };
-        match (cv, self.power) {
-            (Some(kind), false) => cv_sw_with_directions(x, y, dirs, self.p, kind, self.detach_gamma, self.reduction),
-            (Some(kind), true) => cv_sw_pp_with_directions(x, y, dirs, self.p, kind, self.detach_gamma, self.reduction),
-            (None, false) => sw_with_directions(x, y, dirs, self.p, self.reduction),
-            (None, true) => sw_pp_with_directions(x, y, dirs, self.p, self.reduction),
-        }
+        crate::sliced::check_all(x, y, dirs, self.p)?;
+        let per_pair = match cv {
+            Some(kind) => crate::control_variates::per_pair(x, y, dirs, self.p, kind, self.detach_gamma, self.check_finite)?,
+            None => crate::sliced::sw_pp_per_pair(x, y, dirs, self.p, self.check_finite)?,
+        };
+        let per_pair = if self.power { per_pair } else { crate::sliced::root(per_pair, self.p) };
+        Ok(self.reduction.apply(per_pair))
     }
 }

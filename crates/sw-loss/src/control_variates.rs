@@ -86,9 +86,20 @@ pub fn control_variate_estimate(w: Tensor<2>, c: Tensor<2>, expectation: Tensor<
     (w_mean - gamma * centred_c.mean_dim(1)).clamp_min(0.0).squeeze_dim(1)
 }
 
-fn per_pair(x: &Measure, y: &Measure, dirs: &Directions, p: f64, kind: ControlVariate, detach_gamma: bool) -> Tensor<1> {
+pub(crate) fn per_pair(
+    x: &Measure,
+    y: &Measure,
+    dirs: &Directions,
+    p: f64,
+    kind: ControlVariate,
+    detach_gamma: bool,
+    check_finite: bool,
+) -> Result<Tensor<1>> {
     let (w, c, e) = control_variate_terms(x, y, dirs, p, kind);
-    control_variate_estimate(w, c, e, detach_gamma)
+    if check_finite {
+        sliced::ensure_finite(&w, x, y, dirs)?;
+    }
+    Ok(control_variate_estimate(w, c, e, detach_gamma))
 }
 
 /// CV-SW_p^p with caller-given directions, reduced over B.
@@ -101,8 +112,8 @@ pub fn cv_sw_pp_with_directions(
     detach_gamma: bool,
     reduction: Reduction,
 ) -> Result<Tensor<1>> {
-    sliced::check_all(x, y, directions, p, true)?;
-    Ok(reduction.apply(per_pair(x, y, directions, p, kind, detach_gamma)))
+    sliced::check_all(x, y, directions, p)?;
+    Ok(reduction.apply(per_pair(x, y, directions, p, kind, detach_gamma, true)?))
 }
 
 /// CV-SW_p with caller-given directions, reduced over B (root per pair).
@@ -115,38 +126,38 @@ pub fn cv_sw_with_directions(
     detach_gamma: bool,
     reduction: Reduction,
 ) -> Result<Tensor<1>> {
-    sliced::check_all(x, y, directions, p, true)?;
-    Ok(reduction.apply(root(per_pair(x, y, directions, p, kind, detach_gamma), p)))
+    sliced::check_all(x, y, directions, p)?;
+    Ok(reduction.apply(root(per_pair(x, y, directions, p, kind, detach_gamma, true)?, p)))
 }
 
 fn random(x: &Measure, y: &Measure, options: &SlicedOptions) -> Result<Directions> {
     options.check()?;
-    check_pair(x, y, options.check_finite)?;
+    check_pair(x, y, false)?;
     Ok(sliced::random_directions(x, options))
 }
 
 /// LCV-SW_p (lower control variate) with L random directions.
 pub fn lcv_sw(x: &Measure, y: &Measure, options: &SlicedOptions, detach_gamma: bool) -> Result<Tensor<1>> {
     let dirs = random(x, y, options)?;
-    let v = per_pair(x, y, &dirs, options.p, ControlVariate::Lower, detach_gamma);
+    let v = per_pair(x, y, &dirs, options.p, ControlVariate::Lower, detach_gamma, options.check_finite)?;
     Ok(options.reduction.apply(root(v, options.p)))
 }
 
 /// LCV-SW_p^p with L random directions.
 pub fn lcv_sw_pp(x: &Measure, y: &Measure, options: &SlicedOptions, detach_gamma: bool) -> Result<Tensor<1>> {
     let dirs = random(x, y, options)?;
-    Ok(options.reduction.apply(per_pair(x, y, &dirs, options.p, ControlVariate::Lower, detach_gamma)))
+    Ok(options.reduction.apply(per_pair(x, y, &dirs, options.p, ControlVariate::Lower, detach_gamma, options.check_finite)?))
 }
 
 /// UCV-SW_p (upper control variate) with L random directions.
 pub fn ucv_sw(x: &Measure, y: &Measure, options: &SlicedOptions, detach_gamma: bool) -> Result<Tensor<1>> {
     let dirs = random(x, y, options)?;
-    let v = per_pair(x, y, &dirs, options.p, ControlVariate::Upper, detach_gamma);
+    let v = per_pair(x, y, &dirs, options.p, ControlVariate::Upper, detach_gamma, options.check_finite)?;
     Ok(options.reduction.apply(root(v, options.p)))
 }
 
 /// UCV-SW_p^p with L random directions.
 pub fn ucv_sw_pp(x: &Measure, y: &Measure, options: &SlicedOptions, detach_gamma: bool) -> Result<Tensor<1>> {
     let dirs = random(x, y, options)?;
-    Ok(options.reduction.apply(per_pair(x, y, &dirs, options.p, ControlVariate::Upper, detach_gamma)))
+    Ok(options.reduction.apply(per_pair(x, y, &dirs, options.p, ControlVariate::Upper, detach_gamma, options.check_finite)?))
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::directions::{self, DirectionKind, Directions};
 use crate::error::{Result, SwError};
 use crate::kernel;
-use crate::measure::{Measure, check_p, check_pair};
+use crate::measure::{Measure, all_finite, check_p, check_pair};
 use crate::one_d;
 
 /// How per-pair values of a batch are combined.
@@ -102,11 +102,23 @@ impl SlicedOptions {
 /// Projects a batch of point sets on directions: `[B, n, d] × [B, L, d] → [B, L, n]`.
 ///
 /// The projections of each direction are a contiguous row, so each 1-D sort runs on
-/// contiguous memory.
+/// contiguous memory. Uses the fused kernel where the device has one.
 pub fn project(points: &Tensor<3>, directions: &Directions) -> Tensor<3> {
     let b = points.dims()[0];
-    let theta = directions.per_pair(b); // [B, L, d]
-    theta.matmul(points.clone().swap_dims(1, 2)) // [B, L, n]
+    kernel::project(points.clone(), directions.per_pair(b))
+}
+
+/// The plain-matmul twin of [`kernel::project`]: `Θ Xᵀ`, `[B, L, d] × [B, d, n] → [B, L, n]`.
+///
+/// When d exceeds L (feature spaces), it is formed as `(X Θᵀ)ᵀ` so the large input is not
+/// transposed.
+pub fn project_reference(points: Tensor<3>, theta: Tensor<3>) -> Tensor<3> {
+    let [_, _, d] = points.dims();
+    if d > theta.dims()[1] {
+        points.matmul(theta.swap_dims(1, 2)).swap_dims(1, 2)
+    } else {
+        theta.matmul(points.swap_dims(1, 2))
+    }
 }
 
 /// W_p^p of the projected measures for every pair and direction: `[B, L]`.
@@ -155,26 +167,44 @@ pub(crate) fn root(v: Tensor<1>, p: f64) -> Tensor<1> {
     }
 }
 
-/// SW_p^p per pair with the given directions: `[B]`.
-fn sw_pp_per_pair(x: &Measure, y: &Measure, directions: &Directions, p: f64) -> Tensor<1> {
-    projected_wpp_unchecked(x, y, directions, p).mean_dim(1).squeeze_dim(1)
+/// Checks the per-direction values `[B, L]` (one small read). NaN/inf anywhere in the inputs
+/// reaches every projection, so this catches bad inputs without reading them; only on failure
+/// are the inputs read to say which one was bad.
+pub(crate) fn ensure_finite(w: &Tensor<2>, x: &Measure, y: &Measure, directions: &Directions) -> Result<()> {
+    if all_finite(w) {
+        return Ok(());
+    }
+    let dirs_finite = match directions {
+        Directions::Shared(t) => all_finite(t),
+        Directions::PerPair(t) => all_finite(t),
+    };
+    let what = if !all_finite(x.points()) {
+        "x"
+    } else if !all_finite(y.points()) {
+        "y"
+    } else if !dirs_finite {
+        "directions"
+    } else {
+        "the projected values (the inputs are finite but overflow when projected)"
+    };
+    Err(SwError::NonFinite { what })
 }
 
-pub(crate) fn check_all(x: &Measure, y: &Measure, directions: &Directions, p: f64, finite: bool) -> Result<()> {
-    check_p(p)?;
-    check_pair(x, y, finite)?;
-    let [b, _, d] = x.dims();
-    directions.check(b, d)?;
-    if finite {
-        let t = match directions {
-            Directions::Shared(t) => crate::measure::all_finite(t),
-            Directions::PerPair(t) => crate::measure::all_finite(t),
-        };
-        if !t {
-            return Err(SwError::NonFinite { what: "directions" });
-        }
+/// SW_p^p per pair with the given directions: `[B]`.
+pub(crate) fn sw_pp_per_pair(x: &Measure, y: &Measure, directions: &Directions, p: f64, check_finite: bool) -> Result<Tensor<1>> {
+    let w = projected_wpp_unchecked(x, y, directions, p);
+    if check_finite {
+        ensure_finite(&w, x, y, directions)?;
     }
-    Ok(())
+    Ok(w.mean_dim(1).squeeze_dim(1))
+}
+
+/// Structural checks of a call with given directions: p, shapes, batch, weights, devices.
+pub(crate) fn check_all(x: &Measure, y: &Measure, directions: &Directions, p: f64) -> Result<()> {
+    check_p(p)?;
+    check_pair(x, y, false)?;
+    let [b, _, d] = x.dims();
+    directions.check(b, d)
 }
 
 /// SW_p^p with caller-given directions (e.g. from an amortized network), reduced over B.
@@ -185,8 +215,8 @@ pub fn sw_pp_with_directions(
     p: f64,
     reduction: Reduction,
 ) -> Result<Tensor<1>> {
-    check_all(x, y, directions, p, true)?;
-    Ok(reduction.apply(sw_pp_per_pair(x, y, directions, p)))
+    check_all(x, y, directions, p)?;
+    Ok(reduction.apply(sw_pp_per_pair(x, y, directions, p, true)?))
 }
 
 /// SW_p with caller-given directions, reduced over B (the root is taken per pair).
@@ -197,8 +227,8 @@ pub fn sw_with_directions(
     p: f64,
     reduction: Reduction,
 ) -> Result<Tensor<1>> {
-    check_all(x, y, directions, p, true)?;
-    Ok(reduction.apply(root(sw_pp_per_pair(x, y, directions, p), p)))
+    check_all(x, y, directions, p)?;
+    Ok(reduction.apply(root(sw_pp_per_pair(x, y, directions, p, true)?, p)))
 }
 
 pub(crate) fn random_directions(x: &Measure, options: &SlicedOptions) -> Directions {
@@ -210,9 +240,9 @@ pub(crate) fn random_directions(x: &Measure, options: &SlicedOptions) -> Directi
 /// Monte Carlo SW_p^p with L random directions shared by the batch.
 pub fn sw_pp(x: &Measure, y: &Measure, options: &SlicedOptions) -> Result<Tensor<1>> {
     options.check()?;
-    check_pair(x, y, options.check_finite)?;
+    check_pair(x, y, false)?;
     let dirs = random_directions(x, options);
-    Ok(options.reduction.apply(sw_pp_per_pair(x, y, &dirs, options.p)))
+    Ok(options.reduction.apply(sw_pp_per_pair(x, y, &dirs, options.p, options.check_finite)?))
 }
 
 /// Monte Carlo SW_p with L random directions shared by the batch.
@@ -228,7 +258,7 @@ pub fn sw_pp(x: &Measure, y: &Measure, options: &SlicedOptions) -> Result<Tensor
 /// ```
 pub fn sw(x: &Measure, y: &Measure, options: &SlicedOptions) -> Result<Tensor<1>> {
     options.check()?;
-    check_pair(x, y, options.check_finite)?;
+    check_pair(x, y, false)?;
     let dirs = random_directions(x, options);
-    Ok(options.reduction.apply(root(sw_pp_per_pair(x, y, &dirs, options.p), options.p)))
+    Ok(options.reduction.apply(root(sw_pp_per_pair(x, y, &dirs, options.p, options.check_finite)?, options.p)))
 }

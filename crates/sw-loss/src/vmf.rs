@@ -164,7 +164,7 @@ pub fn dsw_vmf(x: &Measure, y: &Measure, options: &VdswOptions) -> Result<Tensor
     let mu = crate::max_sliced::on_device(mu, &x.device());
     let theta = sample(mu, options.kappa, options.projections)?.detach();
     let dirs = Directions::PerPair(theta);
-    check_all(x, y, &dirs, options.p, false)?;
+    check_all(x, y, &dirs, options.p)?;
     let wpp = crate::sliced::projected_wpp_unchecked(x, y, &dirs, options.p);
     Ok(options.reduction.apply(root(wpp.mean_dim(1).squeeze_dim(1), options.p)))
 }

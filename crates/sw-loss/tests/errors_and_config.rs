@@ -2,6 +2,10 @@
 
 mod common;
 
+/// Tests here draw from the shared device RNG after seeding it; run them one at a time so
+/// the draws are reproducible.
+static RNG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use sw_loss::{Directions, EstimatorKind, LossConfig, Measure, Reduction, SlicedOptions, SwError, sw, sw_with_directions};
 
@@ -11,6 +15,7 @@ fn cloud(n: usize, d: usize) -> Tensor<2> {
 
 #[test]
 fn bad_shapes_and_values_are_reported() {
+    let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let opts = SlicedOptions::new(10, 2.0);
     let err = sw(&cloud(10, 3).into(), &cloud(10, 4).into(), &opts).unwrap_err();
     assert!(matches!(err, SwError::DimMismatch { .. }) && err.to_string().contains("[1, 10, 4]"), "{err}");
@@ -29,6 +34,12 @@ fn bad_shapes_and_values_are_reported() {
     let err = sw(&nan.into(), &cloud(2, 3).into(), &opts).unwrap_err();
     assert_eq!(err, SwError::NonFinite { what: "x" });
     assert!(err.to_string().contains("non-finite"));
+
+    // NaN in y, given directions: named as y.
+    let dirs = Directions::Shared(sw_loss::directions::uniform(4, 3, &Device::default()));
+    let nan_y = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 1.0, f32::INFINITY, 2.0, 3.0, 4.0], [2, 3]), &Device::default());
+    let err = sw_with_directions(&cloud(2, 3).into(), &nan_y.into(), &dirs, 2.0, Reduction::Mean).unwrap_err();
+    assert_eq!(err, SwError::NonFinite { what: "y" });
 
     let device = Device::default();
     let neg = Measure::single(cloud(3, 3)).with_weights_1d(Tensor::from_data(TensorData::new(vec![0.5f32, -0.1, 0.6], [3]), &device));
@@ -49,6 +60,7 @@ fn bad_shapes_and_values_are_reported() {
 
 #[test]
 fn configs_parse_validate_and_run_for_every_kind() {
+    let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::default();
     let x = Measure::new(Tensor::random([2, 64, 3], Distribution::Normal(0.0, 1.0), &device));
     let y = Measure::new(Tensor::random([2, 64, 3], Distribution::Normal(1.0, 1.0), &device));

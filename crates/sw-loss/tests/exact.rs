@@ -3,6 +3,10 @@
 
 mod common;
 
+/// Tests here draw from the shared device RNG after seeding it; run them one at a time so
+/// the draws are reproducible.
+static RNG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 use burn::tensor::{DType, Device};
 use common::*;
 use sw_loss::{Directions, Measure, Reduction, SlicedOptions, projected_wpp, sw, sw_pp, sw_with_directions};
@@ -43,6 +47,7 @@ fn exact_wpp_1d(x: &[f64], a: &[f64], y: &[f64], b: &[f64], p: f64) -> f64 {
 
 #[test]
 fn one_dimension_is_exact_wasserstein() {
+    let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::default();
     let mut rng = HostRng::new(3);
     for &(n, m, p, weighted) in &[(40, 40, 2.0, false), (40, 40, 1.0, false), (33, 57, 2.0, true), (20, 31, 3.0, true), (25, 25, 1.5, true)] {
@@ -71,6 +76,7 @@ fn one_dimension_is_exact_wasserstein() {
 
 #[test]
 fn translation_gives_projected_shift_squared() {
+    let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::default();
     let mut rng = HostRng::new(5);
     let (n, d, l) = (200, 4, 16);
@@ -90,6 +96,7 @@ fn translation_gives_projected_shift_squared() {
 
 #[test]
 fn self_distance_is_zero_and_distance_is_symmetric() {
+    let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::default();
     let mut rng = HostRng::new(9);
     let x = t2(rng.normals(300), 100, 3, &device, DType::F64);
@@ -105,6 +112,7 @@ fn self_distance_is_zero_and_distance_is_symmetric() {
 
 #[test]
 fn same_seed_same_value_and_batches_reduce() {
+    let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::default();
     let mut rng = HostRng::new(11);
     let (b, n, d) = (3, 64, 3);

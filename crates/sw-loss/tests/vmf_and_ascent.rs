@@ -2,6 +2,10 @@
 
 mod common;
 
+/// Tests here draw from the shared device RNG after seeding it; run them one at a time so
+/// the draws are reproducible.
+static RNG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use common::*;
 use sw_loss::directions::normalize_rows;
@@ -21,6 +25,7 @@ fn mean_resultant_length(d: usize, kappa: f64) -> f64 {
 
 #[test]
 fn bessel_ratio_reference_is_right_for_d3() {
+    let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     // d = 3: A₃(κ) = coth κ − 1/κ in closed form.
     for kappa in [1.0f64, 10.0, 100.0] {
         let closed = 1.0 / kappa.tanh() - 1.0 / kappa;
@@ -30,6 +35,7 @@ fn bessel_ratio_reference_is_right_for_d3() {
 
 #[test]
 fn vmf_mean_resultant_length_matches_bessel_ratio() {
+    let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::default();
     device.seed(99);
     for d in [3usize, 10] {
@@ -52,6 +58,7 @@ fn vmf_mean_resultant_length_matches_bessel_ratio() {
 
 #[test]
 fn vmf_samples_are_differentiable_in_the_mean() {
+    let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::default().autodiff();
     let mu = normalize_rows(Tensor::<2>::from_data(TensorData::new(vec![0.3f32, -0.2, 0.9], [1, 3]), &device)).require_grad();
     let target = Tensor::<1>::from_data(TensorData::new(vec![1.0f32, 0.0, 0.0], [3]), &device);
@@ -78,6 +85,7 @@ fn shifted_pair(device: &Device) -> (Measure, Measure, [f64; 3]) {
 
 #[test]
 fn max_sw_ascent_finds_the_shift_direction() {
+    let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::default();
     device.seed(5);
     let (x, y, t) = shifted_pair(&device);
@@ -100,6 +108,7 @@ fn max_sw_ascent_finds_the_shift_direction() {
 
 #[test]
 fn one_ascent_step_raises_the_projected_distance() {
+    let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::default();
     device.seed(8);
     let (x, y, _) = shifted_pair(&device);
@@ -114,6 +123,7 @@ fn one_ascent_step_raises_the_projected_distance() {
 
 #[test]
 fn v_dsw_mean_aligns_with_the_shift() {
+    let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::default();
     device.seed(13);
     let (x, y, t) = shifted_pair(&device);

@@ -4,6 +4,7 @@
 //! `[R, n] × [R, n] → [R]` (equal sizes, uniform weights). On Flex (and `Autodiff<Flex>`) it
 //! runs one fused pass per row — radix argsort of both rows, the difference, the power and
 //! the mean — with a hand-written backward that scatters through the sorting permutations.
+//! [`project`] computes all projections ⟨θ_{b,l}, x_{b,i}⟩ in loops laid out for SW's shapes.
 //! On every other backend it is the composition of Burn ops in
 //! [`crate::one_d::wpp_sorted`], which is also the reference the kernel is tested against.
 
@@ -14,6 +15,8 @@ use burn::tensor::{Device, Tensor};
 
 #[cfg(feature = "flex")]
 mod flex;
+#[cfg(feature = "flex")]
+mod project;
 pub(crate) mod radix;
 
 /// The backend extension: a fused sorted-difference W_p^p over rows.
@@ -21,6 +24,24 @@ pub(crate) mod radix;
 pub trait SortedWppOps: Backend {
     /// `[R, n] × [R, n] → [R]`, see the module documentation.
     fn sorted_wpp(px: FloatTensor<Self>, py: FloatTensor<Self>, p: f64) -> FloatTensor<Self>;
+}
+
+/// The backend extension: fused projection of point sets on directions.
+#[cfg_attr(feature = "flex", backend_extension(Flex, Autodiff))]
+pub trait ProjectOps: Backend {
+    /// `[B, n, d] × [B, L, d] → [B, L, n]`, `P[b, l, i] = ⟨θ_{b,l}, x_{b,i}⟩`.
+    fn project(points: FloatTensor<Self>, theta: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+/// Projections `[B, n, d] × [B, L, d] → [B, L, n]`, differentiable in both; the fused loops on
+/// Flex, `Tensor::matmul` elsewhere.
+pub fn project(points: Tensor<3>, theta: Tensor<3>) -> Tensor<3> {
+    #[cfg(feature = "flex")]
+    if has_fused_kernel(&points.device()) {
+        let out = <Dispatch as ProjectOps>::project(points.into_dispatch(), theta.into_dispatch());
+        return Tensor::from_dispatch(out);
+    }
+    crate::sliced::project_reference(points, theta)
 }
 
 /// Whether the fused CPU kernel serves tensors on `device`.

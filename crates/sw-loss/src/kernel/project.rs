@@ -1,0 +1,461 @@
+//! The fused projection `P[b, l, i] = ⟨θ_{b,l}, x_{b,i}⟩` on Flex, with its backward.
+//!
+//! ```text
+//! forward   P = Θ Xᵀ                     [B, L, d] × [B, n, d] → [B, L, n]
+//! backward  ∂/∂X = Gᵀ Θ   (grad_x[b,i,:] = Σ_l G[b,l,i] θ_{b,l})       [B, n, d]
+//!           ∂/∂Θ = G X    (grad_θ[b,l,:] = Σ_i G[b,l,i] x_{b,i})       [B, L, d]
+//! ```
+//! Flex's general matmul is slow for the shapes of sliced Wasserstein (an inner dimension of
+//! 3, or an output of n × d with an inner dimension of L = 10); these loops are laid out for
+//! them: for small d, one output row per direction; for large d, all L dot products of one
+//! point while it sits in cache. The reference twin is `Tensor::matmul`
+//! ([`crate::sliced::project_reference`]).
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::{Autodiff, Flex, TensorMetadata, tensor::FloatTensor};
+use burn::tensor::{DType, TensorData};
+use rayon::prelude::*;
+
+use super::ProjectOps;
+
+/// Above this dimension the forward iterates over points instead of directions.
+const LARGE_D: usize = 64;
+
+fn contiguous(t: FlexTensor) -> FlexTensor {
+    if t.is_contiguous() && t.layout().start_offset() == 0 {
+        t
+    } else {
+        t.to_contiguous()
+    }
+}
+
+/// Floats the loops run on.
+trait Real:
+    Copy + Default + Send + Sync + std::ops::Add<Output = Self> + std::ops::Mul<Output = Self> + std::ops::AddAssign + 'static
+{
+    fn fused_mul_add(self, b: Self, c: Self) -> Self;
+}
+
+impl Real for f32 {
+    #[inline(always)]
+    fn fused_mul_add(self, b: Self, c: Self) -> Self {
+        self.mul_add(b, c)
+    }
+}
+
+impl Real for f64 {
+    #[inline(always)]
+    fn fused_mul_add(self, b: Self, c: Self) -> Self {
+        self.mul_add(b, c)
+    }
+}
+
+/// `a·b + c`, as one FMA instruction when the caller was compiled with FMA.
+#[inline(always)]
+fn madd<E: Real, const FMA: bool>(a: E, b: E, c: E) -> E {
+    if FMA { a.fused_mul_add(b, c) } else { a * b + c }
+}
+
+/// ⟨a, b⟩ with 32 independent partial sums, so the loop vectorises and pipelines.
+#[inline(always)]
+fn dot<E: Real, const FMA: bool>(a: &[E], b: &[E]) -> E {
+    const W: usize = 32;
+    let mut acc = [E::default(); W];
+    let (ca, cb) = (a.chunks_exact(W), b.chunks_exact(W));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..W {
+            acc[k] = madd::<E, FMA>(x[k], y[k], acc[k]);
+        }
+    }
+    let mut tail = E::default();
+    for (x, y) in ra.iter().zip(rb) {
+        tail = madd::<E, FMA>(*x, *y, tail);
+    }
+    let mut width = W;
+    while width > 1 {
+        width /= 2;
+        for k in 0..width {
+            acc[k] = acc[k] + acc[k + width];
+        }
+    }
+    acc[0] + tail
+}
+
+/// y += α x.
+#[inline(always)]
+fn axpy<E: Real, const FMA: bool>(alpha: E, x: &[E], y: &mut [E]) {
+    for (yi, xi) in y.iter_mut().zip(x) {
+        *yi = madd::<E, FMA>(alpha, *xi, *yi);
+    }
+}
+
+/// The four inner loops, each a plain version and an AVX2+FMA one chosen at run time
+/// (Burn builds for baseline x86-64; these loops are where SW's time goes).
+macro_rules! simd_dispatch {
+    ($(#[doc = $doc:expr] fn $name:ident<E>($($arg:ident : $ty:ty),*) $body:block)*) => {$(
+        #[doc = $doc]
+        #[inline(always)]
+        fn $name<E: Real, const FMA: bool>($($arg: $ty),*) $body
+        paste_dispatch!($name, ($($arg: $ty),*), ($($arg),*));
+    )*};
+}
+
+macro_rules! paste_dispatch {
+    ($name:ident, ($($arg:ident : $ty:ty),*), ($($call:ident),*)) => {
+        #[allow(non_snake_case)]
+        mod $name {
+            use super::*;
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2<E: Real>($($arg: $ty),*) {
+                super::$name::<E, true>($($call),*)
+            }
+            pub(super) fn run<E: Real>($($arg: $ty),*) {
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                    // SAFETY: the CPU supports the features the function was compiled for.
+                    return unsafe { avx2::<E>($($call),*) };
+                }
+                super::$name::<E, false>($($call),*)
+            }
+        }
+    };
+}
+
+simd_dispatch! {
+    /// out[i] = ⟨θ, x_i⟩ for the n points of one batch element (small d).
+    fn dots_per_direction<E>(theta: &[E], points: &[E], d: usize, out: &mut [E]) {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = dot::<E, FMA>(theta, &points[i * d..(i + 1) * d]);
+        }
+    }
+    /// out[k] = ⟨θ_k, x⟩ for the L directions of one batch element (large d).
+    fn dots_per_point<E>(thetas: &[E], point: &[E], d: usize, out: &mut [E]) {
+        for (k, o) in out.iter_mut().enumerate() {
+            *o = dot::<E, FMA>(&thetas[k * d..(k + 1) * d], point);
+        }
+    }
+    /// out += Σ_k coef[k·stride] θ_k.
+    fn combine<E>(coef: &[E], stride: usize, rows: &[E], d: usize, out: &mut [E]) {
+        for (k, row) in rows.chunks_exact(d).enumerate() {
+            axpy::<E, FMA>(coef[k * stride], row, out);
+        }
+    }
+}
+
+/// Points per register block in the large-d loops.
+const BLOCK: usize = 8;
+
+/// Register-blocked f32 loops for large d: each 8-float chunk of θ is loaded once and used for
+/// `BLOCK` points, so θ is read n/8 times instead of n times. Explicit AVX2+FMA intrinsics,
+/// because the autovectoriser did not keep the 8 accumulators in registers.
+#[cfg(target_arch = "x86_64")]
+mod avx2_block {
+    use super::BLOCK;
+    use std::arch::x86_64::*;
+
+    pub(super) fn available() -> bool {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+
+    #[inline(always)]
+    unsafe fn hsum(v: __m256) -> f32 {
+        unsafe {
+            let lo = _mm256_castps256_ps128(v);
+            let hi = _mm256_extractf128_ps(v, 1);
+            let s = _mm_add_ps(lo, hi);
+            let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+            let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+            _mm_cvtss_f32(s)
+        }
+    }
+
+    /// out[p·L + k] = ⟨θ_k, x_p⟩, p < 8. `thetas: [L, d]`, `points: [8, d]`, `out: [8, L]`.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA ([`available`]).
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn dots(thetas: &[f32], points: &[f32], d: usize, out: &mut [f32]) {
+        let l = thetas.len() / d;
+        // d is cut into tiles of TILE floats so the block's tile of x stays in L1 while all
+        // L directions pass over it.
+        const TILE: usize = 512;
+        let full = d / 8 * 8;
+        assert!(points.len() >= BLOCK * d && out.len() >= BLOCK * l);
+        out[..BLOCK * l].iter_mut().for_each(|o| *o = 0.0);
+        let mut start = 0;
+        while start < full {
+            let end = (start + TILE).min(full);
+            for k in 0..l {
+                let th = thetas[k * d..(k + 1) * d].as_ptr();
+                unsafe {
+                    let mut acc = [_mm256_setzero_ps(); BLOCK];
+                    let mut c = start;
+                    while c < end {
+                        let t = _mm256_loadu_ps(th.add(c));
+                        for (p, a) in acc.iter_mut().enumerate() {
+                            *a = _mm256_fmadd_ps(t, _mm256_loadu_ps(points.as_ptr().add(p * d + c)), *a);
+                        }
+                        c += 8;
+                    }
+                    for (p, a) in acc.iter().enumerate() {
+                        out[p * l + k] += hsum(*a);
+                    }
+                }
+            }
+            start = end;
+        }
+        for k in 0..l {
+            for p in 0..BLOCK {
+                for j in full..d {
+                    out[p * l + k] = thetas[k * d + j].mul_add(points[p * d + j], out[p * l + k]);
+                }
+            }
+        }
+    }
+
+    /// out_p += Σ_k coef[k·stride + p] θ_k, p < 8. `thetas: [L, d]`, `out: [8, d]`.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA ([`available`]).
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn combine(coef: &[f32], stride: usize, thetas: &[f32], d: usize, out: &mut [f32]) {
+        let l = thetas.len() / d;
+        let full = d / 8 * 8;
+        assert!(out.len() >= BLOCK * d && coef.len() >= (l - 1) * stride + BLOCK);
+        let mut c = 0;
+        while c < full {
+            unsafe {
+                let mut acc = [_mm256_setzero_ps(); BLOCK];
+                for k in 0..l {
+                    let t = _mm256_loadu_ps(thetas.as_ptr().add(k * d + c));
+                    for p in 0..BLOCK {
+                        acc[p] = _mm256_fmadd_ps(_mm256_set1_ps(coef[k * stride + p]), t, acc[p]);
+                    }
+                }
+                for p in 0..BLOCK {
+                    let o = out.as_mut_ptr().add(p * d + c);
+                    _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(o), acc[p]));
+                }
+            }
+            c += 8;
+        }
+        for j in full..d {
+            for k in 0..l {
+                for p in 0..BLOCK {
+                    out[p * d + j] = coef[k * stride + p].mul_add(thetas[k * d + j], out[p * d + j]);
+                }
+            }
+        }
+    }
+}
+
+/// Block of `BLOCK` points, forward: the AVX2 kernel for f32 where available, else one point at a time.
+fn dots_block<E: Real>(thetas: &[E], points: &[E], d: usize, out: &mut [E]) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(t), Some(x), true) = (as_f32(thetas), as_f32(points), avx2_block::available()) {
+        let o = as_f32_mut(out).expect("same element type");
+        // SAFETY: AVX2 and FMA were detected.
+        return unsafe { avx2_block::dots(t, x, d, o) };
+    }
+    let l = thetas.len() / d;
+    for (p, op) in out.chunks_mut(l).enumerate() {
+        dots_per_point::run(thetas, &points[p * d..(p + 1) * d], d, op);
+    }
+}
+
+/// Block of `BLOCK` output rows, backward: the AVX2 kernel for f32 where available.
+fn combine_block<E: Real>(coef: &[E], stride: usize, thetas: &[E], d: usize, out: &mut [E]) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(c), Some(t), true) = (as_f32(coef), as_f32(thetas), avx2_block::available()) {
+        let o = as_f32_mut(out).expect("same element type");
+        // SAFETY: AVX2 and FMA were detected.
+        return unsafe { avx2_block::combine(c, stride, t, d, o) };
+    }
+    for (p, op) in out.chunks_mut(d).enumerate() {
+        combine::run(&coef[p..], stride, thetas, d, op);
+    }
+}
+
+fn as_f32<E: 'static>(s: &[E]) -> Option<&[f32]> {
+    (std::any::TypeId::of::<E>() == std::any::TypeId::of::<f32>())
+        // SAFETY: E is f32.
+        .then(|| unsafe { std::slice::from_raw_parts(s.as_ptr() as *const f32, s.len()) })
+}
+
+fn as_f32_mut<E: 'static>(s: &mut [E]) -> Option<&mut [f32]> {
+    (std::any::TypeId::of::<E>() == std::any::TypeId::of::<f32>())
+        // SAFETY: E is f32.
+        .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut f32, s.len()) })
+}
+
+/// `[B, n, d] × [B, L, d] → [B, L, n]`.
+fn forward<E: Real>(x: &[E], theta: &[E], b: usize, n: usize, l: usize, d: usize) -> Vec<E> {
+    let mut out = vec![E::default(); b * l * n];
+    if d <= LARGE_D {
+        out.par_chunks_mut(n).enumerate().for_each(|(row, o)| {
+            let bi = row / l;
+            dots_per_direction::run(&theta[row * d..(row + 1) * d], &x[bi * n * d..(bi + 1) * n * d], d, o);
+        });
+    } else {
+        // [B, n, L] first (blocks of points share each load of θ), then transpose.
+        let mut by_point = vec![E::default(); b * n * l];
+        for (bi, batch) in by_point.chunks_mut(n * l).enumerate() {
+            let thetas = &theta[bi * l * d..(bi + 1) * l * d];
+            let xb = &x[bi * n * d..(bi + 1) * n * d];
+            batch.par_chunks_mut(BLOCK * l).enumerate().for_each(|(blk, o)| {
+                let first = blk * BLOCK;
+                if o.len() == BLOCK * l {
+                    dots_block(thetas, &xb[first * d..(first + BLOCK) * d], d, o);
+                } else {
+                    for (p, op) in o.chunks_mut(l).enumerate() {
+                        dots_per_point::run(thetas, &xb[(first + p) * d..(first + p + 1) * d], d, op);
+                    }
+                }
+            });
+        }
+        out.par_chunks_mut(n).enumerate().for_each(|(row, o)| {
+            let (bi, k) = (row / l, row % l);
+            for (i, oi) in o.iter_mut().enumerate() {
+                *oi = by_point[(bi * n + i) * l + k];
+            }
+        });
+    }
+    out
+}
+
+/// grad_x[b,i,:] = Σ_l G[b,l,i] θ_{b,l}: `[B, n, d]`.
+fn grad_points<E: Real>(g: &[E], theta: &[E], b: usize, n: usize, l: usize, d: usize) -> Vec<E> {
+    let mut out = vec![E::default(); b * n * d];
+    if d <= LARGE_D {
+        out.par_chunks_mut(d).enumerate().for_each(|(pt, o)| {
+            let (bi, i) = (pt / n, pt % n);
+            combine::run(&g[bi * l * n + i..], n, &theta[bi * l * d..(bi + 1) * l * d], d, o);
+        });
+        return out;
+    }
+    for (bi, batch) in out.chunks_mut(n * d).enumerate() {
+        let thetas = &theta[bi * l * d..(bi + 1) * l * d];
+        let gb = &g[bi * l * n..(bi + 1) * l * n];
+        batch.par_chunks_mut(BLOCK * d).enumerate().for_each(|(blk, o)| {
+            let first = blk * BLOCK;
+            if o.len() == BLOCK * d {
+                combine_block(&gb[first..], n, thetas, d, o);
+            } else {
+                for (p, op) in o.chunks_mut(d).enumerate() {
+                    combine::run(&gb[first + p..], n, thetas, d, op);
+                }
+            }
+        });
+    }
+    out
+}
+
+/// grad_θ[b,l,:] = Σ_i G[b,l,i] x_{b,i}: `[B, L, d]`.
+fn grad_theta<E: Real>(g: &[E], x: &[E], b: usize, n: usize, l: usize, d: usize) -> Vec<E> {
+    let mut out = vec![E::default(); b * l * d];
+    out.par_chunks_mut(d).enumerate().for_each(|(row, o)| {
+        let bi = row / l;
+        combine::run(&g[row * n..(row + 1) * n], 1, &x[bi * n * d..(bi + 1) * n * d], d, o);
+    });
+    out
+}
+
+/// Dispatches a slice computation on the dtype of `like`.
+macro_rules! by_dtype {
+    ($dtype:expr, $shape:expr, |$e:ident| $body:expr) => {
+        match $dtype {
+            DType::F32 => {
+                type $e = f32;
+                FlexTensor::from_data(TensorData::new($body, $shape))
+            }
+            DType::F64 => {
+                type $e = f64;
+                FlexTensor::from_data(TensorData::new($body, $shape))
+            }
+            other => panic!("project: unsupported dtype {other:?} (f32 and f64 are supported)"),
+        }
+    };
+}
+
+fn dims(points: &FlexTensor, theta: &FlexTensor) -> (usize, usize, usize, usize) {
+    let (ps, ts) = (points.shape(), theta.shape());
+    assert!(ps.num_dims() == 3 && ts.num_dims() == 3 && ps[0] == ts[0] && ps[2] == ts[2], "project: shapes {ps:?} and {ts:?}");
+    (ps[0], ps[1], ts[1], ps[2])
+}
+
+fn project_flex(points: FlexTensor, theta: FlexTensor) -> FlexTensor {
+    let (b, n, l, d) = dims(&points, &theta);
+    let (points, theta) = (contiguous(points), contiguous(theta));
+    by_dtype!(points.dtype(), [b, l, n], |E| forward::<E>(
+        &points.storage::<E>()[..b * n * d],
+        &theta.storage::<E>()[..b * l * d],
+        b,
+        n,
+        l,
+        d
+    ))
+}
+
+impl ProjectOps for Flex {
+    fn project(points: FloatTensor<Self>, theta: FloatTensor<Self>) -> FloatTensor<Self> {
+        project_flex(points, theta)
+    }
+}
+
+#[derive(Debug)]
+struct ProjectBackward;
+
+impl Backward<Flex, 2> for ProjectBackward {
+    /// Contiguous points and directions (Arc-shared buffers, no copy).
+    type State = (FlexTensor, FlexTensor);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [node_points, node_theta] = ops.parents;
+        let g = contiguous(grads.consume::<Flex>(&ops.node));
+        let (points, theta) = ops.state;
+        let (b, n, l, d) = dims(&points, &theta);
+        if let Some(node) = node_points {
+            let grad = by_dtype!(g.dtype(), [b, n, d], |E| grad_points::<E>(
+                &g.storage::<E>()[..b * l * n],
+                &theta.storage::<E>()[..b * l * d],
+                b,
+                n,
+                l,
+                d
+            ));
+            grads.register::<Flex>(node.id, grad);
+        }
+        if let Some(node) = node_theta {
+            let grad = by_dtype!(g.dtype(), [b, l, d], |E| grad_theta::<E>(
+                &g.storage::<E>()[..b * l * n],
+                &points.storage::<E>()[..b * n * d],
+                b,
+                n,
+                l,
+                d
+            ));
+            grads.register::<Flex>(node.id, grad);
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> ProjectOps for Autodiff<Flex, C> {
+    fn project(points: FloatTensor<Self>, theta: FloatTensor<Self>) -> FloatTensor<Self> {
+        let (points, node_points) = points.into_parts();
+        let (theta, node_theta) = theta.into_parts();
+        match ProjectBackward.prepare::<C>([node_points, node_theta]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (points, theta) = (contiguous(points), contiguous(theta));
+                let out = project_flex(points.clone(), theta.clone());
+                prep.finish((points, theta), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(project_flex(points, theta)),
+        }
+    }
+}
