@@ -5,6 +5,7 @@ pub mod config;
 pub mod control_variates;
 pub mod directions;
 pub mod error;
+pub mod exact;
 pub mod kernel;
 pub mod max_sliced;
 pub mod measure;
@@ -18,6 +19,7 @@ pub use control_variates::{
 };
 pub use directions::{DirectionKind, Directions};
 pub use error::{Result, SwError};
+pub use exact::exact_w2sq;
 pub use max_sliced::{AscentOptions, MaxSwOptions, max_sw, max_sw_direction};
 pub use measure::Measure;
 pub use sliced::{

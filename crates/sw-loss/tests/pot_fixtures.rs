@@ -128,3 +128,22 @@ fn flex_and_ndarray_agree() {
         assert!(rel_err(a.2, b.2) < 1e-5, "ucv flex {} vs ndarray {}", a.2, b.2);
     }
 }
+
+/// The assignment solver gives POT's exact W₂² (network simplex) on the equal-size case.
+#[test]
+fn exact_w2sq_matches_pot_emd2() {
+    let mut checked = 0;
+    for case in fixture_cases().into_iter().filter(|c| c["kind"] == "exact_w2sq") {
+        let (x, n, d) = matrix(&case["x"]);
+        let (y, m, _) = matrix(&case["y"]);
+        let want = case["w2sq"].as_f64().unwrap();
+        if n == m {
+            let got = sw_loss::exact_w2sq(&x, &y, d).unwrap();
+            assert!(rel_err(got, want) < 1e-10, "exact W2^2 {got} vs POT {want}");
+            checked += 1;
+        } else {
+            assert!(sw_loss::exact_w2sq(&x, &y, d).is_err(), "unequal sizes are refused");
+        }
+    }
+    assert!(checked >= 1);
+}
