@@ -1,0 +1,122 @@
+//! Point-cloud arrays in NumPy files: `.npy` holding `(N, P, 3)` float32, or `.npz` archives
+//! whose `data` entry is such an array (the FoldingNet/PointSWD `shapenet57448xyzonly.npz`).
+//! Read with the `npyz` crate.
+
+use std::path::Path;
+
+use npyz::NpyFile;
+
+use crate::cloud::PointCloud;
+use crate::error::{DataError, Result};
+
+/// N clouds of P points each.
+#[derive(Debug, Clone)]
+pub struct CloudArray {
+    /// Row-major `(N, P, 3)` values.
+    pub values: Vec<f32>,
+    /// N.
+    pub count: usize,
+    /// P.
+    pub points: usize,
+}
+
+impl CloudArray {
+    /// Cloud `i` as a [`PointCloud`].
+    pub fn cloud(&self, i: usize) -> Result<PointCloud> {
+        if i >= self.count {
+            return Err(DataError::Invalid(format!(
+                "cloud index {i} is out of range: the array holds {} clouds",
+                self.count
+            )));
+        }
+        let stride = self.points * 3;
+        Ok(PointCloud::new(self.values[i * stride..(i + 1) * stride].to_vec()))
+    }
+}
+
+fn read_array<R: std::io::Read>(npy: NpyFile<R>, path: &Path) -> Result<CloudArray> {
+    let shape: Vec<u64> = npy.shape().to_vec();
+    if shape.len() != 3 || shape[2] != 3 {
+        return Err(DataError::format(
+            path,
+            format!("expected an array of shape (N, P, 3), got {shape:?}"),
+        ));
+    }
+    let dtype = match npy.dtype() {
+        npyz::DType::Plain(ts) => ts.to_string(),
+        other => format!("{other:?}"),
+    };
+    if dtype != "<f4" {
+        return Err(DataError::format(path, format!("expected float32 ('<f4') values, got dtype {dtype}")));
+    }
+    let values: Vec<f32> = npy.into_vec().map_err(|e| DataError::format(path, format!("reading values: {e}")))?;
+    Ok(CloudArray {
+        count: shape[0] as usize,
+        points: shape[1] as usize,
+        values,
+    })
+}
+
+/// Reads `(N, P, 3)` float32 clouds from a `.npy` file or from the `data` entry of a `.npz`.
+pub fn read_clouds(path: impl AsRef<Path>) -> Result<CloudArray> {
+    let path = path.as_ref();
+    if !path.exists() {
+        return Err(DataError::NotFound {
+            path: path.to_path_buf(),
+            hint: "Point-cloud arrays are .npy files of shape (N, P, 3) float32, or .npz archives with a `data` entry of that shape.".into(),
+        });
+    }
+    let is_npz = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz"));
+    if is_npz {
+        let mut archive = npyz::npz::NpzArchive::open(path).map_err(|e| DataError::format(path, format!("not a readable .npz archive: {e}")))?;
+        let names: Vec<String> = archive.array_names().map(str::to_string).collect();
+        let npy = archive
+            .by_name("data")
+            .map_err(|e| DataError::format(path, format!("reading entry `data`: {e}")))?
+            .ok_or_else(|| DataError::format(path, format!("the archive has no `data` entry (entries: {names:?})")))?;
+        read_array(npy, path)
+    } else {
+        let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+        let npy = NpyFile::new(&bytes[..]).map_err(|e| DataError::format(path, format!("not a .npy file: {e}")))?;
+        read_array(npy, path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use npyz::WriterBuilder;
+
+    fn write_npy(path: &Path, shape: &[u64], values: &[f32]) {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+        let mut w = npyz::WriteOptions::new().default_dtype().shape(shape).writer(&mut file).begin_nd().unwrap();
+        w.extend(values.iter().copied()).unwrap();
+        w.finish().unwrap();
+    }
+
+    #[test]
+    fn reads_the_shared_shapenet_sample() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/shapenetcore55_random50.npy");
+        let a = read_clouds(&path).unwrap();
+        assert_eq!((a.count, a.points), (50, 2048));
+        let c = a.cloud(32).unwrap().normalized();
+        let r = c.points.chunks_exact(3).map(|p| (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt()).fold(0f32, f32::max);
+        assert!((r - 1.0).abs() < 1e-5);
+        assert!(c.centroid().iter().all(|v| v.abs() < 1e-5));
+        assert!(a.cloud(50).unwrap_err().to_string().contains("out of range"));
+    }
+
+    #[test]
+    fn bad_files_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let rank2 = dir.path().join("rank2.npy");
+        write_npy(&rank2, &[4, 3], &[0.0; 12]);
+        let err = read_clouds(&rank2).unwrap_err().to_string();
+        assert!(err.contains("rank2.npy") && err.contains("(N, P, 3)"), "{err}");
+        let missing = read_clouds(dir.path().join("nope.npy")).unwrap_err().to_string();
+        assert!(missing.contains("nope.npy") && missing.contains("not found"), "{missing}");
+        let junk = dir.path().join("junk.npz");
+        std::fs::write(&junk, b"not a zip").unwrap();
+        assert!(read_clouds(&junk).unwrap_err().to_string().contains("junk.npz"));
+    }
+}

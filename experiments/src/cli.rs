@@ -1,0 +1,43 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Train and evaluate models with sliced-Wasserstein losses.
+#[derive(Debug, Parser)]
+#[command(name = "experiments", version, about)]
+pub struct Cli {
+    /// The experiment's TOML config, e.g. configs/gradient_flow.toml.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Backend: flex (default), ndarray, wgpu or cuda (each must be compiled in).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Seed of the device RNG and of the data (overrides the config's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Root of the run folders (default: ./runs).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Override a config value, e.g. --set flow.steps=100 (repeatable; TOML syntax).
+    #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+    pub set: Vec<String>,
+    /// Continue a training run from its last good checkpoint.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
+    /// A subcommand instead of a run.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the configs with one-line descriptions.
+    List {
+        /// Folder of configs (default: ./configs).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}

@@ -1,0 +1,229 @@
+//! The CV-SW gradient flow (Nguyen & Ho, ICLR 2024, §5.1): SGD on the points of a source
+//! cloud with loss N·SW₂(source, target), for each estimator; exact W₂² at logged steps.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+use datasets::PointCloud;
+use serde::{Deserialize, Serialize};
+use sw_loss::{EstimatorKind, LossConfig, Measure, Reduction, exact_w2sq};
+
+use crate::cli::Cli;
+use crate::config::Loaded;
+use crate::pair::PairConfig;
+use crate::plots::{self, Series};
+use crate::progress::Progress;
+use crate::run_dir::RunDir;
+
+/// `configs/gradient_flow.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowConfig {
+    /// Always `"gradient_flow"`.
+    pub experiment: String,
+    /// One line for `experiments list`.
+    #[serde(default)]
+    pub description: String,
+    /// Seed of the device RNG (directions) and of synthetic data.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Backend name (overridden by `--device`).
+    #[serde(default)]
+    pub device: Option<String>,
+    /// The two clouds.
+    #[serde(default)]
+    pub data: PairConfig,
+    /// The flow itself.
+    #[serde(default)]
+    pub flow: FlowParams,
+    /// The loss; `kind` is replaced by each entry of `flow.estimators`.
+    #[serde(default)]
+    pub loss: LossConfig,
+    /// What to write besides metrics.
+    #[serde(default)]
+    pub output: FlowOutput,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+/// `[flow]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlowParams {
+    /// SGD steps.
+    pub steps: usize,
+    /// SGD step size.
+    pub lr: f64,
+    /// Multiply the loss by the number of points N (as the paper's code does).
+    pub scale_by_points: bool,
+    /// Estimators to run, one flow each.
+    pub estimators: Vec<EstimatorKind>,
+    /// Steps (1-based, before that step's update) at which exact W₂² is measured.
+    pub log_steps: Vec<usize>,
+}
+
+impl Default for FlowParams {
+    fn default() -> Self {
+        Self {
+            steps: 8000,
+            lr: 0.01,
+            scale_by_points: true,
+            estimators: vec![EstimatorKind::Sw, EstimatorKind::LcvSw, EstimatorKind::UcvSw],
+            log_steps: vec![1, 3000, 4000, 5000, 6000, 8000],
+        }
+    }
+}
+
+/// `[output]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlowOutput {
+    /// PNG renders (three orthographic views) of the cloud at each logged step.
+    pub renders: bool,
+    /// PLY files of the source, target and final clouds.
+    pub ply: bool,
+}
+
+impl Default for FlowOutput {
+    fn default() -> Self {
+        Self { renders: true, ply: true }
+    }
+}
+
+impl FlowConfig {
+    fn validate(&self) -> Result<()> {
+        if self.flow.steps == 0 {
+            bail!("[flow] steps must be at least 1");
+        }
+        if !(self.flow.lr.is_finite() && self.flow.lr > 0.0) {
+            bail!("[flow] lr must be a finite number > 0, got {}", self.flow.lr);
+        }
+        if self.flow.estimators.is_empty() {
+            bail!("[flow] estimators is empty; list at least one of sw, lcv-sw, ucv-sw, max-sw, v-dsw");
+        }
+        self.loss.validate().map_err(|e| anyhow!("[loss] {e}"))
+    }
+}
+
+/// Four decimals, or scientific notation below 0.01 (the flow ends near 0).
+fn fmt_value(v: f64) -> String {
+    if v.abs() < 0.01 { format!("{v:.3e}") } else { format!("{v:.4}") }
+}
+
+fn to_f64(c: &PointCloud) -> Vec<f64> {
+    c.points.iter().map(|&v| v as f64).collect()
+}
+
+/// Runs the flow for every estimator and writes the run folder.
+pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
+    let cfg: FlowConfig = loaded.parse()?;
+    cfg.validate().with_context(|| format!("{}", loaded.path.display()))?;
+    let seed = cli.seed.unwrap_or(cfg.seed);
+    let device_name = cli.device.clone().or(cfg.device.clone()).unwrap_or_else(|| "flex".into());
+    let device = crate::device::parse(&device_name)?;
+    let (source, target, what) = cfg.data.load(seed).with_context(|| format!("{}", loaded.path.display()))?;
+    if source.len() != target.len() {
+        bail!(
+            "{}: the exact W₂² metric needs clouds of equal size, got {} and {} points",
+            loaded.path.display(),
+            source.len(),
+            target.len()
+        );
+    }
+    let root = cli.out.clone().unwrap_or_else(|| PathBuf::from("runs"));
+    let run = RunDir::create(&root, &loaded.name, &loaded.resolved())?;
+    println!("run folder: {}", run.path().display());
+    run.log(&format!("gradient flow: {what}; device {device_name}; seed {seed}"));
+    if cfg.output.ply {
+        datasets::ply::write_cloud(run.file("clouds/source.ply")?, &source)?;
+        datasets::ply::write_cloud(run.file("clouds/target.ply")?, &target)?;
+    }
+    let n = source.len();
+    let target_host = to_f64(&target);
+    let mut metrics = csv::Writer::from_path(run.file("metrics.csv")?)?;
+    metrics.write_record(["estimator", "step", "w2sq", "seconds"])?;
+    let mut series = Vec::new();
+    let mut summary = Vec::new();
+    let y = Measure::single(target.to_tensor(&device).autodiff());
+
+    for &kind in &cfg.flow.estimators {
+        device.seed(seed);
+        let loss_cfg = LossConfig {
+            kind,
+            reduction: Reduction::Mean,
+            ..cfg.loss.clone()
+        };
+        let mut x = source.to_tensor(&device);
+        let mut progress = Progress::new(kind.name(), cfg.flow.steps as u64);
+        let mut seconds = 0.0;
+        let mut points = Vec::new();
+        let mut last_loss = f32::NAN;
+        for i in 0..cfg.flow.steps {
+            let step = i + 1;
+            if cfg.flow.log_steps.contains(&step) {
+                let cloud = PointCloud::from_tensor(x.clone());
+                let w2 = exact_w2sq(&to_f64(&cloud), &target_host, 3)?;
+                metrics.write_record([kind.name().to_string(), step.to_string(), format!("{w2:.9e}"), format!("{seconds:.3}")])?;
+                metrics.flush()?;
+                let line = format!("{kind} step {step}: W2^2 = {w2:.6} ({seconds:.2} s of flow)");
+                progress.println(&line);
+                run.log(&line);
+                points.push((step as f64, w2));
+                if cfg.output.renders {
+                    let path = run.file(&format!("renders/{}_step{step:05}.png", kind.name()))?;
+                    plots::cloud_views(&path, &format!("{kind}, step {step}, W2^2 = {w2:.4}"), &[("current", &cloud.points), ("target", &target.points)])?;
+                }
+            }
+            let start = Instant::now();
+            let xa = x.clone().autodiff().require_grad();
+            let loss = loss_cfg.forward(&Measure::single(xa.clone()), &y).with_context(|| format!("{kind} loss at step {step}"))?;
+            let loss = if cfg.flow.scale_by_points { loss.mul_scalar(n as f64) } else { loss };
+            let grads = loss.backward();
+            let g = xa.grad(&grads).ok_or_else(|| anyhow!("no gradient reached the source points"))?;
+            x = x - g.mul_scalar(cfg.flow.lr);
+            seconds += start.elapsed().as_secs_f64();
+            if step % 25 == 0 || step == cfg.flow.steps {
+                last_loss = loss.into_scalar::<f32>();
+                if !last_loss.is_finite() {
+                    bail!("{kind}: the loss became {last_loss} at step {step}; lower [flow] lr");
+                }
+            }
+            progress.inc(1, || format!("loss {last_loss:.4}"));
+        }
+        progress.finish();
+        let last = PointCloud::from_tensor(x);
+        if cfg.output.ply {
+            datasets::ply::write_cloud(run.file(&format!("clouds/final_{}.ply", kind.name()))?, &last)?;
+        }
+        let final_w2 = exact_w2sq(&to_f64(&last), &target_host, 3)?;
+        run.log(&format!("{kind}: final W2^2 = {final_w2:.6} after {} steps, {seconds:.2} s", cfg.flow.steps));
+        summary.push((kind, points.clone(), final_w2, seconds));
+        series.push(Series { label: kind.name().to_string(), points });
+    }
+    plots::line_plot(&run.file("w2_vs_step.png")?, "Gradient flow: exact W2^2 to the target", "step", "W2^2", &series, false, true)?;
+
+    let mut table = String::from("\nestimator  ");
+    for s in &cfg.flow.log_steps {
+        table += &format!("{:>12}", format!("step {s}"));
+    }
+    table += &format!("{:>12}{:>10}\n", "final", "seconds");
+    for (kind, points, final_w2, secs) in &summary {
+        table += &format!("{:<11}", kind.name());
+        for s in &cfg.flow.log_steps {
+            match points.iter().find(|p| p.0 as usize == *s) {
+                Some(p) => table += &format!("{:>12}", fmt_value(p.1)),
+                None => table += &format!("{:>12}", "-"),
+            }
+        }
+        table += &format!("{:>12}{secs:>10.1}\n", fmt_value(*final_w2));
+    }
+    println!("{table}");
+    let mut f = std::fs::OpenOptions::new().append(true).open(run.path().join("log.txt"))?;
+    writeln!(f, "{table}")?;
+    println!("outputs in {}", run.path().display());
+    Ok(())
+}

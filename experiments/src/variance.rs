@@ -1,0 +1,218 @@
+//! The CV-SW variance study: for L in a list and R repetitions, estimates of SW₂² by plain
+//! Monte Carlo, LCV-SW and UCV-SW from the same directions, against a high-accuracy
+//! reference (Fibonacci-lattice quadrature on S², d = 3).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, anyhow, bail};
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+use sw_loss::control_variates::{ControlVariate, control_variate_estimate, control_variate_terms};
+use sw_loss::directions::{fibonacci_sphere, uniform};
+use sw_loss::{Directions, Measure, Reduction, sw_pp_with_directions};
+
+use crate::cli::Cli;
+use crate::config::Loaded;
+use crate::pair::PairConfig;
+use crate::plots::{self, Series};
+use crate::progress::Progress;
+use crate::run_dir::RunDir;
+
+/// `configs/variance.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VarianceConfig {
+    /// Always `"variance"`.
+    pub experiment: String,
+    /// One line for `experiments list`.
+    #[serde(default)]
+    pub description: String,
+    /// Seed of the device RNG.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Backend name (overridden by `--device`).
+    #[serde(default)]
+    pub device: Option<String>,
+    /// The point-cloud pair.
+    #[serde(default)]
+    pub data: PairConfig,
+    /// The study.
+    #[serde(default)]
+    pub study: StudyParams,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+/// `[study]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StudyParams {
+    /// Numbers of projections L.
+    pub projections: Vec<usize>,
+    /// Repetitions R per L.
+    pub repetitions: usize,
+    /// Directions of the Fibonacci-lattice reference.
+    pub reference_directions: usize,
+    /// Also study a pair of Gaussian clouds N(0, I) and N(m, diag(s²)).
+    pub gaussian_pair: bool,
+    /// Points per Gaussian cloud.
+    pub gaussian_points: usize,
+}
+
+impl Default for StudyParams {
+    fn default() -> Self {
+        Self {
+            projections: vec![2, 5, 10, 20, 50, 100, 200, 500],
+            repetitions: 200,
+            reference_directions: 100_000,
+            gaussian_pair: true,
+            gaussian_points: 1024,
+        }
+    }
+}
+
+fn cloud(points: &[f32], device: &Device) -> Measure {
+    Measure::single(Tensor::from_data(TensorData::new(points.to_vec(), [points.len() / 3, 3]), device))
+}
+
+fn scalar(t: Tensor<1>) -> f64 {
+    t.into_scalar::<f32>() as f64
+}
+
+/// SW₂² by the Fibonacci lattice of `count` directions (chunks of 10 000).
+fn reference(x: &Measure, y: &Measure, count: usize, device: &Device) -> Result<f64> {
+    let lattice = fibonacci_sphere(count, device);
+    let chunks = count.div_ceil(10_000);
+    let mut total = 0.0;
+    for chunk in lattice.chunk(chunks, 0) {
+        let l = chunk.dims()[0] as f64;
+        total += l * scalar(sw_pp_with_directions(x, y, &Directions::Shared(chunk), 2.0, Reduction::Mean)?);
+    }
+    Ok(total / count as f64)
+}
+
+struct Row {
+    pair: String,
+    estimator: &'static str,
+    l: usize,
+    mean: f64,
+    mae: f64,
+    variance: f64,
+    ratio: f64,
+}
+
+/// Runs the study and writes the run folder.
+pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
+    let cfg: VarianceConfig = loaded.parse()?;
+    let s = &cfg.study;
+    if s.projections.is_empty() || s.projections.contains(&0) {
+        bail!("{}: [study] projections must be a non-empty list of positive integers", loaded.path.display());
+    }
+    if s.repetitions < 2 {
+        bail!("{}: [study] repetitions must be at least 2 (a variance needs two samples)", loaded.path.display());
+    }
+    if s.reference_directions < 1000 {
+        bail!("{}: [study] reference_directions must be at least 1000", loaded.path.display());
+    }
+    let seed = cli.seed.unwrap_or(cfg.seed);
+    let device_name = cli.device.clone().or(cfg.device.clone()).unwrap_or_else(|| "flex".into());
+    let device = crate::device::parse(&device_name)?;
+    device.seed(seed);
+    let (source, target, what) = cfg.data.load(seed).with_context(|| format!("{}", loaded.path.display()))?;
+    let root = cli.out.clone().unwrap_or_else(|| PathBuf::from("runs"));
+    let run = RunDir::create(&root, &loaded.name, &loaded.resolved())?;
+    println!("run folder: {}", run.path().display());
+    run.log(&format!("variance study: {what}; device {device_name}; seed {seed}"));
+
+    let mut pairs = vec![(
+        if cfg.data.file.is_some() { "shapes".to_string() } else { "synthetic".to_string() },
+        cloud(&source.points, &device),
+        cloud(&target.points, &device),
+    )];
+    if s.gaussian_pair {
+        let n = s.gaussian_points.max(2);
+        let x = Tensor::<2>::random([n, 3], Distribution::Normal(0.0, 1.0), &device);
+        let scale = Tensor::<2>::from_data(TensorData::new(vec![1.5f32, 0.5, 1.0], [1, 3]), &device);
+        let shift = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 2.0, -1.0], [1, 3]), &device);
+        let y = Tensor::<2>::random([n, 3], Distribution::Normal(0.0, 1.0), &device) * scale + shift;
+        pairs.push(("gaussian".to_string(), Measure::single(x), Measure::single(y)));
+    }
+
+    let total = (pairs.len() * s.projections.len() * s.repetitions) as u64;
+    let mut progress = Progress::new("variance", total);
+    let mut rows = Vec::new();
+    let mut metrics = csv::Writer::from_path(run.file("metrics.csv")?)?;
+    metrics.write_record(["pair", "estimator", "L", "reference", "mean", "mean_abs_error", "variance", "variance_ratio"])?;
+    for (name, x, y) in &pairs {
+        let reference = reference(x, y, s.reference_directions, &device)?;
+        let line = format!("{name}: reference SW2^2 = {reference:.6} ({} Fibonacci directions)", s.reference_directions);
+        progress.println(&line);
+        run.log(&line);
+        for &l in &s.projections {
+            let mut est: [Vec<f64>; 3] = Default::default();
+            for _ in 0..s.repetitions {
+                let dirs = Directions::Shared(uniform(l, 3, &device));
+                let (w, c_low, e_low) = control_variate_terms(x, y, &dirs, 2.0, ControlVariate::Lower);
+                let (_, c_up, e_up) = control_variate_terms(x, y, &dirs, 2.0, ControlVariate::Upper);
+                est[0].push(scalar(w.clone().mean_dim(1).squeeze_dim(1)));
+                est[1].push(scalar(control_variate_estimate(w.clone(), c_low, e_low, true)));
+                est[2].push(scalar(control_variate_estimate(w, c_up, e_up, true)));
+                progress.inc(1, || format!("{name} L={l}"));
+            }
+            let stats = |v: &[f64]| {
+                let mean = v.iter().sum::<f64>() / v.len() as f64;
+                let var = v.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64;
+                let mae = v.iter().map(|e| (e - reference).abs()).sum::<f64>() / v.len() as f64;
+                (mean, mae, var)
+            };
+            let mc_var = stats(&est[0]).2;
+            for (k, estimator) in ["sw", "lcv-sw", "ucv-sw"].into_iter().enumerate() {
+                let (mean, mae, variance) = stats(&est[k]);
+                let ratio = mc_var / variance.max(f64::MIN_POSITIVE);
+                metrics.write_record([
+                    name.clone(),
+                    estimator.to_string(),
+                    l.to_string(),
+                    format!("{reference:.9e}"),
+                    format!("{mean:.9e}"),
+                    format!("{mae:.9e}"),
+                    format!("{variance:.9e}"),
+                    format!("{ratio:.6}"),
+                ])?;
+                rows.push(Row { pair: name.clone(), estimator, l, mean, mae, variance, ratio });
+            }
+            metrics.flush()?;
+        }
+    }
+    progress.finish();
+
+    for (name, _, _) in &pairs {
+        let series: Vec<Series> = ["sw", "lcv-sw", "ucv-sw"]
+            .iter()
+            .map(|e| Series {
+                label: e.to_string(),
+                points: rows.iter().filter(|r| &r.pair == name && r.estimator == *e).map(|r| (r.l as f64, r.mae)).collect(),
+            })
+            .collect();
+        plots::line_plot(
+            &run.file(&format!("error_vs_L_{name}.png"))?,
+            &format!("{name}: mean absolute error of SW2^2 estimates"),
+            "L (projections)",
+            "mean |estimate - reference|",
+            &series,
+            true,
+            true,
+        )
+        .map_err(|e| anyhow!("plotting: {e}"))?;
+    }
+    let mut table = format!("\n{:<10}{:<8}{:>6}{:>14}{:>14}{:>14}{:>10}\n", "pair", "est.", "L", "mean", "MAE", "variance", "ratio");
+    for r in &rows {
+        table += &format!("{:<10}{:<8}{:>6}{:>14.5}{:>14.4e}{:>14.4e}{:>10.1}\n", r.pair, r.estimator, r.l, r.mean, r.mae, r.variance, r.ratio);
+    }
+    println!("{table}");
+    run.log(&table);
+    println!("outputs in {}", run.path().display());
+    Ok(())
+}

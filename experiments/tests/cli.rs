@@ -1,0 +1,192 @@
+//! End-to-end tests of the binary: config errors, tiny runs of every config, determinism and
+//! run-folder safety.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn experiments(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_experiments"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn only_run_dir(root: &Path) -> PathBuf {
+    let runs: Vec<PathBuf> = std::fs::read_dir(root).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    runs[0].clone()
+}
+
+/// The W₂² column of a flow's metrics.csv, by estimator.
+fn w2_column(run: &Path) -> Vec<(String, usize, f64)> {
+    let mut reader = csv::Reader::from_path(run.join("metrics.csv")).unwrap();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_string(), r[1].parse().unwrap(), r[2].parse().unwrap())
+        })
+        .collect()
+}
+
+const TINY_FLOW: [&str; 8] = [
+    "--set",
+    "flow.steps=60",
+    "--set",
+    "flow.log_steps=[1,30,60]",
+    "--set",
+    "data.points=256",
+    "--set",
+    "flow.lr=0.02",
+];
+
+#[test]
+fn config_errors_name_the_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "experiment = \"gradient_flow\"\n[flow]\nstep = 10\n").unwrap();
+    let o = experiments(&["--config", bad.to_str().unwrap()], dir.path());
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("bad.toml") && e.contains("flow") && e.contains("unknown field `step`") && e.contains("line 3"), "{e}");
+
+    std::fs::write(&bad, "experiment = \"gradient_flow\"\n[flow]\nsteps = \"many\"\n").unwrap();
+    let e = stderr(&experiments(&["--config", bad.to_str().unwrap()], dir.path()));
+    assert!(e.contains("flow.steps") && e.contains("invalid type"), "{e}");
+
+    let flow = repo().join("configs/gradient_flow.toml");
+    let e = stderr(&experiments(&["--config", flow.to_str().unwrap(), "--set", "loss.projections=ten"], dir.path()));
+    assert!(e.contains("loss.projections") && e.contains("--set"), "{e}");
+
+    let e = stderr(&experiments(&["--config", "nope.toml"], dir.path()));
+    assert!(e.contains("nope.toml") && e.contains("not found"), "{e}");
+
+    let e = stderr(&experiments(&["--config", flow.to_str().unwrap(), "--device", "tpu"], dir.path()));
+    assert!(e.contains("unknown device `tpu`") && e.contains("compiled: flex"), "{e}");
+
+    std::fs::write(&bad, "experiment = \"gradient_flow\"\n[data]\nsource = \"blob\"\n").unwrap();
+    let e = stderr(&experiments(&["--config", bad.to_str().unwrap()], dir.path()));
+    assert!(e.contains("[data] source") && e.contains("bumpy-sphere"), "{e}");
+    // Nothing was written for failed configs.
+    assert!(!dir.path().join("runs").exists());
+}
+
+#[test]
+fn every_config_parses_and_is_listed() {
+    let o = experiments(&["list"], &repo());
+    let listing = String::from_utf8_lossy(&o.stdout).into_owned();
+    let mut count = 0;
+    for entry in std::fs::read_dir(repo().join("configs")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(listing.contains(&name), "{name} missing from `experiments list`:\n{listing}");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let kind = toml::from_str::<toml::Table>(&text).unwrap()["experiment"].as_str().unwrap().to_string();
+        let loaded = experiments::config::load(&path, &[]).unwrap();
+        match kind.as_str() {
+            "gradient_flow" => drop(loaded.parse::<experiments::flow::FlowConfig>().unwrap()),
+            "variance" => drop(loaded.parse::<experiments::variance::VarianceConfig>().unwrap()),
+            other => panic!("{name}: unknown experiment {other}"),
+        }
+        count += 1;
+    }
+    assert!(count >= 3);
+}
+
+#[test]
+fn tiny_flow_runs_decreases_w2_and_is_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = repo().join("configs/gradient_flow.toml");
+    let mut runs = Vec::new();
+    for out in ["a", "b"] {
+        let mut args = vec!["--config", flow.to_str().unwrap(), "--out", out, "--seed", "3"];
+        args.extend_from_slice(&TINY_FLOW);
+        let o = experiments(&args, dir.path());
+        assert!(o.status.success(), "{}", stderr(&o));
+        runs.push(only_run_dir(&dir.path().join(out).join("gradient_flow")));
+    }
+    let run = &runs[0];
+    for f in ["config.toml", "log.txt", "metrics.csv", "w2_vs_step.png", "clouds/source.ply", "clouds/target.ply", "clouds/final_sw.ply", "clouds/final_ucv-sw.ply", "renders/lcv-sw_step00060.png"] {
+        let p = run.join(f);
+        assert!(p.exists() && std::fs::metadata(&p).unwrap().len() > 0, "missing {f}");
+    }
+    let a = w2_column(&runs[0]);
+    assert_eq!(a.len(), 9, "3 estimators × 3 logged steps");
+    for kind in ["sw", "lcv-sw", "ucv-sw"] {
+        let w: Vec<f64> = a.iter().filter(|r| r.0 == kind).map(|r| r.2).collect();
+        assert!(w.iter().all(|v| v.is_finite() && *v > 0.0));
+        assert!(w[2] < w[0], "{kind}: W2^2 at the last logged step {} is not below the first {}", w[2], w[0]);
+    }
+    assert_eq!(a, w2_column(&runs[1]), "same seed, same metrics");
+}
+
+#[test]
+fn existing_run_folders_are_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = repo().join("configs/gradient_flow.toml");
+    let mut args = vec!["--config", flow.to_str().unwrap(), "--out", "runs", "--set", "output.renders=false"];
+    args.extend_from_slice(&TINY_FLOW);
+    // Two runs in the same second: the second gets its own folder.
+    for _ in 0..2 {
+        assert!(experiments(&args, dir.path()).status.success());
+    }
+    let parent = dir.path().join("runs/gradient_flow");
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(&parent).unwrap().map(|e| e.unwrap().path()).collect();
+    folders.sort();
+    assert_eq!(folders.len(), 2, "{folders:?}");
+    let first = std::fs::read(folders[0].join("metrics.csv")).unwrap();
+    assert!(experiments(&args, dir.path()).status.success());
+    assert_eq!(std::fs::read(folders[0].join("metrics.csv")).unwrap(), first);
+    assert_eq!(std::fs::read_dir(&parent).unwrap().count(), 3);
+}
+
+#[test]
+fn tiny_variance_study_writes_its_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = repo().join("configs/variance.toml");
+    let o = experiments(
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            "runs",
+            "--set",
+            "study.projections=[5,20]",
+            "--set",
+            "study.repetitions=20",
+            "--set",
+            "study.reference_directions=20000",
+            "--set",
+            "data.points=256",
+            "--set",
+            "study.gaussian_points=256",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = only_run_dir(&dir.path().join("runs/variance"));
+    for f in ["metrics.csv", "error_vs_L_synthetic.png", "error_vs_L_gaussian.png", "log.txt", "config.toml"] {
+        assert!(run.join(f).exists(), "missing {f}");
+    }
+    let mut reader = csv::Reader::from_path(run.join("metrics.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 2 * 2 * 3, "pairs × L × estimators");
+    for r in &rows {
+        for k in 3..8 {
+            let v: f64 = r[k].parse().unwrap();
+            assert!(v.is_finite() && v >= 0.0, "{r:?}");
+        }
+        if &r[1] == "sw" {
+            assert!((r[7].parse::<f64>().unwrap() - 1.0).abs() < 1e-9, "MC's own ratio is 1");
+        }
+    }
+}
