@@ -130,34 +130,38 @@ pub fn cv_sw_with_directions(
     Ok(reduction.apply(root(per_pair(x, y, directions, p, kind, detach_gamma, true)?, p)))
 }
 
-fn random(x: &Measure, y: &Measure, options: &SlicedOptions) -> Result<Directions> {
+/// CV-SW with L random directions; `power` keeps SW_p^p instead of taking the root.
+fn with_random_directions(
+    x: &Measure,
+    y: &Measure,
+    options: &SlicedOptions,
+    kind: ControlVariate,
+    detach_gamma: bool,
+    power: bool,
+) -> Result<Tensor<1>> {
     options.check()?;
     check_pair(x, y, false)?;
-    Ok(sliced::random_directions(x, options))
+    let dirs = sliced::random_directions(x, options);
+    let v = per_pair(x, y, &dirs, options.p, kind, detach_gamma, options.check_finite)?;
+    Ok(options.reduction.apply(if power { v } else { root(v, options.p) }))
 }
 
 /// LCV-SW_p (lower control variate) with L random directions.
 pub fn lcv_sw(x: &Measure, y: &Measure, options: &SlicedOptions, detach_gamma: bool) -> Result<Tensor<1>> {
-    let dirs = random(x, y, options)?;
-    let v = per_pair(x, y, &dirs, options.p, ControlVariate::Lower, detach_gamma, options.check_finite)?;
-    Ok(options.reduction.apply(root(v, options.p)))
+    with_random_directions(x, y, options, ControlVariate::Lower, detach_gamma, false)
 }
 
 /// LCV-SW_p^p with L random directions.
 pub fn lcv_sw_pp(x: &Measure, y: &Measure, options: &SlicedOptions, detach_gamma: bool) -> Result<Tensor<1>> {
-    let dirs = random(x, y, options)?;
-    Ok(options.reduction.apply(per_pair(x, y, &dirs, options.p, ControlVariate::Lower, detach_gamma, options.check_finite)?))
+    with_random_directions(x, y, options, ControlVariate::Lower, detach_gamma, true)
 }
 
 /// UCV-SW_p (upper control variate) with L random directions.
 pub fn ucv_sw(x: &Measure, y: &Measure, options: &SlicedOptions, detach_gamma: bool) -> Result<Tensor<1>> {
-    let dirs = random(x, y, options)?;
-    let v = per_pair(x, y, &dirs, options.p, ControlVariate::Upper, detach_gamma, options.check_finite)?;
-    Ok(options.reduction.apply(root(v, options.p)))
+    with_random_directions(x, y, options, ControlVariate::Upper, detach_gamma, false)
 }
 
 /// UCV-SW_p^p with L random directions.
 pub fn ucv_sw_pp(x: &Measure, y: &Measure, options: &SlicedOptions, detach_gamma: bool) -> Result<Tensor<1>> {
-    let dirs = random(x, y, options)?;
-    Ok(options.reduction.apply(per_pair(x, y, &dirs, options.p, ControlVariate::Upper, detach_gamma, options.check_finite)?))
+    with_random_directions(x, y, options, ControlVariate::Upper, detach_gamma, true)
 }
