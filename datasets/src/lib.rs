@@ -1,12 +1,16 @@
-//! Data for swburn's experiments: point-cloud files (ShapeNet-55 `.npy`/`.npz`), PLY output,
-//! and seeded synthetic shapes that need no download.
+//! Data for swburn's experiments: CIFAR-10 (binary version, directory or tar.gz), point-cloud
+//! files (ShapeNet-55 `.npy`/`.npz`), PLY output, and seeded synthetic shapes and images that
+//! need no download. Datasets implement Burn's `Dataset`; batchers produce tensors.
 #![warn(missing_docs)]
 
+pub mod cifar;
 pub mod cloud;
 pub mod error;
+pub mod image;
 pub mod npy;
 pub mod ply;
 pub mod synthetic;
+pub mod synthetic_images;
 
 pub use cloud::PointCloud;
 pub use error::{DataError, Result};
