@@ -7,10 +7,14 @@ pub mod cifar;
 pub mod cloud;
 pub mod error;
 pub mod image;
+pub mod mesh;
+pub mod mesh_io;
 pub mod npy;
 pub mod ply;
 pub mod synthetic;
 pub mod synthetic_images;
+pub mod synthetic_mesh;
 
 pub use cloud::PointCloud;
 pub use error::{DataError, Result};
+pub use mesh::Mesh;

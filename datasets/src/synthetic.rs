@@ -152,6 +152,13 @@ impl FromStr for Shape {
     }
 }
 
+/// The radial field h(u) of a bumpy sphere with the given seed: a random combination of real
+/// spherical harmonics of degree 1–3 with Σ|c| = 1, so |h| ≤ 1 on the sphere.
+pub fn harmonic_field(seed: u64) -> impl Fn([f64; 3]) -> f64 {
+    let c = random_harmonics(&mut StdRng::seed_from_u64(seed));
+    move |u| harmonic(&c, u)
+}
+
 fn unit(rng: &mut StdRng) -> [f64; 3] {
     loop {
         let g: [f64; 3] = [StandardNormal.sample(rng), StandardNormal.sample(rng), StandardNormal.sample(rng)];

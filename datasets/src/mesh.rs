@@ -1,0 +1,112 @@
+//! Triangle meshes as plain data: vertices `[V, 3]` f32 and triangles `[F, 3]` u32, with
+//! per-face normals and areas.
+//!
+//! ```text
+//! n_f = (v₁ − v₀) × (v₂ − v₀),   area_f = ‖n_f‖ / 2,   normal_f = n_f / ‖n_f‖
+//! ```
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+use crate::error::{DataError, Result};
+
+/// A triangle mesh.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mesh {
+    /// Row-major `[V, 3]` positions.
+    pub vertices: Vec<f32>,
+    /// Row-major `[F, 3]` vertex indices, counter-clockwise seen from outside.
+    pub faces: Vec<u32>,
+}
+
+impl Mesh {
+    /// Builds a mesh, checking that every index refers to a vertex.
+    pub fn new(vertices: Vec<f32>, faces: Vec<u32>) -> Result<Self> {
+        if vertices.len() % 3 != 0 || faces.len() % 3 != 0 {
+            return Err(DataError::Invalid(format!(
+                "a mesh needs 3 coordinates per vertex and 3 indices per face, got {} and {} values",
+                vertices.len(),
+                faces.len()
+            )));
+        }
+        let v = vertices.len() / 3;
+        if let Some((k, &i)) = faces.iter().enumerate().find(|(_, i)| **i as usize >= v) {
+            return Err(DataError::Invalid(format!(
+                "face {} references vertex {i}, but the mesh has {v} vertices",
+                k / 3
+            )));
+        }
+        Ok(Self { vertices, faces })
+    }
+
+    /// Number of vertices V.
+    pub fn num_vertices(&self) -> usize {
+        self.vertices.len() / 3
+    }
+
+    /// Number of triangles F.
+    pub fn num_faces(&self) -> usize {
+        self.faces.len() / 3
+    }
+
+    fn vertex(&self, i: u32) -> [f64; 3] {
+        let i = i as usize * 3;
+        [self.vertices[i] as f64, self.vertices[i + 1] as f64, self.vertices[i + 2] as f64]
+    }
+
+    fn cross(&self, f: usize) -> [f64; 3] {
+        let [a, b, c] = [self.faces[3 * f], self.faces[3 * f + 1], self.faces[3 * f + 2]].map(|i| self.vertex(i));
+        let (u, v) = ([b[0] - a[0], b[1] - a[1], b[2] - a[2]], [c[0] - a[0], c[1] - a[1], c[2] - a[2]]);
+        [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]]
+    }
+
+    /// Face areas `[F]`.
+    pub fn face_areas(&self) -> Vec<f32> {
+        (0..self.num_faces())
+            .map(|f| {
+                let n = self.cross(f);
+                (0.5 * (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt()) as f32
+            })
+            .collect()
+    }
+
+    /// Unit face normals `[F, 3]` (zero for degenerate faces).
+    pub fn face_normals(&self) -> Vec<f32> {
+        (0..self.num_faces())
+            .flat_map(|f| {
+                let n = self.cross(f);
+                let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+                let s = if len > 0.0 { 1.0 / len } else { 0.0 };
+                [(n[0] * s) as f32, (n[1] * s) as f32, (n[2] * s) as f32]
+            })
+            .collect()
+    }
+
+    /// Total surface area.
+    pub fn area(&self) -> f64 {
+        self.face_areas().iter().map(|&a| a as f64).sum()
+    }
+
+    /// Vertices as a tensor `[V, 3]`.
+    pub fn vertices_tensor(&self, device: &Device) -> Tensor<2> {
+        Tensor::from_data(TensorData::new(self.vertices.clone(), [self.num_vertices(), 3]), device)
+    }
+
+    /// Triangles as an Int tensor `[F, 3]`.
+    pub fn faces_tensor(&self, device: &Device) -> Tensor<2, Int> {
+        let f: Vec<i64> = self.faces.iter().map(|&i| i as i64).collect();
+        Tensor::from_data(TensorData::new(f, [self.num_faces(), 3]), device)
+    }
+
+    /// Undirected edges, each once, sorted.
+    pub fn edges(&self) -> Vec<(u32, u32)> {
+        let mut e: Vec<(u32, u32)> = self
+            .faces
+            .chunks_exact(3)
+            .flat_map(|t| [(t[0], t[1]), (t[1], t[2]), (t[2], t[0])])
+            .map(|(a, b)| (a.min(b), a.max(b)))
+            .collect();
+        e.sort_unstable();
+        e.dedup();
+        e
+    }
+}
