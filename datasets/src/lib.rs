@@ -3,6 +3,7 @@
 //! need no download. Datasets implement Burn's `Dataset`; batchers produce tensors.
 #![warn(missing_docs)]
 
+pub mod celeba;
 pub mod cifar;
 pub mod cloud;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod mesh;
 pub mod mesh_io;
 pub mod npy;
 pub mod ply;
+pub mod shapenet;
 pub mod synthetic;
 pub mod synthetic_images;
 pub mod synthetic_mesh;
