@@ -10,6 +10,7 @@ pub mod error;
 pub mod image;
 pub mod mesh;
 pub mod mesh_io;
+pub mod modelnet;
 pub mod npy;
 pub mod ply;
 pub mod shapenet;
