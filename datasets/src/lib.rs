@@ -6,6 +6,7 @@
 pub mod celeba;
 pub mod cifar;
 pub mod cloud;
+pub mod download;
 pub mod error;
 pub mod image;
 pub mod mesh;

@@ -40,4 +40,12 @@ pub enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Download, verify and unpack a dataset (cifar10) into $SWBURN_DATA (default ./data).
+    Download {
+        /// The dataset: cifar10 (modelnet40 and shapenet55 are placed by hand, see datasets/README.md).
+        name: String,
+        /// Data folder (overrides $SWBURN_DATA).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }

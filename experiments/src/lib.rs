@@ -19,6 +19,7 @@ use cli::{Cli, Command};
 pub fn run(cli: Cli) -> Result<()> {
     match &cli.command {
         Some(Command::List { dir }) => config::list(dir.as_deref()),
+        Some(Command::Download { name, dir }) => download(name, dir.clone()),
         None => {
             let Some(path) = &cli.config else {
                 bail!("no config given: run `experiments --config configs/<name>.toml` (see `experiments list`)");
@@ -37,4 +38,35 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
     }
+}
+
+fn download(name: &str, dir: Option<std::path::PathBuf>) -> Result<()> {
+    use datasets::download::{Outcome, data_dir, fetch, known};
+    let source = known(name)?;
+    let dir = dir.unwrap_or_else(data_dir);
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{prefix} [{bar:32}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(source.name.clone());
+    let outcome = fetch(&source, &dir, |done, total| {
+        if let Some(t) = total {
+            bar.set_length(t);
+        }
+        bar.set_position(done);
+    })?;
+    bar.finish_and_clear();
+    match outcome {
+        Outcome::AlreadyPresent => println!("{name} is already in {}; nothing to do", dir.display()),
+        Outcome::ExtractedExisting => println!("verified the existing {} and unpacked it in {}", source.file, dir.display()),
+        Outcome::Downloaded { resumed_from } => println!(
+            "downloaded{} and verified {}, unpacked in {}",
+            if resumed_from > 0 { format!(" (resumed at {resumed_from} bytes)") } else { String::new() },
+            source.file,
+            dir.display()
+        ),
+    }
+    Ok(())
 }

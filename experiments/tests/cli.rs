@@ -190,3 +190,12 @@ fn tiny_variance_study_writes_its_outputs() {
         }
     }
 }
+
+#[test]
+fn download_refuses_unknown_and_unverifiable_datasets() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = stderr(&experiments(&["download", "mnist", "--dir", "d"], dir.path()));
+    assert!(e.contains("unknown dataset `mnist`") && e.contains("cifar10"), "{e}");
+    let e = stderr(&experiments(&["download", "modelnet40", "--dir", "d"], dir.path()));
+    assert!(e.contains("by hand") && e.contains("datasets/README.md"), "{e}");
+}
