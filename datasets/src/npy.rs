@@ -115,6 +115,26 @@ mod tests {
         assert!(err.contains("rank2.npy") && err.contains("(N, P, 3)"), "{err}");
         let missing = read_clouds(dir.path().join("nope.npy")).unwrap_err().to_string();
         assert!(missing.contains("nope.npy") && missing.contains("not found"), "{missing}");
+        let f64s = dir.path().join("f64.npy");
+        {
+            let mut file = std::io::BufWriter::new(std::fs::File::create(&f64s).unwrap());
+            let mut w = npyz::WriteOptions::new().default_dtype().shape(&[1, 2, 3]).writer(&mut file).begin_nd().unwrap();
+            w.extend([0.0f64; 6]).unwrap();
+            w.finish().unwrap();
+        }
+        let err = read_clouds(&f64s).unwrap_err().to_string();
+        assert!(err.contains("f64.npy") && err.contains("float32") && err.contains("<f8"), "{err}");
+
+        // An .npz whose only entry is not `data`.
+        let npz = dir.path().join("points.npz");
+        {
+            let mut w = npyz::npz::NpzWriter::create(&npz).unwrap();
+            let mut a = w.array::<f32>("points", Default::default()).unwrap().default_dtype().shape(&[1, 2, 3]).begin_nd().unwrap();
+            a.extend([0.0f32; 6]).unwrap();
+            a.finish().unwrap();
+        }
+        let err = read_clouds(&npz).unwrap_err().to_string();
+        assert!(err.contains("points.npz") && err.contains("no `data` entry") && err.contains("points"), "{err}");
         let junk = dir.path().join("junk.npz");
         std::fs::write(&junk, b"not a zip").unwrap();
         assert!(read_clouds(&junk).unwrap_err().to_string().contains("junk.npz"));
