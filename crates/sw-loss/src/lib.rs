@@ -9,6 +9,7 @@ pub mod exact;
 pub mod kernel;
 pub mod max_sliced;
 pub mod measure;
+pub mod mesh;
 pub mod one_d;
 pub mod sliced;
 pub mod vmf;

@@ -1,0 +1,9 @@
+//! The neural-ODE mesh deformer of DDOT: a velocity field v(x, t[, z]) integrated over
+//! t ∈ [0, 1] moves every template vertex; the map is a diffeomorphism, so the mesh keeps its
+//! topology.
+
+mod solver;
+mod velocity;
+
+pub use solver::{OdeMethod, integrate};
+pub use velocity::{VelocityField, VelocityFieldConfig};
