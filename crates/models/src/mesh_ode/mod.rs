@@ -2,6 +2,7 @@
 //! t ∈ [0, 1] moves every template vertex; the map is a diffeomorphism, so the mesh keeps its
 //! topology.
 
+pub mod metrics;
 mod solver;
 mod velocity;
 
