@@ -97,6 +97,31 @@ impl Mesh {
         Tensor::from_data(TensorData::new(f, [self.num_faces(), 3]), device)
     }
 
+    /// k points uniform on the surface (faces by area, uniform barycentric coordinates),
+    /// from a generator seeded with `seed`.
+    pub fn sample_surface(&self, k: usize, seed: u64) -> crate::PointCloud {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let mut cumulative = Vec::with_capacity(self.num_faces());
+        let mut total = 0f64;
+        for a in self.face_areas() {
+            total += a as f64;
+            cumulative.push(total);
+        }
+        let mut points = Vec::with_capacity(3 * k);
+        for _ in 0..k {
+            let u = rng.random::<f64>() * total;
+            let f = cumulative.partition_point(|&c| c < u).min(self.num_faces() - 1);
+            let (r1, r2): (f64, f64) = (rng.random::<f64>().sqrt(), rng.random());
+            let w = [1.0 - r1, r1 * (1.0 - r2), r1 * r2];
+            for axis in 0..3 {
+                let p: f64 = (0..3).map(|c| w[c] * self.vertices[3 * self.faces[3 * f + c] as usize + axis] as f64).sum();
+                points.push(p as f32);
+            }
+        }
+        crate::PointCloud::new(points)
+    }
+
     /// Undirected edges, each once, sorted.
     pub fn edges(&self) -> Vec<(u32, u32)> {
         let mut e: Vec<(u32, u32)> = self

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod device;
 pub mod flow;
+pub mod mesh_deform;
 pub mod pair;
 pub mod plots;
 pub mod progress;
@@ -31,8 +32,9 @@ pub fn run(cli: Cli) -> Result<()> {
             match loaded.experiment.as_str() {
                 "gradient_flow" => flow::run(&loaded, &cli),
                 "variance" => variance::run(&loaded, &cli),
+                "mesh_deform" => mesh_deform::run(&loaded, &cli),
                 other => bail!(
-                    "{}: unknown experiment `{other}` in key `experiment`; expected one of: gradient_flow, variance",
+                    "{}: unknown experiment `{other}` in key `experiment`; expected one of: gradient_flow, variance, mesh_deform",
                     path.display()
                 ),
             }

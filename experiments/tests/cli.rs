@@ -199,3 +199,50 @@ fn download_refuses_unknown_and_unverifiable_datasets() {
     let e = stderr(&experiments(&["download", "modelnet40", "--dir", "d"], dir.path()));
     assert!(e.contains("by hand") && e.contains("datasets/README.md"), "{e}");
 }
+
+#[test]
+fn mesh_deform_fits_an_ellipsoid_with_every_sw_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = repo().join("configs/mesh_deform.toml");
+    let o = experiments(
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            "runs",
+            "--set",
+            "fit.losses=[\"sw-vertices\",\"sw-surface\",\"sw-varifold\"]",
+            "--set",
+            "shapes.template_subdivisions=2",
+            "--set",
+            "shapes.target_subdivisions=3",
+            "--set",
+            "field.width=32",
+            "--set",
+            "fit.steps=120",
+            "--set",
+            "fit.log_every=120",
+            "--set",
+            "fit.ode_steps=2",
+            "--set",
+            "fit.samples=1024",
+            "--set",
+            "fit.lr=0.01",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = only_run_dir(&dir.path().join("runs/mesh_deform"));
+    for f in ["metrics.csv", "comparison.csv", "chamfer_vs_step.png", "meshes/target.obj", "meshes/sw-varifold_step00120.obj", "renders/sw-surface_step00000.png"] {
+        assert!(run.join(f).exists(), "missing {f}");
+    }
+    let mut reader = csv::Reader::from_path(run.join("metrics.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    for loss in ["sw-vertices", "sw-surface", "sw-varifold"] {
+        let chamfer: Vec<f64> = rows.iter().filter(|r| &r[0] == loss).map(|r| r[2].parse().unwrap()).collect();
+        assert_eq!(chamfer.len(), 2);
+        assert!(chamfer[1] * 10.0 <= chamfer[0], "{loss}: Chamfer {} → {} is not a 10× cut", chamfer[0], chamfer[1]);
+        let si: Vec<usize> = rows.iter().filter(|r| &r[0] == loss).map(|r| r[6].parse().unwrap()).collect();
+        assert_eq!(si, vec![0, 0], "{loss}: the flow keeps the surface free of self-intersections");
+    }
+}

@@ -2,9 +2,11 @@
 //! t ∈ [0, 1] moves every template vertex; the map is a diffeomorphism, so the mesh keeps its
 //! topology.
 
+mod chamfer;
 pub mod metrics;
 mod solver;
 mod velocity;
 
+pub use chamfer::chamfer_loss;
 pub use solver::{OdeMethod, integrate};
 pub use velocity::{VelocityField, VelocityFieldConfig};
