@@ -12,7 +12,8 @@
 //! with `n_f ∝ (b − a) × (c − a)` and `A_f = ‖(b − a) × (c − a)‖ / 2`. Any estimator of this
 //! crate then compares two such measures (weighted ones through the quantile path).
 
-use burn::tensor::{Distribution, Int, Tensor};
+use burn::tensor::{Distribution, Int, Tensor, TensorData};
+use rand::{Rng, SeedableRng, rngs::StdRng};
 
 use crate::error::{Result, SwError};
 use crate::measure::Measure;
@@ -77,6 +78,36 @@ pub fn vertex_measure(vertices: Tensor<2>) -> Measure {
     Measure::single(vertices)
 }
 
+/// K face indices drawn with probability ∝ area: inverse-CDF search over the cumulative areas
+/// (one read of the `[F]` areas, O((F + K) log F)), from a host generator seeded by the device
+/// RNG. (Burn's `categorical` builds a K × F comparison, which is quadratic at mesh sizes.)
+fn sample_faces_by_area(areas: Tensor<1>, k: usize) -> Result<Vec<i64>> {
+    let device = areas.device();
+    let host: Vec<f64> = areas.into_data().convert::<f64>().try_to_vec::<f64>().expect("f64");
+    let mut cumulative = Vec::with_capacity(host.len());
+    let mut total = 0f64;
+    for a in &host {
+        total += a;
+        cumulative.push(total);
+    }
+    if !(total.is_finite() && total > 0.0) {
+        return Err(SwError::InvalidParameter { name: "mesh", message: format!("total surface area is {total}; cannot sample the surface") });
+    }
+    let seed_bits: Vec<f64> = Tensor::<1>::random([2], Distribution::Uniform(0.0, 16_777_216.0), &device)
+        .into_data()
+        .convert::<f64>()
+        .try_to_vec::<f64>()
+        .expect("f64");
+    let mut rng = StdRng::seed_from_u64(((seed_bits[0] as u64) << 24) ^ seed_bits[1] as u64);
+    let last = host.len() - 1;
+    Ok((0..k)
+        .map(|_| {
+            let u = rng.random::<f64>() * total;
+            cumulative.partition_point(|&c| c < u).min(last) as i64
+        })
+        .collect())
+}
+
 /// K points uniform on the surface (faces drawn by area from the device RNG, reparameterised
 /// barycentric coordinates), as a uniform measure; differentiable in `vertices`.
 pub fn surface_measure(vertices: &Tensor<2>, faces: &Tensor<2, Int>, k: usize) -> Result<Measure> {
@@ -87,8 +118,8 @@ pub fn surface_measure(vertices: &Tensor<2>, faces: &Tensor<2, Int>, k: usize) -
     let device = vertices.device();
     let dtype = vertices.dtype();
     let (areas, _) = face_areas_normals(vertices, faces);
-    let f = areas.dims()[0];
-    let chosen = areas.detach().inner().reshape([1, f]).categorical(k).reshape([k]).to_device(&faces.device());
+    let chosen = sample_faces_by_area(areas.detach().inner(), k)?;
+    let chosen = Tensor::<1, Int>::from_data(TensorData::new(chosen, [k]), &faces.device());
     let chosen_faces = faces.clone().select(0, chosen);
     let (a, b, c) = face_corners(vertices, &chosen_faces);
     let r = Tensor::<2>::random([k, 2], Distribution::Default, (&device.clone().inner(), dtype));
