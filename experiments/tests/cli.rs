@@ -95,11 +95,12 @@ fn every_config_parses_and_is_listed() {
         match kind.as_str() {
             "gradient_flow" => drop(loaded.parse::<experiments::flow::FlowConfig>().unwrap()),
             "variance" => drop(loaded.parse::<experiments::variance::VarianceConfig>().unwrap()),
+            "mesh_deform" => drop(loaded.parse::<experiments::mesh_deform::MeshDeformConfig>().unwrap()),
             other => panic!("{name}: unknown experiment {other}"),
         }
         count += 1;
     }
-    assert!(count >= 3);
+    assert!(count >= 4);
 }
 
 #[test]
