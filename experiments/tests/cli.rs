@@ -38,6 +38,18 @@ fn w2_column(run: &Path) -> Vec<(String, usize, f64)> {
         .collect()
 }
 
+/// Runs `configs/<config>` into `<dir>/runs` with `--set` overrides; returns the output.
+fn run_config(dir: &Path, config: &str, sets: &[&str]) -> Output {
+    let cfg = repo().join("configs").join(config);
+    let mut args = vec!["--config".to_string(), cfg.to_string_lossy().into_owned(), "--out".into(), "runs".into()];
+    for s in sets {
+        args.push("--set".into());
+        args.push(s.to_string());
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    experiments(&refs, dir)
+}
+
 const TINY_FLOW: [&str; 8] = [
     "--set",
     "flow.steps=60",
@@ -153,25 +165,10 @@ fn existing_run_folders_are_never_overwritten() {
 #[test]
 fn tiny_variance_study_writes_its_outputs() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = repo().join("configs/variance.toml");
-    let o = experiments(
-        &[
-            "--config",
-            cfg.to_str().unwrap(),
-            "--out",
-            "runs",
-            "--set",
-            "study.projections=[5,20]",
-            "--set",
-            "study.repetitions=20",
-            "--set",
-            "study.reference_directions=20000",
-            "--set",
-            "data.points=256",
-            "--set",
-            "study.gaussian_points=256",
-        ],
+    let o = run_config(
         dir.path(),
+        "variance.toml",
+        &["study.projections=[5,20]", "study.repetitions=20", "study.reference_directions=20000", "data.points=256", "study.gaussian_points=256"],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let run = only_run_dir(&dir.path().join("runs/variance"));
@@ -204,33 +201,20 @@ fn download_refuses_unknown_and_unverifiable_datasets() {
 #[test]
 fn mesh_deform_fits_an_ellipsoid_with_every_sw_loss() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = repo().join("configs/mesh_deform.toml");
-    let o = experiments(
+    let o = run_config(
+        dir.path(),
+        "mesh_deform.toml",
         &[
-            "--config",
-            cfg.to_str().unwrap(),
-            "--out",
-            "runs",
-            "--set",
             "fit.losses=[\"sw-vertices\",\"sw-surface\",\"sw-varifold\"]",
-            "--set",
             "shapes.template_subdivisions=2",
-            "--set",
             "shapes.target_subdivisions=3",
-            "--set",
             "field.width=32",
-            "--set",
             "fit.steps=120",
-            "--set",
             "fit.log_every=120",
-            "--set",
             "fit.ode_steps=2",
-            "--set",
             "fit.samples=1024",
-            "--set",
             "fit.lr=0.01",
         ],
-        dir.path(),
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let run = only_run_dir(&dir.path().join("runs/mesh_deform"));
