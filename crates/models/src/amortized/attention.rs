@@ -1,0 +1,79 @@
+//! The self-attention family (ICML 2023): a symmetric, permutation-invariant amortizer
+//!
+//! ```text
+//! θ = normalize( (A(X) + A(Y)) / 2 ),   A(X) = mean_points Attention(Q = X W_q, K = X W_k, V = X W_v)
+//! softmax    Attention = softmax(Q Kᵀ / √k) V                         O(m²)
+//! efficient  Attention = ρ_q(Q) (ρ_k(K)ᵀ V),  ρ_q softmax over features, ρ_k over points   O(m)
+//! linformer  Attention = softmax(Q (E K)ᵀ / √k) (F V),  E, F: [k_p, m] projections   O(m k_p)
+//! ```
+//! with W_q, W_k: Linear(3, k) and W_v: Linear(3, 3).
+
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::activation::softmax;
+use burn::tensor::{Device, Tensor};
+use sw_loss::directions::normalize_rows;
+
+/// Which attention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttentionKind {
+    /// softmax(QKᵀ/√k)V.
+    Softmax,
+    /// Efficient attention.
+    Efficient,
+    /// Linformer.
+    Linformer,
+}
+
+/// The attention amortizer.
+#[derive(Module, Debug)]
+pub struct AttentionAmortizer {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    /// Linformer's point-axis projections E (keys) and F (values), `Linear(m → k_p)`.
+    project_keys: Option<Linear>,
+    project_values: Option<Linear>,
+    efficient: bool,
+}
+
+impl AttentionAmortizer {
+    /// A model with key width `key_dim` (Linformer also needs `points` and `k`).
+    pub fn new(kind: AttentionKind, key_dim: usize, points: usize, k: usize, device: &Device) -> Self {
+        let linformer = kind == AttentionKind::Linformer;
+        Self {
+            query: LinearConfig::new(3, key_dim).init(device),
+            key: LinearConfig::new(3, key_dim).init(device),
+            value: LinearConfig::new(3, 3).init(device),
+            project_keys: linformer.then(|| LinearConfig::new(points, k).with_bias(false).init(device)),
+            project_values: linformer.then(|| LinearConfig::new(points, k).with_bias(false).init(device)),
+            efficient: kind == AttentionKind::Efficient,
+        }
+    }
+
+    /// A(X): attention over the points of each cloud, then the mean over points, `[B, 3]`.
+    fn attend(&self, x: Tensor<3>) -> Tensor<2> {
+        let [b, _, _] = x.dims();
+        let q = self.query.forward(x.clone()); // [B, m, k]
+        let k = self.key.forward(x.clone()); // [B, m, k]
+        let v = self.value.forward(x); // [B, m, 3]
+        let scale = (q.dims()[2] as f64).sqrt();
+        let out = if self.efficient {
+            let q = softmax(q, 2);
+            let k = softmax(k, 1);
+            q.matmul(k.swap_dims(1, 2).matmul(v)) // [B, m, 3]
+        } else if let (Some(e), Some(f)) = (&self.project_keys, &self.project_values) {
+            let k = e.forward(k.swap_dims(1, 2)).swap_dims(1, 2); // [B, k_p, k]
+            let v = f.forward(v.swap_dims(1, 2)).swap_dims(1, 2); // [B, k_p, 3]
+            softmax(q.matmul(k.swap_dims(1, 2)).div_scalar(scale), 2).matmul(v) // [B, m, 3]
+        } else {
+            softmax(q.matmul(k.swap_dims(1, 2)).div_scalar(scale), 2).matmul(v) // [B, m, 3]
+        };
+        out.mean_dim(1).reshape([b, 3])
+    }
+
+    /// `x, y: [B, m, 3]` → `[B, 3]`, symmetric in (x, y).
+    pub fn forward(&self, x: Tensor<3>, y: Tensor<3>) -> Tensor<2> {
+        normalize_rows((self.attend(x) + self.attend(y)).div_scalar(2.0))
+    }
+}
