@@ -1,0 +1,6 @@
+//! The PointNet autoencoder of the SW point-cloud papers (PointSWD; Self-Attention Amortized
+//! DSW): a permutation-invariant encoder to a unit latent code and an MLP decoder to a cloud.
+
+mod autoencoder;
+
+pub use autoencoder::{PointNetAutoencoder, PointNetConfig};
