@@ -163,7 +163,7 @@ impl Dataset<ImageItem> for Celeba {
     /// item); use [`Celeba::decode_many`] to skip.
     fn get(&self, index: usize) -> std::result::Result<ImageItem, DatasetError> {
         if index >= self.files.len() {
-            return Err(DatasetError::new(DataError::Invalid(format!("index {index} is out of range for {} images", self.files.len()))));
+            return Err(crate::error::out_of_range(index, self.files.len(), "images"));
         }
         match self.decode(index) {
             Ok(Some(item)) => Ok(item),

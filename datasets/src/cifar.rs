@@ -152,9 +152,7 @@ impl Cifar10 {
 
 impl Dataset<ImageItem> for Cifar10 {
     fn get(&self, index: usize) -> std::result::Result<ImageItem, DatasetError> {
-        self.items.get(index).cloned().ok_or_else(|| {
-            DatasetError::new(DataError::Invalid(format!("index {index} is out of range for {} images", self.items.len())))
-        })
+        crate::error::dataset_item(&self.items, index, "images")
     }
 
     fn len(&self) -> usize {

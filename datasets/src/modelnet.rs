@@ -92,9 +92,7 @@ impl ModelNet40 {
 
 impl Dataset<CloudItem> for ModelNet40 {
     fn get(&self, index: usize) -> std::result::Result<CloudItem, DatasetError> {
-        self.items.get(index).cloned().ok_or_else(|| {
-            DatasetError::new(DataError::Invalid(format!("index {index} is out of range for {} clouds", self.items.len())))
-        })
+        crate::error::dataset_item(&self.items, index, "clouds")
     }
 
     fn len(&self) -> usize {

@@ -12,7 +12,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 use crate::cloud::PointCloud;
-use crate::error::{DataError, Result};
+use crate::error::Result;
 use crate::npy::{CloudArray, read_clouds};
 
 /// A cloud with a class label (0 where there is none).
@@ -109,11 +109,6 @@ impl Batcher<CloudItem, CloudBatch> for CloudBatcher {
             labels: Tensor::from_data(TensorData::new(labels, [b]), device),
         }
     }
-}
-
-/// Errors for a cloud index out of range, as `DataError`.
-pub fn check_index(len: usize, index: usize) -> Result<()> {
-    if index < len { Ok(()) } else { Err(DataError::Invalid(format!("index {index} is out of range for {len} clouds"))) }
 }
 
 #[cfg(test)]
