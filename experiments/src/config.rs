@@ -42,7 +42,7 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Loaded> {
         Some(Value::String(s)) => s.clone(),
         Some(other) => bail!("{}: key `experiment` must be a string, got {}", path.display(), other.type_str()),
         None => bail!(
-            "{}: missing key `experiment` (one of: gradient_flow, variance, mesh_deform)",
+            "{}: missing key `experiment` (one of: gradient_flow, variance, mesh_deform, autoencoder)",
             path.display()
         ),
     };

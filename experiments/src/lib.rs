@@ -1,6 +1,7 @@
 //! Wiring of swburn's experiments: config → data → model → loop → outputs.
 //! No math lives here; estimators are in `sw-loss`, data in `datasets`.
 
+pub mod autoencoder;
 pub mod cli;
 pub mod config;
 pub mod device;
@@ -33,8 +34,9 @@ pub fn run(cli: Cli) -> Result<()> {
                 "gradient_flow" => flow::run(&loaded, &cli),
                 "variance" => variance::run(&loaded, &cli),
                 "mesh_deform" => mesh_deform::run(&loaded, &cli),
+                "autoencoder" => autoencoder::run(&loaded, &cli),
                 other => bail!(
-                    "{}: unknown experiment `{other}` in key `experiment`; expected one of: gradient_flow, variance, mesh_deform",
+                    "{}: unknown experiment `{other}` in key `experiment`; expected one of: gradient_flow, variance, mesh_deform, autoencoder",
                     path.display()
                 ),
             }

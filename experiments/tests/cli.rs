@@ -108,11 +108,12 @@ fn every_config_parses_and_is_listed() {
             "gradient_flow" => drop(loaded.parse::<experiments::flow::FlowConfig>().unwrap()),
             "variance" => drop(loaded.parse::<experiments::variance::VarianceConfig>().unwrap()),
             "mesh_deform" => drop(loaded.parse::<experiments::mesh_deform::MeshDeformConfig>().unwrap()),
+            "autoencoder" => drop(loaded.parse::<experiments::autoencoder::AutoencoderConfig>().unwrap()),
             other => panic!("{name}: unknown experiment {other}"),
         }
         count += 1;
     }
-    assert!(count >= 4);
+    assert!(count >= 9);
 }
 
 #[test]
@@ -229,5 +230,24 @@ fn mesh_deform_fits_an_ellipsoid_with_every_sw_loss() {
         assert!(chamfer[1] * 10.0 <= chamfer[0], "{loss}: Chamfer {} → {} is not a 10× cut", chamfer[0], chamfer[1]);
         let si: Vec<usize> = rows.iter().filter(|r| &r[0] == loss).map(|r| r[6].parse().unwrap()).collect();
         assert_eq!(si, vec![0, 0], "{loss}: the flow keeps the surface free of self-intersections");
+    }
+}
+
+#[test]
+fn tiny_autoencoder_runs_train_with_sw_and_amortized_v_dsw() {
+    for extra in [&[][..], &["loss.kind=v-dsw", "amortized.kind=eff_attn"][..]] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sets = vec!["data.synthetic_clouds=40", "data.points=128", "data.held_out=4", "model.points=128", "train.epochs=8", "train.batch_size=6"];
+        sets.extend_from_slice(extra);
+        let o = run_config(dir.path(), "synthetic_ae.toml", &sets);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let run = only_run_dir(&dir.path().join("runs/synthetic_ae"));
+        for f in ["metrics.csv", "loss_vs_epoch.png", "reconstructions/0_input.ply", "reconstructions/0_output.ply", "reconstructions/0.png"] {
+            assert!(run.join(f).exists(), "missing {f} ({extra:?})");
+        }
+        let mut reader = csv::Reader::from_path(run.join("metrics.csv")).unwrap();
+        let loss: Vec<f64> = reader.records().map(|r| r.unwrap()[1].parse().unwrap()).collect();
+        assert_eq!(loss.len(), 8);
+        assert!(loss[7] < loss[0], "{extra:?}: training loss {loss:?} did not fall");
     }
 }
