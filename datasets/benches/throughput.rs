@@ -15,7 +15,10 @@ use datasets::image::{ImageBatch, ImageBatcher};
 use datasets::shapenet::{CloudBatch, CloudBatcher, ShapeNet};
 
 fn rate(label: &str, items: usize, secs: f64, unit: &str) {
-    println!("{{\"bench\": \"{label}\", \"{unit}_per_s\": {:.1}, \"items\": {items}, \"seconds\": {secs:.4}}}", items as f64 / secs);
+    println!(
+        "{{\"bench\": \"{label}\", \"{unit}_per_s\": {:.1}, \"items\": {items}, \"seconds\": {secs:.4}}}",
+        items as f64 / secs
+    );
 }
 
 fn main() {
@@ -31,23 +34,43 @@ fn main() {
     let cifar = Cifar10::load(dir.path(), Split::Test).unwrap();
     let mut n = 0;
     for start in (0..cifar.len()).step_by(128) {
-        let batch: Vec<_> = (start..(start + 128).min(cifar.len())).map(|i| cifar.get(i).unwrap()).collect();
+        let batch: Vec<_> = (start..(start + 128).min(cifar.len()))
+            .map(|i| cifar.get(i).unwrap())
+            .collect();
         n += batch.len();
         let b: ImageBatch = ImageBatcher.batch(batch, &device);
         std::hint::black_box(b.images.dims());
     }
-    rate("cifar10_batches_of_128", n, t.elapsed().as_secs_f64(), "images");
+    rate(
+        "cifar10_batches_of_128",
+        n,
+        t.elapsed().as_secs_f64(),
+        "images",
+    );
 
     // CelebA: 512 JPEGs of 178×218 decoded to 64×64 in batches of 128 (no cache).
     let img_dir = dir.path().join("img_align_celeba");
     std::fs::create_dir_all(&img_dir).unwrap();
-    for (i, item) in datasets::synthetic_images::synthetic_images(512, 218, 2).iter().enumerate() {
+    for (i, item) in datasets::synthetic_images::synthetic_images(512, 218, 2)
+        .iter()
+        .enumerate()
+    {
         let img = image::RgbImage::from_fn(178, 218, |x, y| {
-            image::Rgb(std::array::from_fn(|c| item.pixels[(c * 218 + y as usize) * 218 + x as usize]))
+            image::Rgb(std::array::from_fn(|c| {
+                item.pixels[(c * 218 + y as usize) * 218 + x as usize]
+            }))
         });
         img.save(img_dir.join(format!("{:06}.jpg", i + 1))).unwrap();
     }
-    let celeba = Celeba::open(dir.path(), CelebaSplit::All, CelebaOptions { cache: false, ..Default::default() }).unwrap();
+    let celeba = Celeba::open(
+        dir.path(),
+        CelebaSplit::All,
+        CelebaOptions {
+            cache: false,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let t = Instant::now();
     let mut n = 0;
     for start in (0..celeba.len()).step_by(128) {
@@ -57,19 +80,32 @@ fn main() {
         let b: ImageBatch = ImageBatcher.batch(batch, &device);
         std::hint::black_box(b.images.dims());
     }
-    rate("celeba_decode_64x64", n, t.elapsed().as_secs_f64(), "images");
+    rate(
+        "celeba_decode_64x64",
+        n,
+        t.elapsed().as_secs_f64(),
+        "images",
+    );
 
     // ShapeNet: the shared 50-cloud sample, batches of 128 with 2048 resampled points.
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/shapenetcore55_random50.npy");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/shapenetcore55_random50.npy");
     let shapenet = ShapeNet::open(&path).unwrap();
     let batcher = CloudBatcher::resample(2048, 0);
     let t = Instant::now();
     let mut n = 0;
     for k in 0..8 {
-        let batch: Vec<_> = (0..128).map(|i| shapenet.get((i + k) % shapenet.len()).unwrap()).collect();
+        let batch: Vec<_> = (0..128)
+            .map(|i| shapenet.get((i + k) % shapenet.len()).unwrap())
+            .collect();
         n += batch.len();
         let b: CloudBatch = batcher.batch(batch, &device);
         std::hint::black_box(b.points.dims());
     }
-    rate("shapenet_batches_of_128", n, t.elapsed().as_secs_f64(), "clouds");
+    rate(
+        "shapenet_batches_of_128",
+        n,
+        t.elapsed().as_secs_f64(),
+        "clouds",
+    );
 }

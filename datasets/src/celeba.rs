@@ -40,7 +40,11 @@ pub struct CelebaOptions {
 
 impl Default for CelebaOptions {
     fn default() -> Self {
-        Self { size: 64, skip_corrupt: false, cache: true }
+        Self {
+            size: 64,
+            skip_corrupt: false,
+            cache: true,
+        }
     }
 }
 
@@ -54,11 +58,21 @@ pub struct Celeba {
 
 /// Decodes one JPEG (or any format `image` reads) to a centre-cropped square.
 pub fn load_image(path: &Path, size: usize) -> Result<ImageItem> {
-    let img = image::open(path).map_err(|e| DataError::format(path, format!("cannot decode image: {e}")))?.to_rgb8();
+    let img = image::open(path)
+        .map_err(|e| DataError::format(path, format!("cannot decode image: {e}")))?
+        .to_rgb8();
     let (w, h) = (img.width() as usize, img.height() as usize);
     let scale = size as f64 / w.min(h) as f64;
-    let (nw, nh) = (((w as f64 * scale).round() as usize).max(size), ((h as f64 * scale).round() as usize).max(size));
-    let resized = image::imageops::resize(&img, nw as u32, nh as u32, image::imageops::FilterType::Triangle);
+    let (nw, nh) = (
+        ((w as f64 * scale).round() as usize).max(size),
+        ((h as f64 * scale).round() as usize).max(size),
+    );
+    let resized = image::imageops::resize(
+        &img,
+        nw as u32,
+        nh as u32,
+        image::imageops::FilterType::Triangle,
+    );
     let (ox, oy) = ((nw - size) / 2, (nh - size) / 2);
     let mut pixels = vec![0u8; 3 * size * size];
     for y in 0..size {
@@ -69,14 +83,27 @@ pub fn load_image(path: &Path, size: usize) -> Result<ImageItem> {
             }
         }
     }
-    Ok(ImageItem { label: 0, height: size, width: size, pixels })
+    Ok(ImageItem {
+        label: 0,
+        height: size,
+        width: size,
+        pixels,
+    })
 }
 
 impl Celeba {
     /// Opens `root` (the folder holding `img_align_celeba/`, or that folder itself).
-    pub fn open(root: impl AsRef<Path>, split: CelebaSplit, options: CelebaOptions) -> Result<Self> {
+    pub fn open(
+        root: impl AsRef<Path>,
+        split: CelebaSplit,
+        options: CelebaOptions,
+    ) -> Result<Self> {
         let root = root.as_ref();
-        let images = if root.join("img_align_celeba").is_dir() { root.join("img_align_celeba") } else { root.to_path_buf() };
+        let images = if root.join("img_align_celeba").is_dir() {
+            root.join("img_align_celeba")
+        } else {
+            root.to_path_buf()
+        };
         let mut files: Vec<PathBuf> = std::fs::read_dir(&images)
             .map_err(|_| DataError::NotFound {
                 path: images.clone(),
@@ -104,7 +131,11 @@ impl Celeba {
                 _ => "2",
             };
             let mut keep = std::collections::HashSet::new();
-            for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            for (i, line) in text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+            {
                 let mut parts = line.split_whitespace();
                 match (parts.next(), parts.next()) {
                     (Some(name), Some(p)) if ["0", "1", "2"].contains(&p) => {
@@ -112,16 +143,29 @@ impl Celeba {
                             keep.insert(name.to_string());
                         }
                     }
-                    _ => return Err(DataError::format(&list, format!("line {}: expected `<file> <0|1|2>`, got `{line}`", i + 1))),
+                    _ => {
+                        return Err(DataError::format(
+                            &list,
+                            format!("line {}: expected `<file> <0|1|2>`, got `{line}`", i + 1),
+                        ));
+                    }
                 }
             }
-            files.retain(|f| f.file_name().is_some_and(|n| keep.contains(&*n.to_string_lossy())));
+            files.retain(|f| {
+                f.file_name()
+                    .is_some_and(|n| keep.contains(&*n.to_string_lossy()))
+            });
         }
         if files.is_empty() {
             return Err(DataError::format(&images, "no images found for this split"));
         }
         let cache = (0..files.len()).map(|_| OnceLock::new()).collect();
-        Ok(Self { files, options, cache, skipped: Mutex::new(Vec::new()) })
+        Ok(Self {
+            files,
+            options,
+            cache,
+            skipped: Mutex::new(Vec::new()),
+        })
     }
 
     /// Files skipped as undecodable so far (with `skip_corrupt`).
@@ -131,7 +175,8 @@ impl Celeba {
 
     /// Decodes items `indices` in parallel (undecodable ones are skipped when allowed).
     pub fn decode_many(&self, indices: &[usize]) -> Result<Vec<ImageItem>> {
-        let decoded: Vec<Result<Option<ImageItem>>> = indices.par_iter().map(|&i| self.decode(i)).collect();
+        let decoded: Vec<Result<Option<ImageItem>>> =
+            indices.par_iter().map(|&i| self.decode(i)).collect();
         decoded.into_iter().filter_map(|r| r.transpose()).collect()
     }
 
@@ -163,11 +208,18 @@ impl Dataset<ImageItem> for Celeba {
     /// item); use [`Celeba::decode_many`] to skip.
     fn get(&self, index: usize) -> std::result::Result<ImageItem, DatasetError> {
         if index >= self.files.len() {
-            return Err(crate::error::out_of_range(index, self.files.len(), "images"));
+            return Err(crate::error::out_of_range(
+                index,
+                self.files.len(),
+                "images",
+            ));
         }
         match self.decode(index) {
             Ok(Some(item)) => Ok(item),
-            Ok(None) => Err(DatasetError::new(DataError::format(&self.files[index], "undecodable image (skipped)"))),
+            Ok(None) => Err(DatasetError::new(DataError::format(
+                &self.files[index],
+                "undecodable image (skipped)",
+            ))),
             Err(e) => Err(DatasetError::new(e)),
         }
     }
@@ -185,10 +237,15 @@ mod tests {
         std::fs::create_dir_all(dir.join("img_align_celeba")).unwrap();
         for i in 0..n {
             // 178 × 218 with a horizontal gradient and a marker colour per image.
-            let img = image::RgbImage::from_fn(178, 218, |x, y| image::Rgb([(x * 255 / 177) as u8, (y * 255 / 217) as u8, (i * 40) as u8]));
-            img.save(dir.join(format!("img_align_celeba/{:06}.jpg", i + 1))).unwrap();
+            let img = image::RgbImage::from_fn(178, 218, |x, y| {
+                image::Rgb([(x * 255 / 177) as u8, (y * 255 / 217) as u8, (i * 40) as u8])
+            });
+            img.save(dir.join(format!("img_align_celeba/{:06}.jpg", i + 1)))
+                .unwrap();
         }
-        let list: String = (0..n).map(|i| format!("{:06}.jpg {}\n", i + 1, i % 3)).collect();
+        let list: String = (0..n)
+            .map(|i| format!("{:06}.jpg {}\n", i + 1, i % 3))
+            .collect();
         std::fs::write(dir.join("list_eval_partition.txt"), list).unwrap();
     }
 
@@ -200,10 +257,18 @@ mod tests {
         let train = Celeba::open(dir.path(), CelebaSplit::Train, CelebaOptions::default()).unwrap();
         assert_eq!((all.len(), train.len()), (6, 2));
         let item = all.get(0).unwrap();
-        assert_eq!((item.height, item.width, item.pixels.len()), (64, 64, 3 * 64 * 64));
+        assert_eq!(
+            (item.height, item.width, item.pixels.len()),
+            (64, 64, 3 * 64 * 64)
+        );
         // 178 → 64 wide keeps the full width: the red ramp runs from ~0 to ~255 across it.
         let red = |x: usize, y: usize| item.pixels[y * 64 + x] as i32;
-        assert!(red(0, 32) < 20 && red(63, 32) > 235, "{} {}", red(0, 32), red(63, 32));
+        assert!(
+            red(0, 32) < 20 && red(63, 32) > 235,
+            "{} {}",
+            red(0, 32),
+            red(63, 32)
+        );
         // Height 218 → 78, centre crop rows 7..71: green at the top row ≈ 255·7.5/78.
         let green = item.pixels[64 * 64 + 32] as f64;
         assert!((green - 255.0 * 7.5 / 78.4).abs() < 12.0, "{green}");
@@ -214,14 +279,36 @@ mod tests {
     fn corrupt_and_missing_files_are_reported() {
         let dir = tempfile::tempdir().unwrap();
         write_jpegs(dir.path(), 3);
-        std::fs::write(dir.path().join("img_align_celeba/000002.jpg"), b"not a jpeg").unwrap();
+        std::fs::write(
+            dir.path().join("img_align_celeba/000002.jpg"),
+            b"not a jpeg",
+        )
+        .unwrap();
         let strict = Celeba::open(dir.path(), CelebaSplit::All, CelebaOptions::default()).unwrap();
         let e = strict.decode_many(&[0, 1, 2]).unwrap_err().to_string();
         assert!(e.contains("000002.jpg") && e.contains("decode"), "{e}");
-        let lenient = Celeba::open(dir.path(), CelebaSplit::All, CelebaOptions { skip_corrupt: true, ..Default::default() }).unwrap();
+        let lenient = Celeba::open(
+            dir.path(),
+            CelebaSplit::All,
+            CelebaOptions {
+                skip_corrupt: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(lenient.decode_many(&[0, 1, 2]).unwrap().len(), 2);
         assert_eq!(lenient.skipped().len(), 1);
-        let e = Celeba::open(dir.path().join("nowhere"), CelebaSplit::All, CelebaOptions::default()).err().unwrap().to_string();
-        assert!(e.contains("img_align_celeba") && e.contains("by hand"), "{e}");
+        let e = Celeba::open(
+            dir.path().join("nowhere"),
+            CelebaSplit::All,
+            CelebaOptions::default(),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            e.contains("img_align_celeba") && e.contains("by hand"),
+            "{e}"
+        );
     }
 }

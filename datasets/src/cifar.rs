@@ -56,7 +56,13 @@ pub fn parse_batch(bytes: &[u8], path: &Path) -> Result<Vec<ImageItem>> {
         .enumerate()
         .map(|(i, r)| {
             if r[0] > 9 {
-                return Err(DataError::format(path, format!("record {i} has label byte {} (CIFAR-10 labels are 0..=9)", r[0])));
+                return Err(DataError::format(
+                    path,
+                    format!(
+                        "record {i} has label byte {} (CIFAR-10 labels are 0..=9)",
+                        r[0]
+                    ),
+                ));
             }
             Ok(ImageItem {
                 label: r[0],
@@ -72,7 +78,11 @@ pub fn parse_batch(bytes: &[u8], path: &Path) -> Result<Vec<ImageItem>> {
 pub fn encode_batch(items: &[ImageItem]) -> Vec<u8> {
     let mut out = Vec::with_capacity(items.len() * RECORD);
     for item in items {
-        assert_eq!(item.pixels.len(), RECORD - 1, "CIFAR records hold 3×32×32 pixels");
+        assert_eq!(
+            item.pixels.len(),
+            RECORD - 1,
+            "CIFAR records hold 3×32×32 pixels"
+        );
         out.push(item.label);
         out.extend_from_slice(&item.pixels);
     }
@@ -124,19 +134,30 @@ impl Cifar10 {
         let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
         let wanted = split.files();
         let mut found: Vec<(usize, Vec<ImageItem>)> = Vec::new();
-        let entries = archive.entries().map_err(|e| DataError::format(path, format!("not a tar.gz archive: {e}")))?;
+        let entries = archive
+            .entries()
+            .map_err(|e| DataError::format(path, format!("not a tar.gz archive: {e}")))?;
         for entry in entries {
-            let mut entry = entry.map_err(|e| DataError::format(path, format!("corrupt archive: {e}")))?;
-            let name = entry.path().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+            let mut entry =
+                entry.map_err(|e| DataError::format(path, format!("corrupt archive: {e}")))?;
+            let name = entry
+                .path()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let file_name = name.rsplit('/').next().unwrap_or("").to_string();
             if let Some(k) = wanted.iter().position(|w| *w == file_name) {
                 let mut bytes = Vec::new();
-                entry.read_to_end(&mut bytes).map_err(|e| DataError::format(path, format!("reading {name}: {e}")))?;
+                entry
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| DataError::format(path, format!("reading {name}: {e}")))?;
                 found.push((k, parse_batch(&bytes, &path.join(&name))?));
             }
         }
         if found.len() != wanted.len() {
-            return Err(DataError::format(path, format!("the archive lacks some of {}", wanted.join(", "))));
+            return Err(DataError::format(
+                path,
+                format!("the archive lacks some of {}", wanted.join(", ")),
+            ));
         }
         found.sort_by_key(|(k, _)| *k);
         Ok(Self {
@@ -171,8 +192,17 @@ mod tests {
     fn write_split(dir: &Path, per_file: usize) -> Vec<ImageItem> {
         let all = synthetic_cifar(per_file * 6, 5);
         std::fs::create_dir_all(dir.join(BATCH_DIR)).unwrap();
-        for (k, f) in Split::Train.files().into_iter().chain(Split::Test.files()).enumerate() {
-            std::fs::write(dir.join(BATCH_DIR).join(f), encode_batch(&all[k * per_file..(k + 1) * per_file])).unwrap();
+        for (k, f) in Split::Train
+            .files()
+            .into_iter()
+            .chain(Split::Test.files())
+            .enumerate()
+        {
+            std::fs::write(
+                dir.join(BATCH_DIR).join(f),
+                encode_batch(&all[k * per_file..(k + 1) * per_file]),
+            )
+            .unwrap();
         }
         all
     }
@@ -189,15 +219,20 @@ mod tests {
 
         // The same files inside a tar.gz.
         let archive = dir.path().join("cifar-10-binary.tar.gz");
-        let gz = flate2::write::GzEncoder::new(std::fs::File::create(&archive).unwrap(), flate2::Compression::fast());
+        let gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(&archive).unwrap(),
+            flate2::Compression::fast(),
+        );
         let mut tar = tar::Builder::new(gz);
-        tar.append_dir_all(BATCH_DIR, dir.path().join(BATCH_DIR)).unwrap();
+        tar.append_dir_all(BATCH_DIR, dir.path().join(BATCH_DIR))
+            .unwrap();
         tar.into_inner().unwrap().finish().unwrap();
         let from_archive = Cifar10::load(&archive, Split::Train).unwrap();
         assert_eq!(from_archive.get(34).unwrap(), all[34]);
 
         // Record layout: byte 1 + k is pixel k of the R plane, 1 + 1024 + k of G.
-        let b: ImageBatch = ImageBatcher.batch(vec![all[0].clone(), all[1].clone()], &Device::default());
+        let b: ImageBatch =
+            ImageBatcher.batch(vec![all[0].clone(), all[1].clone()], &Device::default());
         assert_eq!(b.images.dims(), [2, 3, 32, 32]);
         let v: Vec<f32> = b.images.into_data().try_to_vec::<f32>().unwrap();
         assert!((v[1024 + 33] - (all[0].pixels[1024 + 33] as f32 / 127.5 - 1.0)).abs() < 1e-6);
@@ -207,17 +242,32 @@ mod tests {
     #[test]
     fn bad_files_are_named() {
         let dir = tempfile::tempdir().unwrap();
-        let err = Cifar10::load(dir.path(), Split::Train).unwrap_err().to_string();
-        assert!(err.contains("data_batch_1.bin") && err.contains("cifar-10-binary.tar.gz"), "{err}");
+        let err = Cifar10::load(dir.path(), Split::Train)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("data_batch_1.bin") && err.contains("cifar-10-binary.tar.gz"),
+            "{err}"
+        );
         let all = write_split(dir.path(), 3);
         let f = dir.path().join(BATCH_DIR).join("data_batch_2.bin");
         std::fs::write(&f, &encode_batch(&all[..2])[..RECORD + 100]).unwrap();
-        let err = Cifar10::load(dir.path(), Split::Train).unwrap_err().to_string();
-        assert!(err.contains("data_batch_2.bin") && err.contains("truncated"), "{err}");
+        let err = Cifar10::load(dir.path(), Split::Train)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("data_batch_2.bin") && err.contains("truncated"),
+            "{err}"
+        );
         let mut bad = encode_batch(&all[..2]);
         bad[RECORD] = 12;
         std::fs::write(&f, bad).unwrap();
-        let err = Cifar10::load(dir.path(), Split::Train).unwrap_err().to_string();
-        assert!(err.contains("record 1") && err.contains("label byte 12"), "{err}");
+        let err = Cifar10::load(dir.path(), Split::Train)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("record 1") && err.contains("label byte 12"),
+            "{err}"
+        );
     }
 }

@@ -12,7 +12,11 @@ pub struct PointCloud {
 impl PointCloud {
     /// Wraps row-major `[n, 3]` coordinates.
     pub fn new(points: Vec<f32>) -> Self {
-        assert_eq!(points.len() % 3, 0, "a point cloud holds 3 coordinates per point");
+        assert_eq!(
+            points.len() % 3,
+            0,
+            "a point cloud holds 3 coordinates per point"
+        );
         Self { points }
     }
 
@@ -58,17 +62,28 @@ impl PointCloud {
             .chunks_exact(3)
             .map(|p| (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt())
             .fold(0f32, f32::max);
-        if r > 0.0 { centred.affine(1.0 / r, [0.0; 3]) } else { centred }
+        if r > 0.0 {
+            centred.affine(1.0 / r, [0.0; 3])
+        } else {
+            centred
+        }
     }
 
     /// The cloud as a tensor `[n, 3]` on `device`.
     pub fn to_tensor(&self, device: &Device) -> Tensor<2> {
-        Tensor::from_data(TensorData::new(self.points.clone(), [self.len(), 3]), device)
+        Tensor::from_data(
+            TensorData::new(self.points.clone(), [self.len(), 3]),
+            device,
+        )
     }
 
     /// Reads a `[n, 3]` tensor back into a cloud.
     pub fn from_tensor(t: Tensor<2>) -> Self {
-        let v: Vec<f32> = t.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 data");
+        let v: Vec<f32> = t
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .expect("f32 data");
         Self::new(v)
     }
 }

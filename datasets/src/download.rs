@@ -63,15 +63,23 @@ pub fn known(name: &str) -> Result<Source> {
         "modelnet40" | "shapenet55" => Err(DataError::Invalid(format!(
             "`{name}` has no download source with a published checksum that this tool can verify; place the files by hand as \
              datasets/README.md describes ({})",
-            if name == "modelnet40" { "modelnet40_ply_hdf5_2048/*.h5" } else { "shapenet57448xyzonly.npz" }
+            if name == "modelnet40" {
+                "modelnet40_ply_hdf5_2048/*.h5"
+            } else {
+                "shapenet57448xyzonly.npz"
+            }
         ))),
-        other => Err(DataError::Invalid(format!("unknown dataset `{other}`; known: cifar10 (modelnet40 and shapenet55 are placed by hand)"))),
+        other => Err(DataError::Invalid(format!(
+            "unknown dataset `{other}`; known: cifar10 (modelnet40 and shapenet55 are placed by hand)"
+        ))),
     }
 }
 
 /// The data folder: `$SWBURN_DATA`, or `./data`.
 pub fn data_dir() -> PathBuf {
-    std::env::var_os("SWBURN_DATA").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("data"))
+    std::env::var_os("SWBURN_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("data"))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -125,7 +133,11 @@ pub enum Outcome {
 /// Downloads, verifies and extracts `source` into `dir`. `progress(done, total)` is called as
 /// bytes arrive. An interrupted download leaves `<file>.part`, which the next call resumes
 /// (HTTP Range); a download that fails verification is deleted.
-pub fn fetch(source: &Source, dir: &Path, mut progress: impl FnMut(u64, Option<u64>)) -> Result<Outcome> {
+pub fn fetch(
+    source: &Source,
+    dir: &Path,
+    mut progress: impl FnMut(u64, Option<u64>),
+) -> Result<Outcome> {
     std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
     if dir.join(&source.marker).exists() {
         return Ok(Outcome::AlreadyPresent);
@@ -139,7 +151,9 @@ pub fn fetch(source: &Source, dir: &Path, mut progress: impl FnMut(u64, Option<u
             }
             Err(got) => Err(DataError::format(
                 &archive,
-                format!("this file is already there but its checksum is {got}, not the published one; it was left untouched — move it away to download again"),
+                format!(
+                    "this file is already there but its checksum is {got}, not the published one; it was left untouched — move it away to download again"
+                ),
             )),
         };
     }
@@ -154,7 +168,13 @@ pub fn fetch(source: &Source, dir: &Path, mut progress: impl FnMut(u64, Option<u
         .map_err(|e| DataError::format(&archive, format!("downloading {}: {e}", source.url)))?;
     let status = response.status().as_u16();
     let (mut out, mut done) = if status == 206 {
-        (OpenOptions::new().append(true).open(&part).map_err(|e| DataError::io(&part, e))?, resumed_from)
+        (
+            OpenOptions::new()
+                .append(true)
+                .open(&part)
+                .map_err(|e| DataError::io(&part, e))?,
+            resumed_from,
+        )
     } else {
         (File::create(&part).map_err(|e| DataError::io(&part, e))?, 0)
     };
@@ -168,13 +188,19 @@ pub fn fetch(source: &Source, dir: &Path, mut progress: impl FnMut(u64, Option<u
     let mut body = response.into_body().into_reader();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let k = body
-            .read(&mut buf)
-            .map_err(|e| DataError::format(&part, format!("download interrupted after {done} bytes ({e}); run the command again to resume")))?;
+        let k = body.read(&mut buf).map_err(|e| {
+            DataError::format(
+                &part,
+                format!(
+                    "download interrupted after {done} bytes ({e}); run the command again to resume"
+                ),
+            )
+        })?;
         if k == 0 {
             break;
         }
-        out.write_all(&buf[..k]).map_err(|e| DataError::io(&part, e))?;
+        out.write_all(&buf[..k])
+            .map_err(|e| DataError::io(&part, e))?;
         done += k as u64;
         progress(done, total);
     }
@@ -182,14 +208,22 @@ pub fn fetch(source: &Source, dir: &Path, mut progress: impl FnMut(u64, Option<u
     drop(out);
     if let Some(total) = total {
         if done < total {
-            return Err(DataError::format(&part, format!("download interrupted at {done} of {total} bytes; run the command again to resume")));
+            return Err(DataError::format(
+                &part,
+                format!(
+                    "download interrupted at {done} of {total} bytes; run the command again to resume"
+                ),
+            ));
         }
     }
     if let Err(got) = verify(&part, &source.checksum)? {
         let _ = std::fs::remove_file(&part);
         return Err(DataError::format(
             &archive,
-            format!("checksum mismatch: got {got}, expected {:?}; the corrupted download was removed — run the command again", source.checksum),
+            format!(
+                "checksum mismatch: got {got}, expected {:?}; the corrupted download was removed — run the command again",
+                source.checksum
+            ),
         ));
     }
     std::fs::rename(&part, &archive).map_err(|e| DataError::io(&archive, e))?;
@@ -220,8 +254,8 @@ mod tests {
     use super::*;
     use std::io::{BufRead, BufReader};
     use std::net::TcpListener;
-    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
 
     /// A loopback HTTP server for one file. With `cut` set, the next response stops halfway
     /// (after announcing the full length) and the flag clears. Honours `Range: bytes=N-`.
@@ -244,12 +278,24 @@ mod tests {
                 }
                 let rest = &body[start..];
                 let head = if start > 0 {
-                    format!("HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\nContent-Range: bytes {start}-{}/{}\r\nConnection: close\r\n\r\n", rest.len(), body.len() - 1, body.len())
+                    format!(
+                        "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\nContent-Range: bytes {start}-{}/{}\r\nConnection: close\r\n\r\n",
+                        rest.len(),
+                        body.len() - 1,
+                        body.len()
+                    )
                 } else {
-                    format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", rest.len())
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        rest.len()
+                    )
                 };
                 stream.write_all(head.as_bytes()).unwrap();
-                let send = if cut.swap(false, Ordering::SeqCst) { &rest[..rest.len() / 2] } else { rest };
+                let send = if cut.swap(false, Ordering::SeqCst) {
+                    &rest[..rest.len() / 2]
+                } else {
+                    rest
+                };
                 let _ = stream.write_all(send);
             }
         });
@@ -272,14 +318,22 @@ mod tests {
             header.set_size(payload.len() as u64);
             header.set_mode(0o644);
             header.set_cksum();
-            tar.append_data(&mut header, "set/file.bin", &payload[..]).unwrap();
+            tar.append_data(&mut header, "set/file.bin", &payload[..])
+                .unwrap();
             tar.finish().unwrap();
         }
         gz.finish().unwrap()
     }
 
     fn source(url: String, checksum: Checksum) -> Source {
-        Source { name: "test".into(), url, file: "data.tar.gz".into(), checksum, extract: Extract::TarGz, marker: "set/file.bin".into() }
+        Source {
+            name: "test".into(),
+            url,
+            file: "data.tar.gz".into(),
+            checksum,
+            extract: Extract::TarGz,
+            marker: "set/file.bin".into(),
+        }
     }
 
     #[test]
@@ -289,11 +343,19 @@ mod tests {
         let url = serve(bytes.clone(), Arc::new(AtomicBool::new(false)), 1);
         let dir = tempfile::tempdir().unwrap();
         let mut calls = 0;
-        let out = fetch(&source(url.clone(), Checksum::Sha256(sha.clone())), dir.path(), |_, _| calls += 1).unwrap();
+        let out = fetch(
+            &source(url.clone(), Checksum::Sha256(sha.clone())),
+            dir.path(),
+            |_, _| calls += 1,
+        )
+        .unwrap();
         assert_eq!(out, Outcome::Downloaded { resumed_from: 0 });
         assert!(calls > 0 && dir.path().join("set/file.bin").exists());
         // The server is gone; a second call must not need it.
-        assert_eq!(fetch(&source(url, Checksum::Sha256(sha)), dir.path(), |_, _| {}).unwrap(), Outcome::AlreadyPresent);
+        assert_eq!(
+            fetch(&source(url, Checksum::Sha256(sha)), dir.path(), |_, _| {}).unwrap(),
+            Outcome::AlreadyPresent
+        );
     }
 
     #[test]
@@ -302,9 +364,17 @@ mod tests {
         let url = serve(bytes.clone(), Arc::new(AtomicBool::new(false)), 1);
         let dir = tempfile::tempdir().unwrap();
         let wrong = Checksum::Md5("0123456789abcdef0123456789abcdef".into());
-        let e = fetch(&source(url, wrong), dir.path(), |_, _| {}).unwrap_err().to_string();
-        assert!(e.contains("checksum mismatch") && e.contains("removed"), "{e}");
-        assert!(!dir.path().join("data.tar.gz.part").exists() && !dir.path().join("data.tar.gz").exists());
+        let e = fetch(&source(url, wrong), dir.path(), |_, _| {})
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("checksum mismatch") && e.contains("removed"),
+            "{e}"
+        );
+        assert!(
+            !dir.path().join("data.tar.gz.part").exists()
+                && !dir.path().join("data.tar.gz").exists()
+        );
         assert!(!dir.path().join("set").exists());
     }
 
@@ -318,11 +388,16 @@ mod tests {
         let src = source(url, Checksum::Md5(md5));
         let e = fetch(&src, dir.path(), |_, _| {}).unwrap_err().to_string();
         assert!(e.contains("interrupted") && e.contains("resume"), "{e}");
-        let kept = std::fs::metadata(dir.path().join("data.tar.gz.part")).unwrap().len();
+        let kept = std::fs::metadata(dir.path().join("data.tar.gz.part"))
+            .unwrap()
+            .len();
         assert!(kept > 0 && kept < bytes.len() as u64);
         let out = fetch(&src, dir.path(), |_, _| {}).unwrap();
         assert_eq!(out, Outcome::Downloaded { resumed_from: kept });
-        assert_eq!(std::fs::read(dir.path().join("data.tar.gz")).unwrap(), bytes);
+        assert_eq!(
+            std::fs::read(dir.path().join("data.tar.gz")).unwrap(),
+            bytes
+        );
         assert!(dir.path().join("set/file.bin").exists());
     }
 
@@ -330,10 +405,16 @@ mod tests {
     fn a_users_file_with_a_wrong_checksum_is_left_alone() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("data.tar.gz"), b"mine").unwrap();
-        let src = source("http://127.0.0.1:9/unused".into(), Checksum::Sha256("00".repeat(32)));
+        let src = source(
+            "http://127.0.0.1:9/unused".into(),
+            Checksum::Sha256("00".repeat(32)),
+        );
         let e = fetch(&src, dir.path(), |_, _| {}).unwrap_err().to_string();
         assert!(e.contains("left untouched"), "{e}");
-        assert_eq!(std::fs::read(dir.path().join("data.tar.gz")).unwrap(), b"mine");
+        assert_eq!(
+            std::fs::read(dir.path().join("data.tar.gz")).unwrap(),
+            b"mine"
+        );
         assert!(known("cifar10").is_ok() && known("mnist").is_err());
     }
 }

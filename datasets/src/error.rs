@@ -58,11 +58,24 @@ impl DataError {
 pub type Result<T> = std::result::Result<T, DataError>;
 
 /// Item `index` of an in-memory dataset, or an error naming the range (`what`: "images", ...).
-pub(crate) fn dataset_item<T: Clone>(items: &[T], index: usize, what: &str) -> std::result::Result<T, burn::data::dataset::DatasetError> {
-    items.get(index).cloned().ok_or_else(|| out_of_range(index, items.len(), what))
+pub(crate) fn dataset_item<T: Clone>(
+    items: &[T],
+    index: usize,
+    what: &str,
+) -> std::result::Result<T, burn::data::dataset::DatasetError> {
+    items
+        .get(index)
+        .cloned()
+        .ok_or_else(|| out_of_range(index, items.len(), what))
 }
 
 /// The error for an index past the end of a dataset of `len` items.
-pub(crate) fn out_of_range(index: usize, len: usize, what: &str) -> burn::data::dataset::DatasetError {
-    burn::data::dataset::DatasetError::new(DataError::Invalid(format!("index {index} is out of range for {len} {what}")))
+pub(crate) fn out_of_range(
+    index: usize,
+    len: usize,
+    what: &str,
+) -> burn::data::dataset::DatasetError {
+    burn::data::dataset::DatasetError::new(DataError::Invalid(format!(
+        "index {index} is out of range for {len} {what}"
+    )))
 }

@@ -39,7 +39,11 @@ impl Batcher<ImageItem, ImageBatch> for ImageBatcher {
         let (h, w) = items.first().map(|i| (i.height, i.width)).unwrap_or((0, 0));
         let mut values = Vec::with_capacity(b * 3 * h * w);
         for item in &items {
-            assert_eq!((item.height, item.width), (h, w), "images in one batch must have one size");
+            assert_eq!(
+                (item.height, item.width),
+                (h, w),
+                "images in one batch must have one size"
+            );
             values.extend(item.pixels.iter().map(|&p| p as f32 / 127.5 - 1.0));
         }
         let labels: Vec<i64> = items.iter().map(|i| i.label as i64).collect();
@@ -54,7 +58,11 @@ impl Batcher<ImageItem, ImageBatch> for ImageBatcher {
 pub fn save_grid(path: &std::path::Path, images: Tensor<4>, columns: usize) -> crate::Result<()> {
     let [b, c, h, w] = images.dims();
     assert_eq!(c, 3, "RGB images expected");
-    let v: Vec<f32> = images.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32");
+    let v: Vec<f32> = images
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32");
     let columns = columns.max(1);
     let rows = b.div_ceil(columns);
     let (gw, gh) = (columns * (w + 2) + 2, rows * (h + 2) + 2);
@@ -71,5 +79,7 @@ pub fn save_grid(path: &std::path::Path, images: Tensor<4>, columns: usize) -> c
             }
         }
     }
-    canvas.save(path).map_err(|e| crate::DataError::format(path, format!("writing PNG: {e}")))
+    canvas
+        .save(path)
+        .map_err(|e| crate::DataError::format(path, format!("writing PNG: {e}")))
 }

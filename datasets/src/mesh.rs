@@ -50,13 +50,29 @@ impl Mesh {
 
     fn vertex(&self, i: u32) -> [f64; 3] {
         let i = i as usize * 3;
-        [self.vertices[i] as f64, self.vertices[i + 1] as f64, self.vertices[i + 2] as f64]
+        [
+            self.vertices[i] as f64,
+            self.vertices[i + 1] as f64,
+            self.vertices[i + 2] as f64,
+        ]
     }
 
     fn cross(&self, f: usize) -> [f64; 3] {
-        let [a, b, c] = [self.faces[3 * f], self.faces[3 * f + 1], self.faces[3 * f + 2]].map(|i| self.vertex(i));
-        let (u, v) = ([b[0] - a[0], b[1] - a[1], b[2] - a[2]], [c[0] - a[0], c[1] - a[1], c[2] - a[2]]);
-        [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]]
+        let [a, b, c] = [
+            self.faces[3 * f],
+            self.faces[3 * f + 1],
+            self.faces[3 * f + 2],
+        ]
+        .map(|i| self.vertex(i));
+        let (u, v) = (
+            [b[0] - a[0], b[1] - a[1], b[2] - a[2]],
+            [c[0] - a[0], c[1] - a[1], c[2] - a[2]],
+        );
+        [
+            u[1] * v[2] - u[2] * v[1],
+            u[2] * v[0] - u[0] * v[2],
+            u[0] * v[1] - u[1] * v[0],
+        ]
     }
 
     /// Face areas `[F]`.
@@ -88,7 +104,10 @@ impl Mesh {
 
     /// Vertices as a tensor `[V, 3]`.
     pub fn vertices_tensor(&self, device: &Device) -> Tensor<2> {
-        Tensor::from_data(TensorData::new(self.vertices.clone(), [self.num_vertices(), 3]), device)
+        Tensor::from_data(
+            TensorData::new(self.vertices.clone(), [self.num_vertices(), 3]),
+            device,
+        )
     }
 
     /// Triangles as an Int tensor `[F, 3]`.
@@ -111,11 +130,15 @@ impl Mesh {
         let mut points = Vec::with_capacity(3 * k);
         for _ in 0..k {
             let u = rng.random::<f64>() * total;
-            let f = cumulative.partition_point(|&c| c < u).min(self.num_faces() - 1);
+            let f = cumulative
+                .partition_point(|&c| c < u)
+                .min(self.num_faces() - 1);
             let (r1, r2): (f64, f64) = (rng.random::<f64>().sqrt(), rng.random());
             let w = [1.0 - r1, r1 * (1.0 - r2), r1 * r2];
             for axis in 0..3 {
-                let p: f64 = (0..3).map(|c| w[c] * self.vertices[3 * self.faces[3 * f + c] as usize + axis] as f64).sum();
+                let p: f64 = (0..3)
+                    .map(|c| w[c] * self.vertices[3 * self.faces[3 * f + c] as usize + axis] as f64)
+                    .sum();
                 points.push(p as f32);
             }
         }

@@ -20,7 +20,10 @@ pub fn read_mesh(path: impl AsRef<Path>) -> Result<Mesh> {
             hint: "Meshes are read from .obj, .off and .ply files.".into(),
         });
     }
-    let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
     let named = |e: DataError| match e {
         DataError::Invalid(m) => DataError::format(path, m),
         other => other,
@@ -29,7 +32,10 @@ pub fn read_mesh(path: impl AsRef<Path>) -> Result<Mesh> {
         "obj" => read_obj(path).map_err(named),
         "off" => read_off(path).map_err(named),
         "ply" => read_ply(path).map_err(named),
-        other => Err(DataError::format(path, format!("unknown mesh extension `.{other}` (expected .obj, .off or .ply)"))),
+        other => Err(DataError::format(
+            path,
+            format!("unknown mesh extension `.{other}` (expected .obj, .off or .ply)"),
+        )),
     }
 }
 
@@ -45,7 +51,8 @@ fn read_obj(path: &Path) -> Result<Mesh> {
         single_index: true,
         ..Default::default()
     };
-    let (models, _materials) = tobj::load_obj(path, &options).map_err(|e| DataError::format(path, format!("OBJ: {e}")))?;
+    let (models, _materials) =
+        tobj::load_obj(path, &options).map_err(|e| DataError::format(path, format!("OBJ: {e}")))?;
     let (mut vertices, mut faces) = (Vec::new(), Vec::new());
     for m in models {
         let base = (vertices.len() / 3) as u32;
@@ -61,15 +68,26 @@ fn read_off(path: &Path) -> Result<Mesh> {
         .lines()
         .map(|l| l.split('#').next().unwrap_or(""))
         .flat_map(str::split_whitespace);
-    let header = tokens.next().ok_or_else(|| DataError::format(path, "empty file"))?;
+    let header = tokens
+        .next()
+        .ok_or_else(|| DataError::format(path, "empty file"))?;
     if header != "OFF" {
-        return Err(DataError::format(path, format!("expected the header `OFF`, found `{header}`")));
+        return Err(DataError::format(
+            path,
+            format!("expected the header `OFF`, found `{header}`"),
+        ));
     }
     let mut number = |what: &str| -> Result<f64> {
-        let t = tokens.next().ok_or_else(|| DataError::format(path, format!("truncated: expected {what}")))?;
-        t.parse::<f64>().map_err(|_| DataError::format(path, format!("expected {what}, found `{t}`")))
+        let t = tokens
+            .next()
+            .ok_or_else(|| DataError::format(path, format!("truncated: expected {what}")))?;
+        t.parse::<f64>()
+            .map_err(|_| DataError::format(path, format!("expected {what}, found `{t}`")))
     };
-    let (v, f) = (number("the vertex count")? as usize, number("the face count")? as usize);
+    let (v, f) = (
+        number("the vertex count")? as usize,
+        number("the face count")? as usize,
+    );
     let _edges = number("the edge count")?;
     let mut vertices = Vec::with_capacity(v * 3);
     for i in 0..v {
@@ -121,14 +139,16 @@ fn read_ply(path: &Path) -> Result<Mesh> {
     let ply = Parser::<DefaultElement>::new()
         .read_ply(&mut reader)
         .map_err(|e| DataError::format(path, format!("PLY: {e}")))?;
-    let vertex = ply.payload.get("vertex").ok_or_else(|| DataError::format(path, "PLY without a `vertex` element"))?;
+    let vertex = ply
+        .payload
+        .get("vertex")
+        .ok_or_else(|| DataError::format(path, "PLY without a `vertex` element"))?;
     let mut vertices = Vec::with_capacity(vertex.len() * 3);
     for (i, v) in vertex.iter().enumerate() {
         for axis in ["x", "y", "z"] {
-            let value = v
-                .get(axis)
-                .and_then(scalar)
-                .ok_or_else(|| DataError::format(path, format!("vertex {i} has no numeric `{axis}` property")))?;
+            let value = v.get(axis).and_then(scalar).ok_or_else(|| {
+                DataError::format(path, format!("vertex {i} has no numeric `{axis}` property"))
+            })?;
             vertices.push(value as f32);
         }
     }
@@ -139,7 +159,9 @@ fn read_ply(path: &Path) -> Result<Mesh> {
                 .get("vertex_indices")
                 .or_else(|| f.get("vertex_index"))
                 .and_then(list)
-                .ok_or_else(|| DataError::format(path, format!("face {i} has no `vertex_indices` list")))?;
+                .ok_or_else(|| {
+                    DataError::format(path, format!("face {i} has no `vertex_indices` list"))
+                })?;
             fan(&polygon, &mut faces);
         }
     }
@@ -194,18 +216,35 @@ mod tests {
         let mesh = icosphere(2);
         for name in ["m.obj", "m.ply"] {
             let p = dir.path().join(name);
-            if name.ends_with("obj") { write_obj(&p, &mesh).unwrap() } else { write_ply(&p, &mesh).unwrap() }
+            if name.ends_with("obj") {
+                write_obj(&p, &mesh).unwrap()
+            } else {
+                write_ply(&p, &mesh).unwrap()
+            }
             let back = read_mesh(&p).unwrap();
             // The same triangles with the same corners (a reader may renumber vertices).
             let corners = |m: &Mesh| -> Vec<f32> {
-                m.faces.iter().flat_map(|&i| m.vertices[3 * i as usize..3 * i as usize + 3].to_vec()).collect()
+                m.faces
+                    .iter()
+                    .flat_map(|&i| m.vertices[3 * i as usize..3 * i as usize + 3].to_vec())
+                    .collect()
             };
             assert_eq!(back.num_faces(), mesh.num_faces(), "{name}");
-            assert!(corners(&back).iter().zip(corners(&mesh)).all(|(a, b)| (a - b).abs() < 1e-6), "{name}");
+            assert!(
+                corners(&back)
+                    .iter()
+                    .zip(corners(&mesh))
+                    .all(|(a, b)| (a - b).abs() < 1e-6),
+                "{name}"
+            );
         }
         // A unit square as one quad, in OFF and ASCII PLY: two triangles of area 1/2.
         let off = dir.path().join("q.off");
-        std::fs::write(&off, "OFF\n# a quad\n4 1 0\n0 0 0\n1 0 0\n1 1 0\n0 1 0\n4 0 1 2 3\n").unwrap();
+        std::fs::write(
+            &off,
+            "OFF\n# a quad\n4 1 0\n0 0 0\n1 0 0\n1 1 0\n0 1 0\n4 0 1 2 3\n",
+        )
+        .unwrap();
         let ply = dir.path().join("q.ply");
         std::fs::write(&ply, "ply\nformat ascii 1.0\nelement vertex 4\nproperty float x\nproperty float y\nproperty float z\nelement face 1\nproperty list uchar int vertex_indices\nend_header\n0 0 0\n1 0 0\n1 1 0\n0 1 0\n4 0 1 2 3\n").unwrap();
         for p in [off, ply] {
@@ -224,7 +263,11 @@ mod tests {
         let e = read_mesh(&obj).unwrap_err().to_string();
         assert!(e.contains("bad.obj"), "{e}");
         let ply = dir.path().join("bad.ply");
-        std::fs::write(&ply, "ply\nformat ascii 1.0\nelement vertex 1\nproperty floot x\nend_header\n0\n").unwrap();
+        std::fs::write(
+            &ply,
+            "ply\nformat ascii 1.0\nelement vertex 1\nproperty floot x\nend_header\n0\n",
+        )
+        .unwrap();
         let e = read_mesh(&ply).unwrap_err().to_string();
         assert!(e.contains("bad.ply") && e.contains("PLY"), "{e}");
         let off = dir.path().join("bad.off");
@@ -233,7 +276,15 @@ mod tests {
         assert!(e.contains("bad.off") && e.contains("truncated"), "{e}");
         std::fs::write(&off, "OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 5\n").unwrap();
         let e = read_mesh(&off).unwrap_err().to_string();
-        assert!(e.contains("bad.off") && e.contains("references vertex 5"), "{e}");
-        assert!(read_mesh(dir.path().join("m.stl")).unwrap_err().to_string().contains("not found"));
+        assert!(
+            e.contains("bad.off") && e.contains("references vertex 5"),
+            "{e}"
+        );
+        assert!(
+            read_mesh(dir.path().join("m.stl"))
+                .unwrap_err()
+                .to_string()
+                .contains("not found")
+        );
     }
 }

@@ -26,25 +26,39 @@ pub struct ModelNet40 {
 
 /// Reads one PointNet HDF5 file.
 pub fn read_h5(path: &Path) -> Result<Vec<CloudItem>> {
-    let file = hdf5::File::open(path).map_err(|e| DataError::format(path, format!("not a readable HDF5 file: {e}")))?;
+    let file = hdf5::File::open(path)
+        .map_err(|e| DataError::format(path, format!("not a readable HDF5 file: {e}")))?;
     let data = file
         .dataset("data")
         .map_err(|_| DataError::format(path, "no dataset `data` (expected (N, P, 3) float32)"))?;
     let shape = data.shape();
     if shape.len() != 3 || shape[2] != 3 {
-        return Err(DataError::format(path, format!("dataset `data` has shape {shape:?}, expected (N, P, 3)")));
+        return Err(DataError::format(
+            path,
+            format!("dataset `data` has shape {shape:?}, expected (N, P, 3)"),
+        ));
     }
-    let values: Vec<f32> = data.read_raw().map_err(|e| DataError::format(path, format!("reading `data` as float32: {e}")))?;
+    let values: Vec<f32> = data
+        .read_raw()
+        .map_err(|e| DataError::format(path, format!("reading `data` as float32: {e}")))?;
     let label = file
         .dataset("label")
         .map_err(|_| DataError::format(path, "no dataset `label` (expected (N, 1) uint8)"))?;
-    let labels: Vec<u8> = label.read_raw().map_err(|e| DataError::format(path, format!("reading `label` as uint8: {e}")))?;
+    let labels: Vec<u8> = label
+        .read_raw()
+        .map_err(|e| DataError::format(path, format!("reading `label` as uint8: {e}")))?;
     let (n, p) = (shape[0], shape[1]);
     if labels.len() != n {
-        return Err(DataError::format(path, format!("`label` has {} entries for {n} clouds", labels.len())));
+        return Err(DataError::format(
+            path,
+            format!("`label` has {} entries for {n} clouds", labels.len()),
+        ));
     }
     if let Some((i, l)) = labels.iter().enumerate().find(|(_, l)| **l >= 40) {
-        return Err(DataError::format(path, format!("label {l} of cloud {i} is not a ModelNet40 class (0..=39)")));
+        return Err(DataError::format(
+            path,
+            format!("label {l} of cloud {i} is not a ModelNet40 class (0..=39)"),
+        ));
     }
     Ok((0..n)
         .map(|i| CloudItem {
@@ -59,7 +73,11 @@ impl ModelNet40 {
     /// `modelnet40_ply_hdf5_2048/`).
     pub fn load(root: impl AsRef<Path>, split: ModelNetSplit) -> Result<Self> {
         let root = root.as_ref();
-        let dir = if root.join("modelnet40_ply_hdf5_2048").is_dir() { root.join("modelnet40_ply_hdf5_2048") } else { root.to_path_buf() };
+        let dir = if root.join("modelnet40_ply_hdf5_2048").is_dir() {
+            root.join("modelnet40_ply_hdf5_2048")
+        } else {
+            root.to_path_buf()
+        };
         let prefix = match split {
             ModelNetSplit::Train => "ply_data_train",
             ModelNetSplit::Test => "ply_data_test",
@@ -69,7 +87,10 @@ impl ModelNet40 {
                 entries
                     .filter_map(|e| e.ok().map(|e| e.path()))
                     .filter(|p| {
-                        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                        let name = p
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default();
                         name.starts_with(prefix) && name.ends_with(".h5")
                     })
                     .collect()
@@ -116,8 +137,22 @@ mod tests {
         assert_eq!(labels, vec![4, 0, 39]);
         let c1 = test.get(1).unwrap().cloud;
         assert_eq!(c1.len(), 16);
-        assert_eq!(&c1.points[6..9], &[-1.2883614301681519f32, 0.39512205123901367, 0.42986369132995605]);
-        assert_eq!(&test.get(2).unwrap().cloud.points[45..48], &[0.42377135157585144f32, 0.3712274134159088, 0.38275715708732605]);
+        assert_eq!(
+            &c1.points[6..9],
+            &[
+                -1.2883614301681519f32,
+                0.39512205123901367,
+                0.42986369132995605
+            ]
+        );
+        assert_eq!(
+            &test.get(2).unwrap().cloud.points[45..48],
+            &[
+                0.42377135157585144f32,
+                0.3712274134159088,
+                0.38275715708732605
+            ]
+        );
     }
 
     #[test]
@@ -127,8 +162,18 @@ mod tests {
         let values: Vec<f32> = (0..2 * 5 * 3).map(|i| i as f32 * 0.5).collect();
         {
             let f = hdf5::File::create(&path).unwrap();
-            f.new_dataset::<f32>().shape([2, 5, 3]).create("data").unwrap().write_raw(&values).unwrap();
-            f.new_dataset::<u8>().shape([2, 1]).create("label").unwrap().write_raw(&[7u8, 12]).unwrap();
+            f.new_dataset::<f32>()
+                .shape([2, 5, 3])
+                .create("data")
+                .unwrap()
+                .write_raw(&values)
+                .unwrap();
+            f.new_dataset::<u8>()
+                .shape([2, 1])
+                .create("label")
+                .unwrap()
+                .write_raw(&[7u8, 12])
+                .unwrap();
         }
         let train = ModelNet40::load(dir.path(), ModelNetSplit::Train).unwrap();
         assert_eq!(train.get(1).unwrap().label, 12);
@@ -137,11 +182,25 @@ mod tests {
         let no_label = dir.path().join("ply_data_train1.h5");
         {
             let f = hdf5::File::create(&no_label).unwrap();
-            f.new_dataset::<f32>().shape([1, 5, 3]).create("data").unwrap().write_raw(&values[..15]).unwrap();
+            f.new_dataset::<f32>()
+                .shape([1, 5, 3])
+                .create("data")
+                .unwrap()
+                .write_raw(&values[..15])
+                .unwrap();
         }
-        let e = ModelNet40::load(dir.path(), ModelNetSplit::Train).err().unwrap().to_string();
-        assert!(e.contains("ply_data_train1.h5") && e.contains("no dataset `label`"), "{e}");
-        let e = ModelNet40::load(dir.path(), ModelNetSplit::Test).err().unwrap().to_string();
+        let e = ModelNet40::load(dir.path(), ModelNetSplit::Train)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("ply_data_train1.h5") && e.contains("no dataset `label`"),
+            "{e}"
+        );
+        let e = ModelNet40::load(dir.path(), ModelNetSplit::Test)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("ply_data_test*.h5"), "{e}");
     }
 }

@@ -30,7 +30,9 @@ impl CloudArray {
             )));
         }
         let stride = self.points * 3;
-        Ok(PointCloud::new(self.values[i * stride..(i + 1) * stride].to_vec()))
+        Ok(PointCloud::new(
+            self.values[i * stride..(i + 1) * stride].to_vec(),
+        ))
     }
 }
 
@@ -47,9 +49,14 @@ fn read_array<R: std::io::Read>(npy: NpyFile<R>, path: &Path) -> Result<CloudArr
         other => format!("{other:?}"),
     };
     if dtype != "<f4" {
-        return Err(DataError::format(path, format!("expected float32 ('<f4') values, got dtype {dtype}")));
+        return Err(DataError::format(
+            path,
+            format!("expected float32 ('<f4') values, got dtype {dtype}"),
+        ));
     }
-    let values: Vec<f32> = npy.into_vec().map_err(|e| DataError::format(path, format!("reading values: {e}")))?;
+    let values: Vec<f32> = npy
+        .into_vec()
+        .map_err(|e| DataError::format(path, format!("reading values: {e}")))?;
     Ok(CloudArray {
         count: shape[0] as usize,
         points: shape[1] as usize,
@@ -66,18 +73,27 @@ pub fn read_clouds(path: impl AsRef<Path>) -> Result<CloudArray> {
             hint: "Point-cloud arrays are .npy files of shape (N, P, 3) float32, or .npz archives with a `data` entry of that shape.".into(),
         });
     }
-    let is_npz = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz"));
+    let is_npz = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npz"));
     if is_npz {
-        let mut archive = npyz::npz::NpzArchive::open(path).map_err(|e| DataError::format(path, format!("not a readable .npz archive: {e}")))?;
+        let mut archive = npyz::npz::NpzArchive::open(path)
+            .map_err(|e| DataError::format(path, format!("not a readable .npz archive: {e}")))?;
         let names: Vec<String> = archive.array_names().map(str::to_string).collect();
         let npy = archive
             .by_name("data")
             .map_err(|e| DataError::format(path, format!("reading entry `data`: {e}")))?
-            .ok_or_else(|| DataError::format(path, format!("the archive has no `data` entry (entries: {names:?})")))?;
+            .ok_or_else(|| {
+                DataError::format(
+                    path,
+                    format!("the archive has no `data` entry (entries: {names:?})"),
+                )
+            })?;
         read_array(npy, path)
     } else {
         let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
-        let npy = NpyFile::new(&bytes[..]).map_err(|e| DataError::format(path, format!("not a .npy file: {e}")))?;
+        let npy = NpyFile::new(&bytes[..])
+            .map_err(|e| DataError::format(path, format!("not a .npy file: {e}")))?;
         read_array(npy, path)
     }
 }
@@ -89,21 +105,36 @@ mod tests {
 
     fn write_npy(path: &Path, shape: &[u64], values: &[f32]) {
         let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-        let mut w = npyz::WriteOptions::new().default_dtype().shape(shape).writer(&mut file).begin_nd().unwrap();
+        let mut w = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(shape)
+            .writer(&mut file)
+            .begin_nd()
+            .unwrap();
         w.extend(values.iter().copied()).unwrap();
         w.finish().unwrap();
     }
 
     #[test]
     fn reads_the_shared_shapenet_sample() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/shapenetcore55_random50.npy");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/data/shapenetcore55_random50.npy");
         let a = read_clouds(&path).unwrap();
         assert_eq!((a.count, a.points), (50, 2048));
         let c = a.cloud(32).unwrap().normalized();
-        let r = c.points.chunks_exact(3).map(|p| (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt()).fold(0f32, f32::max);
+        let r = c
+            .points
+            .chunks_exact(3)
+            .map(|p| (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt())
+            .fold(0f32, f32::max);
         assert!((r - 1.0).abs() < 1e-5);
         assert!(c.centroid().iter().all(|v| v.abs() < 1e-5));
-        assert!(a.cloud(50).unwrap_err().to_string().contains("out of range"));
+        assert!(
+            a.cloud(50)
+                .unwrap_err()
+                .to_string()
+                .contains("out of range")
+        );
     }
 
     #[test]
@@ -112,31 +143,61 @@ mod tests {
         let rank2 = dir.path().join("rank2.npy");
         write_npy(&rank2, &[4, 3], &[0.0; 12]);
         let err = read_clouds(&rank2).unwrap_err().to_string();
-        assert!(err.contains("rank2.npy") && err.contains("(N, P, 3)"), "{err}");
-        let missing = read_clouds(dir.path().join("nope.npy")).unwrap_err().to_string();
-        assert!(missing.contains("nope.npy") && missing.contains("not found"), "{missing}");
+        assert!(
+            err.contains("rank2.npy") && err.contains("(N, P, 3)"),
+            "{err}"
+        );
+        let missing = read_clouds(dir.path().join("nope.npy"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            missing.contains("nope.npy") && missing.contains("not found"),
+            "{missing}"
+        );
         let f64s = dir.path().join("f64.npy");
         {
             let mut file = std::io::BufWriter::new(std::fs::File::create(&f64s).unwrap());
-            let mut w = npyz::WriteOptions::new().default_dtype().shape(&[1, 2, 3]).writer(&mut file).begin_nd().unwrap();
+            let mut w = npyz::WriteOptions::new()
+                .default_dtype()
+                .shape(&[1, 2, 3])
+                .writer(&mut file)
+                .begin_nd()
+                .unwrap();
             w.extend([0.0f64; 6]).unwrap();
             w.finish().unwrap();
         }
         let err = read_clouds(&f64s).unwrap_err().to_string();
-        assert!(err.contains("f64.npy") && err.contains("float32") && err.contains("<f8"), "{err}");
+        assert!(
+            err.contains("f64.npy") && err.contains("float32") && err.contains("<f8"),
+            "{err}"
+        );
 
         // An .npz whose only entry is not `data`.
         let npz = dir.path().join("points.npz");
         {
             let mut w = npyz::npz::NpzWriter::create(&npz).unwrap();
-            let mut a = w.array::<f32>("points", Default::default()).unwrap().default_dtype().shape(&[1, 2, 3]).begin_nd().unwrap();
+            let mut a = w
+                .array::<f32>("points", Default::default())
+                .unwrap()
+                .default_dtype()
+                .shape(&[1, 2, 3])
+                .begin_nd()
+                .unwrap();
             a.extend([0.0f32; 6]).unwrap();
             a.finish().unwrap();
         }
         let err = read_clouds(&npz).unwrap_err().to_string();
-        assert!(err.contains("points.npz") && err.contains("no `data` entry") && err.contains("points"), "{err}");
+        assert!(
+            err.contains("points.npz") && err.contains("no `data` entry") && err.contains("points"),
+            "{err}"
+        );
         let junk = dir.path().join("junk.npz");
         std::fs::write(&junk, b"not a zip").unwrap();
-        assert!(read_clouds(&junk).unwrap_err().to_string().contains("junk.npz"));
+        assert!(
+            read_clouds(&junk)
+                .unwrap_err()
+                .to_string()
+                .contains("junk.npz")
+        );
     }
 }

@@ -32,9 +32,13 @@ pub fn read_cloud(path: impl AsRef<Path>) -> Result<PointCloud> {
         .windows(11)
         .position(|w| w == b"end_header\n")
         .ok_or_else(|| DataError::format(path, "no `end_header` line: not a PLY file"))?;
-    let header = std::str::from_utf8(&bytes[..end]).map_err(|_| DataError::format(path, "the header is not text"))?;
+    let header = std::str::from_utf8(&bytes[..end])
+        .map_err(|_| DataError::format(path, "the header is not text"))?;
     if !header.starts_with("ply\n") || !header.contains("format binary_little_endian 1.0") {
-        return Err(DataError::format(path, "only binary little-endian PLY point clouds are read here"));
+        return Err(DataError::format(
+            path,
+            "only binary little-endian PLY point clouds are read here",
+        ));
     }
     let n: usize = header
         .lines()
@@ -43,9 +47,19 @@ pub fn read_cloud(path: impl AsRef<Path>) -> Result<PointCloud> {
         .ok_or_else(|| DataError::format(path, "no `element vertex N` line"))?;
     let body = &bytes[end + 11..];
     if body.len() < n * 12 {
-        return Err(DataError::format(path, format!("truncated: {n} vertices need {} bytes, found {}", n * 12, body.len())));
+        return Err(DataError::format(
+            path,
+            format!(
+                "truncated: {n} vertices need {} bytes, found {}",
+                n * 12,
+                body.len()
+            ),
+        ));
     }
-    let points = body[..n * 12].chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let points = body[..n * 12]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
     Ok(PointCloud::new(points))
 }
 
@@ -61,6 +75,11 @@ mod tests {
         write_cloud(&path, &cloud).unwrap();
         assert_eq!(read_cloud(&path).unwrap(), cloud);
         std::fs::write(&path, b"ply\nformat ascii 1.0\nend_header\n").unwrap();
-        assert!(read_cloud(&path).unwrap_err().to_string().contains("binary little-endian"));
+        assert!(
+            read_cloud(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("binary little-endian")
+        );
     }
 }

@@ -32,14 +32,19 @@ pub struct ShapeNet {
 impl ShapeNet {
     /// Opens the file (see [`read_clouds`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        Ok(Self { array: read_clouds(path)? })
+        Ok(Self {
+            array: read_clouds(path)?,
+        })
     }
 }
 
 impl Dataset<CloudItem> for ShapeNet {
     fn get(&self, index: usize) -> std::result::Result<CloudItem, DatasetError> {
         let cloud = self.array.cloud(index).map_err(DatasetError::new)?;
-        Ok(CloudItem { cloud: cloud.normalized(), label: 0 })
+        Ok(CloudItem {
+            cloud: cloud.normalized(),
+            label: 0,
+        })
     }
 
     fn len(&self) -> usize {
@@ -69,7 +74,9 @@ impl CloudBatcher {
 
     /// Draws `points` points with replacement from each cloud, from a generator seeded once.
     pub fn resample(points: usize, seed: u64) -> Self {
-        Self { resample: Some((points, Mutex::new(StdRng::seed_from_u64(seed)))) }
+        Self {
+            resample: Some((points, Mutex::new(StdRng::seed_from_u64(seed)))),
+        }
     }
 }
 
@@ -96,7 +103,10 @@ impl Batcher<CloudItem, CloudBatch> for CloudBatcher {
                     size = Some(*p);
                 }
                 None => {
-                    assert!(size.is_none_or(|s| s == n), "clouds in one batch must have one size (use CloudBatcher::resample)");
+                    assert!(
+                        size.is_none_or(|s| s == n),
+                        "clouds in one batch must have one size (use CloudBatcher::resample)"
+                    );
                     size = Some(n);
                     values.extend_from_slice(&item.cloud.points);
                 }
@@ -118,7 +128,8 @@ mod tests {
 
     #[test]
     fn shared_sample_through_a_burn_dataloader() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/shapenetcore55_random50.npy");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/data/shapenetcore55_random50.npy");
         let ds = ShapeNet::open(&path).unwrap();
         assert_eq!(ds.len(), 50);
         let loader = DataLoaderBuilder::new(CloudBatcher::resample(1024, 3))
@@ -132,7 +143,10 @@ mod tests {
             let [b, p, d] = batch.points.dims();
             assert_eq!((p, d), (1024, 3));
             let v: Vec<f32> = batch.points.into_data().try_to_vec::<f32>().unwrap();
-            assert!(v.iter().all(|x| x.abs() <= 1.0 + 1e-5), "normalised into the unit ball");
+            assert!(
+                v.iter().all(|x| x.abs() <= 1.0 + 1e-5),
+                "normalised into the unit ball"
+            );
             seen += b;
         }
         assert_eq!(seen, 50);

@@ -85,15 +85,23 @@ impl Shape {
             Shape::Ellipsoid => {
                 let (a, b, c) = (1.0, 0.7, 0.45);
                 let u = unit(rng);
-                let g = ((b * c * u[0]).powi(2) + (a * c * u[1]).powi(2) + (a * b * u[2]).powi(2)).sqrt();
+                let g = ((b * c * u[0]).powi(2) + (a * c * u[1]).powi(2) + (a * b * u[2]).powi(2))
+                    .sqrt();
                 let g_max = (b * c).max(a * c).max(a * b);
                 (rng.random::<f64>() * g_max <= g).then_some([a * u[0], b * u[1], c * u[2]])
             }
             Shape::Torus => {
                 let (big, small) = (0.7, 0.3);
-                let (theta, phi) = (2.0 * PI * rng.random::<f64>(), 2.0 * PI * rng.random::<f64>());
+                let (theta, phi) = (
+                    2.0 * PI * rng.random::<f64>(),
+                    2.0 * PI * rng.random::<f64>(),
+                );
                 let w = big + small * phi.cos();
-                (rng.random::<f64>() * (big + small) <= w).then_some([w * theta.cos(), w * theta.sin(), small * phi.sin()])
+                (rng.random::<f64>() * (big + small) <= w).then_some([
+                    w * theta.cos(),
+                    w * theta.sin(),
+                    small * phi.sin(),
+                ])
             }
             Shape::Cube => {
                 let face = rng.random_range(0..6);
@@ -111,7 +119,11 @@ impl Shape {
                 let pick = rng.random::<f64>() * (side + 2.0 * cap);
                 let theta = 2.0 * PI * rng.random::<f64>();
                 if pick < side {
-                    Some([r * theta.cos(), r * theta.sin(), h * (rng.random::<f64>() - 0.5)])
+                    Some([
+                        r * theta.cos(),
+                        r * theta.sin(),
+                        h * (rng.random::<f64>() - 0.5),
+                    ])
                 } else {
                     let rho = r * rng.random::<f64>().sqrt();
                     let z = if pick < side + cap { h / 2.0 } else { -h / 2.0 };
@@ -135,7 +147,11 @@ impl Shape {
                 let u = unit(rng);
                 let radius = 1.0 + 0.15 * harmonic(harmonics, u);
                 let max = 1.0 + 0.15 * harmonics.iter().map(|c| c.abs()).sum::<f64>();
-                (rng.random::<f64>() * max * max <= radius * radius).then_some([radius * u[0], radius * u[1], radius * u[2]])
+                (rng.random::<f64>() * max * max <= radius * radius).then_some([
+                    radius * u[0],
+                    radius * u[1],
+                    radius * u[2],
+                ])
             }
         }
     }
@@ -145,10 +161,16 @@ impl FromStr for Shape {
     type Err = DataError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Shape::ALL.into_iter().find(|shape| shape.name() == s).ok_or_else(|| {
-            let names: Vec<&str> = Shape::ALL.iter().map(|s| s.name()).collect();
-            DataError::Invalid(format!("unknown synthetic shape `{s}`; expected one of {}", names.join(", ")))
-        })
+        Shape::ALL
+            .into_iter()
+            .find(|shape| shape.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Shape::ALL.iter().map(|s| s.name()).collect();
+                DataError::Invalid(format!(
+                    "unknown synthetic shape `{s}`; expected one of {}",
+                    names.join(", ")
+                ))
+            })
     }
 }
 
@@ -161,7 +183,11 @@ pub fn harmonic_field(seed: u64) -> impl Fn([f64; 3]) -> f64 {
 
 fn unit(rng: &mut StdRng) -> [f64; 3] {
     loop {
-        let g: [f64; 3] = [StandardNormal.sample(rng), StandardNormal.sample(rng), StandardNormal.sample(rng)];
+        let g: [f64; 3] = [
+            StandardNormal.sample(rng),
+            StandardNormal.sample(rng),
+            StandardNormal.sample(rng),
+        ];
         let n = (g[0] * g[0] + g[1] * g[1] + g[2] * g[2]).sqrt();
         if n > 1e-12 {
             return [g[0] / n, g[1] / n, g[2] / n];
@@ -226,7 +252,13 @@ mod tests {
         for p in Shape::Cube.sample(200, 1).points.chunks_exact(3) {
             assert!((p.iter().fold(0f32, |m, v| m.max(v.abs())) - 0.5).abs() < 1e-6);
         }
-        assert!("blob".parse::<Shape>().unwrap_err().to_string().contains("bumpy-sphere"));
+        assert!(
+            "blob"
+                .parse::<Shape>()
+                .unwrap_err()
+                .to_string()
+                .contains("bumpy-sphere")
+        );
     }
 
     #[test]
@@ -236,6 +268,9 @@ mod tests {
         let z: Vec<f64> = c.points.chunks_exact(3).map(|p| p[2] as f64).collect();
         let mean = z.iter().sum::<f64>() / z.len() as f64;
         let second = z.iter().map(|v| v * v).sum::<f64>() / z.len() as f64;
-        assert!(mean.abs() < 0.02 && (second - 1.0 / 3.0).abs() < 0.01, "{mean} {second}");
+        assert!(
+            mean.abs() < 0.02 && (second - 1.0 / 3.0).abs() < 0.01,
+            "{mean} {second}"
+        );
     }
 }

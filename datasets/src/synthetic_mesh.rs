@@ -10,15 +10,40 @@ use crate::mesh::Mesh;
 pub fn icosphere(k: usize) -> Mesh {
     let t = (1.0 + 5f64.sqrt()) / 2.0;
     let mut v: Vec<[f64; 3]> = vec![
-        [-1.0, t, 0.0], [1.0, t, 0.0], [-1.0, -t, 0.0], [1.0, -t, 0.0],
-        [0.0, -1.0, t], [0.0, 1.0, t], [0.0, -1.0, -t], [0.0, 1.0, -t],
-        [t, 0.0, -1.0], [t, 0.0, 1.0], [-t, 0.0, -1.0], [-t, 0.0, 1.0],
+        [-1.0, t, 0.0],
+        [1.0, t, 0.0],
+        [-1.0, -t, 0.0],
+        [1.0, -t, 0.0],
+        [0.0, -1.0, t],
+        [0.0, 1.0, t],
+        [0.0, -1.0, -t],
+        [0.0, 1.0, -t],
+        [t, 0.0, -1.0],
+        [t, 0.0, 1.0],
+        [-t, 0.0, -1.0],
+        [-t, 0.0, 1.0],
     ];
     let mut f: Vec<[u32; 3]> = vec![
-        [0, 11, 5], [0, 5, 1], [0, 1, 7], [0, 7, 10], [0, 10, 11],
-        [1, 5, 9], [5, 11, 4], [11, 10, 2], [10, 7, 6], [7, 1, 8],
-        [3, 9, 4], [3, 4, 2], [3, 2, 6], [3, 6, 8], [3, 8, 9],
-        [4, 9, 5], [2, 4, 11], [6, 2, 10], [8, 6, 7], [9, 8, 1],
+        [0, 11, 5],
+        [0, 5, 1],
+        [0, 1, 7],
+        [0, 7, 10],
+        [0, 10, 11],
+        [1, 5, 9],
+        [5, 11, 4],
+        [11, 10, 2],
+        [10, 7, 6],
+        [7, 1, 8],
+        [3, 9, 4],
+        [3, 4, 2],
+        [3, 2, 6],
+        [3, 6, 8],
+        [3, 8, 9],
+        [4, 9, 5],
+        [2, 4, 11],
+        [6, 2, 10],
+        [8, 6, 7],
+        [9, 8, 1],
     ];
     let normalize = |p: [f64; 3]| {
         let n = (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt();
@@ -30,7 +55,11 @@ pub fn icosphere(k: usize) -> Mesh {
         let mut mid = |a: u32, b: u32, v: &mut Vec<[f64; 3]>| -> u32 {
             *midpoint.entry((a.min(b), a.max(b))).or_insert_with(|| {
                 let (p, q) = (v[a as usize], v[b as usize]);
-                v.push(normalize([(p[0] + q[0]) / 2.0, (p[1] + q[1]) / 2.0, (p[2] + q[2]) / 2.0]));
+                v.push(normalize([
+                    (p[0] + q[0]) / 2.0,
+                    (p[1] + q[1]) / 2.0,
+                    (p[2] + q[2]) / 2.0,
+                ]));
                 (v.len() - 1) as u32
             })
         };
@@ -61,7 +90,11 @@ pub fn uv_sphere(rings: usize, segments: usize) -> Mesh {
         let theta = PI * i as f64 / rings as f64;
         for j in 0..segments {
             let phi = 2.0 * PI * j as f64 / segments as f64;
-            v.push([theta.sin() * phi.cos(), theta.sin() * phi.sin(), theta.cos()]);
+            v.push([
+                theta.sin() * phi.cos(),
+                theta.sin() * phi.sin(),
+                theta.cos(),
+            ]);
         }
     }
     v.push([0.0, 0.0, -1.0]);
@@ -74,7 +107,12 @@ pub fn uv_sphere(rings: usize, segments: usize) -> Mesh {
     }
     for i in 1..rings - 1 {
         for j in 0..segments {
-            let (a, b, c, d) = (ring(i, j), ring(i, j + 1), ring(i + 1, j), ring(i + 1, j + 1));
+            let (a, b, c, d) = (
+                ring(i, j),
+                ring(i, j + 1),
+                ring(i + 1, j),
+                ring(i + 1, j + 1),
+            );
             f.push([a, c, d]);
             f.push([a, d, b]);
         }
@@ -159,8 +197,17 @@ mod tests {
             .chunks_exact(3)
             .enumerate()
             .map(|(f, t)| {
-                let c: [f64; 3] = std::array::from_fn(|k| t.iter().map(|&i| m.vertices[i as usize * 3 + k] as f64).sum::<f64>() / 3.0);
-                areas[f] as f64 * (0..3).map(|k| normals[3 * f + k] as f64 * c[k]).sum::<f64>() / 3.0
+                let c: [f64; 3] = std::array::from_fn(|k| {
+                    t.iter()
+                        .map(|&i| m.vertices[i as usize * 3 + k] as f64)
+                        .sum::<f64>()
+                        / 3.0
+                });
+                areas[f] as f64
+                    * (0..3)
+                        .map(|k| normals[3 * f + k] as f64 * c[k])
+                        .sum::<f64>()
+                    / 3.0
             })
             .sum()
     }
@@ -170,7 +217,13 @@ mod tests {
         use std::f64::consts::PI;
         let ico = icosphere(6);
         assert_eq!((ico.num_vertices(), ico.num_faces()), (40962, 81920));
-        for m in [icosphere(0), icosphere(3), uv_sphere(12, 20), ellipsoid(3, 1.0, 0.7, 0.5), bumpy_sphere(3, 0.15, 4)] {
+        for m in [
+            icosphere(0),
+            icosphere(3),
+            uv_sphere(12, 20),
+            ellipsoid(3, 1.0, 0.7, 0.5),
+            bumpy_sphere(3, 0.15, 4),
+        ] {
             closed_and_oriented(&m);
             assert_eq!(euler(&m), 2);
             assert!(volume(&m) > 0.0);

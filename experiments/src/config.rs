@@ -29,7 +29,10 @@ pub struct Loaded {
 pub fn load(path: &Path, overrides: &[String]) -> Result<Loaded> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            anyhow!("config file {} not found (run `experiments list` to see the configs)", path.display())
+            anyhow!(
+                "config file {} not found (run `experiments list` to see the configs)",
+                path.display()
+            )
         } else {
             anyhow!("reading config file {}: {e}", path.display())
         }
@@ -40,15 +43,26 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Loaded> {
     }
     let experiment = match table.get("experiment") {
         Some(Value::String(s)) => s.clone(),
-        Some(other) => bail!("{}: key `experiment` must be a string, got {}", path.display(), other.type_str()),
+        Some(other) => bail!(
+            "{}: key `experiment` must be a string, got {}",
+            path.display(),
+            other.type_str()
+        ),
         None => bail!(
             "{}: missing key `experiment` (one of: gradient_flow, variance, mesh_deform, autoencoder)",
             path.display()
         ),
     };
-    let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
     let overridden = !overrides.is_empty();
-    let text = if overridden { toml::to_string(&table)? } else { text };
+    let text = if overridden {
+        toml::to_string(&table)?
+    } else {
+        text
+    };
     Ok(Loaded {
         path: path.to_path_buf(),
         name,
@@ -65,8 +79,16 @@ impl Loaded {
         let de = toml::Deserializer::new(&self.text);
         serde_path_to_error::deserialize(de).map_err(|e| {
             let key = e.path().to_string();
-            let source = if self.overridden { " (after --set overrides)" } else { "" };
-            anyhow!("{}{source}: at key `{key}`: {}", self.path.display(), e.into_inner())
+            let source = if self.overridden {
+                " (after --set overrides)"
+            } else {
+                ""
+            };
+            anyhow!(
+                "{}{source}: at key `{key}`: {}",
+                self.path.display(),
+                e.into_inner()
+            )
         })
     }
 
@@ -94,10 +116,16 @@ fn apply_override(table: &mut Table, assignment: &str) -> Result<()> {
             node.insert(key.to_string(), value);
             return Ok(());
         }
-        let entry = node.entry(key.to_string()).or_insert_with(|| Value::Table(Table::new()));
+        let entry = node
+            .entry(key.to_string())
+            .or_insert_with(|| Value::Table(Table::new()));
         node = match entry {
             Value::Table(t) => t,
-            other => bail!("`{}` is a {}, not a table", keys[..=i].join("."), other.type_str()),
+            other => bail!(
+                "`{}` is a {}, not a table",
+                keys[..=i].join("."),
+                other.type_str()
+            ),
         };
     }
     Ok(())
@@ -105,9 +133,16 @@ fn apply_override(table: &mut Table, assignment: &str) -> Result<()> {
 
 /// Prints each config in `dir` (default `./configs`) with its `description`.
 pub fn list(dir: Option<&Path>) -> Result<()> {
-    let dir = dir.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("configs"));
+    let dir = dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("configs"));
     let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map_err(|e| anyhow!("listing {}: {e} (run from the repository root, or pass --dir)", dir.display()))?
+        .map_err(|e| {
+            anyhow!(
+                "listing {}: {e} (run from the repository root, or pass --dir)",
+                dir.display()
+            )
+        })?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
@@ -116,7 +151,10 @@ pub fn list(dir: Option<&Path>) -> Result<()> {
         let description = std::fs::read_to_string(&path)
             .ok()
             .and_then(|t| toml::from_str::<Table>(&t).ok())
-            .and_then(|t| t.get("description").and_then(|d| d.as_str().map(str::to_string)))
+            .and_then(|t| {
+                t.get("description")
+                    .and_then(|d| d.as_str().map(str::to_string))
+            })
             .unwrap_or_else(|| "(no description)".into());
         println!("{:<28} {}", path.display(), description);
     }
@@ -135,7 +173,12 @@ mod tests {
         apply_override(&mut t, "data.source=torus").unwrap();
         assert_eq!(t["flow"]["steps"].as_integer(), Some(25));
         assert_eq!(t["data"]["source"].as_str(), Some("torus"));
-        assert!(apply_override(&mut t, "flow.steps.x=1").unwrap_err().to_string().contains("not a table"));
+        assert!(
+            apply_override(&mut t, "flow.steps.x=1")
+                .unwrap_err()
+                .to_string()
+                .contains("not a table")
+        );
         assert!(apply_override(&mut t, "novalue").is_err());
     }
 }

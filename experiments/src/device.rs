@@ -37,7 +37,10 @@ pub fn parse(name: &str) -> Result<Device> {
             "device `{known}` is not compiled into this binary; compiled: {}. Rebuild with `--features {known}` (e.g. cargo run --release -p experiments --features {known} -- ...)",
             compiled().join(", ")
         ),
-        other => bail!("unknown device `{other}`; expected one of flex, ndarray, wgpu, cuda (compiled: {})", compiled().join(", ")),
+        other => bail!(
+            "unknown device `{other}`; expected one of flex, ndarray, wgpu, cuda (compiled: {})",
+            compiled().join(", ")
+        ),
     };
     Ok(device)
 }

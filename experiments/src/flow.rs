@@ -72,7 +72,11 @@ impl Default for FlowParams {
             steps: 8000,
             lr: 0.01,
             scale_by_points: true,
-            estimators: vec![EstimatorKind::Sw, EstimatorKind::LcvSw, EstimatorKind::UcvSw],
+            estimators: vec![
+                EstimatorKind::Sw,
+                EstimatorKind::LcvSw,
+                EstimatorKind::UcvSw,
+            ],
             log_steps: vec![1, 3000, 4000, 5000, 6000, 8000],
         }
     }
@@ -90,7 +94,10 @@ pub struct FlowOutput {
 
 impl Default for FlowOutput {
     fn default() -> Self {
-        Self { renders: true, ply: true }
+        Self {
+            renders: true,
+            ply: true,
+        }
     }
 }
 
@@ -100,10 +107,15 @@ impl FlowConfig {
             bail!("[flow] steps must be at least 1");
         }
         if !(self.flow.lr.is_finite() && self.flow.lr > 0.0) {
-            bail!("[flow] lr must be a finite number > 0, got {}", self.flow.lr);
+            bail!(
+                "[flow] lr must be a finite number > 0, got {}",
+                self.flow.lr
+            );
         }
         if self.flow.estimators.is_empty() {
-            bail!("[flow] estimators is empty; list at least one of sw, lcv-sw, ucv-sw, max-sw, v-dsw");
+            bail!(
+                "[flow] estimators is empty; list at least one of sw, lcv-sw, ucv-sw, max-sw, v-dsw"
+            );
         }
         self.loss.validate().map_err(|e| anyhow!("[loss] {e}"))
     }
@@ -111,7 +123,11 @@ impl FlowConfig {
 
 /// Four decimals, or scientific notation below 0.01 (the flow ends near 0).
 fn fmt_value(v: f64) -> String {
-    if v.abs() < 0.01 { format!("{v:.3e}") } else { format!("{v:.4}") }
+    if v.abs() < 0.01 {
+        format!("{v:.3e}")
+    } else {
+        format!("{v:.4}")
+    }
 }
 
 fn to_f64(c: &PointCloud) -> Vec<f64> {
@@ -121,11 +137,19 @@ fn to_f64(c: &PointCloud) -> Vec<f64> {
 /// Runs the flow for every estimator and writes the run folder.
 pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let cfg: FlowConfig = loaded.parse()?;
-    cfg.validate().with_context(|| format!("{}", loaded.path.display()))?;
+    cfg.validate()
+        .with_context(|| format!("{}", loaded.path.display()))?;
     let seed = cli.seed.unwrap_or(cfg.seed);
-    let device_name = cli.device.clone().or(cfg.device.clone()).unwrap_or_else(|| "flex".into());
+    let device_name = cli
+        .device
+        .clone()
+        .or(cfg.device.clone())
+        .unwrap_or_else(|| "flex".into());
     let device = crate::device::parse(&device_name)?;
-    let (source, target, what) = cfg.data.load(seed).with_context(|| format!("{}", loaded.path.display()))?;
+    let (source, target, what) = cfg
+        .data
+        .load(seed)
+        .with_context(|| format!("{}", loaded.path.display()))?;
     if source.len() != target.len() {
         bail!(
             "{}: the exact W₂² metric needs clouds of equal size, got {} and {} points",
@@ -137,7 +161,9 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let root = cli.out.clone().unwrap_or_else(|| PathBuf::from("runs"));
     let run = RunDir::create(&root, &loaded.name, &loaded.resolved())?;
     println!("run folder: {}", run.path().display());
-    run.log(&format!("gradient flow: {what}; device {device_name}; seed {seed}"));
+    run.log(&format!(
+        "gradient flow: {what}; device {device_name}; seed {seed}"
+    ));
     if cfg.output.ply {
         datasets::ply::write_cloud(run.file("clouds/source.ply")?, &source)?;
         datasets::ply::write_cloud(run.file("clouds/target.ply")?, &target)?;
@@ -167,7 +193,12 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
             if cfg.flow.log_steps.contains(&step) {
                 let cloud = PointCloud::from_tensor(x.clone());
                 let w2 = exact_w2sq(&to_f64(&cloud), &target_host, 3)?;
-                metrics.write_record([kind.name().to_string(), step.to_string(), format!("{w2:.9e}"), format!("{seconds:.3}")])?;
+                metrics.write_record([
+                    kind.name().to_string(),
+                    step.to_string(),
+                    format!("{w2:.9e}"),
+                    format!("{seconds:.3}"),
+                ])?;
                 metrics.flush()?;
                 let line = format!("{kind} step {step}: W2^2 = {w2:.6} ({seconds:.2} s of flow)");
                 progress.println(&line);
@@ -175,15 +206,27 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
                 points.push((step as f64, w2));
                 if cfg.output.renders {
                     let path = run.file(&format!("renders/{}_step{step:05}.png", kind.name()))?;
-                    plots::cloud_views(&path, &format!("{kind}, step {step}, W2^2 = {w2:.4}"), &[("current", &cloud.points), ("target", &target.points)])?;
+                    plots::cloud_views(
+                        &path,
+                        &format!("{kind}, step {step}, W2^2 = {w2:.4}"),
+                        &[("current", &cloud.points), ("target", &target.points)],
+                    )?;
                 }
             }
             let start = Instant::now();
             let xa = x.clone().autodiff().require_grad();
-            let loss = loss_cfg.forward(&Measure::single(xa.clone()), &y).with_context(|| format!("{kind} loss at step {step}"))?;
-            let loss = if cfg.flow.scale_by_points { loss.mul_scalar(n as f64) } else { loss };
+            let loss = loss_cfg
+                .forward(&Measure::single(xa.clone()), &y)
+                .with_context(|| format!("{kind} loss at step {step}"))?;
+            let loss = if cfg.flow.scale_by_points {
+                loss.mul_scalar(n as f64)
+            } else {
+                loss
+            };
             let grads = loss.backward();
-            let g = xa.grad(&grads).ok_or_else(|| anyhow!("no gradient reached the source points"))?;
+            let g = xa
+                .grad(&grads)
+                .ok_or_else(|| anyhow!("no gradient reached the source points"))?;
             x = x - g.mul_scalar(cfg.flow.lr);
             seconds += start.elapsed().as_secs_f64();
             if step % 25 == 0 || step == cfg.flow.steps {
@@ -197,14 +240,31 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         progress.finish();
         let last = PointCloud::from_tensor(x);
         if cfg.output.ply {
-            datasets::ply::write_cloud(run.file(&format!("clouds/final_{}.ply", kind.name()))?, &last)?;
+            datasets::ply::write_cloud(
+                run.file(&format!("clouds/final_{}.ply", kind.name()))?,
+                &last,
+            )?;
         }
         let final_w2 = exact_w2sq(&to_f64(&last), &target_host, 3)?;
-        run.log(&format!("{kind}: final W2^2 = {final_w2:.6} after {} steps, {seconds:.2} s", cfg.flow.steps));
+        run.log(&format!(
+            "{kind}: final W2^2 = {final_w2:.6} after {} steps, {seconds:.2} s",
+            cfg.flow.steps
+        ));
         summary.push((kind, points.clone(), final_w2, seconds));
-        series.push(Series { label: kind.name().to_string(), points });
+        series.push(Series {
+            label: kind.name().to_string(),
+            points,
+        });
     }
-    plots::line_plot(&run.file("w2_vs_step.png")?, "Gradient flow: exact W2^2 to the target", "step", "W2^2", &series, false, true)?;
+    plots::line_plot(
+        &run.file("w2_vs_step.png")?,
+        "Gradient flow: exact W2^2 to the target",
+        "step",
+        "W2^2",
+        &series,
+        false,
+        true,
+    )?;
 
     let mut table = String::from("\nestimator  ");
     for s in &cfg.flow.log_steps {
@@ -222,7 +282,9 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         table += &format!("{:>12}{secs:>10.1}\n", fmt_value(*final_w2));
     }
     println!("{table}");
-    let mut f = std::fs::OpenOptions::new().append(true).open(run.path().join("log.txt"))?;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(run.path().join("log.txt"))?;
     writeln!(f, "{table}")?;
     println!("outputs in {}", run.path().display());
     Ok(())

@@ -23,18 +23,32 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::List { dir }) => config::list(dir.as_deref()),
         Some(Command::Download { name, dir }) => download(name, dir.clone()),
         None => {
-            let Some(path) = &cli.config else {
-                bail!("no config given: run `experiments --config configs/<name>.toml` (see `experiments list`)");
-            };
-            if cli.resume.is_some() {
-                bail!("--resume continues training runs (SNGAN, autoencoder); `{}` has no training state to resume — start it again instead", path.display());
+            if let Some(run_dir) = &cli.resume {
+                if cli.config.is_some() {
+                    bail!(
+                        "give either --config (a new run) or --resume RUN_DIR (its config is in the run folder), not both"
+                    );
+                }
+                let loaded = config::load(&run_dir.join("config.toml"), &cli.set)?;
+                return match loaded.experiment.as_str() {
+                    "autoencoder" => autoencoder::run(&loaded, &cli, Some(run_dir)),
+                    other => bail!(
+                        "--resume continues training runs; `{other}` in {} has no training state to resume — start it again instead",
+                        run_dir.display()
+                    ),
+                };
             }
+            let Some(path) = &cli.config else {
+                bail!(
+                    "no config given: run `experiments --config configs/<name>.toml` (see `experiments list`)"
+                );
+            };
             let loaded = config::load(path, &cli.set)?;
             match loaded.experiment.as_str() {
                 "gradient_flow" => flow::run(&loaded, &cli),
                 "variance" => variance::run(&loaded, &cli),
                 "mesh_deform" => mesh_deform::run(&loaded, &cli),
-                "autoencoder" => autoencoder::run(&loaded, &cli),
+                "autoencoder" => autoencoder::run(&loaded, &cli, None),
                 other => bail!(
                     "{}: unknown experiment `{other}` in key `experiment`; expected one of: gradient_flow, variance, mesh_deform, autoencoder",
                     path.display()
@@ -50,9 +64,11 @@ fn download(name: &str, dir: Option<std::path::PathBuf>) -> Result<()> {
     let dir = dir.unwrap_or_else(data_dir);
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{prefix} [{bar:32}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template(
+            "{prefix} [{bar:32}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     bar.set_prefix(source.name.clone());
     let outcome = fetch(&source, &dir, |done, total| {
@@ -63,11 +79,21 @@ fn download(name: &str, dir: Option<std::path::PathBuf>) -> Result<()> {
     })?;
     bar.finish_and_clear();
     match outcome {
-        Outcome::AlreadyPresent => println!("{name} is already in {}; nothing to do", dir.display()),
-        Outcome::ExtractedExisting => println!("verified the existing {} and unpacked it in {}", source.file, dir.display()),
+        Outcome::AlreadyPresent => {
+            println!("{name} is already in {}; nothing to do", dir.display())
+        }
+        Outcome::ExtractedExisting => println!(
+            "verified the existing {} and unpacked it in {}",
+            source.file,
+            dir.display()
+        ),
         Outcome::Downloaded { resumed_from } => println!(
             "downloaded{} and verified {}, unpacked in {}",
-            if resumed_from > 0 { format!(" (resumed at {resumed_from} bytes)") } else { String::new() },
+            if resumed_from > 0 {
+                format!(" (resumed at {resumed_from} bytes)")
+            } else {
+                String::new()
+            },
             source.file,
             dir.display()
         ),

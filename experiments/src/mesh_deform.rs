@@ -71,7 +71,12 @@ pub struct ShapesConfig {
 
 impl Default for ShapesConfig {
     fn default() -> Self {
-        Self { template_subdivisions: 3, target: "ellipsoid".into(), target_subdivisions: 4, target_file: None }
+        Self {
+            template_subdivisions: 3,
+            target: "ellipsoid".into(),
+            target_subdivisions: 4,
+            target_file: None,
+        }
     }
 }
 
@@ -100,7 +105,12 @@ pub struct FitConfig {
 impl Default for FitConfig {
     fn default() -> Self {
         Self {
-            losses: vec!["chamfer".into(), "sw-vertices".into(), "sw-surface".into(), "sw-varifold".into()],
+            losses: vec![
+                "chamfer".into(),
+                "sw-vertices".into(),
+                "sw-surface".into(),
+                "sw-varifold".into(),
+            ],
             steps: 400,
             lr: 2e-3,
             ode_steps: 4,
@@ -124,12 +134,18 @@ pub fn target_mesh(s: &ShapesConfig, seed: u64) -> Result<Mesh> {
         "ellipsoid" => ellipsoid(k, 1.0, 0.7, 0.45),
         "bumpy-sphere" => bumpy_sphere(k, 0.15, seed),
         "folded-sphere" => bumpy_sphere(k, 0.35, seed.wrapping_add(17)),
-        other => bail!("[shapes] target `{other}` is not one of ellipsoid, bumpy-sphere, folded-sphere (or set target_file)"),
+        other => bail!(
+            "[shapes] target `{other}` is not one of ellipsoid, bumpy-sphere, folded-sphere (or set target_file)"
+        ),
     })
 }
 
 fn mesh_from(vertices: Tensor<2>, faces: &[u32]) -> Result<Mesh> {
-    let v: Vec<f32> = vertices.into_data().convert::<f32>().try_to_vec::<f32>().map_err(|e| anyhow!("{e:?}"))?;
+    let v: Vec<f32> = vertices
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .map_err(|e| anyhow!("{e:?}"))?;
     Ok(Mesh::new(v, faces.to_vec())?)
 }
 
@@ -156,7 +172,15 @@ pub struct Row {
     pub seconds: f64,
 }
 
-fn evaluate(loss: &str, step: usize, mesh: &Mesh, target: &Mesh, target_samples: &datasets::PointCloud, device: &Device, seconds: f64) -> Result<Row> {
+fn evaluate(
+    loss: &str,
+    step: usize,
+    mesh: &Mesh,
+    target: &Mesh,
+    target_samples: &datasets::PointCloud,
+    device: &Device,
+    seconds: f64,
+) -> Result<Row> {
     let samples = mesh.sample_surface(5000, 7);
     let m = point_metrics(&samples.points, &target_samples.points);
     let dirs = Directions::Shared(sw_loss::directions::fibonacci_sphere(100, device));
@@ -185,15 +209,29 @@ fn evaluate(loss: &str, step: usize, mesh: &Mesh, target: &Mesh, target_samples:
 pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let cfg: MeshDeformConfig = loaded.parse()?;
     let path = loaded.path.display().to_string();
-    if let Some(bad) = cfg.fit.losses.iter().find(|l| !LOSSES.contains(&l.as_str())) {
-        bail!("{path}: [fit] losses: `{bad}` is not one of {}", LOSSES.join(", "));
+    if let Some(bad) = cfg
+        .fit
+        .losses
+        .iter()
+        .find(|l| !LOSSES.contains(&l.as_str()))
+    {
+        bail!(
+            "{path}: [fit] losses: `{bad}` is not one of {}",
+            LOSSES.join(", ")
+        );
     }
     if cfg.fit.steps == 0 || cfg.fit.log_every == 0 || cfg.fit.samples == 0 || !(cfg.fit.lr > 0.0) {
         bail!("{path}: [fit] steps, log_every and samples must be positive and lr > 0");
     }
-    cfg.loss.validate().map_err(|e| anyhow!("{path}: [loss] {e}"))?;
+    cfg.loss
+        .validate()
+        .map_err(|e| anyhow!("{path}: [loss] {e}"))?;
     let seed = cli.seed.unwrap_or(cfg.seed);
-    let device_name = cli.device.clone().or(cfg.device.clone()).unwrap_or_else(|| "flex".into());
+    let device_name = cli
+        .device
+        .clone()
+        .or(cfg.device.clone())
+        .unwrap_or_else(|| "flex".into());
     let base = crate::device::parse(&device_name)?;
     let device = base.clone().autodiff();
     let template = icosphere(cfg.shapes.template_subdivisions);
@@ -212,16 +250,32 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     datasets::mesh_io::write_obj(run.file("meshes/template.obj")?, &template)?;
 
     let eval_target = target.sample_surface(5000, 11);
-    let target_samples = target.sample_surface(cfg.fit.samples, seed).to_tensor(&device);
+    let target_samples = target
+        .sample_surface(cfg.fit.samples, seed)
+        .to_tensor(&device);
     let target_vertices = target.vertices_tensor(&device);
     let target_faces = target.faces_tensor(&device);
     let target_varifold = varifold_measure(&target_vertices, &target_faces, cfg.fit.normal_weight)?;
     let template_vertices = template.vertices_tensor(&device);
     let template_faces = template.faces_tensor(&device);
-    let sw_cfg = LossConfig { power: true, reduction: Reduction::Mean, ..cfg.loss.clone() };
+    let sw_cfg = LossConfig {
+        power: true,
+        reduction: Reduction::Mean,
+        ..cfg.loss.clone()
+    };
 
     let mut metrics = csv::Writer::from_path(run.file("metrics.csv")?)?;
-    metrics.write_record(["loss", "step", "chamfer", "hausdorff", "assd", "normal_consistency", "self_intersections", "sw", "seconds"])?;
+    metrics.write_record([
+        "loss",
+        "step",
+        "chamfer",
+        "hausdorff",
+        "assd",
+        "normal_consistency",
+        "self_intersections",
+        "sw",
+        "seconds",
+    ])?;
     let mut finals = Vec::new();
     let mut series = Vec::new();
     for loss_name in &cfg.fit.losses {
@@ -234,10 +288,23 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         let mut last_row = None;
         for step in 0..=cfg.fit.steps {
             let start = Instant::now();
-            let deformed = integrate(template_vertices.clone(), cfg.fit.ode_steps, cfg.fit.method, |x, t| field.forward(x, t, None));
+            let deformed = integrate(
+                template_vertices.clone(),
+                cfg.fit.ode_steps,
+                cfg.fit.method,
+                |x, t| field.forward(x, t, None),
+            );
             if step % cfg.fit.log_every == 0 || step == cfg.fit.steps {
                 let mesh = mesh_from(deformed.clone().inner(), &template.faces)?;
-                let row = evaluate(loss_name, step, &mesh, &target, &eval_target, &base, seconds)?;
+                let row = evaluate(
+                    loss_name,
+                    step,
+                    &mesh,
+                    &target,
+                    &eval_target,
+                    &base,
+                    seconds,
+                )?;
                 metrics.write_record([
                     row.loss.clone(),
                     step.to_string(),
@@ -257,11 +324,17 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
                 progress.println(&line);
                 run.log(&line);
                 curve.push((step.max(1) as f64, row.chamfer));
-                datasets::mesh_io::write_obj(run.file(&format!("meshes/{loss_name}_step{step:05}.obj"))?, &mesh)?;
+                datasets::mesh_io::write_obj(
+                    run.file(&format!("meshes/{loss_name}_step{step:05}.obj"))?,
+                    &mesh,
+                )?;
                 plots::cloud_views(
                     &run.file(&format!("renders/{loss_name}_step{step:05}.png"))?,
                     &format!("{loss_name}, step {step}, chamfer {:.4}", row.chamfer),
-                    &[("deformed vertices", &mesh.vertices), ("target samples", &eval_target.points[..3000])],
+                    &[
+                        ("deformed vertices", &mesh.vertices),
+                        ("target samples", &eval_target.points[..3000]),
+                    ],
                 )?;
                 last_row = Some(row);
             }
@@ -270,12 +343,18 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
             }
             let loss = match loss_name.as_str() {
                 "chamfer" => chamfer_loss(deformed, target_samples.clone()),
-                "sw-vertices" => sw_cfg.forward(&vertex_measure(deformed), &Measure::single(target_samples.clone()))?,
+                "sw-vertices" => sw_cfg.forward(
+                    &vertex_measure(deformed),
+                    &Measure::single(target_samples.clone()),
+                )?,
                 "sw-surface" => {
                     let samples = surface_measure(&deformed, &template_faces, cfg.fit.samples)?;
                     sw_cfg.forward(&samples, &Measure::single(target_samples.clone()))?
                 }
-                _ => sw_cfg.forward(&varifold_measure(&deformed, &template_faces, cfg.fit.normal_weight)?, &target_varifold)?,
+                _ => sw_cfg.forward(
+                    &varifold_measure(&deformed, &template_faces, cfg.fit.normal_weight)?,
+                    &target_varifold,
+                )?,
             };
             let grads = GradientsParams::from_grads(loss.backward(), &field);
             field = optim.step(cfg.fit.lr, field, grads);
@@ -283,13 +362,36 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
             progress.inc(1, || String::new());
         }
         progress.finish();
-        series.push(Series { label: loss_name.clone(), points: curve });
+        series.push(Series {
+            label: loss_name.clone(),
+            points: curve,
+        });
         finals.push(last_row.expect("the last step is always logged"));
     }
-    plots::line_plot(&run.file("chamfer_vs_step.png")?, "Surface fit: Chamfer to the target", "step", "Chamfer", &series, false, true)?;
+    plots::line_plot(
+        &run.file("chamfer_vs_step.png")?,
+        "Surface fit: Chamfer to the target",
+        "step",
+        "Chamfer",
+        &series,
+        false,
+        true,
+    )?;
     let mut table = csv::Writer::from_path(run.file("comparison.csv")?)?;
-    table.write_record(["loss", "chamfer", "hausdorff", "assd", "normal_consistency", "self_intersections", "sw", "seconds"])?;
-    let mut text = format!("\n{:<13}{:>12}{:>11}{:>11}{:>8}{:>7}{:>11}{:>9}\n", "loss", "chamfer", "hausdorff", "assd", "nc", "s.i.", "sw", "seconds");
+    table.write_record([
+        "loss",
+        "chamfer",
+        "hausdorff",
+        "assd",
+        "normal_consistency",
+        "self_intersections",
+        "sw",
+        "seconds",
+    ])?;
+    let mut text = format!(
+        "\n{:<13}{:>12}{:>11}{:>11}{:>8}{:>7}{:>11}{:>9}\n",
+        "loss", "chamfer", "hausdorff", "assd", "nc", "s.i.", "sw", "seconds"
+    );
     for r in &finals {
         table.write_record([
             r.loss.clone(),
@@ -303,7 +405,14 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         ])?;
         text += &format!(
             "{:<13}{:>12.3e}{:>11.4}{:>11.4}{:>8.4}{:>7}{:>11.4}{:>9.1}\n",
-            r.loss, r.chamfer, r.hausdorff, r.assd, r.normal_consistency, r.self_intersections, r.sw, r.seconds
+            r.loss,
+            r.chamfer,
+            r.hausdorff,
+            r.assd,
+            r.normal_consistency,
+            r.self_intersections,
+            r.sw,
+            r.seconds
         );
     }
     table.flush()?;

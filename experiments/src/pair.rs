@@ -55,9 +55,22 @@ impl PairConfig {
         let (source, target, what) = match &self.file {
             Some(path) => {
                 let array = datasets::npy::read_clouds(path).context("[data] file")?;
-                let s = array.cloud(self.source_index).context("[data] source_index")?;
-                let t = array.cloud(self.target_index).context("[data] target_index")?;
-                (s, t, format!("{} clouds {} → {}", path.display(), self.source_index, self.target_index))
+                let s = array
+                    .cloud(self.source_index)
+                    .context("[data] source_index")?;
+                let t = array
+                    .cloud(self.target_index)
+                    .context("[data] target_index")?;
+                (
+                    s,
+                    t,
+                    format!(
+                        "{} clouds {} → {}",
+                        path.display(),
+                        self.source_index,
+                        self.target_index
+                    ),
+                )
             }
             None => {
                 if self.points == 0 {
@@ -68,7 +81,12 @@ impl PairConfig {
                 (
                     s.sample(self.points, seed),
                     t.sample(self.points, seed.wrapping_add(1)),
-                    format!("synthetic {} → {} ({} points)", s.name(), t.name(), self.points),
+                    format!(
+                        "synthetic {} → {} ({} points)",
+                        s.name(),
+                        t.name(),
+                        self.points
+                    ),
                 )
             }
         };

@@ -52,11 +52,31 @@ fn range(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
 }
 
 /// A line plot with markers, one line per series; either axis may be logarithmic.
-pub fn line_plot(path: &Path, title: &str, x_label: &str, y_label: &str, series: &[Series], log_x: bool, log_y: bool) -> Result<()> {
+pub fn line_plot(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    log_x: bool,
+    log_y: bool,
+) -> Result<()> {
     register_font();
-    let keep = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite() && (!log_x || p.0 > 0.0) && (!log_y || p.1 > 0.0);
-    let (x0, x1) = range(series.iter().flat_map(|s| s.points.iter().filter(keep).map(|p| p.0)), log_x);
-    let (y0, y1) = range(series.iter().flat_map(|s| s.points.iter().filter(keep).map(|p| p.1)), log_y);
+    let keep = |p: &&(f64, f64)| {
+        p.0.is_finite() && p.1.is_finite() && (!log_x || p.0 > 0.0) && (!log_y || p.1 > 0.0)
+    };
+    let (x0, x1) = range(
+        series
+            .iter()
+            .flat_map(|s| s.points.iter().filter(keep).map(|p| p.0)),
+        log_x,
+    );
+    let (y0, y1) = range(
+        series
+            .iter()
+            .flat_map(|s| s.points.iter().filter(keep).map(|p| p.1)),
+        log_y,
+    );
     let root = BitMapBackend::new(path, (900, 600)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
     macro_rules! draw {
@@ -82,7 +102,9 @@ pub fn line_plot(path: &Path, title: &str, x_label: &str, y_label: &str, series:
                     .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
                     .map_err(|e| anyhow!("{e}"))?
                     .label(s.label.clone())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                    });
                 chart
                     .draw_series(pts.iter().map(|p| Circle::new(*p, 3, color.filled())))
                     .map_err(|e| anyhow!("{e}"))?;
@@ -102,7 +124,8 @@ pub fn line_plot(path: &Path, title: &str, x_label: &str, y_label: &str, series:
         (true, false) => draw!((x0..x1).log_scale(), y0..y1),
         (false, false) => draw!(x0..x1, y0..y1),
     }
-    root.present().map_err(|e| anyhow!("writing {}: {e}", path.display()))?;
+    root.present()
+        .map_err(|e| anyhow!("writing {}: {e}", path.display()))?;
     Ok(())
 }
 
@@ -114,9 +137,15 @@ pub fn cloud_views(path: &Path, title: &str, clouds: &[(&str, &[f32])]) -> Resul
     let (lo, hi) = range(all(), false);
     let root = BitMapBackend::new(path, (1200, 440)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
-    let root = root.titled(title, ("sans-serif", 22)).map_err(|e| anyhow!("{e}"))?;
+    let root = root
+        .titled(title, ("sans-serif", 22))
+        .map_err(|e| anyhow!("{e}"))?;
     let panels = root.split_evenly((1, 3));
-    for (panel, (a, b, name)) in panels.iter().zip([(0usize, 1usize, "x–y"), (0, 2, "x–z"), (1, 2, "y–z")]) {
+    for (panel, (a, b, name)) in
+        panels
+            .iter()
+            .zip([(0usize, 1usize, "x–y"), (0, 2, "x–z"), (1, 2, "y–z")])
+    {
         let mut chart = ChartBuilder::on(panel)
             .caption(name, ("sans-serif", 16))
             .margin(8)
@@ -124,11 +153,19 @@ pub fn cloud_views(path: &Path, title: &str, clouds: &[(&str, &[f32])]) -> Resul
             .y_label_area_size(35)
             .build_cartesian_2d(lo..hi, lo..hi)
             .map_err(|e| anyhow!("{e}"))?;
-        chart.configure_mesh().label_style(("sans-serif", 11)).draw().map_err(|e| anyhow!("{e}"))?;
+        chart
+            .configure_mesh()
+            .label_style(("sans-serif", 11))
+            .draw()
+            .map_err(|e| anyhow!("{e}"))?;
         for (i, (label, c)) in clouds.iter().enumerate() {
             let color = PALETTE[i % PALETTE.len()];
             chart
-                .draw_series(c.chunks_exact(3).map(|p| Circle::new((p[a] as f64, p[b] as f64), 1, color.mix(0.6).filled())))
+                .draw_series(
+                    c.chunks_exact(3).map(|p| {
+                        Circle::new((p[a] as f64, p[b] as f64), 1, color.mix(0.6).filled())
+                    }),
+                )
                 .map_err(|e| anyhow!("{e}"))?
                 .label(label.to_string())
                 .legend(move |(x, y)| Circle::new((x + 8, y), 4, color.filled()));
@@ -142,6 +179,7 @@ pub fn cloud_views(path: &Path, title: &str, clouds: &[(&str, &[f32])]) -> Resul
                 .map_err(|e| anyhow!("{e}"))?;
         }
     }
-    root.present().map_err(|e| anyhow!("writing {}: {e}", path.display()))?;
+    root.present()
+        .map_err(|e| anyhow!("writing {}: {e}", path.display()))?;
     Ok(())
 }

@@ -20,9 +20,11 @@ impl Progress {
         let bar = std::io::stdout().is_terminal().then(|| {
             let bar = ProgressBar::new(total);
             bar.set_style(
-                ProgressStyle::with_template("{prefix:>10} [{bar:32}] {pos}/{len} {elapsed_precise} ETA {eta_precise} {msg}")
-                    .expect("valid template")
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{prefix:>10} [{bar:32}] {pos}/{len} {elapsed_precise} ETA {eta_precise} {msg}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
             );
             bar.set_prefix(label.to_string());
             bar

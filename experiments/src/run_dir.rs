@@ -18,7 +18,8 @@ impl RunDir {
     /// writes the resolved config into it as `config.toml`.
     pub fn create(root: &Path, name: &str, resolved_config: &str) -> Result<Self> {
         let parent = root.join(name);
-        std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
+        std::fs::create_dir_all(&parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
         let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S").to_string();
         let mut path = parent.join(&stamp);
         let mut k = 1;
@@ -33,8 +34,32 @@ impl RunDir {
             }
         }
         std::fs::write(path.join("config.toml"), resolved_config)?;
-        let log = OpenOptions::new().create_new(true).write(true).open(path.join("log.txt"))?;
-        Ok(Self { path, log: Mutex::new(log) })
+        let log = OpenOptions::new()
+            .create_new(true)
+            .write(true)
+            .open(path.join("log.txt"))?;
+        Ok(Self {
+            path,
+            log: Mutex::new(log),
+        })
+    }
+
+    /// Reopens an existing run folder (to resume it); its log is appended to.
+    pub fn reopen(path: &Path) -> Result<Self> {
+        if !path.join("config.toml").is_file() {
+            return Err(anyhow!(
+                "{} is not a run folder (it has no config.toml)",
+                path.display()
+            ));
+        }
+        let log = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path.join("log.txt"))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            log: Mutex::new(log),
+        })
     }
 
     /// The folder.

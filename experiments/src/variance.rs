@@ -74,7 +74,10 @@ impl Default for StudyParams {
 }
 
 fn cloud(points: &[f32], device: &Device) -> Measure {
-    Measure::single(Tensor::from_data(TensorData::new(points.to_vec(), [points.len() / 3, 3]), device))
+    Measure::single(Tensor::from_data(
+        TensorData::new(points.to_vec(), [points.len() / 3, 3]),
+        device,
+    ))
 }
 
 fn scalar(t: Tensor<1>) -> f64 {
@@ -88,7 +91,13 @@ fn reference(x: &Measure, y: &Measure, count: usize, device: &Device) -> Result<
     let mut total = 0.0;
     for chunk in lattice.chunk(chunks, 0) {
         let l = chunk.dims()[0] as f64;
-        total += l * scalar(sw_pp_with_directions(x, y, &Directions::Shared(chunk), 2.0, Reduction::Mean)?);
+        total += l * scalar(sw_pp_with_directions(
+            x,
+            y,
+            &Directions::Shared(chunk),
+            2.0,
+            Reduction::Mean,
+        )?);
     }
     Ok(total / count as f64)
 }
@@ -108,56 +117,104 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let cfg: VarianceConfig = loaded.parse()?;
     let s = &cfg.study;
     if s.projections.is_empty() || s.projections.contains(&0) {
-        bail!("{}: [study] projections must be a non-empty list of positive integers", loaded.path.display());
+        bail!(
+            "{}: [study] projections must be a non-empty list of positive integers",
+            loaded.path.display()
+        );
     }
     if s.repetitions < 2 {
-        bail!("{}: [study] repetitions must be at least 2 (a variance needs two samples)", loaded.path.display());
+        bail!(
+            "{}: [study] repetitions must be at least 2 (a variance needs two samples)",
+            loaded.path.display()
+        );
     }
     if s.reference_directions < 1000 {
-        bail!("{}: [study] reference_directions must be at least 1000", loaded.path.display());
+        bail!(
+            "{}: [study] reference_directions must be at least 1000",
+            loaded.path.display()
+        );
     }
     let seed = cli.seed.unwrap_or(cfg.seed);
-    let device_name = cli.device.clone().or(cfg.device.clone()).unwrap_or_else(|| "flex".into());
+    let device_name = cli
+        .device
+        .clone()
+        .or(cfg.device.clone())
+        .unwrap_or_else(|| "flex".into());
     let device = crate::device::parse(&device_name)?;
     device.seed(seed);
-    let (source, target, what) = cfg.data.load(seed).with_context(|| format!("{}", loaded.path.display()))?;
+    let (source, target, what) = cfg
+        .data
+        .load(seed)
+        .with_context(|| format!("{}", loaded.path.display()))?;
     let root = cli.out.clone().unwrap_or_else(|| PathBuf::from("runs"));
     let run = RunDir::create(&root, &loaded.name, &loaded.resolved())?;
     println!("run folder: {}", run.path().display());
-    run.log(&format!("variance study: {what}; device {device_name}; seed {seed}"));
+    run.log(&format!(
+        "variance study: {what}; device {device_name}; seed {seed}"
+    ));
 
     let mut pairs = vec![(
-        if cfg.data.file.is_some() { "shapes".to_string() } else { "synthetic".to_string() },
+        if cfg.data.file.is_some() {
+            "shapes".to_string()
+        } else {
+            "synthetic".to_string()
+        },
         cloud(&source.points, &device),
         cloud(&target.points, &device),
     )];
     if s.gaussian_pair {
         let n = s.gaussian_points.max(2);
         let x = Tensor::<2>::random([n, 3], Distribution::Normal(0.0, 1.0), &device);
-        let scale = Tensor::<2>::from_data(TensorData::new(vec![1.5f32, 0.5, 1.0], [1, 3]), &device);
-        let shift = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 2.0, -1.0], [1, 3]), &device);
-        let y = Tensor::<2>::random([n, 3], Distribution::Normal(0.0, 1.0), &device) * scale + shift;
-        pairs.push(("gaussian".to_string(), Measure::single(x), Measure::single(y)));
+        let scale =
+            Tensor::<2>::from_data(TensorData::new(vec![1.5f32, 0.5, 1.0], [1, 3]), &device);
+        let shift =
+            Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 2.0, -1.0], [1, 3]), &device);
+        let y =
+            Tensor::<2>::random([n, 3], Distribution::Normal(0.0, 1.0), &device) * scale + shift;
+        pairs.push((
+            "gaussian".to_string(),
+            Measure::single(x),
+            Measure::single(y),
+        ));
     }
 
     let total = (pairs.len() * s.projections.len() * s.repetitions) as u64;
     let mut progress = Progress::new("variance", total);
     let mut rows = Vec::new();
     let mut metrics = csv::Writer::from_path(run.file("metrics.csv")?)?;
-    metrics.write_record(["pair", "estimator", "L", "reference", "mean", "mean_abs_error", "variance", "variance_ratio"])?;
+    metrics.write_record([
+        "pair",
+        "estimator",
+        "L",
+        "reference",
+        "mean",
+        "mean_abs_error",
+        "variance",
+        "variance_ratio",
+    ])?;
     for (name, x, y) in &pairs {
         let reference = reference(x, y, s.reference_directions, &device)?;
-        let line = format!("{name}: reference SW2^2 = {reference:.6} ({} Fibonacci directions)", s.reference_directions);
+        let line = format!(
+            "{name}: reference SW2^2 = {reference:.6} ({} Fibonacci directions)",
+            s.reference_directions
+        );
         progress.println(&line);
         run.log(&line);
         for &l in &s.projections {
             let mut est: [Vec<f64>; 3] = Default::default();
             for _ in 0..s.repetitions {
                 let dirs = Directions::Shared(uniform(l, 3, &device));
-                let (w, c_low, e_low) = control_variate_terms(x, y, &dirs, 2.0, ControlVariate::Lower);
-                let (_, c_up, e_up) = control_variate_terms(x, y, &dirs, 2.0, ControlVariate::Upper);
+                let (w, c_low, e_low) =
+                    control_variate_terms(x, y, &dirs, 2.0, ControlVariate::Lower);
+                let (_, c_up, e_up) =
+                    control_variate_terms(x, y, &dirs, 2.0, ControlVariate::Upper);
                 est[0].push(scalar(w.clone().mean_dim(1).squeeze_dim(1)));
-                est[1].push(scalar(control_variate_estimate(w.clone(), c_low, e_low, true)));
+                est[1].push(scalar(control_variate_estimate(
+                    w.clone(),
+                    c_low,
+                    e_low,
+                    true,
+                )));
                 est[2].push(scalar(control_variate_estimate(w, c_up, e_up, true)));
                 progress.inc(1, || format!("{name} L={l}"));
             }
@@ -181,7 +238,15 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
                     format!("{variance:.9e}"),
                     format!("{ratio:.6}"),
                 ])?;
-                rows.push(Row { pair: name.clone(), estimator, l, mean, mae, variance, ratio });
+                rows.push(Row {
+                    pair: name.clone(),
+                    estimator,
+                    l,
+                    mean,
+                    mae,
+                    variance,
+                    ratio,
+                });
             }
             metrics.flush()?;
         }
@@ -193,7 +258,11 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
             .iter()
             .map(|e| Series {
                 label: e.to_string(),
-                points: rows.iter().filter(|r| &r.pair == name && r.estimator == *e).map(|r| (r.l as f64, r.mae)).collect(),
+                points: rows
+                    .iter()
+                    .filter(|r| &r.pair == name && r.estimator == *e)
+                    .map(|r| (r.l as f64, r.mae))
+                    .collect(),
             })
             .collect();
         plots::line_plot(
@@ -207,9 +276,15 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         )
         .map_err(|e| anyhow!("plotting: {e}"))?;
     }
-    let mut table = format!("\n{:<10}{:<8}{:>6}{:>14}{:>14}{:>14}{:>10}\n", "pair", "est.", "L", "mean", "MAE", "variance", "ratio");
+    let mut table = format!(
+        "\n{:<10}{:<8}{:>6}{:>14}{:>14}{:>14}{:>10}\n",
+        "pair", "est.", "L", "mean", "MAE", "variance", "ratio"
+    );
     for r in &rows {
-        table += &format!("{:<10}{:<8}{:>6}{:>14.5}{:>14.4e}{:>14.4e}{:>10.1}\n", r.pair, r.estimator, r.l, r.mean, r.mae, r.variance, r.ratio);
+        table += &format!(
+            "{:<10}{:<8}{:>6}{:>14.5}{:>14.4e}{:>14.4e}{:>10.1}\n",
+            r.pair, r.estimator, r.l, r.mean, r.mae, r.variance, r.ratio
+        );
     }
     println!("{table}");
     run.log(&table);

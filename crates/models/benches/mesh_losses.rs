@@ -21,11 +21,15 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn time(reps: usize, mut f: impl FnMut()) -> f64 {
     f();
-    median((0..reps).map(|_| {
-        let t = Instant::now();
-        f();
-        t.elapsed().as_secs_f64()
-    }).collect())
+    median(
+        (0..reps)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
 }
 
 fn main() {
@@ -47,26 +51,51 @@ fn main() {
             std::hint::black_box(g.slice([0..1, 0..1]).into_scalar::<f32>());
         };
         let report = |name: &str, secs: Option<f64>| match secs {
-            Some(s) => println!("{{\"vertices\": {n}, \"loss\": \"{name}\", \"median_s\": {s:.5}}}"),
-            None => println!("{{\"vertices\": {n}, \"loss\": \"{name}\", \"median_s\": null, \"note\": \"skipped: the {n}x{n} distance matrix does not fit in memory\"}}"),
+            Some(s) => {
+                println!("{{\"vertices\": {n}, \"loss\": \"{name}\", \"median_s\": {s:.5}}}")
+            }
+            None => println!(
+                "{{\"vertices\": {n}, \"loss\": \"{name}\", \"median_s\": null, \"note\": \"skipped: the {n}x{n} distance matrix does not fit in memory\"}}"
+            ),
         };
         let s = time(reps, || {
             let v = v0.clone().require_grad();
-            let l = sw_pp_with_directions(&vertex_measure(v.clone()), &Measure::single(tv.clone()), &dirs3, 2.0, Reduction::Mean).unwrap();
+            let l = sw_pp_with_directions(
+                &vertex_measure(v.clone()),
+                &Measure::single(tv.clone()),
+                &dirs3,
+                2.0,
+                Reduction::Mean,
+            )
+            .unwrap();
             grad_of(l, &v);
         });
         report("sw-vertices", Some(s));
         let s = time(reps, || {
             let v = v0.clone().require_grad();
             let m = surface_measure(&v, &faces, n).unwrap();
-            let l = sw_pp_with_directions(&m, &Measure::single(tv.clone()), &dirs3, 2.0, Reduction::Mean).unwrap();
+            let l = sw_pp_with_directions(
+                &m,
+                &Measure::single(tv.clone()),
+                &dirs3,
+                2.0,
+                Reduction::Mean,
+            )
+            .unwrap();
             grad_of(l, &v);
         });
         report("sw-surface", Some(s));
         let target_varifold = varifold_measure(&tv, &tf, 0.1).unwrap();
         let s = time(reps, || {
             let v = v0.clone().require_grad();
-            let l = sw_pp_with_directions(&varifold_measure(&v, &faces, 0.1).unwrap(), &target_varifold, &dirs6, 2.0, Reduction::Mean).unwrap();
+            let l = sw_pp_with_directions(
+                &varifold_measure(&v, &faces, 0.1).unwrap(),
+                &target_varifold,
+                &dirs6,
+                2.0,
+                Reduction::Mean,
+            )
+            .unwrap();
             grad_of(l, &v);
         });
         report("sw-varifold", Some(s));

@@ -9,7 +9,9 @@
 use std::time::Instant;
 
 use burn::tensor::{Device, Distribution, Tensor};
-use sw_loss::{ControlVariate, Directions, Measure, Reduction, cv_sw_with_directions, sw_with_directions};
+use sw_loss::{
+    ControlVariate, Directions, Measure, Reduction, cv_sw_with_directions, sw_with_directions,
+};
 
 struct Workload {
     name: &'static str,
@@ -20,10 +22,34 @@ struct Workload {
 }
 
 const WORKLOADS: [Workload; 4] = [
-    Workload { name: "flow", b: 1, n: 2048, d: 3, l: 100 },
-    Workload { name: "pc_batch", b: 32, n: 2048, d: 3, l: 100 },
-    Workload { name: "gen_feat", b: 1, n: 128, d: 8193, l: 10 },
-    Workload { name: "large", b: 1, n: 65536, d: 3, l: 256 },
+    Workload {
+        name: "flow",
+        b: 1,
+        n: 2048,
+        d: 3,
+        l: 100,
+    },
+    Workload {
+        name: "pc_batch",
+        b: 32,
+        n: 2048,
+        d: 3,
+        l: 100,
+    },
+    Workload {
+        name: "gen_feat",
+        b: 1,
+        n: 128,
+        d: 8193,
+        l: 10,
+    },
+    Workload {
+        name: "large",
+        b: 1,
+        n: 65536,
+        d: 3,
+        l: 256,
+    },
 ];
 
 fn device_named(name: &str) -> Option<Device> {
@@ -46,7 +72,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() {
     let mut devices = vec!["flex".to_string()];
     if let Ok(extra) = std::env::var("SWBURN_BENCH_DEVICE") {
-        for name in extra.split(',').map(str::trim).filter(|s| !s.is_empty() && *s != "flex") {
+        for name in extra
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && *s != "flex")
+        {
             devices.push(name.to_string());
         }
     }
@@ -66,7 +96,8 @@ fn main() {
                     continue;
                 }
             }
-            let x = Tensor::<3>::random([w.b, w.n, w.d], Distribution::Normal(0.0, 1.0), &device).require_grad();
+            let x = Tensor::<3>::random([w.b, w.n, w.d], Distribution::Normal(0.0, 1.0), &device)
+                .require_grad();
             let y = Tensor::<3>::random([w.b, w.n, w.d], Distribution::Normal(1.0, 1.0), &device);
             let theta = sw_loss::directions::uniform(w.l, w.d, &device);
             let dirs = Directions::Shared(theta);
@@ -77,8 +108,24 @@ fn main() {
                     let ym = Measure::new(y.clone());
                     let loss = match estimator {
                         "sw" => sw_with_directions(&xm, &ym, &dirs, 2.0, Reduction::Mean),
-                        "lcv-sw" => cv_sw_with_directions(&xm, &ym, &dirs, 2.0, ControlVariate::Lower, false, Reduction::Mean),
-                        _ => cv_sw_with_directions(&xm, &ym, &dirs, 2.0, ControlVariate::Upper, false, Reduction::Mean),
+                        "lcv-sw" => cv_sw_with_directions(
+                            &xm,
+                            &ym,
+                            &dirs,
+                            2.0,
+                            ControlVariate::Lower,
+                            false,
+                            Reduction::Mean,
+                        ),
+                        _ => cv_sw_with_directions(
+                            &xm,
+                            &ym,
+                            &dirs,
+                            2.0,
+                            ControlVariate::Upper,
+                            false,
+                            Reduction::Mean,
+                        ),
                     }
                     .expect("valid inputs");
                     let grads = loss.backward();

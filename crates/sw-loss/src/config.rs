@@ -128,15 +128,24 @@ impl LossConfig {
             return Err(invalid("projections", "must be at least 1, got 0".into()));
         }
         if !(self.p.is_finite() && self.p >= 1.0) {
-            return Err(invalid("p", format!("must be a finite real >= 1, got {}", self.p)));
+            return Err(invalid(
+                "p",
+                format!("must be a finite real >= 1, got {}", self.p),
+            ));
         }
         if matches!(self.kind, EstimatorKind::MaxSw | EstimatorKind::VDsw) {
             if !(self.ascent_lr.is_finite() && self.ascent_lr > 0.0) {
-                return Err(invalid("ascent_lr", format!("must be a finite real > 0, got {}", self.ascent_lr)));
+                return Err(invalid(
+                    "ascent_lr",
+                    format!("must be a finite real > 0, got {}", self.ascent_lr),
+                ));
             }
         }
         if self.kind == EstimatorKind::VDsw && !(self.kappa.is_finite() && self.kappa >= 0.0) {
-            return Err(invalid("kappa", format!("must be a finite real >= 0, got {}", self.kappa)));
+            return Err(invalid(
+                "kappa",
+                format!("must be a finite real >= 0, got {}", self.kappa),
+            ));
         }
         Ok(())
     }
@@ -172,7 +181,10 @@ impl LossConfig {
                     ascent: self.ascent(),
                     reduction: self.reduction,
                 };
-                Directions::PerPair(crate::max_sliced::on_device(max_sw_direction(x, y, &o)?, &x.device()))
+                Directions::PerPair(crate::max_sliced::on_device(
+                    max_sw_direction(x, y, &o)?,
+                    &x.device(),
+                ))
             }
             EstimatorKind::VDsw => {
                 let o = VdswOptions {
@@ -191,7 +203,12 @@ impl LossConfig {
 
     /// The loss with caller-given directions (amortized models): the estimator's formula on
     /// those directions (Max-SW and v-DSW reduce to SW with them).
-    pub fn forward_with_directions(&self, x: &Measure, y: &Measure, dirs: &Directions) -> Result<Tensor<1>> {
+    pub fn forward_with_directions(
+        &self,
+        x: &Measure,
+        y: &Measure,
+        dirs: &Directions,
+    ) -> Result<Tensor<1>> {
         self.validate()?;
         let cv = match self.kind {
             EstimatorKind::LcvSw => Some(ControlVariate::Lower),
@@ -200,10 +217,22 @@ impl LossConfig {
         };
         crate::sliced::check_all(x, y, dirs, self.p)?;
         let per_pair = match cv {
-            Some(kind) => crate::control_variates::per_pair(x, y, dirs, self.p, kind, self.detach_gamma, self.check_finite)?,
+            Some(kind) => crate::control_variates::per_pair(
+                x,
+                y,
+                dirs,
+                self.p,
+                kind,
+                self.detach_gamma,
+                self.check_finite,
+            )?,
             None => crate::sliced::sw_pp_per_pair(x, y, dirs, self.p, self.check_finite)?,
         };
-        let per_pair = if self.power { per_pair } else { crate::sliced::root(per_pair, self.p) };
+        let per_pair = if self.power {
+            per_pair
+        } else {
+            crate::sliced::root(per_pair, self.p)
+        };
         Ok(self.reduction.apply(per_pair))
     }
 }

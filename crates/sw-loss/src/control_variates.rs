@@ -55,14 +55,31 @@ pub fn control_variate_terms(
     let c_lower = mean_gap.square();
     let m1 = (x.points().clone() * ax.clone().reshape([b, n, 1])).sum_dim(1); // [B, 1, d]
     let m2 = (y.points().clone() * ay.clone().reshape([b, m, 1])).sum_dim(1); // [B, 1, d]
-    let gap_sq = (m1.clone() - m2.clone()).square().sum_dim(2).reshape([b, 1]); // [B, 1]
+    let gap_sq = (m1.clone() - m2.clone())
+        .square()
+        .sum_dim(2)
+        .reshape([b, 1]); // [B, 1]
     let (c, expectation) = match kind {
         ControlVariate::Lower => (c_lower, gap_sq.div_scalar(d as f64)),
         ControlVariate::Upper => {
-            let var_px = ((px.clone() - mean_px).square() * ax3).sum_dim(2).squeeze_dim::<2>(2);
-            let var_py = ((py.clone() - mean_py).square() * ay3).sum_dim(2).squeeze_dim::<2>(2);
-            let tr1 = ((x.points().clone() - m1).square().sum_dim(2).reshape([b, n]) * ax).sum_dim(1);
-            let tr2 = ((y.points().clone() - m2).square().sum_dim(2).reshape([b, m]) * ay).sum_dim(1);
+            let var_px = ((px.clone() - mean_px).square() * ax3)
+                .sum_dim(2)
+                .squeeze_dim::<2>(2);
+            let var_py = ((py.clone() - mean_py).square() * ay3)
+                .sum_dim(2)
+                .squeeze_dim::<2>(2);
+            let tr1 = ((x.points().clone() - m1)
+                .square()
+                .sum_dim(2)
+                .reshape([b, n])
+                * ax)
+                .sum_dim(1);
+            let tr2 = ((y.points().clone() - m2)
+                .square()
+                .sum_dim(2)
+                .reshape([b, m])
+                * ay)
+                .sum_dim(1);
             (
                 c_lower + var_px + var_py,
                 (gap_sq + tr1 + tr2).div_scalar(d as f64),
@@ -74,7 +91,12 @@ pub fn control_variate_terms(
 }
 
 /// Combines W `[B, L]`, C `[B, L]` and E[C] `[B, 1]` into the CV estimate of SW_p^p `[B]`.
-pub fn control_variate_estimate(w: Tensor<2>, c: Tensor<2>, expectation: Tensor<2>, detach_gamma: bool) -> Tensor<1> {
+pub fn control_variate_estimate(
+    w: Tensor<2>,
+    c: Tensor<2>,
+    expectation: Tensor<2>,
+    detach_gamma: bool,
+) -> Tensor<1> {
     let centred_c = c - expectation; // [B, L]
     let w_mean = w.clone().mean_dim(1); // [B, 1]
     let var_c = centred_c.clone().square().mean_dim(1); // [B, 1]
@@ -83,7 +105,9 @@ pub fn control_variate_estimate(w: Tensor<2>, c: Tensor<2>, expectation: Tensor<
     if detach_gamma {
         gamma = gamma.detach();
     }
-    (w_mean - gamma * centred_c.mean_dim(1)).clamp_min(0.0).squeeze_dim(1)
+    (w_mean - gamma * centred_c.mean_dim(1))
+        .clamp_min(0.0)
+        .squeeze_dim(1)
 }
 
 pub(crate) fn per_pair(
@@ -127,7 +151,10 @@ pub fn cv_sw_with_directions(
     reduction: Reduction,
 ) -> Result<Tensor<1>> {
     sliced::check_all(x, y, directions, p)?;
-    Ok(reduction.apply(root(per_pair(x, y, directions, p, kind, detach_gamma, true)?, p)))
+    Ok(reduction.apply(root(
+        per_pair(x, y, directions, p, kind, detach_gamma, true)?,
+        p,
+    )))
 }
 
 /// CV-SW with L random directions; `power` keeps SW_p^p instead of taking the root.
@@ -142,26 +169,56 @@ fn with_random_directions(
     options.check()?;
     check_pair(x, y, false)?;
     let dirs = sliced::random_directions(x, options);
-    let v = per_pair(x, y, &dirs, options.p, kind, detach_gamma, options.check_finite)?;
-    Ok(options.reduction.apply(if power { v } else { root(v, options.p) }))
+    let v = per_pair(
+        x,
+        y,
+        &dirs,
+        options.p,
+        kind,
+        detach_gamma,
+        options.check_finite,
+    )?;
+    Ok(options
+        .reduction
+        .apply(if power { v } else { root(v, options.p) }))
 }
 
 /// LCV-SW_p (lower control variate) with L random directions.
-pub fn lcv_sw(x: &Measure, y: &Measure, options: &SlicedOptions, detach_gamma: bool) -> Result<Tensor<1>> {
+pub fn lcv_sw(
+    x: &Measure,
+    y: &Measure,
+    options: &SlicedOptions,
+    detach_gamma: bool,
+) -> Result<Tensor<1>> {
     with_random_directions(x, y, options, ControlVariate::Lower, detach_gamma, false)
 }
 
 /// LCV-SW_p^p with L random directions.
-pub fn lcv_sw_pp(x: &Measure, y: &Measure, options: &SlicedOptions, detach_gamma: bool) -> Result<Tensor<1>> {
+pub fn lcv_sw_pp(
+    x: &Measure,
+    y: &Measure,
+    options: &SlicedOptions,
+    detach_gamma: bool,
+) -> Result<Tensor<1>> {
     with_random_directions(x, y, options, ControlVariate::Lower, detach_gamma, true)
 }
 
 /// UCV-SW_p (upper control variate) with L random directions.
-pub fn ucv_sw(x: &Measure, y: &Measure, options: &SlicedOptions, detach_gamma: bool) -> Result<Tensor<1>> {
+pub fn ucv_sw(
+    x: &Measure,
+    y: &Measure,
+    options: &SlicedOptions,
+    detach_gamma: bool,
+) -> Result<Tensor<1>> {
     with_random_directions(x, y, options, ControlVariate::Upper, detach_gamma, false)
 }
 
 /// UCV-SW_p^p with L random directions.
-pub fn ucv_sw_pp(x: &Measure, y: &Measure, options: &SlicedOptions, detach_gamma: bool) -> Result<Tensor<1>> {
+pub fn ucv_sw_pp(
+    x: &Measure,
+    y: &Measure,
+    options: &SlicedOptions,
+    detach_gamma: bool,
+) -> Result<Tensor<1>> {
     with_random_directions(x, y, options, ControlVariate::Upper, detach_gamma, true)
 }

@@ -106,7 +106,11 @@ pub fn normalize_rows<const D: usize>(t: Tensor<D>) -> Tensor<D> {
 
 /// L directions i.i.d. uniform on S^{d-1}: `[L, d]`.
 pub fn uniform(l: usize, d: usize, device: &Device) -> Tensor<2> {
-    normalize_rows(Tensor::<2>::random([l, d], Distribution::Normal(0.0, 1.0), device))
+    normalize_rows(Tensor::<2>::random(
+        [l, d],
+        Distribution::Normal(0.0, 1.0),
+        device,
+    ))
 }
 
 /// B·L directions i.i.d. uniform on S^{d-1}: `[B, L, d]`.
@@ -125,7 +129,11 @@ pub fn uniform_batched(b: usize, l: usize, d: usize, device: &Device) -> Tensor<
 /// are orthogonalised, so L ≪ d costs O(L² d), not O(d³).
 pub fn orthogonal(l: usize, d: usize, device: &Device) -> Tensor<2> {
     let gauss = Tensor::<2>::random([l, d], Distribution::Normal(0.0, 1.0), device);
-    let mut rows: Vec<f64> = gauss.into_data().convert::<f64>().try_to_vec::<f64>().expect("f64");
+    let mut rows: Vec<f64> = gauss
+        .into_data()
+        .convert::<f64>()
+        .try_to_vec::<f64>()
+        .expect("f64");
     for block_start in (0..l).step_by(d.max(1)) {
         let block_end = (block_start + d).min(l);
         for i in block_start..block_end {

@@ -28,16 +28,23 @@ pub fn exact_w2sq(x: &[f64], y: &[f64], d: usize) -> Result<f64> {
         });
     }
     if n == 0 {
-        return Err(SwError::Empty { what: "x", shape: vec![0, d] });
+        return Err(SwError::Empty {
+            what: "x",
+            shape: vec![0, d],
+        });
     }
     if x.iter().chain(y).any(|v| !v.is_finite()) {
-        return Err(SwError::NonFinite { what: "exact_w2sq points" });
+        return Err(SwError::NonFinite {
+            what: "exact_w2sq points",
+        });
     }
     // W₂²(μ, ν) = ‖m_μ − m_ν‖² + W₂²(μ − m_μ, ν − m_ν): Σ_i (x_i − y_σ(i)) does not depend on
     // σ, so centring both clouds leaves the optimal assignment unchanged. The solver is much
     // faster on centred costs (far-apart clouds make every cost nearly equal).
     let mean = |v: &[f64]| -> Vec<f64> {
-        (0..d).map(|k| v.iter().skip(k).step_by(d).sum::<f64>() / n as f64).collect()
+        (0..d)
+            .map(|k| v.iter().skip(k).step_by(d).sum::<f64>() / n as f64)
+            .collect()
     };
     let (mx, my) = (mean(x), mean(y));
     let gap: f64 = mx.iter().zip(&my).map(|(a, b)| (a - b) * (a - b)).sum();
@@ -55,7 +62,13 @@ pub fn exact_w2sq(x: &[f64], y: &[f64], d: usize) -> Result<f64> {
         name: "exact_w2sq",
         message: format!("assignment solver failed: {e}"),
     })?;
-    Ok(gap + rows.iter().zip(&cols).map(|(&i, &j)| cost[i * n + j]).sum::<f64>() / n as f64)
+    Ok(gap
+        + rows
+            .iter()
+            .zip(&cols)
+            .map(|(&i, &j)| cost[i * n + j])
+            .sum::<f64>()
+            / n as f64)
 }
 
 #[cfg(test)]
@@ -70,7 +83,11 @@ mod tests {
             y.extend_from_slice(&x[i * 3..(i + 1) * 3]);
         }
         assert!(exact_w2sq(&x, &y, 3).unwrap() < 1e-15);
-        let shifted: Vec<f64> = y.iter().enumerate().map(|(k, v)| v + [1.0, -2.0, 0.5][k % 3]).collect();
+        let shifted: Vec<f64> = y
+            .iter()
+            .enumerate()
+            .map(|(k, v)| v + [1.0, -2.0, 0.5][k % 3])
+            .collect();
         // A translation's optimal plan is the identity pairing: cost ‖t‖² = 5.25.
         assert!((exact_w2sq(&x, &shifted, 3).unwrap() - 5.25).abs() < 1e-12);
         assert!(exact_w2sq(&x, &y[..27], 3).is_err());

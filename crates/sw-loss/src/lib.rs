@@ -16,7 +16,8 @@ pub mod vmf;
 
 pub use config::{EstimatorKind, LossConfig};
 pub use control_variates::{
-    ControlVariate, cv_sw_pp_with_directions, cv_sw_with_directions, lcv_sw, lcv_sw_pp, ucv_sw, ucv_sw_pp,
+    ControlVariate, cv_sw_pp_with_directions, cv_sw_with_directions, lcv_sw, lcv_sw_pp, ucv_sw,
+    ucv_sw_pp,
 };
 pub use directions::{DirectionKind, Directions};
 pub use error::{Result, SwError};

@@ -63,7 +63,10 @@ pub(crate) fn ascent<const D: usize>(
         let leaf = v.clone().autodiff().require_grad();
         let value = objective(&xa, &ya, leaf.clone());
         let grads = value.backward();
-        let g = leaf.grad(&grads).expect("the objective depends on the direction").inner();
+        let g = leaf
+            .grad(&grads)
+            .expect("the objective depends on the direction")
+            .inner();
         v = normalize_rows(v + g.mul_scalar(options.lr));
     }
     Ok(v)
@@ -71,7 +74,11 @@ pub(crate) fn ascent<const D: usize>(
 
 /// Moves a constant found by ascent (no autodiff) to `device`, which may be an autodiff one.
 pub(crate) fn on_device<const D: usize>(t: Tensor<D>, device: &burn::tensor::Device) -> Tensor<D> {
-    if device.is_autodiff() { t.autodiff() } else { t }
+    if device.is_autodiff() {
+        t.autodiff()
+    } else {
+        t
+    }
 }
 
 /// Max-SW options.

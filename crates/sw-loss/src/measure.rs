@@ -95,7 +95,11 @@ impl Measure {
     }
 
     /// Maps the point and weight tensors (e.g. to move them between devices).
-    pub fn map(&self, f: impl Fn(Tensor<3>) -> Tensor<3>, g: impl Fn(Tensor<2>) -> Tensor<2>) -> Self {
+    pub fn map(
+        &self,
+        f: impl Fn(Tensor<3>) -> Tensor<3>,
+        g: impl Fn(Tensor<2>) -> Tensor<2>,
+    ) -> Self {
         Self {
             points: f(self.points.clone()),
             weights: self.weights.clone().map(g),
@@ -117,7 +121,11 @@ impl Measure {
         }
         if let Some(w) = &self.weights {
             let wd = w.dims();
-            let wname = if what == "x" { "weights of x" } else { "weights of y" };
+            let wname = if what == "x" {
+                "weights of x"
+            } else {
+                "weights of y"
+            };
             if wd != [dims[0], dims[1]] {
                 return Err(SwError::Shape {
                     what: wname,
@@ -125,7 +133,11 @@ impl Measure {
                     got: wd.to_vec(),
                 });
             }
-            let host: Vec<f64> = w.to_data().convert::<f64>().try_to_vec::<f64>().expect("f64 data");
+            let host: Vec<f64> = w
+                .to_data()
+                .convert::<f64>()
+                .try_to_vec::<f64>()
+                .expect("f64 data");
             if host.iter().any(|v| !v.is_finite()) {
                 return Err(SwError::NonFinite { what: wname });
             }
@@ -138,7 +150,10 @@ impl Measure {
             }
             for (b, row) in host.chunks(dims[1]).enumerate() {
                 if row.iter().sum::<f64>() <= 0.0 {
-                    return Err(SwError::ZeroWeights { what: wname, batch: b });
+                    return Err(SwError::ZeroWeights {
+                        what: wname,
+                        batch: b,
+                    });
                 }
             }
         }

@@ -19,7 +19,10 @@ use crate::error::{Result, SwError};
 use crate::measure::Measure;
 
 /// The three corners of every face: `([F, 3], [F, 3], [F, 3])`, differentiable in `vertices`.
-pub fn face_corners(vertices: &Tensor<2>, faces: &Tensor<2, Int>) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
+pub fn face_corners(
+    vertices: &Tensor<2>,
+    faces: &Tensor<2, Int>,
+) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
     let f = faces.dims()[0];
     let corner = |k: usize| {
         let idx = faces.clone().slice([0..f, k..k + 1]).reshape([f]);
@@ -55,15 +58,29 @@ pub fn face_areas_normals(vertices: &Tensor<2>, faces: &Tensor<2, Int>) -> (Tens
 fn check(vertices: &Tensor<2>, faces: &Tensor<2, Int>) -> Result<()> {
     let ([v, d], [f, k]) = (vertices.dims(), faces.dims());
     if d != 3 {
-        return Err(SwError::Shape { what: "mesh vertices", expected: "[V, 3]".into(), got: vec![v, d] });
+        return Err(SwError::Shape {
+            what: "mesh vertices",
+            expected: "[V, 3]".into(),
+            got: vec![v, d],
+        });
     }
     if k != 3 {
-        return Err(SwError::Shape { what: "mesh faces", expected: "[F, 3] triangles".into(), got: vec![f, k] });
+        return Err(SwError::Shape {
+            what: "mesh faces",
+            expected: "[F, 3] triangles".into(),
+            got: vec![f, k],
+        });
     }
     if v == 0 || f == 0 {
-        return Err(SwError::Empty { what: "mesh", shape: vec![v, f] });
+        return Err(SwError::Empty {
+            what: "mesh",
+            shape: vec![v, f],
+        });
     }
-    let (min, max) = (faces.clone().min().into_scalar::<i64>(), faces.clone().max().into_scalar::<i64>());
+    let (min, max) = (
+        faces.clone().min().into_scalar::<i64>(),
+        faces.clone().max().into_scalar::<i64>(),
+    );
     if min < 0 || max >= v as i64 {
         return Err(SwError::InvalidParameter {
             name: "mesh faces",
@@ -83,7 +100,11 @@ pub fn vertex_measure(vertices: Tensor<2>) -> Measure {
 /// RNG. (Burn's `categorical` builds a K × F comparison, which is quadratic at mesh sizes.)
 fn sample_faces_by_area(areas: Tensor<1>, k: usize) -> Result<Vec<i64>> {
     let device = areas.device();
-    let host: Vec<f64> = areas.into_data().convert::<f64>().try_to_vec::<f64>().expect("f64");
+    let host: Vec<f64> = areas
+        .into_data()
+        .convert::<f64>()
+        .try_to_vec::<f64>()
+        .expect("f64");
     let mut cumulative = Vec::with_capacity(host.len());
     let mut total = 0f64;
     for a in &host {
@@ -91,13 +112,17 @@ fn sample_faces_by_area(areas: Tensor<1>, k: usize) -> Result<Vec<i64>> {
         cumulative.push(total);
     }
     if !(total.is_finite() && total > 0.0) {
-        return Err(SwError::InvalidParameter { name: "mesh", message: format!("total surface area is {total}; cannot sample the surface") });
+        return Err(SwError::InvalidParameter {
+            name: "mesh",
+            message: format!("total surface area is {total}; cannot sample the surface"),
+        });
     }
-    let seed_bits: Vec<f64> = Tensor::<1>::random([2], Distribution::Uniform(0.0, 16_777_216.0), &device)
-        .into_data()
-        .convert::<f64>()
-        .try_to_vec::<f64>()
-        .expect("f64");
+    let seed_bits: Vec<f64> =
+        Tensor::<1>::random([2], Distribution::Uniform(0.0, 16_777_216.0), &device)
+            .into_data()
+            .convert::<f64>()
+            .try_to_vec::<f64>()
+            .expect("f64");
     let mut rng = StdRng::seed_from_u64(((seed_bits[0] as u64) << 24) ^ seed_bits[1] as u64);
     let last = host.len() - 1;
     Ok((0..k)
@@ -113,7 +138,10 @@ fn sample_faces_by_area(areas: Tensor<1>, k: usize) -> Result<Vec<i64>> {
 pub fn surface_measure(vertices: &Tensor<2>, faces: &Tensor<2, Int>, k: usize) -> Result<Measure> {
     check(vertices, faces)?;
     if k == 0 {
-        return Err(SwError::InvalidParameter { name: "surface samples", message: "must be at least 1".into() });
+        return Err(SwError::InvalidParameter {
+            name: "surface samples",
+            message: "must be at least 1".into(),
+        });
     }
     let device = vertices.device();
     let dtype = vertices.dtype();
@@ -122,8 +150,16 @@ pub fn surface_measure(vertices: &Tensor<2>, faces: &Tensor<2, Int>, k: usize) -
     let chosen = Tensor::<1, Int>::from_data(TensorData::new(chosen, [k]), &faces.device());
     let chosen_faces = faces.clone().select(0, chosen);
     let (a, b, c) = face_corners(vertices, &chosen_faces);
-    let r = Tensor::<2>::random([k, 2], Distribution::Default, (&device.clone().inner(), dtype));
-    let r = if device.is_autodiff() { r.autodiff() } else { r };
+    let r = Tensor::<2>::random(
+        [k, 2],
+        Distribution::Default,
+        (&device.clone().inner(), dtype),
+    );
+    let r = if device.is_autodiff() {
+        r.autodiff()
+    } else {
+        r
+    };
     let s1 = r.clone().slice([0..k, 0..1]).sqrt();
     let r2 = r.slice([0..k, 1..2]);
     let wa = s1.clone().neg().add_scalar(1.0);
@@ -134,7 +170,11 @@ pub fn surface_measure(vertices: &Tensor<2>, faces: &Tensor<2, Int>, k: usize) -
 
 /// The oriented varifold: one Dirac per face at (centroid, λ·unit normal) ∈ R⁶, weighted by
 /// area; differentiable in `vertices` through positions, normals and weights.
-pub fn varifold_measure(vertices: &Tensor<2>, faces: &Tensor<2, Int>, normal_weight: f64) -> Result<Measure> {
+pub fn varifold_measure(
+    vertices: &Tensor<2>,
+    faces: &Tensor<2, Int>,
+    normal_weight: f64,
+) -> Result<Measure> {
     check(vertices, faces)?;
     let (a, b, c) = face_corners(vertices, faces);
     let centroids = (a + b + c).div_scalar(3.0);

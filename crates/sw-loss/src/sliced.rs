@@ -125,7 +125,12 @@ pub fn project_reference(points: Tensor<3>, theta: Tensor<3>) -> Tensor<3> {
 ///
 /// Equal sizes with uniform weights use sorting (the fused kernel where available); any
 /// other case uses the quantile merge of [`one_d::wpp_quantile`].
-pub fn projected_wpp(x: &Measure, y: &Measure, directions: &Directions, p: f64) -> Result<Tensor<2>> {
+pub fn projected_wpp(
+    x: &Measure,
+    y: &Measure,
+    directions: &Directions,
+    p: f64,
+) -> Result<Tensor<2>> {
     check_p(p)?;
     check_pair(x, y, false)?;
     let [b, _, d] = x.dims();
@@ -133,14 +138,25 @@ pub fn projected_wpp(x: &Measure, y: &Measure, directions: &Directions, p: f64) 
     Ok(projected_wpp_unchecked(x, y, directions, p))
 }
 
-pub(crate) fn projected_wpp_unchecked(x: &Measure, y: &Measure, directions: &Directions, p: f64) -> Tensor<2> {
+pub(crate) fn projected_wpp_unchecked(
+    x: &Measure,
+    y: &Measure,
+    directions: &Directions,
+    p: f64,
+) -> Tensor<2> {
     let px = project(x.points(), directions);
     let py = project(y.points(), directions);
     wpp_from_projections(x, y, px, py, p)
 }
 
 /// W_p^p per pair and direction from projections `[B, L, n]`, `[B, L, m]` → `[B, L]`.
-pub(crate) fn wpp_from_projections(x: &Measure, y: &Measure, px: Tensor<3>, py: Tensor<3>, p: f64) -> Tensor<2> {
+pub(crate) fn wpp_from_projections(
+    x: &Measure,
+    y: &Measure,
+    px: Tensor<3>,
+    py: Tensor<3>,
+    p: f64,
+) -> Tensor<2> {
     let [b, l, n] = px.dims();
     let m = py.dims()[2];
     let px = px.reshape([b * l, n]);
@@ -148,8 +164,16 @@ pub(crate) fn wpp_from_projections(x: &Measure, y: &Measure, px: Tensor<3>, py: 
     let per_row = if n == m && x.is_uniform() && y.is_uniform() {
         kernel::sorted_wpp(px, py, p)
     } else {
-        let wx = x.normalized_weights().unsqueeze_dim::<3>(1).expand([b, l, n]).reshape([b * l, n]);
-        let wy = y.normalized_weights().unsqueeze_dim::<3>(1).expand([b, l, m]).reshape([b * l, m]);
+        let wx = x
+            .normalized_weights()
+            .unsqueeze_dim::<3>(1)
+            .expand([b, l, n])
+            .reshape([b * l, n]);
+        let wy = y
+            .normalized_weights()
+            .unsqueeze_dim::<3>(1)
+            .expand([b, l, m])
+            .reshape([b * l, m]);
         one_d::wpp_quantile(px, py, wx, wy, p)
     };
     per_row.reshape([b, l])
@@ -170,7 +194,12 @@ pub(crate) fn root(v: Tensor<1>, p: f64) -> Tensor<1> {
 /// Checks the per-direction values `[B, L]` (one small read). NaN/inf anywhere in the inputs
 /// reaches every projection, so this catches bad inputs without reading them; only on failure
 /// are the inputs read to say which one was bad.
-pub(crate) fn ensure_finite(w: &Tensor<2>, x: &Measure, y: &Measure, directions: &Directions) -> Result<()> {
+pub(crate) fn ensure_finite(
+    w: &Tensor<2>,
+    x: &Measure,
+    y: &Measure,
+    directions: &Directions,
+) -> Result<()> {
     if all_finite(w) {
         return Ok(());
     }
@@ -191,7 +220,13 @@ pub(crate) fn ensure_finite(w: &Tensor<2>, x: &Measure, y: &Measure, directions:
 }
 
 /// SW_p^p per pair with the given directions: `[B]`.
-pub(crate) fn sw_pp_per_pair(x: &Measure, y: &Measure, directions: &Directions, p: f64, check_finite: bool) -> Result<Tensor<1>> {
+pub(crate) fn sw_pp_per_pair(
+    x: &Measure,
+    y: &Measure,
+    directions: &Directions,
+    p: f64,
+    check_finite: bool,
+) -> Result<Tensor<1>> {
     let w = projected_wpp_unchecked(x, y, directions, p);
     if check_finite {
         ensure_finite(&w, x, y, directions)?;
@@ -242,7 +277,13 @@ pub fn sw_pp(x: &Measure, y: &Measure, options: &SlicedOptions) -> Result<Tensor
     options.check()?;
     check_pair(x, y, false)?;
     let dirs = random_directions(x, options);
-    Ok(options.reduction.apply(sw_pp_per_pair(x, y, &dirs, options.p, options.check_finite)?))
+    Ok(options.reduction.apply(sw_pp_per_pair(
+        x,
+        y,
+        &dirs,
+        options.p,
+        options.check_finite,
+    )?))
 }
 
 /// Monte Carlo SW_p with L random directions shared by the batch.
@@ -260,5 +301,8 @@ pub fn sw(x: &Measure, y: &Measure, options: &SlicedOptions) -> Result<Tensor<1>
     options.check()?;
     check_pair(x, y, false)?;
     let dirs = random_directions(x, options);
-    Ok(options.reduction.apply(root(sw_pp_per_pair(x, y, &dirs, options.p, options.check_finite)?, options.p)))
+    Ok(options.reduction.apply(root(
+        sw_pp_per_pair(x, y, &dirs, options.p, options.check_finite)?,
+        options.p,
+    )))
 }

@@ -61,12 +61,14 @@ pub fn sample_w(d: usize, kappa: f64, count: usize, rng: &mut impl Rng) -> Vec<f
     let c = kappa * x0 + dm1 * (1.0 - x0 * x0).ln();
     let beta = Beta::new(dm1 / 2.0, dm1 / 2.0).expect("valid beta parameters");
     (0..count)
-        .map(|_| loop {
-            let z: f64 = beta.sample(rng);
-            let w = (1.0 - (1.0 + b) * z) / (1.0 - (1.0 - b) * z);
-            let u: f64 = rng.random();
-            if kappa * w + dm1 * (1.0 - x0 * w).ln() - c >= u.ln() {
-                break w.clamp(-1.0, 1.0);
+        .map(|_| {
+            loop {
+                let z: f64 = beta.sample(rng);
+                let w = (1.0 - (1.0 + b) * z) / (1.0 - (1.0 - b) * z);
+                let u: f64 = rng.random();
+                if kappa * w + dm1 * (1.0 - x0 * w).ln() - c >= u.ln() {
+                    break w.clamp(-1.0, 1.0);
+                }
             }
         })
         .collect()
@@ -91,21 +93,32 @@ pub fn sample(mu: Tensor<2>, kappa: f64, l: usize) -> Result<Tensor<3>> {
     }
     let device = mu.device();
     let inner = device.clone().inner();
-    let seed_bits: Vec<f64> = Tensor::<1>::random([2], Distribution::Uniform(0.0, 16_777_216.0), &inner)
-        .into_data()
-        .convert::<f64>()
-        .try_to_vec::<f64>()
-        .expect("f64");
+    let seed_bits: Vec<f64> =
+        Tensor::<1>::random([2], Distribution::Uniform(0.0, 16_777_216.0), &inner)
+            .into_data()
+            .convert::<f64>()
+            .try_to_vec::<f64>()
+            .expect("f64");
     let seed = ((seed_bits[0] as u64) << 24) ^ seed_bits[1] as u64;
     let mut rng = StdRng::seed_from_u64(seed);
     let w_host = sample_w(d, kappa, b * l, &mut rng);
     let dtype = mu.dtype();
     let w = Tensor::<3>::from_data(TensorData::new(w_host, [b, l, 1]), (&inner, dtype));
-    let v = normalize_rows(Tensor::<3>::random([b, l, d - 1], Distribution::Normal(0.0, 1.0), (&inner, dtype)));
-    let radial = (w.clone().square().neg().add_scalar(1.0)).clamp_min(0.0).sqrt();
+    let v = normalize_rows(Tensor::<3>::random(
+        [b, l, d - 1],
+        Distribution::Normal(0.0, 1.0),
+        (&inner, dtype),
+    ));
+    let radial = (w.clone().square().neg().add_scalar(1.0))
+        .clamp_min(0.0)
+        .sqrt();
     let around_e1 = Tensor::cat(vec![w, v * radial], 2); // [B, L, d]
     // Sampled parts are constants; bring them to μ's (possibly autodiff) device.
-    let around_e1 = if device.is_autodiff() { around_e1.autodiff() } else { around_e1 };
+    let around_e1 = if device.is_autodiff() {
+        around_e1.autodiff()
+    } else {
+        around_e1
+    };
     let mu = normalize_rows(mu);
     let e1 = Tensor::<2>::zeros([b, d], (&device, dtype)).slice_fill([0..b, 0..1], 1.0);
     let u = (e1 - mu).reshape([b, 1, d]); // [B, 1, d]
@@ -148,7 +161,9 @@ pub fn dsw_vmf_mean(x: &Measure, y: &Measure, options: &VdswOptions) -> Result<T
     options.ascent.check()?;
     check_pair(x, y, true)?;
     let [b, _, d] = x.dims();
-    let start = uniform_batched(b, 1, d, &x.device().inner()).reshape([b, d]).cast(x.points().dtype());
+    let start = uniform_batched(b, 1, d, &x.device().inner())
+        .reshape([b, d])
+        .cast(x.points().dtype());
     let (kappa, l, p) = (options.kappa, options.projections, options.p);
     ascent(x, y, start, &options.ascent, |xa, ya, mu| {
         let theta = sample(mu, kappa, l).expect("checked parameters");
@@ -166,5 +181,7 @@ pub fn dsw_vmf(x: &Measure, y: &Measure, options: &VdswOptions) -> Result<Tensor
     let dirs = Directions::PerPair(theta);
     check_all(x, y, &dirs, options.p)?;
     let wpp = crate::sliced::projected_wpp_unchecked(x, y, &dirs, options.p);
-    Ok(options.reduction.apply(root(wpp.mean_dim(1).squeeze_dim(1), options.p)))
+    Ok(options
+        .reduction
+        .apply(root(wpp.mean_dim(1).squeeze_dim(1), options.p)))
 }

@@ -8,7 +8,9 @@ mod common;
 use burn::tensor::{Device, Tensor, TensorData};
 use common::*;
 use sw_loss::directions::{fibonacci_sphere, uniform};
-use sw_loss::{ControlVariate, Directions, Measure, Reduction, cv_sw_pp_with_directions, sw_pp_with_directions};
+use sw_loss::{
+    ControlVariate, Directions, Measure, Reduction, cv_sw_pp_with_directions, sw_pp_with_directions,
+};
 
 fn stats(v: &[f64]) -> (f64, f64) {
     let mean = v.iter().sum::<f64>() / v.len() as f64;
@@ -20,15 +22,24 @@ fn stats(v: &[f64]) -> (f64, f64) {
 fn control_variates_cut_variance_on_shapenet() {
     let device = Device::default();
     let (xs, ys) = shapenet_flow_pair();
-    let x = Measure::single(Tensor::<2>::from_data(TensorData::new(xs, [2048, 3]), &device));
-    let y = Measure::single(Tensor::<2>::from_data(TensorData::new(ys, [2048, 3]), &device));
+    let x = Measure::single(Tensor::<2>::from_data(
+        TensorData::new(xs, [2048, 3]),
+        &device,
+    ));
+    let y = Measure::single(Tensor::<2>::from_data(
+        TensorData::new(ys, [2048, 3]),
+        &device,
+    ));
 
     // Reference: SW₂² by a 100 000-point Fibonacci lattice, in chunks.
     let lattice = fibonacci_sphere(100_000, &device);
     let mut total = 0.0;
     for chunk in lattice.chunk(10, 0) {
         let l = chunk.dims()[0] as f64;
-        total += l * scalar(sw_pp_with_directions(&x, &y, &Directions::Shared(chunk), 2.0, Reduction::Mean).unwrap());
+        total += l * scalar(
+            sw_pp_with_directions(&x, &y, &Directions::Shared(chunk), 2.0, Reduction::Mean)
+                .unwrap(),
+        );
     }
     let reference = total / 100_000.0;
 
@@ -39,9 +50,33 @@ fn control_variates_cut_variance_on_shapenet() {
         let (mut mc, mut lcv, mut ucv) = (vec![], vec![], vec![]);
         for _ in 0..seeds {
             let dirs = Directions::Shared(uniform(l, 3, &device));
-            mc.push(scalar(sw_pp_with_directions(&x, &y, &dirs, 2.0, Reduction::Mean).unwrap()));
-            lcv.push(scalar(cv_sw_pp_with_directions(&x, &y, &dirs, 2.0, ControlVariate::Lower, false, Reduction::Mean).unwrap()));
-            ucv.push(scalar(cv_sw_pp_with_directions(&x, &y, &dirs, 2.0, ControlVariate::Upper, false, Reduction::Mean).unwrap()));
+            mc.push(scalar(
+                sw_pp_with_directions(&x, &y, &dirs, 2.0, Reduction::Mean).unwrap(),
+            ));
+            lcv.push(scalar(
+                cv_sw_pp_with_directions(
+                    &x,
+                    &y,
+                    &dirs,
+                    2.0,
+                    ControlVariate::Lower,
+                    false,
+                    Reduction::Mean,
+                )
+                .unwrap(),
+            ));
+            ucv.push(scalar(
+                cv_sw_pp_with_directions(
+                    &x,
+                    &y,
+                    &dirs,
+                    2.0,
+                    ControlVariate::Upper,
+                    false,
+                    Reduction::Mean,
+                )
+                .unwrap(),
+            ));
         }
         let (m_mc, v_mc) = stats(&mc);
         let (m_l, v_l) = stats(&lcv);
@@ -52,12 +87,29 @@ fn control_variates_cut_variance_on_shapenet() {
             v_mc / v_u
         );
         if l == 10 {
-            assert!(v_mc / v_l >= 5.0, "LCV variance ratio {} < 5\n{report}", v_mc / v_l);
-            assert!(v_mc / v_u >= 5.0, "UCV variance ratio {} < 5\n{report}", v_mc / v_u);
+            assert!(
+                v_mc / v_l >= 5.0,
+                "LCV variance ratio {} < 5\n{report}",
+                v_mc / v_l
+            );
+            assert!(
+                v_mc / v_u >= 5.0,
+                "UCV variance ratio {} < 5\n{report}",
+                v_mc / v_u
+            );
         } else {
-            assert!(rel_err(m_l, reference) < 0.01, "LCV mean off by more than 1%\n{report}");
-            assert!(rel_err(m_u, reference) < 0.01, "UCV mean off by more than 1%\n{report}");
-            assert!(rel_err(m_mc, reference) < 0.01, "MC mean off by more than 1%\n{report}");
+            assert!(
+                rel_err(m_l, reference) < 0.01,
+                "LCV mean off by more than 1%\n{report}"
+            );
+            assert!(
+                rel_err(m_u, reference) < 0.01,
+                "UCV mean off by more than 1%\n{report}"
+            );
+            assert!(
+                rel_err(m_mc, reference) < 0.01,
+                "MC mean off by more than 1%\n{report}"
+            );
         }
     }
     println!("{report}");

@@ -7,7 +7,10 @@ mod common;
 static RNG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
-use sw_loss::{Directions, EstimatorKind, LossConfig, Measure, Reduction, SlicedOptions, SwError, sw, sw_with_directions};
+use sw_loss::{
+    Directions, EstimatorKind, LossConfig, Measure, Reduction, SlicedOptions, SwError, sw,
+    sw_with_directions,
+};
 
 fn cloud(n: usize, d: usize) -> Tensor<2> {
     Tensor::random([n, d], Distribution::Normal(0.0, 1.0), &Device::default())
@@ -18,54 +21,129 @@ fn bad_shapes_and_values_are_reported() {
     let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let opts = SlicedOptions::new(10, 2.0);
     let err = sw(&cloud(10, 3).into(), &cloud(10, 4).into(), &opts).unwrap_err();
-    assert!(matches!(err, SwError::DimMismatch { .. }) && err.to_string().contains("[1, 10, 4]"), "{err}");
+    assert!(
+        matches!(err, SwError::DimMismatch { .. }) && err.to_string().contains("[1, 10, 4]"),
+        "{err}"
+    );
 
-    let xb = Measure::new(Tensor::random([2, 10, 3], Distribution::Default, &Device::default()));
-    let yb = Measure::new(Tensor::random([3, 10, 3], Distribution::Default, &Device::default()));
-    assert_eq!(sw(&xb, &yb, &opts).unwrap_err(), SwError::BatchMismatch { x: 2, y: 3 });
+    let xb = Measure::new(Tensor::random(
+        [2, 10, 3],
+        Distribution::Default,
+        &Device::default(),
+    ));
+    let yb = Measure::new(Tensor::random(
+        [3, 10, 3],
+        Distribution::Default,
+        &Device::default(),
+    ));
+    assert_eq!(
+        sw(&xb, &yb, &opts).unwrap_err(),
+        SwError::BatchMismatch { x: 2, y: 3 }
+    );
 
     let err = sw(&cloud(0, 3).into(), &cloud(5, 3).into(), &opts).unwrap_err();
     assert!(matches!(err, SwError::Empty { what: "x", .. }), "{err}");
 
-    assert_eq!(sw(&cloud(5, 3).into(), &cloud(5, 3).into(), &SlicedOptions::new(0, 2.0)).unwrap_err(), SwError::NoProjections);
-    assert_eq!(sw(&cloud(5, 3).into(), &cloud(5, 3).into(), &SlicedOptions::new(3, 0.5)).unwrap_err(), SwError::InvalidP(0.5));
+    assert_eq!(
+        sw(
+            &cloud(5, 3).into(),
+            &cloud(5, 3).into(),
+            &SlicedOptions::new(0, 2.0)
+        )
+        .unwrap_err(),
+        SwError::NoProjections
+    );
+    assert_eq!(
+        sw(
+            &cloud(5, 3).into(),
+            &cloud(5, 3).into(),
+            &SlicedOptions::new(3, 0.5)
+        )
+        .unwrap_err(),
+        SwError::InvalidP(0.5)
+    );
 
-    let nan = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, f32::NAN, 1.0, 2.0, 3.0, 4.0], [2, 3]), &Device::default());
+    let nan = Tensor::<2>::from_data(
+        TensorData::new(vec![0.0f32, f32::NAN, 1.0, 2.0, 3.0, 4.0], [2, 3]),
+        &Device::default(),
+    );
     let err = sw(&nan.into(), &cloud(2, 3).into(), &opts).unwrap_err();
     assert_eq!(err, SwError::NonFinite { what: "x" });
     assert!(err.to_string().contains("non-finite"));
 
     // NaN in y, given directions: named as y.
     let dirs = Directions::Shared(sw_loss::directions::uniform(4, 3, &Device::default()));
-    let nan_y = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 1.0, f32::INFINITY, 2.0, 3.0, 4.0], [2, 3]), &Device::default());
-    let err = sw_with_directions(&cloud(2, 3).into(), &nan_y.into(), &dirs, 2.0, Reduction::Mean).unwrap_err();
+    let nan_y = Tensor::<2>::from_data(
+        TensorData::new(vec![0.0f32, 1.0, f32::INFINITY, 2.0, 3.0, 4.0], [2, 3]),
+        &Device::default(),
+    );
+    let err = sw_with_directions(
+        &cloud(2, 3).into(),
+        &nan_y.into(),
+        &dirs,
+        2.0,
+        Reduction::Mean,
+    )
+    .unwrap_err();
     assert_eq!(err, SwError::NonFinite { what: "y" });
 
     let device = Device::default();
-    let neg = Measure::single(cloud(3, 3)).with_weights_1d(Tensor::from_data(TensorData::new(vec![0.5f32, -0.1, 0.6], [3]), &device));
+    let neg = Measure::single(cloud(3, 3)).with_weights_1d(Tensor::from_data(
+        TensorData::new(vec![0.5f32, -0.1, 0.6], [3]),
+        &device,
+    ));
     let err = sw(&neg, &cloud(3, 3).into(), &opts).unwrap_err();
-    assert!(matches!(err, SwError::NegativeWeight { .. }) && err.to_string().contains("-0.1"), "{err}");
+    assert!(
+        matches!(err, SwError::NegativeWeight { .. }) && err.to_string().contains("-0.1"),
+        "{err}"
+    );
 
     let zero = Measure::single(cloud(3, 3)).with_weights_1d(Tensor::zeros([3], &device));
-    assert!(matches!(sw(&zero, &cloud(3, 3).into(), &opts).unwrap_err(), SwError::ZeroWeights { .. }));
+    assert!(matches!(
+        sw(&zero, &cloud(3, 3).into(), &opts).unwrap_err(),
+        SwError::ZeroWeights { .. }
+    ));
 
     let short = Measure::single(cloud(3, 3)).with_weights_1d(Tensor::ones([4], &device));
     let err = sw(&short, &cloud(3, 3).into(), &opts).unwrap_err();
-    assert!(err.to_string().contains("weights of x") && err.to_string().contains("[1, 4]"), "{err}");
+    assert!(
+        err.to_string().contains("weights of x") && err.to_string().contains("[1, 4]"),
+        "{err}"
+    );
 
     let dirs = Directions::Shared(Tensor::ones([5, 2], &device));
-    let err = sw_with_directions(&cloud(3, 3).into(), &cloud(3, 3).into(), &dirs, 2.0, Reduction::Mean).unwrap_err();
-    assert!(err.to_string().contains("directions") && err.to_string().contains("[5, 2]"), "{err}");
+    let err = sw_with_directions(
+        &cloud(3, 3).into(),
+        &cloud(3, 3).into(),
+        &dirs,
+        2.0,
+        Reduction::Mean,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("directions") && err.to_string().contains("[5, 2]"),
+        "{err}"
+    );
 }
 
 #[test]
 fn configs_parse_validate_and_run_for_every_kind() {
     let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::default();
-    let x = Measure::new(Tensor::random([2, 64, 3], Distribution::Normal(0.0, 1.0), &device));
-    let y = Measure::new(Tensor::random([2, 64, 3], Distribution::Normal(1.0, 1.0), &device));
+    let x = Measure::new(Tensor::random(
+        [2, 64, 3],
+        Distribution::Normal(0.0, 1.0),
+        &device,
+    ));
+    let y = Measure::new(Tensor::random(
+        [2, 64, 3],
+        Distribution::Normal(1.0, 1.0),
+        &device,
+    ));
     for kind in ["sw", "lcv-sw", "ucv-sw", "max-sw", "v-dsw"] {
-        let text = format!("kind = \"{kind}\"\nprojections = 10\np = 2\ndirections = \"orthogonal\"\nreduction = \"none\"\nascent_steps = 3\n");
+        let text = format!(
+            "kind = \"{kind}\"\nprojections = 10\np = 2\ndirections = \"orthogonal\"\nreduction = \"none\"\nascent_steps = 3\n"
+        );
         let config: LossConfig = toml::from_str(&text).unwrap();
         assert_eq!(config.kind.name(), kind);
         let value = config.forward(&x, &y).unwrap();
@@ -74,13 +152,30 @@ fn configs_parse_validate_and_run_for_every_kind() {
         assert!(v.iter().all(|v| v.is_finite() && *v > 0.5), "{kind}: {v:?}");
     }
     let err = toml::from_str::<LossConfig>("kind = \"sw\"\nprojection = 10\n").unwrap_err();
-    assert!(err.to_string().contains("unknown field `projection`"), "{err}");
+    assert!(
+        err.to_string().contains("unknown field `projection`"),
+        "{err}"
+    );
     let err = toml::from_str::<LossConfig>("kind = \"ucv\"\n").unwrap_err();
     assert!(err.to_string().contains("ucv-sw"), "{err}");
-    let bad = LossConfig { projections: 0, ..LossConfig::new(EstimatorKind::Sw) };
-    assert!(bad.validate().unwrap_err().to_string().contains("`projections`"));
-    let bad = LossConfig { kappa: -1.0, ..LossConfig::new(EstimatorKind::VDsw) };
+    let bad = LossConfig {
+        projections: 0,
+        ..LossConfig::new(EstimatorKind::Sw)
+    };
+    assert!(
+        bad.validate()
+            .unwrap_err()
+            .to_string()
+            .contains("`projections`")
+    );
+    let bad = LossConfig {
+        kappa: -1.0,
+        ..LossConfig::new(EstimatorKind::VDsw)
+    };
     assert!(bad.validate().unwrap_err().to_string().contains("`kappa`"));
-    let bad = LossConfig { p: 0.0, ..LossConfig::new(EstimatorKind::LcvSw) };
+    let bad = LossConfig {
+        p: 0.0,
+        ..LossConfig::new(EstimatorKind::LcvSw)
+    };
     assert!(bad.validate().unwrap_err().to_string().contains("`p`"));
 }

@@ -9,7 +9,9 @@ static RNG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 use burn::tensor::{DType, Device};
 use common::*;
-use sw_loss::{Directions, Measure, Reduction, SlicedOptions, projected_wpp, sw, sw_pp, sw_with_directions};
+use sw_loss::{
+    Directions, Measure, Reduction, SlicedOptions, projected_wpp, sw, sw_pp, sw_with_directions,
+};
 
 /// W_p^p on the line by a two-pointer walk over the two CDFs (independent of the crate's
 /// merge-by-sort): integrate |F⁻¹(q) − G⁻¹(q)|^p over q ∈ [0, 1].
@@ -18,7 +20,9 @@ fn exact_wpp_1d(x: &[f64], a: &[f64], y: &[f64], b: &[f64], p: f64) -> f64 {
         let mut idx: Vec<usize> = (0..v.len()).collect();
         idx.sort_by(|&i, &j| v[i].total_cmp(&v[j]));
         let total: f64 = w.iter().sum();
-        idx.iter().map(|&i| (v[i], w[i] / total)).collect::<Vec<_>>()
+        idx.iter()
+            .map(|&i| (v[i], w[i] / total))
+            .collect::<Vec<_>>()
     };
     let (xs, ys) = (sorted(x, a), sorted(y, b));
     let (mut i, mut j) = (0, 0);
@@ -50,11 +54,20 @@ fn one_dimension_is_exact_wasserstein() {
     let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::default();
     let mut rng = HostRng::new(3);
-    for &(n, m, p, weighted) in &[(40, 40, 2.0, false), (40, 40, 1.0, false), (33, 57, 2.0, true), (20, 31, 3.0, true), (25, 25, 1.5, true)] {
+    for &(n, m, p, weighted) in &[
+        (40, 40, 2.0, false),
+        (40, 40, 1.0, false),
+        (33, 57, 2.0, true),
+        (20, 31, 3.0, true),
+        (25, 25, 1.5, true),
+    ] {
         let x = rng.normals(n);
         let y: Vec<f64> = rng.normals(m).iter().map(|v| 0.5 * v + 1.0).collect();
         let (a, b): (Vec<f64>, Vec<f64>) = if weighted {
-            ((0..n).map(|_| rng.uniform() + 0.1).collect(), (0..m).map(|_| rng.uniform() + 0.1).collect())
+            (
+                (0..n).map(|_| rng.uniform() + 0.1).collect(),
+                (0..m).map(|_| rng.uniform() + 0.1).collect(),
+            )
         } else {
             (vec![1.0; n], vec![1.0; m])
         };
@@ -68,9 +81,15 @@ fn one_dimension_is_exact_wasserstein() {
         // The only directions in d = 1 are ±1; random ones are such.
         let dirs = Directions::Shared(t2(vec![1.0, -1.0], 2, 1, &device, DType::F64));
         let got = scalar(sw_with_directions(&xm, &ym, &dirs, p, Reduction::Mean).unwrap());
-        assert!(rel_err(got, want) < 1e-10, "n={n} m={m} p={p}: {got} vs exact {want}");
+        assert!(
+            rel_err(got, want) < 1e-10,
+            "n={n} m={m} p={p}: {got} vs exact {want}"
+        );
         let got = scalar(sw(&xm, &ym, &SlicedOptions::new(7, p)).unwrap());
-        assert!(rel_err(got, want) < 1e-10, "random directions n={n} m={m} p={p}: {got} vs {want}");
+        assert!(
+            rel_err(got, want) < 1e-10,
+            "random directions n={n} m={m} p={p}: {got} vs {want}"
+        );
     }
 }
 
@@ -90,7 +109,11 @@ fn translation_gives_projected_shift_squared() {
     let per = to_vec(projected_wpp(&xm, &ym, &dirs, 2.0).unwrap());
     for (k, w) in per.iter().enumerate() {
         let shift: f64 = (0..d).map(|j| th[k * d + j] * t[j]).sum();
-        assert!((w - shift * shift).abs() < 1e-10, "direction {k}: {w} vs {}", shift * shift);
+        assert!(
+            (w - shift * shift).abs() < 1e-10,
+            "direction {k}: {w} vs {}",
+            shift * shift
+        );
     }
 }
 
@@ -116,7 +139,10 @@ fn same_seed_same_value_and_batches_reduce() {
     let device = Device::default();
     let mut rng = HostRng::new(11);
     let (b, n, d) = (3, 64, 3);
-    let x = burn::tensor::Tensor::<3>::from_data(burn::tensor::TensorData::new(rng.normals(b * n * d), [b, n, d]), &device);
+    let x = burn::tensor::Tensor::<3>::from_data(
+        burn::tensor::TensorData::new(rng.normals(b * n * d), [b, n, d]),
+        &device,
+    );
     let y = x.clone().add_scalar(0.5);
     let (xm, ym) = (Measure::new(x), Measure::new(y));
     let opts = SlicedOptions::new(30, 2.0);

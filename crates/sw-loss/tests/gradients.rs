@@ -10,9 +10,11 @@ static RNG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 use burn::tensor::{DType, Device, Distribution, Tensor};
 use common::*;
 use sw_loss::kernel::{has_fused_kernel, project, sorted_wpp};
-use sw_loss::sliced::project_reference;
 use sw_loss::one_d::wpp_sorted;
-use sw_loss::{ControlVariate, Directions, Measure, Reduction, cv_sw_with_directions, sw_with_directions};
+use sw_loss::sliced::project_reference;
+use sw_loss::{
+    ControlVariate, Directions, Measure, Reduction, cv_sw_with_directions, sw_with_directions,
+};
 
 type Loss = dyn Fn(&Measure, &Measure, &Directions) -> Tensor<1>;
 
@@ -54,7 +56,10 @@ fn check_gradient(name: &str, n: usize, m: usize, d: usize, weighted: bool, loss
         let err = (fd - analytic[i]).abs() / (fd.abs().max(analytic[i].abs()).max(1e-3));
         worst = worst.max(err);
     }
-    assert!(worst < 1e-5, "{name}: worst relative gradient error {worst}");
+    assert!(
+        worst < 1e-5,
+        "{name}: worst relative gradient error {worst}"
+    );
 }
 
 #[test]
@@ -78,13 +83,23 @@ fn weighted_unequal_sw_gradient_matches_finite_differences() {
 #[test]
 fn control_variate_gradients_match_finite_differences() {
     let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    for (name, kind) in [("lcv", ControlVariate::Lower), ("ucv", ControlVariate::Upper)] {
+    for (name, kind) in [
+        ("lcv", ControlVariate::Lower),
+        ("ucv", ControlVariate::Upper),
+    ] {
         check_gradient(name, 15, 15, 3, false, &move |x, y, th| {
             cv_sw_with_directions(x, y, th, 2.0, kind, false, Reduction::Mean).unwrap()
         });
-        check_gradient(&format!("{name} weighted"), 11, 14, 3, true, &move |x, y, th| {
-            cv_sw_with_directions(x, y, th, 2.0, kind, false, Reduction::Mean).unwrap()
-        });
+        check_gradient(
+            &format!("{name} weighted"),
+            11,
+            14,
+            3,
+            true,
+            &move |x, y, th| {
+                cv_sw_with_directions(x, y, th, 2.0, kind, false, Reduction::Mean).unwrap()
+            },
+        );
     }
 }
 
@@ -93,15 +108,35 @@ fn control_variate_gradients_match_finite_differences() {
 fn fused_kernel_matches_reference_twin() {
     let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::default().autodiff();
-    assert!(has_fused_kernel(&device), "the default device is Flex: the kernel must be used");
-    for &(r, n, p) in &[(7usize, 5usize, 2.0), (13, 300, 2.0), (4, 2048, 1.0), (9, 777, 3.0), (3, 191, 1.5)] {
+    assert!(
+        has_fused_kernel(&device),
+        "the default device is Flex: the kernel must be used"
+    );
+    for &(r, n, p) in &[
+        (7usize, 5usize, 2.0),
+        (13, 300, 2.0),
+        (4, 2048, 1.0),
+        (9, 777, 3.0),
+        (3, 191, 1.5),
+    ] {
         for dtype in [DType::F32, DType::F64] {
             // Host-generated (deterministic) data: with ties the two sorts may pair equal values
             // differently, which changes individual gradient entries but not their sum.
             let mut rng = HostRng::new((r * n) as u64);
             let px = t2(rng.normals(r * n), r, n, &device, dtype).require_grad();
-            let py = t2(rng.normals(r * n).iter().map(|v| 2.0 * v + 0.5).collect(), r, n, &device, dtype).require_grad();
-            let weights = t1((0..r).map(|_| 0.5 + rng.uniform()).collect(), &device, dtype);
+            let py = t2(
+                rng.normals(r * n).iter().map(|v| 2.0 * v + 0.5).collect(),
+                r,
+                n,
+                &device,
+                dtype,
+            )
+            .require_grad();
+            let weights = t1(
+                (0..r).map(|_| 0.5 + rng.uniform()).collect(),
+                &device,
+                dtype,
+            );
             let fused = sorted_wpp(px.clone(), py.clone(), p);
             let reference = wpp_sorted(px.clone(), py.clone(), p);
             let tol = if dtype == DType::F32 { 1e-5 } else { 1e-12 };
@@ -114,7 +149,10 @@ fn fused_kernel_matches_reference_twin() {
                 let (a, b) = (to_vec(t.grad(&g1).unwrap()), to_vec(t.grad(&g2).unwrap()));
                 let scale = b.iter().fold(0f64, |m, v| m.max(v.abs()));
                 for (u, v) in a.iter().zip(&b) {
-                    assert!((u - v).abs() <= tol * scale.max(1e-12) * 10.0, "gradient r={r} n={n} p={p}: {u} vs {v}");
+                    assert!(
+                        (u - v).abs() <= tol * scale.max(1e-12) * 10.0,
+                        "gradient r={r} n={n} p={p}: {u} vs {v}"
+                    );
                 }
             }
         }
@@ -127,11 +165,21 @@ fn fused_kernel_matches_reference_twin() {
 fn fused_projection_matches_matmul() {
     let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::default().autodiff();
-    for &(b, n, l, d) in &[(2usize, 50usize, 7usize, 3usize), (3, 33, 5, 64), (1, 20, 4, 300), (2, 17, 10, 8193)] {
+    for &(b, n, l, d) in &[
+        (2usize, 50usize, 7usize, 3usize),
+        (3, 33, 5, 64),
+        (1, 20, 4, 300),
+        (2, 17, 10, 8193),
+    ] {
         for dtype in [DType::F32, DType::F64] {
-            let x = Tensor::<3>::random([b, n, d], Distribution::Normal(0.0, 1.0), (&device, dtype)).require_grad();
-            let th = Tensor::<3>::random([b, l, d], Distribution::Normal(0.0, 1.0), (&device, dtype)).require_grad();
-            let weights = Tensor::<3>::random([b, l, n], Distribution::Normal(0.0, 1.0), (&device, dtype));
+            let x =
+                Tensor::<3>::random([b, n, d], Distribution::Normal(0.0, 1.0), (&device, dtype))
+                    .require_grad();
+            let th =
+                Tensor::<3>::random([b, l, d], Distribution::Normal(0.0, 1.0), (&device, dtype))
+                    .require_grad();
+            let weights =
+                Tensor::<3>::random([b, l, n], Distribution::Normal(0.0, 1.0), (&device, dtype));
             let fused = project(x.clone(), th.clone());
             let reference = project_reference(x.clone(), th.clone());
             assert_eq!(fused.dims(), [b, l, n]);
@@ -139,14 +187,25 @@ fn fused_projection_matches_matmul() {
             let close = |a: Vec<f64>, r: Vec<f64>, what: &str| {
                 let scale = r.iter().fold(1f64, |m, v| m.max(v.abs()));
                 for (u, v) in a.iter().zip(&r) {
-                    assert!((u - v).abs() <= tol * scale, "{what} b={b} n={n} l={l} d={d}: {u} vs {v}");
+                    assert!(
+                        (u - v).abs() <= tol * scale,
+                        "{what} b={b} n={n} l={l} d={d}: {u} vs {v}"
+                    );
                 }
             };
             close(to_vec(fused.clone()), to_vec(reference.clone()), "value");
             let g1 = (fused * weights.clone()).sum().backward();
             let g2 = (reference * weights).sum().backward();
-            close(to_vec(x.grad(&g1).unwrap()), to_vec(x.grad(&g2).unwrap()), "grad x");
-            close(to_vec(th.grad(&g1).unwrap()), to_vec(th.grad(&g2).unwrap()), "grad theta");
+            close(
+                to_vec(x.grad(&g1).unwrap()),
+                to_vec(x.grad(&g2).unwrap()),
+                "grad x",
+            );
+            close(
+                to_vec(th.grad(&g1).unwrap()),
+                to_vec(th.grad(&g2).unwrap()),
+                "grad theta",
+            );
         }
     }
 }

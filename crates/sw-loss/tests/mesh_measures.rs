@@ -12,9 +12,16 @@ static RNG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// An octahedron: 6 vertices on the axes, 8 outward faces (area √3/2 each).
 fn octahedron(device: &Device, dtype: DType) -> (Tensor<2>, Tensor<2, Int>) {
-    let v = vec![1.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, -1.0];
-    let f: Vec<i64> = vec![0, 2, 4, 2, 1, 4, 1, 3, 4, 3, 0, 4, 2, 0, 5, 1, 2, 5, 3, 1, 5, 0, 3, 5];
-    (t2(v, 6, 3, device, dtype), Tensor::from_data(TensorData::new(f, [8, 3]), device))
+    let v = vec![
+        1.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, -1.0,
+    ];
+    let f: Vec<i64> = vec![
+        0, 2, 4, 2, 1, 4, 1, 3, 4, 3, 0, 4, 2, 0, 5, 1, 2, 5, 3, 1, 5, 0, 3, 5,
+    ];
+    (
+        t2(v, 6, 3, device, dtype),
+        Tensor::from_data(TensorData::new(f, [8, 3]), device),
+    )
 }
 
 #[test]
@@ -29,19 +36,31 @@ fn areas_normals_and_samples_lie_on_the_surface() {
     let n = to_vec(normals);
     for k in 0..8 {
         // Outward: the normal is (±1, ±1, ±1)/√3 with the signs of the face's octant.
-        assert!(n[3 * k..3 * k + 3].iter().all(|c| (c.abs() - 1.0 / 3f64.sqrt()).abs() < 1e-12));
+        assert!(
+            n[3 * k..3 * k + 3]
+                .iter()
+                .all(|c| (c.abs() - 1.0 / 3f64.sqrt()).abs() < 1e-12)
+        );
     }
     device.seed(4);
     let samples = surface_measure(&v, &f, 2000).unwrap();
     let p = to_vec(samples.points().clone());
     for q in p.chunks_exact(3) {
-        assert!((q.iter().map(|c| c.abs()).sum::<f64>() - 1.0).abs() < 1e-9, "on the octahedron |x|+|y|+|z| = 1");
+        assert!(
+            (q.iter().map(|c| c.abs()).sum::<f64>() - 1.0).abs() < 1e-9,
+            "on the octahedron |x|+|y|+|z| = 1"
+        );
     }
     // Area-uniform with equal faces: each octant gets about 1/8 of the points.
     let upper = p.chunks_exact(3).filter(|q| q[2] > 0.0).count();
     assert!((upper as f64 / 2000.0 - 0.5).abs() < 0.05);
     let bad = Tensor::<2, Int>::from_data(TensorData::new(vec![0i64, 1, 9], [1, 3]), &device);
-    assert!(surface_measure(&v, &bad, 10).unwrap_err().to_string().contains("6 vertices"));
+    assert!(
+        surface_measure(&v, &bad, 10)
+            .unwrap_err()
+            .to_string()
+            .contains("6 vertices")
+    );
 }
 
 #[test]
@@ -57,7 +76,17 @@ fn surface_sample_gradient_matches_finite_differences() {
         let v = t2(vals, 6, 3, &device, DType::F64).require_grad();
         device.seed(11);
         let m = surface_measure(&v, &f, 64).unwrap();
-        (v.clone(), sw_with_directions(&m, &vertex_measure(target.clone()), &dirs, 2.0, Reduction::Mean).unwrap())
+        (
+            v.clone(),
+            sw_with_directions(
+                &m,
+                &vertex_measure(target.clone()),
+                &dirs,
+                2.0,
+                Reduction::Mean,
+            )
+            .unwrap(),
+        )
     };
     let (v, value) = loss(base.clone());
     let g = to_vec(v.grad(&value.backward()).unwrap());
@@ -67,7 +96,11 @@ fn surface_sample_gradient_matches_finite_differences() {
         plus[i] += h;
         minus[i] -= h;
         let fd = (scalar(loss(plus).1) - scalar(loss(minus).1)) / (2.0 * h);
-        assert!((fd - g[i]).abs() <= 1e-5 * fd.abs().max(1e-2), "vertex coordinate {i}: autodiff {} vs FD {fd}", g[i]);
+        assert!(
+            (fd - g[i]).abs() <= 1e-5 * fd.abs().max(1e-2),
+            "vertex coordinate {i}: autodiff {} vs FD {fd}",
+            g[i]
+        );
     }
 }
 
@@ -81,7 +114,14 @@ fn varifold_distance_to_itself_is_zero_and_sees_orientation() {
     assert!(scalar(sw_with_directions(&m, &m, &dirs, 2.0, Reduction::Mean).unwrap()) < 1e-12);
     // Reversing every face flips the normals: same support in R³, different varifold.
     let flipped = f.clone().slice([0..8, 0..1]);
-    let flipped = Tensor::cat(vec![flipped, f.clone().slice([0..8, 2..3]), f.clone().slice([0..8, 1..2])], 1);
+    let flipped = Tensor::cat(
+        vec![
+            flipped,
+            f.clone().slice([0..8, 2..3]),
+            f.clone().slice([0..8, 1..2]),
+        ],
+        1,
+    );
     let r = varifold_measure(&v, &flipped, 1.0).unwrap();
     let d = scalar(sw_with_directions(&m, &r, &dirs, 2.0, Reduction::Mean).unwrap());
     assert!(d > 0.1, "orientation changes the varifold: {d}");

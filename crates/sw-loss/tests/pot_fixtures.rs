@@ -6,7 +6,10 @@ mod common;
 use burn::tensor::{DType, Device};
 use common::*;
 use serde_json::Value;
-use sw_loss::{ControlVariate, Directions, Measure, Reduction, cv_sw_with_directions, projected_wpp, sw_with_directions};
+use sw_loss::{
+    ControlVariate, Directions, Measure, Reduction, cv_sw_with_directions, projected_wpp,
+    sw_with_directions,
+};
 
 struct Case {
     x: Measure,
@@ -40,7 +43,10 @@ fn build(case: &Value, device: &Device, dtype: DType, force_weights: bool) -> Ca
 }
 
 fn sliced_cases() -> Vec<Value> {
-    fixture_cases().into_iter().filter(|c| c["kind"] == "sliced").collect()
+    fixture_cases()
+        .into_iter()
+        .filter(|c| c["kind"] == "sliced")
+        .collect()
 }
 
 fn check_sw(dtype: DType, tol: f64, force_weights: bool) {
@@ -51,7 +57,11 @@ fn check_sw(dtype: DType, tol: f64, force_weights: bool) {
         let c = build(case, &device, dtype, force_weights);
         let got = scalar(sw_with_directions(&c.x, &c.y, &c.dirs, c.p, Reduction::Mean).unwrap());
         let want = case["sw"].as_f64().unwrap();
-        assert!(rel_err(got, want) < tol, "case {i} (p = {}): sw {got} vs POT {want}", c.p);
+        assert!(
+            rel_err(got, want) < tol,
+            "case {i} (p = {}): sw {got} vs POT {want}",
+            c.p
+        );
         let per = to_vec(projected_wpp(&c.x, &c.y, &c.dirs, c.p).unwrap());
         let want_per = vector(&case["per_direction_wpp"]);
         assert_eq!(per.len(), want_per.len());
@@ -88,10 +98,19 @@ fn control_variates_match_the_fixture() {
         let tol = if dtype == DType::F32 { 1e-5 } else { 1e-10 };
         for case in sliced_cases().iter().filter(|c| c.get("lcv_sw").is_some()) {
             let c = build(case, &device, dtype, false);
-            for (kind, key) in [(ControlVariate::Lower, "lcv_sw"), (ControlVariate::Upper, "ucv_sw")] {
-                let got = scalar(cv_sw_with_directions(&c.x, &c.y, &c.dirs, c.p, kind, false, Reduction::Mean).unwrap());
+            for (kind, key) in [
+                (ControlVariate::Lower, "lcv_sw"),
+                (ControlVariate::Upper, "ucv_sw"),
+            ] {
+                let got = scalar(
+                    cv_sw_with_directions(&c.x, &c.y, &c.dirs, c.p, kind, false, Reduction::Mean)
+                        .unwrap(),
+                );
                 let want = case[key].as_f64().unwrap();
-                assert!(rel_err(got, want) < tol, "{key} ({dtype:?}): {got} vs fixture {want}");
+                assert!(
+                    rel_err(got, want) < tol,
+                    "{key} ({dtype:?}): {got} vs fixture {want}"
+                );
                 checked += 1;
             }
         }
@@ -110,11 +129,34 @@ fn flex_and_ndarray_agree() {
             .iter()
             .map(|device| {
                 let c = build(&case, device, DType::F32, false);
-                let sw = scalar(sw_with_directions(&c.x, &c.y, &c.dirs, c.p, Reduction::Mean).unwrap());
+                let sw =
+                    scalar(sw_with_directions(&c.x, &c.y, &c.dirs, c.p, Reduction::Mean).unwrap());
                 let (lcv, ucv) = if c.p == 2.0 && c.x.dims()[1] == c.y.dims()[1] {
                     (
-                        scalar(cv_sw_with_directions(&c.x, &c.y, &c.dirs, 2.0, ControlVariate::Lower, false, Reduction::Mean).unwrap()),
-                        scalar(cv_sw_with_directions(&c.x, &c.y, &c.dirs, 2.0, ControlVariate::Upper, false, Reduction::Mean).unwrap()),
+                        scalar(
+                            cv_sw_with_directions(
+                                &c.x,
+                                &c.y,
+                                &c.dirs,
+                                2.0,
+                                ControlVariate::Lower,
+                                false,
+                                Reduction::Mean,
+                            )
+                            .unwrap(),
+                        ),
+                        scalar(
+                            cv_sw_with_directions(
+                                &c.x,
+                                &c.y,
+                                &c.dirs,
+                                2.0,
+                                ControlVariate::Upper,
+                                false,
+                                Reduction::Mean,
+                            )
+                            .unwrap(),
+                        ),
                     )
                 } else {
                     (1.0, 1.0)
@@ -123,9 +165,24 @@ fn flex_and_ndarray_agree() {
             })
             .collect();
         let (a, b) = (values[0], values[1]);
-        assert!(rel_err(a.0, b.0) < 1e-5, "sw flex {} vs ndarray {}", a.0, b.0);
-        assert!(rel_err(a.1, b.1) < 1e-5, "lcv flex {} vs ndarray {}", a.1, b.1);
-        assert!(rel_err(a.2, b.2) < 1e-5, "ucv flex {} vs ndarray {}", a.2, b.2);
+        assert!(
+            rel_err(a.0, b.0) < 1e-5,
+            "sw flex {} vs ndarray {}",
+            a.0,
+            b.0
+        );
+        assert!(
+            rel_err(a.1, b.1) < 1e-5,
+            "lcv flex {} vs ndarray {}",
+            a.1,
+            b.1
+        );
+        assert!(
+            rel_err(a.2, b.2) < 1e-5,
+            "ucv flex {} vs ndarray {}",
+            a.2,
+            b.2
+        );
     }
 }
 
@@ -133,7 +190,10 @@ fn flex_and_ndarray_agree() {
 #[test]
 fn exact_w2sq_matches_pot_emd2() {
     let mut checked = 0;
-    for case in fixture_cases().into_iter().filter(|c| c["kind"] == "exact_w2sq") {
+    for case in fixture_cases()
+        .into_iter()
+        .filter(|c| c["kind"] == "exact_w2sq")
+    {
         let (x, n, d) = matrix(&case["x"]);
         let (y, m, _) = matrix(&case["y"]);
         let want = case["w2sq"].as_f64().unwrap();
@@ -142,7 +202,10 @@ fn exact_w2sq_matches_pot_emd2() {
             assert!(rel_err(got, want) < 1e-10, "exact W2^2 {got} vs POT {want}");
             checked += 1;
         } else {
-            assert!(sw_loss::exact_w2sq(&x, &y, d).is_err(), "unequal sizes are refused");
+            assert!(
+                sw_loss::exact_w2sq(&x, &y, d).is_err(),
+                "unequal sizes are refused"
+            );
         }
     }
     assert!(checked >= 1);

@@ -10,7 +10,10 @@ use burn::tensor::{DType, Device, Tensor, TensorData};
 use common::*;
 use sw_loss::directions::normalize_rows;
 use sw_loss::vmf::{self, VdswOptions};
-use sw_loss::{AscentOptions, Directions, Measure, MaxSwOptions, Reduction, max_sw, max_sw_direction, sw_with_directions};
+use sw_loss::{
+    AscentOptions, Directions, MaxSwOptions, Measure, Reduction, max_sw, max_sw_direction,
+    sw_with_directions,
+};
 
 /// A_d(κ) = I_{d/2}(κ) / I_{d/2−1}(κ) by the continued fraction
 /// I_ν/I_{ν−1} = 1 / (2ν/κ + 1 / (2(ν+1)/κ + 1 / (2(ν+2)/κ + …))), evaluated bottom-up.
@@ -44,11 +47,17 @@ fn vmf_mean_resultant_length_matches_bessel_ratio() {
             let mu = t2(rng.unit_rows(1, d), 1, d, &device, DType::F64);
             let samples = vmf::sample(mu.clone(), kappa, 100_000).unwrap(); // [1, N, d]
             let norms = to_vec(samples.clone().square().sum_dim(2).sqrt());
-            assert!(norms.iter().all(|v| (v - 1.0).abs() < 1e-9), "samples are unit vectors");
+            assert!(
+                norms.iter().all(|v| (v - 1.0).abs() < 1e-9),
+                "samples are unit vectors"
+            );
             let mean = samples.mean_dim(1).reshape([d]);
             let length = to_vec(mean.clone().square().sum()).first().unwrap().sqrt();
             let want = mean_resultant_length(d, kappa);
-            assert!(rel_err(length, want) < 0.02, "d={d} κ={kappa}: {length} vs A_d = {want}");
+            assert!(
+                rel_err(length, want) < 0.02,
+                "d={d} κ={kappa}: {length} vs A_d = {want}"
+            );
             // And it is centred on μ.
             let cos = scalar((mean.clone() * mu.clone().reshape([d])).sum()) / length;
             assert!(cos > 0.99, "d={d} κ={kappa}: mean direction cos {cos}");
@@ -60,12 +69,19 @@ fn vmf_mean_resultant_length_matches_bessel_ratio() {
 fn vmf_samples_are_differentiable_in_the_mean() {
     let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::default().autodiff();
-    let mu = normalize_rows(Tensor::<2>::from_data(TensorData::new(vec![0.3f32, -0.2, 0.9], [1, 3]), &device)).require_grad();
+    let mu = normalize_rows(Tensor::<2>::from_data(
+        TensorData::new(vec![0.3f32, -0.2, 0.9], [1, 3]),
+        &device,
+    ))
+    .require_grad();
     let target = Tensor::<1>::from_data(TensorData::new(vec![1.0f32, 0.0, 0.0], [3]), &device);
     let samples = vmf::sample(mu.clone(), 5.0, 64).unwrap();
     let score = (samples.mean_dim(1).reshape([3]) * target).sum();
     let g = to_vec(mu.grad(&score.backward()).expect("gradient reaches μ"));
-    assert!(g.iter().all(|v| v.is_finite()) && g.iter().any(|v| v.abs() > 1e-4), "{g:?}");
+    assert!(
+        g.iter().all(|v| v.is_finite()) && g.iter().any(|v| v.abs() > 1e-4),
+        "{g:?}"
+    );
 }
 
 /// y = x + t for an isotropic x: W₂²(θ) ≈ (θᵀt)² is maximal at ±t/‖t‖.
@@ -89,20 +105,36 @@ fn max_sw_ascent_finds_the_shift_direction() {
     let device = Device::default();
     device.seed(5);
     let (x, y, t) = shifted_pair(&device);
-    let options = MaxSwOptions { p: 2.0, ascent: AscentOptions { steps: 30, lr: 0.5 }, reduction: Reduction::Mean };
+    let options = MaxSwOptions {
+        p: 2.0,
+        ascent: AscentOptions { steps: 30, lr: 0.5 },
+        reduction: Reduction::Mean,
+    };
     let theta = to_vec(max_sw_direction(&x, &y, &options).unwrap());
     let cos: f64 = (0..3).map(|i| theta[i] * t[i]).sum();
     assert!(cos.abs() > 0.99, "direction {theta:?} vs shift {t:?}");
     // The Max-SW value dominates SW with random directions and is differentiable in x.
     let device_ad = device.clone().autodiff();
-    let xt = x.points().clone().reshape([256, 3]).autodiff().require_grad();
+    let xt = x
+        .points()
+        .clone()
+        .reshape([256, 3])
+        .autodiff()
+        .require_grad();
     let xa = Measure::single(xt.clone());
     let ya = Measure::single(y.points().clone().reshape([256, 3]).autodiff());
     let value = max_sw(&xa, &ya, &options).unwrap();
     let dirs = Directions::Shared(sw_loss::directions::uniform(50, 3, &device_ad));
     let plain = scalar(sw_with_directions(&xa, &ya, &dirs, 2.0, Reduction::Mean).unwrap());
-    assert!(scalar(value.clone()) > plain, "max-sw {} <= sw {plain}", scalar(value.clone()));
-    let g = to_vec(xt.grad(&value.backward()).expect("max-sw is differentiable in x"));
+    assert!(
+        scalar(value.clone()) > plain,
+        "max-sw {} <= sw {plain}",
+        scalar(value.clone())
+    );
+    let g = to_vec(
+        xt.grad(&value.backward())
+            .expect("max-sw is differentiable in x"),
+    );
     assert!(g.iter().all(|v| v.is_finite()) && g.iter().any(|v| v.abs() > 0.0));
 }
 
@@ -112,8 +144,14 @@ fn one_ascent_step_raises_the_projected_distance() {
     let device = Device::default();
     device.seed(8);
     let (x, y, _) = shifted_pair(&device);
-    let p0 = MaxSwOptions { ascent: AscentOptions { steps: 0, lr: 0.5 }, ..Default::default() };
-    let p1 = MaxSwOptions { ascent: AscentOptions { steps: 1, lr: 0.5 }, ..Default::default() };
+    let p0 = MaxSwOptions {
+        ascent: AscentOptions { steps: 0, lr: 0.5 },
+        ..Default::default()
+    };
+    let p1 = MaxSwOptions {
+        ascent: AscentOptions { steps: 1, lr: 0.5 },
+        ..Default::default()
+    };
     device.seed(8);
     let before = scalar(max_sw(&x, &y, &p0).unwrap());
     device.seed(8);
@@ -127,7 +165,16 @@ fn v_dsw_mean_aligns_with_the_shift() {
     let device = Device::default();
     device.seed(13);
     let (x, y, t) = shifted_pair(&device);
-    let options = VdswOptions { kappa: 10.0, projections: 20, p: 2.0, ascent: AscentOptions { steps: 60, lr: 0.02 }, reduction: Reduction::Mean };
+    let options = VdswOptions {
+        kappa: 10.0,
+        projections: 20,
+        p: 2.0,
+        ascent: AscentOptions {
+            steps: 60,
+            lr: 0.02,
+        },
+        reduction: Reduction::Mean,
+    };
     let mu = to_vec(vmf::dsw_vmf_mean(&x, &y, &options).unwrap());
     let cos: f64 = (0..3).map(|i| mu[i] * t[i]).sum();
     assert!(cos.abs() > 0.98, "μ {mu:?} vs shift {t:?}");

@@ -39,14 +39,22 @@ pub struct AttentionAmortizer {
 
 impl AttentionAmortizer {
     /// A model with key width `key_dim` (Linformer also needs `points` and `k`).
-    pub fn new(kind: AttentionKind, key_dim: usize, points: usize, k: usize, device: &Device) -> Self {
+    pub fn new(
+        kind: AttentionKind,
+        key_dim: usize,
+        points: usize,
+        k: usize,
+        device: &Device,
+    ) -> Self {
         let linformer = kind == AttentionKind::Linformer;
         Self {
             query: LinearConfig::new(3, key_dim).init(device),
             key: LinearConfig::new(3, key_dim).init(device),
             value: LinearConfig::new(3, 3).init(device),
-            project_keys: linformer.then(|| LinearConfig::new(points, k).with_bias(false).init(device)),
-            project_values: linformer.then(|| LinearConfig::new(points, k).with_bias(false).init(device)),
+            project_keys: linformer
+                .then(|| LinearConfig::new(points, k).with_bias(false).init(device)),
+            project_values: linformer
+                .then(|| LinearConfig::new(points, k).with_bias(false).init(device)),
             efficient: kind == AttentionKind::Efficient,
         }
     }

@@ -32,7 +32,10 @@ pub struct PointMap {
 
 impl PointMap {
     fn new(device: &Device) -> Self {
-        Self { first: LinearConfig::new(3, 3).init(device), second: LinearConfig::new(3, 3).init(device) }
+        Self {
+            first: LinearConfig::new(3, 3).init(device),
+            second: LinearConfig::new(3, 3).init(device),
+        }
     }
 
     fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {

@@ -56,18 +56,53 @@ fn default_key_dim() -> usize {
 impl AmortizedConfig {
     /// A config with the paper's widths.
     pub fn new(kind: AmortizedKind, points: usize) -> Self {
-        Self { kind, points, key_dim: 64, linformer_k: 64 }
+        Self {
+            kind,
+            points,
+            key_dim: 64,
+            linformer_k: 64,
+        }
     }
 
     /// Builds the model.
     pub fn init(&self, device: &Device) -> Amortizer {
         match self.kind {
-            AmortizedKind::Linear => Amortizer::Linear(LinearAmortizer::new(LinearKind::Linear, self.points, device)),
-            AmortizedKind::Glinear => Amortizer::Linear(LinearAmortizer::new(LinearKind::Glinear, self.points, device)),
-            AmortizedKind::Nonlinear => Amortizer::Linear(LinearAmortizer::new(LinearKind::Nonlinear, self.points, device)),
-            AmortizedKind::Attn => Amortizer::Attention(AttentionAmortizer::new(AttentionKind::Softmax, self.key_dim, self.points, self.linformer_k, device)),
-            AmortizedKind::EffAttn => Amortizer::Attention(AttentionAmortizer::new(AttentionKind::Efficient, self.key_dim, self.points, self.linformer_k, device)),
-            AmortizedKind::LinAttn => Amortizer::Attention(AttentionAmortizer::new(AttentionKind::Linformer, self.key_dim, self.points, self.linformer_k, device)),
+            AmortizedKind::Linear => Amortizer::Linear(LinearAmortizer::new(
+                LinearKind::Linear,
+                self.points,
+                device,
+            )),
+            AmortizedKind::Glinear => Amortizer::Linear(LinearAmortizer::new(
+                LinearKind::Glinear,
+                self.points,
+                device,
+            )),
+            AmortizedKind::Nonlinear => Amortizer::Linear(LinearAmortizer::new(
+                LinearKind::Nonlinear,
+                self.points,
+                device,
+            )),
+            AmortizedKind::Attn => Amortizer::Attention(AttentionAmortizer::new(
+                AttentionKind::Softmax,
+                self.key_dim,
+                self.points,
+                self.linformer_k,
+                device,
+            )),
+            AmortizedKind::EffAttn => Amortizer::Attention(AttentionAmortizer::new(
+                AttentionKind::Efficient,
+                self.key_dim,
+                self.points,
+                self.linformer_k,
+                device,
+            )),
+            AmortizedKind::LinAttn => Amortizer::Attention(AttentionAmortizer::new(
+                AttentionKind::Linformer,
+                self.key_dim,
+                self.points,
+                self.linformer_k,
+                device,
+            )),
         }
     }
 }
@@ -111,12 +146,32 @@ mod tests {
     fn every_model_outputs_unit_vectors() {
         let device = Device::default();
         let (x, y) = clouds(&device, 4, 32);
-        for kind in [AmortizedKind::Linear, AmortizedKind::Glinear, AmortizedKind::Nonlinear, AmortizedKind::Attn, AmortizedKind::EffAttn, AmortizedKind::LinAttn] {
-            let model = AmortizedConfig { linformer_k: 8, ..AmortizedConfig::new(kind, 32) }.init(&device);
+        for kind in [
+            AmortizedKind::Linear,
+            AmortizedKind::Glinear,
+            AmortizedKind::Nonlinear,
+            AmortizedKind::Attn,
+            AmortizedKind::EffAttn,
+            AmortizedKind::LinAttn,
+        ] {
+            let model = AmortizedConfig {
+                linformer_k: 8,
+                ..AmortizedConfig::new(kind, 32)
+            }
+            .init(&device);
             let d = model.forward(x.clone(), y.clone());
             assert_eq!(d.dims(), [4, 3]);
-            let norms: Vec<f32> = d.square().sum_dim(1).sqrt().into_data().try_to_vec().unwrap();
-            assert!(norms.iter().all(|n| (n - 1.0).abs() < 1e-5), "{kind:?}: {norms:?}");
+            let norms: Vec<f32> = d
+                .square()
+                .sum_dim(1)
+                .sqrt()
+                .into_data()
+                .try_to_vec()
+                .unwrap();
+            assert!(
+                norms.iter().all(|n| (n - 1.0).abs() < 1e-5),
+                "{kind:?}: {norms:?}"
+            );
         }
     }
 
@@ -132,9 +187,18 @@ mod tests {
             let px = model.forward(x.clone().select(1, perm.clone()), y.clone());
             let py = model.forward(x.clone(), y.clone().select(1, perm.clone()));
             let swapped = model.forward(y.clone(), x.clone());
-            assert!(max_abs_diff(base.clone(), px) < 1e-5, "{kind:?}: permuting X changes the direction");
-            assert!(max_abs_diff(base.clone(), py) < 1e-5, "{kind:?}: permuting Y changes the direction");
-            assert!(max_abs_diff(base, swapped) < 1e-5, "{kind:?}: a(X, Y) ≠ a(Y, X)");
+            assert!(
+                max_abs_diff(base.clone(), px) < 1e-5,
+                "{kind:?}: permuting X changes the direction"
+            );
+            assert!(
+                max_abs_diff(base.clone(), py) < 1e-5,
+                "{kind:?}: permuting Y changes the direction"
+            );
+            assert!(
+                max_abs_diff(base, swapped) < 1e-5,
+                "{kind:?}: a(X, Y) ≠ a(Y, X)"
+            );
         }
     }
 
@@ -151,7 +215,14 @@ mod tests {
             let mut optim = AdamConfig::new().with_beta_1(0.0).with_beta_2(0.9).init();
             let value = |model: &Amortizer| {
                 let theta = model.forward(x.clone(), y.clone()).unsqueeze_dim::<3>(1); // [B, 1, 3]
-                sw_pp_with_directions(&Measure::new(x.clone()), &Measure::new(y.clone()), &Directions::PerPair(theta), 2.0, Reduction::Mean).unwrap()
+                sw_pp_with_directions(
+                    &Measure::new(x.clone()),
+                    &Measure::new(y.clone()),
+                    &Directions::PerPair(theta),
+                    2.0,
+                    Reduction::Mean,
+                )
+                .unwrap()
             };
             let before = value(&model);
             let b: f32 = before.clone().into_scalar();

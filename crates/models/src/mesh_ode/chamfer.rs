@@ -34,7 +34,12 @@ mod tests {
         let loss = chamfer_loss(ta.clone(), tb);
         let want = crate::mesh_ode::metrics::point_metrics(&a, &b).chamfer;
         assert!((loss.clone().into_scalar::<f32>() as f64 - want).abs() < 1e-5);
-        let g: Vec<f32> = ta.grad(&loss.backward()).unwrap().into_data().try_to_vec().unwrap();
+        let g: Vec<f32> = ta
+            .grad(&loss.backward())
+            .unwrap()
+            .into_data()
+            .try_to_vec()
+            .unwrap();
         // d/da0 of 0.25·(a0z − 0.5)² terms: only the z of point 0 and the x of point 1 (from b's 4.0) move.
         assert!(g[2] < 0.0 && g[3] < 0.0, "{g:?}");
     }

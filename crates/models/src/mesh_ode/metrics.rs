@@ -16,13 +16,20 @@ use datasets::Mesh;
 use kiddo::{ImmutableKdTree, SquaredEuclidean};
 
 fn points(v: &[f32]) -> Vec<[f64; 3]> {
-    v.chunks_exact(3).map(|p| [p[0] as f64, p[1] as f64, p[2] as f64]).collect()
+    v.chunks_exact(3)
+        .map(|p| [p[0] as f64, p[1] as f64, p[2] as f64])
+        .collect()
 }
 
 /// Squared distance from each of `from` to its nearest point of `to`.
 pub fn nearest_sq(from: &[[f64; 3]], to: &[[f64; 3]]) -> Vec<f64> {
     let tree = ImmutableKdTree::new_from_slice(to).expect("a k-d tree over finite points");
-    tree.query_batch(from).nearest_one::<SquaredEuclidean<f64>>().execute().iter().map(|r| r.distance).collect()
+    tree.query_batch(from)
+        .nearest_one::<SquaredEuclidean<f64>>()
+        .execute()
+        .iter()
+        .map(|r| r.distance)
+        .collect()
 }
 
 /// Chamfer, Hausdorff and ASSD between two point sets `[n, 3]` (row-major f32).
@@ -45,14 +52,22 @@ pub fn point_metrics(a: &[f32], b: &[f32]) -> PointMetrics {
     PointMetrics {
         chamfer: mean(&ab) + mean(&ba),
         hausdorff: max(&ab).max(max(&ba)),
-        assd: (ab.iter().map(|d| d.sqrt()).sum::<f64>() + ba.iter().map(|d| d.sqrt()).sum::<f64>()) / (pa.len() + pb.len()).max(1) as f64,
+        assd: (ab.iter().map(|d| d.sqrt()).sum::<f64>() + ba.iter().map(|d| d.sqrt()).sum::<f64>())
+            / (pa.len() + pb.len()).max(1) as f64,
     }
 }
 
 fn centroids(m: &Mesh) -> Vec<[f64; 3]> {
     m.faces
         .chunks_exact(3)
-        .map(|t| std::array::from_fn(|k| t.iter().map(|&i| m.vertices[3 * i as usize + k] as f64).sum::<f64>() / 3.0))
+        .map(|t| {
+            std::array::from_fn(|k| {
+                t.iter()
+                    .map(|&i| m.vertices[3 * i as usize + k] as f64)
+                    .sum::<f64>()
+                    / 3.0
+            })
+        })
         .collect()
 }
 
@@ -62,13 +77,19 @@ pub fn normal_consistency(a: &Mesh, b: &Mesh) -> f64 {
         let (cp, cq) = (centroids(p), centroids(q));
         let (np, nq) = (p.face_normals(), q.face_normals());
         let tree = ImmutableKdTree::new_from_slice(&cq).expect("finite centroids");
-        let nearest = tree.query_batch(&cp).nearest_one::<SquaredEuclidean<f64>>().execute();
+        let nearest = tree
+            .query_batch(&cp)
+            .nearest_one::<SquaredEuclidean<f64>>()
+            .execute();
         nearest
             .iter()
             .enumerate()
             .map(|(f, r)| {
                 let g = r.item as usize;
-                (0..3).map(|k| np[3 * f + k] as f64 * nq[3 * g + k] as f64).sum::<f64>().abs()
+                (0..3)
+                    .map(|k| np[3 * f + k] as f64 * nq[3 * g + k] as f64)
+                    .sum::<f64>()
+                    .abs()
             })
             .sum::<f64>()
             / cp.len().max(1) as f64
@@ -83,7 +104,11 @@ fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
 }
 
 fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
 }
 
 fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
@@ -109,7 +134,12 @@ pub fn triangles_intersect(p: &Tri, q: &Tri) -> bool {
     for e in eq {
         axes.push(cross(nq, e));
     }
-    let scale = p.iter().chain(q).flat_map(|v| v.iter()).fold(0f64, |m, c| m.max(c.abs())).max(1e-300);
+    let scale = p
+        .iter()
+        .chain(q)
+        .flat_map(|v| v.iter())
+        .fold(0f64, |m, c| m.max(c.abs()))
+        .max(1e-300);
     for axis in axes {
         let len = dot(axis, axis).sqrt();
         if len <= 1e-12 * scale * scale {
@@ -134,7 +164,12 @@ pub fn count_self_intersections(mesh: &Mesh) -> usize {
     let tris: Vec<([u32; 3], Tri)> = mesh
         .faces
         .chunks_exact(3)
-        .map(|t| ([t[0], t[1], t[2]], [v[t[0] as usize], v[t[1] as usize], v[t[2] as usize]]))
+        .map(|t| {
+            (
+                [t[0], t[1], t[2]],
+                [v[t[0] as usize], v[t[1] as usize], v[t[2] as usize]],
+            )
+        })
         .collect();
     let boxes: Vec<([f64; 3], [f64; 3])> = tris
         .iter()
@@ -214,8 +249,17 @@ mod tests {
         assert_eq!(count_self_intersections(&planted), 3);
         // Separated, touching-at-a-corner and coplanar-overlapping cases of the exact test.
         let t: Tri = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]];
-        assert!(!triangles_intersect(&t, &[[0.0, 0.0, 1.0], [1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]));
-        assert!(triangles_intersect(&t, &[[0.2, 0.2, 0.0], [1.2, 0.2, 0.0], [0.2, 1.2, 0.0]]));
-        assert!(!triangles_intersect(&t, &[[0.6, 0.6, 0.0], [1.6, 0.6, 0.0], [0.6, 1.6, 0.0]]));
+        assert!(!triangles_intersect(
+            &t,
+            &[[0.0, 0.0, 1.0], [1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]
+        ));
+        assert!(triangles_intersect(
+            &t,
+            &[[0.2, 0.2, 0.0], [1.2, 0.2, 0.0], [0.2, 1.2, 0.0]]
+        ));
+        assert!(!triangles_intersect(
+            &t,
+            &[[0.6, 0.6, 0.0], [1.6, 0.6, 0.0], [0.6, 1.6, 0.0]]
+        ));
     }
 }

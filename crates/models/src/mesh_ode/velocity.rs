@@ -26,7 +26,10 @@ pub struct VelocityFieldConfig {
 
 impl Default for VelocityFieldConfig {
     fn default() -> Self {
-        Self { width: 128, code_dim: 0 }
+        Self {
+            width: 128,
+            code_dim: 0,
+        }
     }
 }
 
@@ -37,8 +40,12 @@ impl VelocityFieldConfig {
         let out = LinearConfig::new(2 * w, 3).init(device);
         let out = Linear {
             // Scaled values become new leaves that require gradients again.
-            weight: out.weight.map(|t| t.mul_scalar(0.1).detach().require_grad()),
-            bias: out.bias.map(|b| b.map(|t| t.mul_scalar(0.1).detach().require_grad())),
+            weight: out
+                .weight
+                .map(|t| t.mul_scalar(0.1).detach().require_grad()),
+            bias: out
+                .bias
+                .map(|b| b.map(|t| t.mul_scalar(0.1).detach().require_grad())),
         };
         VelocityField {
             point: LinearConfig::new(3, w).init(device),
@@ -78,7 +85,12 @@ impl VelocityField {
             Some(z) => Tensor::cat(vec![time, z.clone()], 0),
             None => time,
         };
-        assert_eq!(context.dims()[0], 1 + self.code_dim(), "the field expects a code of size {}", self.code_dim());
+        assert_eq!(
+            context.dims()[0],
+            1 + self.code_dim(),
+            "the field expects a code of size {}",
+            self.code_dim()
+        );
         let h_x = leaky_relu(self.point.forward(x), 0.2); // [N, w]
         let h_c = leaky_relu(self.context.forward(context.unsqueeze_dim::<2>(0)), 0.2); // [1, w]
         let width = h_c.dims()[1];
@@ -98,14 +110,23 @@ mod tests {
     #[test]
     fn field_shapes_conditioning_and_gradients() {
         let device = Device::default().autodiff();
-        let field = VelocityFieldConfig { width: 16, code_dim: 4 }.init(&device);
+        let field = VelocityFieldConfig {
+            width: 16,
+            code_dim: 4,
+        }
+        .init(&device);
         assert_eq!(field.code_dim(), 4);
-        let x = Tensor::<2>::random([10, 3], Distribution::Normal(0.0, 1.0), &device).require_grad();
+        let x =
+            Tensor::<2>::random([10, 3], Distribution::Normal(0.0, 1.0), &device).require_grad();
         let z = Tensor::<1>::random([4], Distribution::Normal(0.0, 1.0), &device);
-        let moved = integrate(x.clone(), 4, OdeMethod::Rk4, |p, t| field.forward(p, t, Some(&z)));
+        let moved = integrate(x.clone(), 4, OdeMethod::Rk4, |p, t| {
+            field.forward(p, t, Some(&z))
+        });
         assert_eq!(moved.dims(), [10, 3]);
         let grads = moved.sum().backward();
         assert!(x.grad(&grads).is_some());
-        assert!(field.point.weight.grad(&grads).is_some() && field.out.weight.grad(&grads).is_some());
+        assert!(
+            field.point.weight.grad(&grads).is_some() && field.out.weight.grad(&grads).is_some()
+        );
     }
 }

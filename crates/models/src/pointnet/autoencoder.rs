@@ -32,7 +32,12 @@ pub struct PointNetConfig {
 
 impl Default for PointNetConfig {
     fn default() -> Self {
-        Self { points: 2048, latent: 256, encoder_channels: vec![64, 64, 64, 128, 1024], decoder_width: 1024 }
+        Self {
+            points: 2048,
+            latent: 256,
+            encoder_channels: vec![64, 64, 64, 128, 1024],
+            decoder_width: 1024,
+        }
     }
 }
 
@@ -50,15 +55,24 @@ impl PointNetConfig {
         let mut norms = Vec::new();
         let mut c_in = 3;
         for &c in &self.encoder_channels {
-            let conv = Conv1dConfig::new(c_in, c, 1).with_initializer(XAVIER).with_bias(false).init(device);
-            let conv = Conv1d { bias: bias_001(c, device), ..conv };
+            let conv = Conv1dConfig::new(c_in, c, 1)
+                .with_initializer(XAVIER)
+                .with_bias(false)
+                .init(device);
+            let conv = Conv1d {
+                bias: bias_001(c, device),
+                ..conv
+            };
             convs.push(conv);
             norms.push(BatchNormConfig::new(c).init(device));
             c_in = c;
         }
         let linear = |i: usize, o: usize| Linear {
             bias: bias_001(o, device),
-            ..LinearConfig::new(i, o).with_initializer(XAVIER).with_bias(false).init(device)
+            ..LinearConfig::new(i, o)
+                .with_initializer(XAVIER)
+                .with_bias(false)
+                .init(device)
         };
         let w = self.decoder_width;
         PointNetAutoencoder {
@@ -130,7 +144,12 @@ mod tests {
     use sw_loss::{LossConfig, Measure, Reduction};
 
     fn small() -> PointNetConfig {
-        PointNetConfig { points: 128, latent: 32, encoder_channels: vec![32, 64, 128], decoder_width: 128 }
+        PointNetConfig {
+            points: 128,
+            latent: 32,
+            encoder_channels: vec![32, 64, 128],
+            decoder_width: 128,
+        }
     }
 
     #[test]
@@ -140,10 +159,20 @@ mod tests {
         let x = Tensor::<3>::random([4, 100, 3], Distribution::Normal(0.0, 0.5), &device);
         let z = model.encode(x.clone());
         assert_eq!(z.dims(), [4, 32]);
-        let norms: Vec<f32> = z.clone().square().sum_dim(1).sqrt().into_data().try_to_vec().unwrap();
+        let norms: Vec<f32> = z
+            .clone()
+            .square()
+            .sum_dim(1)
+            .sqrt()
+            .into_data()
+            .try_to_vec()
+            .unwrap();
         assert!(norms.iter().all(|n| (n - 1.0).abs() < 1e-5));
         let perm: Vec<i64> = (0..100).rev().collect();
-        let zp = model.encode(x.clone().select(1, Tensor::<1, Int>::from_data(TensorData::new(perm, [100]), &device)));
+        let zp = model.encode(x.clone().select(
+            1,
+            Tensor::<1, Int>::from_data(TensorData::new(perm, [100]), &device),
+        ));
         assert!((z - zp).abs().max().into_scalar::<f32>() < 1e-5);
         let y = model.forward(x);
         assert_eq!(y.dims(), [4, 128, 3]);
@@ -157,22 +186,47 @@ mod tests {
         let clouds: Vec<f32> = datasets::synthetic::Shape::ALL
             .iter()
             .take(4)
-            .flat_map(|s| s.sample(128, 3).normalized().points.into_iter().map(|v| v * 0.8))
+            .flat_map(|s| {
+                s.sample(128, 3)
+                    .normalized()
+                    .points
+                    .into_iter()
+                    .map(|v| v * 0.8)
+            })
             .collect();
         let x = Tensor::<3>::from_data(TensorData::new(clouds, [4, 128, 3]), &device);
         let mut model = small().init(&device);
-        let mut optim = SgdConfig::new().with_momentum(Some(burn::optim::momentum::MomentumConfig { momentum: 0.9, dampening: 0.0, nesterov: false })).init();
-        let loss_cfg = LossConfig { projections: 50, power: true, reduction: Reduction::Mean, ..LossConfig::default() };
+        let mut optim = SgdConfig::new()
+            .with_momentum(Some(burn::optim::momentum::MomentumConfig {
+                momentum: 0.9,
+                dampening: 0.0,
+                nesterov: false,
+            }))
+            .init();
+        let loss_cfg = LossConfig {
+            projections: 50,
+            power: true,
+            reduction: Reduction::Mean,
+            ..LossConfig::default()
+        };
         let mut first = None;
         let mut last = 0.0;
         for _ in 0..300 {
-            let loss = loss_cfg.forward(&Measure::new(model.forward(x.clone())), &Measure::new(x.clone())).unwrap();
+            let loss = loss_cfg
+                .forward(
+                    &Measure::new(model.forward(x.clone())),
+                    &Measure::new(x.clone()),
+                )
+                .unwrap();
             last = loss.clone().into_scalar::<f32>();
             first.get_or_insert(last);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(0.05, model, grads);
         }
         let first = first.unwrap();
-        assert!(last * 5.0 <= first, "SW² {first} → {last}: less than a 5× cut");
+        assert!(
+            last * 5.0 <= first,
+            "SW² {first} → {last}: less than a 5× cut"
+        );
     }
 }

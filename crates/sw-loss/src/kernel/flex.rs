@@ -61,10 +61,23 @@ fn term(d: f64, p: f64) -> (f64, f64) {
     if p == 2.0 {
         (d * d, 2.0 * d)
     } else if p == 1.0 {
-        (d.abs(), if d > 0.0 { 1.0 } else if d < 0.0 { -1.0 } else { 0.0 })
+        (
+            d.abs(),
+            if d > 0.0 {
+                1.0
+            } else if d < 0.0 {
+                -1.0
+            } else {
+                0.0
+            },
+        )
     } else {
         let a = d.abs();
-        let g = if a == 0.0 { 0.0 } else { p * a.powf(p - 1.0) * d.signum() };
+        let g = if a == 0.0 {
+            0.0
+        } else {
+            p * a.powf(p - 1.0) * d.signum()
+        };
         (a.powf(p), g)
     }
 }
@@ -100,7 +113,11 @@ trait KernelFloat: Copy + Default + Send + Sync + 'static {
 
 impl KernelFloat for f32 {
     fn argsort(vals: &[f32], s: &mut Scratch<f32>, into_x: bool, perm: Option<&mut [u32]>) {
-        let (sorted, own) = if into_x { (&mut s.sx, &mut s.perm_x) } else { (&mut s.sy, &mut s.perm_y) };
+        let (sorted, own) = if into_x {
+            (&mut s.sx, &mut s.perm_x)
+        } else {
+            (&mut s.sy, &mut s.perm_y)
+        };
         let perm = perm.unwrap_or(own);
         argsort_f32(vals, sorted, perm, &mut s.packed, &mut s.tmp);
     }
@@ -114,7 +131,11 @@ impl KernelFloat for f32 {
 
 impl KernelFloat for f64 {
     fn argsort(vals: &[f64], s: &mut Scratch<f64>, into_x: bool, perm: Option<&mut [u32]>) {
-        let (sorted, own) = if into_x { (&mut s.sx, &mut s.perm_x) } else { (&mut s.sy, &mut s.perm_y) };
+        let (sorted, own) = if into_x {
+            (&mut s.sx, &mut s.perm_x)
+        } else {
+            (&mut s.sy, &mut s.perm_y)
+        };
         let perm = perm.unwrap_or(own);
         argsort_f64(vals, sorted, perm);
     }
@@ -190,21 +211,37 @@ fn rows<E: KernelFloat>(
 fn forward(px: FlexTensor, py: FlexTensor, p: f64, keep: bool) -> (FlexTensor, Option<SortState>) {
     let shape = px.shape();
     assert_eq!(shape.num_dims(), 2, "sorted_wpp: rows must be [R, n]");
-    assert_eq!(shape, py.shape(), "sorted_wpp: x and y rows must have the same shape");
+    assert_eq!(
+        shape,
+        py.shape(),
+        "sorted_wpp: x and y rows must have the same shape"
+    );
     let (r, n) = (shape[0], shape[1]);
     let (px, py) = (contiguous(px), contiguous(py));
     let len = r * n;
     let dtype = px.dtype();
     let (out, state) = match dtype {
         DType::F32 => {
-            let (out, kept) = rows::<f32>(&px.storage::<f32>()[..len], &py.storage::<f32>()[..len], n, p, keep);
+            let (out, kept) = rows::<f32>(
+                &px.storage::<f32>()[..len],
+                &py.storage::<f32>()[..len],
+                n,
+                p,
+                keep,
+            );
             (
                 TensorData::new(out, [r]),
                 kept.map(|(a, b, c)| (a, b, Coefficients::F32(c))),
             )
         }
         DType::F64 => {
-            let (out, kept) = rows::<f64>(&px.storage::<f64>()[..len], &py.storage::<f64>()[..len], n, p, keep);
+            let (out, kept) = rows::<f64>(
+                &px.storage::<f64>()[..len],
+                &py.storage::<f64>()[..len],
+                n,
+                p,
+                keep,
+            );
             (
                 TensorData::new(out, [r]),
                 kept.map(|(a, b, c)| (a, b, Coefficients::F64(c))),
@@ -272,7 +309,12 @@ struct SortedWppBackward;
 impl Backward<Flex, 2> for SortedWppBackward {
     type State = Arc<SortState>;
 
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+    fn backward(
+        self,
+        ops: Ops<Self::State, 2>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
         let [node_x, node_y] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
         if let Some(node) = node_x {

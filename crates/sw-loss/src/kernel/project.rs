@@ -35,7 +35,14 @@ fn contiguous(t: FlexTensor) -> FlexTensor {
 
 /// Floats the loops run on.
 trait Real:
-    Copy + Default + Send + Sync + std::ops::Add<Output = Self> + std::ops::Mul<Output = Self> + std::ops::AddAssign + 'static
+    Copy
+    + Default
+    + Send
+    + Sync
+    + std::ops::Add<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::AddAssign
+    + 'static
 {
     fn fused_mul_add(self, b: Self, c: Self) -> Self;
 }
@@ -57,7 +64,11 @@ impl Real for f64 {
 /// `a·b + c`, as one FMA instruction when the caller was compiled with FMA.
 #[inline(always)]
 fn madd<E: Real, const FMA: bool>(a: E, b: E, c: E) -> E {
-    if FMA { a.fused_mul_add(b, c) } else { a * b + c }
+    if FMA {
+        a.fused_mul_add(b, c)
+    } else {
+        a * b + c
+    }
 }
 
 /// ⟨a, b⟩ with 32 independent partial sums, so the loop vectorises and pipelines.
@@ -199,7 +210,11 @@ mod avx2_block {
                     while c < end {
                         let t = _mm256_loadu_ps(th.add(c));
                         for (p, a) in acc.iter_mut().enumerate() {
-                            *a = _mm256_fmadd_ps(t, _mm256_loadu_ps(points.as_ptr().add(p * d + c)), *a);
+                            *a = _mm256_fmadd_ps(
+                                t,
+                                _mm256_loadu_ps(points.as_ptr().add(p * d + c)),
+                                *a,
+                            );
                         }
                         c += 8;
                     }
@@ -224,7 +239,13 @@ mod avx2_block {
     /// # Safety
     /// The CPU must support AVX2 and FMA ([`available`]).
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn combine(coef: &[f32], stride: usize, thetas: &[f32], d: usize, out: &mut [f32]) {
+    pub(super) unsafe fn combine(
+        coef: &[f32],
+        stride: usize,
+        thetas: &[f32],
+        d: usize,
+        out: &mut [f32],
+    ) {
         let l = thetas.len() / d;
         let full = d / 8 * 8;
         assert!(out.len() >= BLOCK * d && coef.len() >= (l - 1) * stride + BLOCK);
@@ -248,7 +269,8 @@ mod avx2_block {
         for j in full..d {
             for k in 0..l {
                 for p in 0..BLOCK {
-                    out[p * d + j] = coef[k * stride + p].mul_add(thetas[k * d + j], out[p * d + j]);
+                    out[p * d + j] =
+                        coef[k * stride + p].mul_add(thetas[k * d + j], out[p * d + j]);
                 }
             }
         }
@@ -300,7 +322,12 @@ fn forward<E: Real>(x: &[E], theta: &[E], b: usize, n: usize, l: usize, d: usize
     if d <= LARGE_D {
         out.par_chunks_mut(n).enumerate().for_each(|(row, o)| {
             let bi = row / l;
-            dots_per_direction::run(&theta[row * d..(row + 1) * d], &x[bi * n * d..(bi + 1) * n * d], d, o);
+            dots_per_direction::run(
+                &theta[row * d..(row + 1) * d],
+                &x[bi * n * d..(bi + 1) * n * d],
+                d,
+                o,
+            );
         });
     } else {
         // [B, n, L] first (blocks of points share each load of θ), then transpose.
@@ -308,16 +335,24 @@ fn forward<E: Real>(x: &[E], theta: &[E], b: usize, n: usize, l: usize, d: usize
         for (bi, batch) in by_point.chunks_mut(n * l).enumerate() {
             let thetas = &theta[bi * l * d..(bi + 1) * l * d];
             let xb = &x[bi * n * d..(bi + 1) * n * d];
-            batch.par_chunks_mut(BLOCK * l).enumerate().for_each(|(blk, o)| {
-                let first = blk * BLOCK;
-                if o.len() == BLOCK * l {
-                    dots_block(thetas, &xb[first * d..(first + BLOCK) * d], d, o);
-                } else {
-                    for (p, op) in o.chunks_mut(l).enumerate() {
-                        dots_per_point::run(thetas, &xb[(first + p) * d..(first + p + 1) * d], d, op);
+            batch
+                .par_chunks_mut(BLOCK * l)
+                .enumerate()
+                .for_each(|(blk, o)| {
+                    let first = blk * BLOCK;
+                    if o.len() == BLOCK * l {
+                        dots_block(thetas, &xb[first * d..(first + BLOCK) * d], d, o);
+                    } else {
+                        for (p, op) in o.chunks_mut(l).enumerate() {
+                            dots_per_point::run(
+                                thetas,
+                                &xb[(first + p) * d..(first + p + 1) * d],
+                                d,
+                                op,
+                            );
+                        }
                     }
-                }
-            });
+                });
         }
         out.par_chunks_mut(n).enumerate().for_each(|(row, o)| {
             let (bi, k) = (row / l, row % l);
@@ -335,23 +370,32 @@ fn grad_points<E: Real>(g: &[E], theta: &[E], b: usize, n: usize, l: usize, d: u
     if d <= LARGE_D {
         out.par_chunks_mut(d).enumerate().for_each(|(pt, o)| {
             let (bi, i) = (pt / n, pt % n);
-            combine::run(&g[bi * l * n + i..], n, &theta[bi * l * d..(bi + 1) * l * d], d, o);
+            combine::run(
+                &g[bi * l * n + i..],
+                n,
+                &theta[bi * l * d..(bi + 1) * l * d],
+                d,
+                o,
+            );
         });
         return out;
     }
     for (bi, batch) in out.chunks_mut(n * d).enumerate() {
         let thetas = &theta[bi * l * d..(bi + 1) * l * d];
         let gb = &g[bi * l * n..(bi + 1) * l * n];
-        batch.par_chunks_mut(BLOCK * d).enumerate().for_each(|(blk, o)| {
-            let first = blk * BLOCK;
-            if o.len() == BLOCK * d {
-                combine_block(&gb[first..], n, thetas, d, o);
-            } else {
-                for (p, op) in o.chunks_mut(d).enumerate() {
-                    combine::run(&gb[first + p..], n, thetas, d, op);
+        batch
+            .par_chunks_mut(BLOCK * d)
+            .enumerate()
+            .for_each(|(blk, o)| {
+                let first = blk * BLOCK;
+                if o.len() == BLOCK * d {
+                    combine_block(&gb[first..], n, thetas, d, o);
+                } else {
+                    for (p, op) in o.chunks_mut(d).enumerate() {
+                        combine::run(&gb[first + p..], n, thetas, d, op);
+                    }
                 }
-            }
-        });
+            });
     }
     out
 }
@@ -361,7 +405,13 @@ fn grad_theta<E: Real>(g: &[E], x: &[E], b: usize, n: usize, l: usize, d: usize)
     let mut out = vec![E::default(); b * l * d];
     out.par_chunks_mut(d).enumerate().for_each(|(row, o)| {
         let bi = row / l;
-        combine::run(&g[row * n..(row + 1) * n], 1, &x[bi * n * d..(bi + 1) * n * d], d, o);
+        combine::run(
+            &g[row * n..(row + 1) * n],
+            1,
+            &x[bi * n * d..(bi + 1) * n * d],
+            d,
+            o,
+        );
     });
     out
 }
@@ -385,7 +435,10 @@ macro_rules! by_dtype {
 
 fn dims(points: &FlexTensor, theta: &FlexTensor) -> (usize, usize, usize, usize) {
     let (ps, ts) = (points.shape(), theta.shape());
-    assert!(ps.num_dims() == 3 && ts.num_dims() == 3 && ps[0] == ts[0] && ps[2] == ts[2], "project: shapes {ps:?} and {ts:?}");
+    assert!(
+        ps.num_dims() == 3 && ts.num_dims() == 3 && ps[0] == ts[0] && ps[2] == ts[2],
+        "project: shapes {ps:?} and {ts:?}"
+    );
     (ps[0], ps[1], ts[1], ps[2])
 }
 
@@ -415,7 +468,12 @@ impl Backward<Flex, 2> for ProjectBackward {
     /// Contiguous points and directions (Arc-shared buffers, no copy).
     type State = (FlexTensor, FlexTensor);
 
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+    fn backward(
+        self,
+        ops: Ops<Self::State, 2>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
         let [node_points, node_theta] = ops.parents;
         let g = contiguous(grads.consume::<Flex>(&ops.node));
         let (points, theta) = ops.state;
@@ -449,7 +507,11 @@ impl<C: CheckpointStrategy> ProjectOps for Autodiff<Flex, C> {
     fn project(points: FloatTensor<Self>, theta: FloatTensor<Self>) -> FloatTensor<Self> {
         let (points, node_points) = points.into_parts();
         let (theta, node_theta) = theta.into_parts();
-        match ProjectBackward.prepare::<C>([node_points, node_theta]).compute_bound().stateful() {
+        match ProjectBackward
+            .prepare::<C>([node_points, node_theta])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(prep) => {
                 let (points, theta) = (contiguous(points), contiguous(theta));
                 let out = project_flex(points.clone(), theta.clone());

@@ -10,13 +10,21 @@
 #[inline]
 pub(crate) fn f32_to_key(v: f32) -> u32 {
     let b = v.to_bits();
-    if b & 0x8000_0000 != 0 { !b } else { b | 0x8000_0000 }
+    if b & 0x8000_0000 != 0 {
+        !b
+    } else {
+        b | 0x8000_0000
+    }
 }
 
 /// Inverse of [`f32_to_key`].
 #[inline]
 pub(crate) fn key_to_f32(k: u32) -> f32 {
-    let b = if k & 0x8000_0000 != 0 { k & 0x7fff_ffff } else { !k };
+    let b = if k & 0x8000_0000 != 0 {
+        k & 0x7fff_ffff
+    } else {
+        !k
+    };
     f32::from_bits(b)
 }
 
@@ -102,12 +110,25 @@ mod tests {
     fn check(vals: Vec<f32>) {
         let n = vals.len();
         let (mut sorted, mut perm) = (vec![0f32; n], vec![0u32; n]);
-        argsort_f32(&vals, &mut sorted, &mut perm, &mut Vec::new(), &mut Vec::new());
-        let mut reference: Vec<(f32, u32)> =
-            vals.iter().enumerate().map(|(i, &v)| (v, i as u32)).collect();
+        argsort_f32(
+            &vals,
+            &mut sorted,
+            &mut perm,
+            &mut Vec::new(),
+            &mut Vec::new(),
+        );
+        let mut reference: Vec<(f32, u32)> = vals
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| (v, i as u32))
+            .collect();
         reference.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         for k in 0..n {
-            assert_eq!(sorted[k].to_bits(), reference[k].0.to_bits(), "value at {k}, n={n}");
+            assert_eq!(
+                sorted[k].to_bits(),
+                reference[k].0.to_bits(),
+                "value at {k}, n={n}"
+            );
             assert_eq!(perm[k], reference[k].1, "index at {k}, n={n}");
         }
     }
@@ -129,7 +150,9 @@ mod tests {
     fn radix_matches_comparison_sort() {
         let mut state = 12345u64;
         let mut next = || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((state >> 33) as f32 / (1u64 << 31) as f32 - 0.5) * 200.0
         };
         for &n in &[1usize, 2, 5, 100, 191, 192, 193, 1000, 2048, 5000] {

@@ -15,7 +15,8 @@ pub fn shared_dir() -> PathBuf {
 /// The cases of `shared/fixtures/sliced_pot.json` (POT 0.9.7.post1).
 pub fn fixture_cases() -> Vec<Value> {
     let path = shared_dir().join("fixtures/sliced_pot.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     let v: Value = serde_json::from_str(&text).expect("fixture JSON");
     v["cases"].as_array().expect("cases").clone()
 }
@@ -31,7 +32,11 @@ pub fn matrix(v: &Value) -> (Vec<f64>, usize, usize) {
 }
 
 pub fn vector(v: &Value) -> Vec<f64> {
-    v.as_array().expect("vector").iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .expect("vector")
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 pub fn t2(data: Vec<f64>, r: usize, c: usize, device: &Device, dtype: DType) -> Tensor<2> {
@@ -98,7 +103,10 @@ pub fn shapenet_flow_pair() -> (Vec<f64>, Vec<f64>) {
     assert_eq!(npy.shape(), &[50, 2048, 3]);
     let all: Vec<f32> = npy.into_vec().expect("f32 data");
     let cloud = |i: usize, offset: f64| -> Vec<f64> {
-        all[i * 2048 * 3..(i + 1) * 2048 * 3].iter().map(|&v| v as f64 * 2.0 + offset).collect()
+        all[i * 2048 * 3..(i + 1) * 2048 * 3]
+            .iter()
+            .map(|&v| v as f64 * 2.0 + offset)
+            .collect()
     };
     (cloud(32, -10.0), cloud(33, 10.0))
 }
