@@ -492,3 +492,262 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&std::path::Path>) -> Resu
     println!("outputs in {}", run.path().display());
     Ok(())
 }
+
+/// Loads the latest checkpoint's autoencoder of `run_dir`.
+fn load_trained(
+    run_dir: &std::path::Path,
+    device: &burn::tensor::Device,
+) -> Result<(AutoencoderConfig, models::pointnet::PointNetAutoencoder)> {
+    let loaded = crate::config::load(&run_dir.join("config.toml"), &[])?;
+    if loaded.experiment != "autoencoder" {
+        bail!(
+            "{}: not an autoencoder run (experiment = {})",
+            run_dir.display(),
+            loaded.experiment
+        );
+    }
+    let cfg: AutoencoderConfig = loaded.parse()?;
+    let ckpt = run_dir.join("checkpoints");
+    let latest = std::fs::read_to_string(ckpt.join("LATEST")).map_err(|_| {
+        anyhow!(
+            "{}: no checkpoint (checkpoints/LATEST is missing)",
+            run_dir.display()
+        )
+    })?;
+    let model = PointNetConfig {
+        points: cfg.data.points,
+        ..cfg.model.clone()
+    }
+    .init(device);
+    let model = model
+        .try_load_file(ckpt.join(latest.trim()).join("model.bpk"))
+        .map_err(|e| anyhow!("{}: loading the model: {e:?}", run_dir.display()))?;
+    Ok((cfg, model))
+}
+
+/// Latent codes `[N, latent]` and reconstructions of clouds, in batches of 64 (inference).
+fn encode_all(
+    model: &models::pointnet::PointNetAutoencoder,
+    clouds: &[CloudItem],
+    points: usize,
+    device: &burn::tensor::Device,
+) -> (Vec<f32>, Vec<f32>) {
+    let (mut codes, mut recons) = (Vec::new(), Vec::new());
+    for chunk in clouds.chunks(64) {
+        let flat: Vec<f32> = chunk.iter().flat_map(|c| c.cloud.points.clone()).collect();
+        let x = Tensor::<3>::from_data(
+            burn::tensor::TensorData::new(flat, [chunk.len(), points, 3]),
+            device,
+        );
+        let z = model.encode(x);
+        recons.extend(
+            model
+                .decode(z.clone())
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .expect("f32"),
+        );
+        codes.extend(
+            z.into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .expect("f32"),
+        );
+    }
+    (codes, recons)
+}
+
+/// Softmax regression on codes (full-batch Adam), returns test accuracy.
+fn linear_probe(
+    train: (&[f32], &[u8]),
+    test: (&[f32], &[u8]),
+    dim: usize,
+    device: &burn::tensor::Device,
+) -> f64 {
+    use burn::nn::{Linear, LinearConfig};
+    let classes = train.1.iter().chain(test.1).copied().max().unwrap_or(0) as usize + 1;
+    let ad = device.clone().autodiff();
+    let x = Tensor::<2>::from_data(
+        burn::tensor::TensorData::new(train.0.to_vec(), [train.1.len(), dim]),
+        &ad,
+    );
+    let y = Tensor::<1, burn::tensor::Int>::from_data(
+        burn::tensor::TensorData::new(
+            train.1.iter().map(|&l| l as i64).collect::<Vec<_>>(),
+            [train.1.len()],
+        ),
+        &ad,
+    );
+    let mut probe: Linear = LinearConfig::new(dim, classes).init(&ad);
+    let mut optim = AdamConfig::new().init();
+    for _ in 0..300 {
+        let logits = probe.forward(x.clone());
+        let loss = burn::nn::loss::CrossEntropyLossConfig::new()
+            .init(&ad)
+            .forward(logits, y.clone());
+        let grads = GradientsParams::from_grads(loss.backward(), &probe);
+        probe = optim.step(1e-2, probe, grads);
+    }
+    let xt = Tensor::<2>::from_data(
+        burn::tensor::TensorData::new(test.0.to_vec(), [test.1.len(), dim]),
+        &ad,
+    );
+    let pred: Vec<i64> = probe
+        .forward(xt)
+        .argmax(1)
+        .into_data()
+        .convert::<i64>()
+        .try_to_vec::<i64>()
+        .expect("i64");
+    pred.iter()
+        .zip(test.1)
+        .filter(|(p, l)| **p == **l as i64)
+        .count() as f64
+        / test.1.len().max(1) as f64
+}
+
+/// `experiments eval-ae`: the paper's reconstruction table (CD×100, SW×100, EMD summed over
+/// points) with mean ± std over `seeds` draws of the SW directions, and latent-code transfer
+/// (a linear classifier trained on train codes, accuracy on test codes).
+pub fn evaluate(
+    run_dir: &std::path::Path,
+    data: Option<PathBuf>,
+    subset: Option<usize>,
+    seeds: u64,
+    synthetic: bool,
+    cli: &Cli,
+) -> Result<()> {
+    let device_name = cli.device.clone().unwrap_or_else(|| "flex".into());
+    let device = crate::device::parse(&device_name)?;
+    let (cfg, model) = load_trained(run_dir, &device)?;
+    let points = cfg.data.points;
+    let (train, test) = if synthetic {
+        let data = AeData {
+            file: None,
+            synthetic_clouds: 2 * subset.unwrap_or(64),
+            points,
+            held_out: subset.unwrap_or(64),
+        };
+        training_set(&data, cfg.seed.wrapping_add(999))?
+    } else {
+        use datasets::modelnet::{ModelNet40, ModelNetSplit};
+        let root = data.unwrap_or_else(datasets::download::data_dir);
+        let load = |split| -> Result<Vec<CloudItem>> {
+            let ds = ModelNet40::load(&root, split)?;
+            (0..ds.len())
+                .map(|i| {
+                    ds.get(i).map_err(|e| anyhow!("{e}")).map(|c| CloudItem {
+                        cloud: c.cloud.normalized(),
+                        label: c.label,
+                    })
+                })
+                .collect()
+        };
+        (load(ModelNetSplit::Train)?, load(ModelNetSplit::Test)?)
+    };
+    if train.iter().chain(&test).any(|c| c.cloud.len() != points) {
+        bail!("the model decodes {points} points but the evaluation clouds have a different size");
+    }
+    let test: Vec<CloudItem> = test
+        .into_iter()
+        .take(subset.unwrap_or(usize::MAX))
+        .collect();
+    let (test_codes, recons) = encode_all(&model, &test, points, &device);
+    let (train_codes, _) = encode_all(&model, &train, points, &device);
+    let per = points * 3;
+    let (mut cd, mut emd) = (Vec::new(), Vec::new());
+    let mut progress = Progress::new("eval", test.len() as u64);
+    for (i, c) in test.iter().enumerate() {
+        let r = &recons[i * per..(i + 1) * per];
+        cd.push(100.0 * point_metrics(r, &c.cloud.points).chamfer);
+        let to64 = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+        emd.push(sw_loss::exact_emd(&to64(r), &to64(&c.cloud.points), 3)?);
+        progress.inc(1, String::new);
+    }
+    progress.finish();
+    let mut sw_means = Vec::new();
+    for s in 0..seeds.max(1) {
+        device.seed(s);
+        let dirs = Directions::Shared(sw_loss::directions::uniform(100, 3, &device));
+        let x = Tensor::<3>::from_data(
+            burn::tensor::TensorData::new(recons.clone(), [test.len(), points, 3]),
+            &device,
+        );
+        let y = Tensor::<3>::from_data(
+            burn::tensor::TensorData::new(
+                test.iter()
+                    .flat_map(|c| c.cloud.points.clone())
+                    .collect::<Vec<f32>>(),
+                [test.len(), points, 3],
+            ),
+            &device,
+        );
+        let v = sw_loss::sw_with_directions(
+            &Measure::new(x),
+            &Measure::new(y),
+            &dirs,
+            2.0,
+            Reduction::Mean,
+        )?
+        .into_scalar::<f32>() as f64;
+        sw_means.push(100.0 * v);
+    }
+    let stats = |v: &[f64]| {
+        let m = v.iter().sum::<f64>() / v.len().max(1) as f64;
+        let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len().max(1) as f64).sqrt();
+        (m, sd)
+    };
+    let latent = cfg.model.latent;
+    let accuracy = linear_probe(
+        (
+            &train_codes,
+            &train.iter().map(|c| c.label).collect::<Vec<_>>(),
+        ),
+        (
+            &test_codes,
+            &test.iter().map(|c| c.label).collect::<Vec<_>>(),
+        ),
+        latent,
+        &device,
+    );
+    let ((cdm, cds), (swm, sws), (emm, ems)) = (stats(&cd), stats(&sw_means), stats(&emd));
+    let table = format!(
+        "\n{} test clouds, {points} points\nCD ×100      {cdm:.3} ± {cds:.3}\nSW ×100      {swm:.3} ± {sws:.3}   (L = 100, {} seeds)\nEMD (sum)    {emm:.2} ± {ems:.2}   (Σ of matched distances, exact assignment)\nlatent probe accuracy {:.1}% ({} train codes)\n",
+        test.len(),
+        seeds.max(1),
+        100.0 * accuracy,
+        train.len()
+    );
+    println!("{table}");
+    let out = run_dir.join("eval");
+    std::fs::create_dir_all(&out)?;
+    let mut w = csv::Writer::from_path(out.join(format!(
+        "eval-{}.csv",
+        chrono::Local::now().format("%Y%m%d-%H%M%S")
+    )))?;
+    w.write_record(["metric", "mean", "std"])?;
+    for (name, (m, s)) in [
+        ("cd_x100", (cdm, cds)),
+        ("sw_x100", (swm, sws)),
+        ("emd_sum", (emm, ems)),
+        ("latent_accuracy", (accuracy, 0.0)),
+    ] {
+        w.write_record([name.to_string(), format!("{m:.6}"), format!("{s:.6}")])?;
+    }
+    w.flush()?;
+    for i in 0..test.len().min(4) {
+        let (a, b) = (&test[i].cloud.points, &recons[i * per..(i + 1) * per]);
+        plots::cloud_views(
+            &out.join(format!("pair{i}.png")),
+            &format!("test cloud {i}"),
+            &[("input", a), ("reconstruction", b)],
+        )?;
+        datasets::ply::write_cloud(
+            out.join(format!("pair{i}_output.ply")),
+            &PointCloud::new(b.to_vec()),
+        )?;
+    }
+    println!("outputs in {}", out.display());
+    Ok(())
+}

@@ -40,6 +40,25 @@ pub enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Evaluate a trained autoencoder: Chamfer, EMD and SW on ModelNet40 (or the run's own
+    /// held-out synthetic clouds), and a linear classifier on the latent codes.
+    EvalAe {
+        /// The run folder of an autoencoder training.
+        #[arg(long)]
+        run: PathBuf,
+        /// ModelNet40 folder (with modelnet40_ply_hdf5_2048/); default: $SWBURN_DATA.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Use only the first N test clouds (the exact EMD costs about a second per cloud).
+        #[arg(long)]
+        subset: Option<usize>,
+        /// Repetitions of the SW metric with fresh directions (mean ± std).
+        #[arg(long, default_value_t = 3)]
+        seeds: u64,
+        /// Evaluate on synthetic clouds instead of ModelNet40 (for runs trained on synthetic data).
+        #[arg(long)]
+        synthetic: bool,
+    },
     /// Download, verify and unpack a dataset (cifar10) into $SWBURN_DATA (default ./data).
     Download {
         /// The dataset: cifar10 (modelnet40 and shapenet55 are placed by hand, see datasets/README.md).

@@ -22,6 +22,13 @@ pub fn run(cli: Cli) -> Result<()> {
     match &cli.command {
         Some(Command::List { dir }) => config::list(dir.as_deref()),
         Some(Command::Download { name, dir }) => download(name, dir.clone()),
+        Some(Command::EvalAe {
+            run,
+            data,
+            subset,
+            seeds,
+            synthetic,
+        }) => autoencoder::evaluate(run, data.clone(), *subset, *seeds, *synthetic, &cli),
         None => {
             if let Some(run_dir) = &cli.resume {
                 if cli.config.is_some() {

@@ -503,3 +503,64 @@ fn resumed_training_is_bit_identical_to_an_uninterrupted_one() {
     ));
     assert!(e.contains("config.toml"), "{e}");
 }
+
+#[test]
+fn eval_ae_reports_the_table_for_a_trained_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let sets = [
+        "data.synthetic_clouds=30",
+        "data.points=64",
+        "data.held_out=6",
+        "model.points=64",
+        "train.epochs=2",
+        "train.batch_size=8",
+    ];
+    assert!(
+        run_config(dir.path(), "synthetic_ae.toml", &sets)
+            .status
+            .success()
+    );
+    let run = only_run_dir(&dir.path().join("runs/synthetic_ae"));
+    let o = experiments(
+        &[
+            "eval-ae",
+            "--run",
+            run.to_str().unwrap(),
+            "--synthetic",
+            "--subset",
+            "10",
+            "--seeds",
+            "2",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        out.contains("CD ×100") && out.contains("EMD") && out.contains("latent probe accuracy"),
+        "{out}"
+    );
+    let csv_path = std::fs::read_dir(run.join("eval"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "csv"))
+        .unwrap();
+    let mut reader = csv::Reader::from_path(csv_path).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 4);
+    for r in &rows {
+        let v: f64 = r[1].parse().unwrap();
+        assert!(v.is_finite() && v >= 0.0, "{r:?}");
+    }
+    assert!(rows[3][1].parse::<f64>().unwrap() <= 1.0);
+    let e = stderr(&experiments(
+        &[
+            "eval-ae",
+            "--run",
+            dir.path().to_str().unwrap(),
+            "--synthetic",
+        ],
+        dir.path(),
+    ));
+    assert!(e.contains("config.toml"), "{e}");
+}

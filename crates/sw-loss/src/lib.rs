@@ -21,7 +21,7 @@ pub use control_variates::{
 };
 pub use directions::{DirectionKind, Directions};
 pub use error::{Result, SwError};
-pub use exact::exact_w2sq;
+pub use exact::{exact_emd, exact_w2sq};
 pub use max_sliced::{AscentOptions, MaxSwOptions, max_sw, max_sw_direction};
 pub use measure::Measure;
 pub use sliced::{
