@@ -367,6 +367,19 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&std::path::Path>) -> Resu
     let mut seconds = resumed_seconds;
     let mut progress = Progress::new("epochs", cfg.train.epochs as u64);
     progress.inc((first_epoch - 1) as u64, String::new);
+    // Ctrl-C: finish the current epoch, checkpoint it, and stop; a second Ctrl-C quits at once.
+    let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let flag = interrupted.clone();
+        let _ = ctrlc::set_handler(move || {
+            if flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!(
+                "\ninterrupted: finishing this epoch and writing a checkpoint (Ctrl-C again to quit now)"
+            );
+        });
+    }
     for epoch in first_epoch..=cfg.train.epochs {
         let start = Instant::now();
         // Everything random in an epoch derives from (seed, epoch), so a run resumed from a
@@ -451,8 +464,20 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&std::path::Path>) -> Resu
         ));
         curve.push((epoch as f64, mean));
         progress.inc(1, || format!("loss {mean:.5} chamfer {chamfer:.5}"));
-        if epoch % cfg.train.checkpoint_every.max(1) == 0 || epoch == cfg.train.epochs {
+        let stop = interrupted.load(std::sync::atomic::Ordering::SeqCst);
+        if stop || epoch % cfg.train.checkpoint_every.max(1) == 0 || epoch == cfg.train.epochs {
             save_checkpoint(&run, epoch, seconds, &ae, &sgd, amortizer.as_ref(), &adam)?;
+        }
+        if stop {
+            progress.finish();
+            run.log(&format!(
+                "interrupted after epoch {epoch}; checkpoint written"
+            ));
+            println!(
+                "stopped after epoch {epoch}; continue with: experiments --resume {}",
+                run.path().display()
+            );
+            return Ok(());
         }
         if epoch == cfg.train.epochs {
             for i in 0..held_out.len().min(4) {

@@ -564,3 +564,84 @@ fn eval_ae_reports_the_table_for_a_trained_run() {
     ));
     assert!(e.contains("config.toml"), "{e}");
 }
+
+#[test]
+fn ctrl_c_checkpoints_the_epoch_and_the_run_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = repo().join("configs/synthetic_ae.toml");
+    let child = Command::new(env!("CARGO_BIN_EXE_experiments"))
+        .args(["--config", cfg.to_str().unwrap(), "--out", "runs"])
+        .args([
+            "--set",
+            "data.synthetic_clouds=30",
+            "--set",
+            "data.points=64",
+            "--set",
+            "data.held_out=4",
+        ])
+        .args([
+            "--set",
+            "model.points=64",
+            "--set",
+            "train.epochs=100000",
+            "--set",
+            "train.batch_size=8",
+            "--set",
+            "train.checkpoint_every=1000",
+        ])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first logged epoch, then interrupt.
+    let start = std::time::Instant::now();
+    let metrics = loop {
+        let found = std::fs::read_dir(dir.path().join("runs/synthetic_ae"))
+            .ok()
+            .and_then(|mut d| d.next())
+            .map(|e| e.unwrap().path().join("metrics.csv"));
+        if let Some(m) = found.filter(|m| {
+            std::fs::read_to_string(m)
+                .map(|t| t.lines().count() >= 2)
+                .unwrap_or(false)
+        }) {
+            break m;
+        }
+        assert!(start.elapsed().as_secs() < 60, "no epoch finished in 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = metrics.parent().unwrap().to_path_buf();
+    let latest = std::fs::read_to_string(run.join("checkpoints/LATEST")).unwrap();
+    let epochs_done = std::fs::read_to_string(&metrics).unwrap().lines().count() - 1;
+    assert_eq!(
+        latest,
+        format!("epoch-{epochs_done}"),
+        "the checkpoint is the last finished epoch"
+    );
+    let o = experiments(
+        &[
+            "--resume",
+            run.to_str().unwrap(),
+            "--set",
+            &format!("train.epochs={}", epochs_done + 1),
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(run.join("checkpoints/LATEST")).unwrap(),
+        format!("epoch-{}", epochs_done + 1)
+    );
+}
