@@ -241,12 +241,9 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&std::path::Path>) -> Resu
         );
     }
     let seed = cli.seed.unwrap_or(cfg.seed);
-    let device_name = cli
-        .device
-        .clone()
-        .or(cfg.device.clone())
-        .unwrap_or_else(|| "flex".into());
-    let device = crate::device::parse(&device_name)?.autodiff();
+    let (device_name, device) =
+        crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
+    let device = device.autodiff();
     device.seed(seed);
     let (train, held_out) = training_set(&cfg.data, seed).with_context(|| path.clone())?;
     let run = match resume {
@@ -643,8 +640,7 @@ pub fn evaluate(
     synthetic: bool,
     cli: &Cli,
 ) -> Result<()> {
-    let device_name = cli.device.clone().unwrap_or_else(|| "flex".into());
-    let device = crate::device::parse(&device_name)?;
+    let (_, device) = crate::device::resolve(cli.device.as_deref(), None)?;
     let (cfg, model) = load_trained(run_dir, &device)?;
     let points = cfg.data.points;
     let (train, test) = if synthetic {

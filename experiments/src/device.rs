@@ -44,3 +44,10 @@ pub fn parse(name: &str) -> Result<Device> {
     };
     Ok(device)
 }
+
+/// The backend a run uses: `--device`, else the config's `device`, else `flex`; with its name.
+pub fn resolve(cli_device: Option<&str>, config_device: Option<&str>) -> Result<(String, Device)> {
+    let name = cli_device.or(config_device).unwrap_or("flex").to_string();
+    let device = parse(&name)?;
+    Ok((name, device))
+}

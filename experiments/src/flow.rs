@@ -140,12 +140,8 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     cfg.validate()
         .with_context(|| format!("{}", loaded.path.display()))?;
     let seed = cli.seed.unwrap_or(cfg.seed);
-    let device_name = cli
-        .device
-        .clone()
-        .or(cfg.device.clone())
-        .unwrap_or_else(|| "flex".into());
-    let device = crate::device::parse(&device_name)?;
+    let (device_name, device) =
+        crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
     let (source, target, what) = cfg
         .data
         .load(seed)

@@ -227,12 +227,7 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         .validate()
         .map_err(|e| anyhow!("{path}: [loss] {e}"))?;
     let seed = cli.seed.unwrap_or(cfg.seed);
-    let device_name = cli
-        .device
-        .clone()
-        .or(cfg.device.clone())
-        .unwrap_or_else(|| "flex".into());
-    let base = crate::device::parse(&device_name)?;
+    let (device_name, base) = crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
     let device = base.clone().autodiff();
     let template = icosphere(cfg.shapes.template_subdivisions);
     let target = target_mesh(&cfg.shapes, seed).with_context(|| path.clone())?;
