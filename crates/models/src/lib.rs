@@ -1,8 +1,9 @@
 //! Models trained with sliced-Wasserstein losses. One family per folder:
 //! `amortized/` (projection networks for amortized SW), `mesh_ode/` (DDOT's neural-ODE
-//! deformer), `pointnet/` (the PointNet autoencoder); SNGAN follows with its issue.
+//! deformer), `pointnet/` (the PointNet autoencoder), `sngan/` (CV-SW's generator and discriminator).
 #![warn(missing_docs)]
 
 pub mod amortized;
 pub mod mesh_ode;
 pub mod pointnet;
+pub mod sngan;

@@ -1,0 +1,365 @@
+//! Spectral normalisation (Miyato et al. 2018) as a reusable wrapper for `Linear` and `Conv2d`.
+//!
+//! ```text
+//! W ∈ R^{h×w}  (a conv kernel [out, in, k, k] is viewed as [out, in·k·k]; a Burn Linear
+//!               weight [in, out] as its transpose [out, in], like PyTorch's weight)
+//! one power-iteration step per training forward, on the detached weight:
+//!     v ← normalize(Wᵀ u),   u ← normalize(W v)
+//! σ = uᵀ W v,   W_SN = W / σ
+//! ```
+//!
+//! **Backward.** `u` and `v` are constants of the backward pass (detached), and σ = uᵀWv is
+//! differentiated through `W`: this is what `torch.nn.utils.spectral_norm` — the wrapper the
+//! `sngan.pytorch` discriminator of the CV-SW code uses — computes, so we follow it rather than
+//! treat σ as a constant: for an upstream gradient G of W_SN, the weight receives
+//! `G/σ − ⟨G, W⟩/σ² · u vᵀ`. Treating σ as a constant would drop the second
+//! term and change the reference's training dynamics.
+//!
+//! **State.** `u` and `v` are [`RunningState`]s: saved in checkpoints with the weights, never
+//! touched by optimizers, updated only when the weight lives on an autodiff device (training
+//! forwards), read as they are otherwise (evaluation, like PyTorch's `eval()`).
+//! At construction, 15 power iterations start `u`, `v` near the top singular pair so that a
+//! freshly built layer already has σ(W_SN) ≈ 1.
+
+use burn::module::{Module, Param, RunningState};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Device, Distribution, Tensor};
+
+/// Norm floor of the power iteration (PyTorch's `eps`).
+const EPS: f64 = 1e-12;
+
+/// Power-iteration state of one spectrally normalised weight.
+#[derive(Module, Debug)]
+pub struct SpectralNorm {
+    /// Left singular vector estimate `[h]`.
+    pub u: RunningState<Tensor<1>>,
+    /// Right singular vector estimate `[w]`.
+    pub v: RunningState<Tensor<1>>,
+}
+
+fn normalize(x: Tensor<1>) -> Tensor<1> {
+    let norm = x.clone().powi_scalar(2).sum().sqrt().clamp_min(EPS);
+    x.div(norm)
+}
+
+/// One power-iteration step `(u, v) → (normalize(W normalize(Wᵀu)), normalize(Wᵀu))`.
+fn power_step(w: &Tensor<2>, u: Tensor<1>) -> (Tensor<1>, Tensor<1>) {
+    let v = normalize(
+        w.clone()
+            .transpose()
+            .matmul(u.unsqueeze_dim::<2>(1))
+            .squeeze_dim::<1>(1),
+    );
+    let u = normalize(
+        w.clone()
+            .matmul(v.clone().unsqueeze_dim::<2>(1))
+            .squeeze_dim::<1>(1),
+    );
+    (u, v)
+}
+
+impl SpectralNorm {
+    /// State for a weight matrix `w` `[h, w]` (random `u`, then 15 power iterations).
+    pub fn init(w: &Tensor<2>) -> Self {
+        let [h, _] = w.dims();
+        let w = w.clone().detach();
+        let mut u = normalize(
+            Tensor::<1>::random([h], Distribution::Normal(0.0, 1.0), &w.device()).cast(w.dtype()),
+        );
+        let mut v = u.clone();
+        for _ in 0..15 {
+            (u, v) = power_step(&w, u);
+        }
+        Self {
+            u: RunningState::new(u),
+            v: RunningState::new(v),
+        }
+    }
+
+    /// `W / σ(W)` for `w` `[h, w]`; one power-iteration step first when `w` is on an autodiff
+    /// device (a training forward). Gradients flow through `W` and through σ = uᵀWv with `u`,
+    /// `v` held constant.
+    pub fn normalize(&self, w: Tensor<2>) -> Tensor<2> {
+        let device = w.device();
+        let (u, v) = if device.is_autodiff() {
+            let (u, v) = power_step(&w.clone().detach(), self.u.value_sync().to_device(&device));
+            let (u, v) = (u.detach(), v.detach());
+            self.u.update(u.clone());
+            self.v.update(v.clone());
+            (u, v)
+        } else {
+            (
+                self.u.value_sync().to_device(&device),
+                self.v.value_sync().to_device(&device),
+            )
+        };
+        let sigma = u
+            .unsqueeze_dim::<2>(0)
+            .matmul(w.clone())
+            .matmul(v.unsqueeze_dim::<2>(1)); // [1, 1]
+        w.div(sigma)
+    }
+
+    /// The current estimate σ = uᵀWv of `w`'s largest singular value (no update).
+    pub fn sigma(&self, w: Tensor<2>) -> f64 {
+        let device = w.device();
+        let u = self.u.value_sync().to_device(&device);
+        let v = self.v.value_sync().to_device(&device);
+        u.unsqueeze_dim::<2>(0)
+            .matmul(w)
+            .matmul(v.unsqueeze_dim::<2>(1))
+            .into_scalar::<f64>()
+    }
+}
+
+/// Xavier-uniform (gain 1) weights, zero biases: the `xavier_uniform` init of `sngan.pytorch`.
+pub(crate) const XAVIER: Initializer = Initializer::XavierUniform { gain: 1.0 };
+
+/// `Linear` with optional spectral normalisation. `y = x W + b`, W `[in, out]` (Burn's layout).
+#[derive(Module, Debug)]
+pub struct SnLinear {
+    /// The layer's parameters.
+    pub linear: Linear,
+    /// Power-iteration state when spectrally normalised.
+    pub sn: Option<SpectralNorm>,
+}
+
+impl SnLinear {
+    /// Xavier-uniform `[d_in, d_out]`, zero bias when `bias`; spectral norm when `spectral`.
+    pub fn new(d_in: usize, d_out: usize, bias: bool, spectral: bool, device: &Device) -> Self {
+        let mut linear = LinearConfig::new(d_in, d_out)
+            .with_initializer(XAVIER)
+            .with_bias(false)
+            .init(device);
+        if bias {
+            linear.bias = Some(Param::from_tensor(Tensor::zeros([d_out], device)));
+        }
+        let sn = spectral.then(|| SpectralNorm::init(&linear.weight.val().transpose()));
+        Self { linear, sn }
+    }
+
+    /// The weight used by the forward: `[in, out]`, normalised when spectral.
+    pub fn weight(&self) -> Tensor<2> {
+        let w = self.linear.weight.val();
+        match &self.sn {
+            Some(sn) => sn.normalize(w.transpose()).transpose(),
+            None => w,
+        }
+    }
+
+    /// # Shapes
+    /// `x` `[B, in]` → `[B, out]`.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        burn::tensor::module::linear(x, self.weight(), self.linear.bias.as_ref().map(|b| b.val()))
+    }
+}
+
+/// `Conv2d` (square kernel, stride 1, symmetric zero padding) with optional spectral norm.
+#[derive(Module, Debug)]
+pub struct SnConv2d {
+    /// The layer's parameters: weight `[out, in, k, k]`, bias `[out]`.
+    pub conv: Conv2d,
+    /// Power-iteration state when spectrally normalised.
+    pub sn: Option<SpectralNorm>,
+}
+
+impl SnConv2d {
+    /// `k × k` kernel with padding `pad`; Xavier-uniform weight, zero bias.
+    pub fn new(
+        c_in: usize,
+        c_out: usize,
+        k: usize,
+        pad: usize,
+        spectral: bool,
+        device: &Device,
+    ) -> Self {
+        let mut conv = Conv2dConfig::new([c_in, c_out], [k, k])
+            .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+            .with_initializer(XAVIER)
+            .with_bias(false)
+            .init(device);
+        conv.bias = Some(Param::from_tensor(Tensor::zeros([c_out], device)));
+        let sn = spectral.then(|| SpectralNorm::init(&conv.weight.val().flatten::<2>(1, 3)));
+        Self { conv, sn }
+    }
+
+    /// The kernel used by the forward, normalised when spectral.
+    pub fn weight(&self) -> Tensor<4> {
+        let w = self.conv.weight.val();
+        match &self.sn {
+            Some(sn) => {
+                let dims = w.dims();
+                sn.normalize(w.flatten::<2>(1, 3)).reshape(dims)
+            }
+            None => w,
+        }
+    }
+
+    /// # Shapes
+    /// `x` `[B, in, H, W]` → `[B, out, H + 2·pad − k + 1, …]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let pad = match self.conv.padding {
+            PaddingConfig2d::Explicit(top, ..) => top,
+            _ => 0,
+        };
+        burn::tensor::module::conv2d(
+            x,
+            self.weight(),
+            self.conv.bias.as_ref().map(|b| b.val()),
+            ConvOptions::new([1, 1], [pad, pad], [1, 1], 1),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::TensorData;
+
+    /// Largest singular value by 2000 power iterations on WᵀW in f64 on the host.
+    fn top_singular(w: &[f64], h: usize, c: usize) -> f64 {
+        let mut v = vec![1.0; c];
+        let mut s = 0.0;
+        for _ in 0..2000 {
+            let wv: Vec<f64> = (0..h)
+                .map(|i| (0..c).map(|j| w[i * c + j] * v[j]).sum())
+                .collect();
+            let wtwv: Vec<f64> = (0..c)
+                .map(|j| (0..h).map(|i| w[i * c + j] * wv[i]).sum())
+                .collect();
+            let n = wtwv.iter().map(|x| x * x).sum::<f64>().sqrt();
+            s = n.sqrt();
+            v = wtwv.iter().map(|x| x / n).collect();
+        }
+        s
+    }
+
+    #[test]
+    fn sigma_converges_to_the_top_singular_value_and_normalises_it_to_one() {
+        let device = Device::flex().autodiff();
+        device.seed(3);
+        let (h, c) = (6, 9);
+        let values: Vec<f64> = (0..h * c)
+            .map(|i| ((i * 37 % 11) as f64 - 5.0) / 3.0)
+            .collect();
+        let w = Tensor::<2>::from_data(
+            TensorData::new(values.clone(), [h, c]),
+            (&device, burn::tensor::DType::F64),
+        );
+        let sn = SpectralNorm::init(&w);
+        let mut normed = w.clone();
+        for _ in 0..50 {
+            normed = sn.normalize(w.clone());
+        }
+        let exact = top_singular(&values, h, c);
+        assert!(
+            (sn.sigma(w.clone()) - exact).abs() < 1e-9 * exact,
+            "{} vs {exact}",
+            sn.sigma(w)
+        );
+        let normed: Vec<f64> = normed
+            .inner()
+            .into_data()
+            .convert::<f64>()
+            .try_to_vec::<f64>()
+            .unwrap();
+        assert!((top_singular(&normed, h, c) - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn training_gradient_matches_finite_differences_with_the_updated_u_v() {
+        // L(W) = Σ_ij C_ij (W/σ(W))_ij with σ = uᵀWv. The training forward updates (u, v) and
+        // then holds them constant; the finite differences use that updated state, frozen (an
+        // evaluation-device forward does not move it).
+        let device = Device::flex().autodiff();
+        device.seed(5);
+        let (h, c) = (4, 5);
+        let values: Vec<f64> = (0..h * c)
+            .map(|i| ((i * 13 % 7) as f64 - 3.0) / 2.0 + 0.1 * i as f64)
+            .collect();
+        let weights: Vec<f64> = (0..h * c)
+            .map(|i| ((i * 5 % 9) as f64 - 4.0) / 4.0)
+            .collect();
+        let dt = burn::tensor::DType::F64;
+        let w = Tensor::<2>::from_data(TensorData::new(values.clone(), [h, c]), (&device, dt))
+            .require_grad();
+        let sn = SpectralNorm::init(&w.clone().add_scalar(0.3));
+        let cw = Tensor::<2>::from_data(TensorData::new(weights.clone(), [h, c]), (&device, dt));
+        let grads = sn.normalize(w.clone()).mul(cw).sum().backward();
+        let g: Vec<f64> = w
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .convert::<f64>()
+            .try_to_vec::<f64>()
+            .unwrap();
+        let inner = device.clone().inner();
+        let cw = Tensor::<2>::from_data(TensorData::new(weights, [h, c]), (&inner, dt));
+        let loss = |vals: &[f64]| -> f64 {
+            let w = Tensor::<2>::from_data(TensorData::new(vals.to_vec(), [h, c]), (&inner, dt));
+            sn.normalize(w).mul(cw.clone()).sum().into_scalar::<f64>()
+        };
+        for k in 0..h * c {
+            let (mut a, mut b) = (values.clone(), values.clone());
+            a[k] += 1e-6;
+            b[k] -= 1e-6;
+            let fd = (loss(&a) - loss(&b)) / 2e-6;
+            assert!(
+                (fd - g[k]).abs() < 1e-6 * (1.0 + fd.abs()),
+                "entry {k}: {fd} vs {}",
+                g[k]
+            );
+        }
+    }
+
+    #[test]
+    fn evaluation_forwards_leave_the_state_alone_and_training_forwards_move_it() {
+        let device = Device::flex().autodiff();
+        device.seed(9);
+        let layer = SnConv2d::new(3, 4, 3, 1, true, &device);
+        let sn = layer.sn.as_ref().unwrap();
+        let u0: Vec<f32> =
+            sn.u.value_sync()
+                .inner()
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
+        let frozen = layer.valid();
+        let x = Tensor::<4>::random([2, 3, 5, 5], Distribution::Default, &device.clone().inner());
+        let _ = frozen.forward(x.clone());
+        let u1: Vec<f32> =
+            sn.u.value_sync()
+                .inner()
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
+        assert_eq!(u0, u1);
+        // A freshly initialised weight has already converged for such a small matrix; perturb it.
+        let layer = SnConv2d {
+            conv: Conv2d {
+                weight: layer
+                    .conv
+                    .weight
+                    .clone()
+                    .map(|w| w.clone().add(w.powi_scalar(2))),
+                ..layer.conv.clone()
+            },
+            sn: layer.sn.clone(),
+        };
+        let y = layer.forward(x.autodiff());
+        assert_eq!(y.dims(), [2, 4, 5, 5]);
+        let u2: Vec<f32> = layer
+            .sn
+            .as_ref()
+            .unwrap()
+            .u
+            .value_sync()
+            .inner()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        assert_ne!(u0, u2);
+    }
+}
