@@ -83,3 +83,33 @@ pub fn save_grid(path: &std::path::Path, images: Tensor<4>, columns: usize) -> c
         .save(path)
         .map_err(|e| crate::DataError::format(path, format!("writing PNG: {e}")))
 }
+
+/// Writes each image of `[B, 3, H, W]` (values in [−1, 1]) as `dir/{first + i:06}.png`.
+/// Refuses to replace an existing file.
+pub fn save_images(dir: &std::path::Path, images: Tensor<4>, first: usize) -> crate::Result<()> {
+    let [b, c, h, w] = images.dims();
+    assert_eq!(c, 3, "RGB images expected");
+    let v: Vec<f32> = images
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32");
+    for i in 0..b {
+        let path = dir.join(format!("{:06}.png", first + i));
+        if path.exists() {
+            return Err(crate::DataError::format(
+                &path,
+                "exists; not overwriting it",
+            ));
+        }
+        let img = image::RgbImage::from_fn(w as u32, h as u32, |x, y| {
+            image::Rgb(std::array::from_fn(|k| {
+                let v = v[((i * 3 + k) * h + y as usize) * w + x as usize];
+                ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8
+            }))
+        });
+        img.save(&path)
+            .map_err(|e| crate::DataError::format(&path, format!("writing PNG: {e}")))?;
+    }
+    Ok(())
+}

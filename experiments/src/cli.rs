@@ -59,6 +59,21 @@ pub enum Command {
         #[arg(long)]
         synthetic: bool,
     },
+    /// Write N images of a trained SNGAN's EMA generator as PNGs (e.g. 50 000 for FID).
+    Sample {
+        /// The run folder of an SNGAN training.
+        #[arg(long)]
+        run: PathBuf,
+        /// Number of images.
+        #[arg(long, default_value_t = 50_000)]
+        n: usize,
+        /// A new (or empty) folder for the PNGs.
+        #[arg(long)]
+        out: PathBuf,
+        /// Images generated per forward.
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+    },
     /// Download, verify and unpack a dataset (cifar10) into $SWBURN_DATA (default ./data).
     Download {
         /// The dataset: cifar10 (modelnet40 and shapenet55 are placed by hand, see datasets/README.md).

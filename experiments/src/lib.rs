@@ -11,6 +11,7 @@ pub mod pair;
 pub mod plots;
 pub mod progress;
 pub mod run_dir;
+pub mod sngan;
 pub mod variance;
 
 use anyhow::{Result, bail};
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> Result<()> {
             seeds,
             synthetic,
         }) => autoencoder::evaluate(run, data.clone(), *subset, *seeds, *synthetic, &cli),
+        Some(Command::Sample { run, n, out, batch }) => sngan::sample(run, *n, out, *batch, &cli),
         None => {
             if let Some(run_dir) = &cli.resume {
                 if cli.config.is_some() {
@@ -39,6 +41,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 let loaded = config::load(&run_dir.join("config.toml"), &cli.set)?;
                 return match loaded.experiment.as_str() {
                     "autoencoder" => autoencoder::run(&loaded, &cli, Some(run_dir)),
+                    "sngan" => sngan::run(&loaded, &cli, Some(run_dir)),
                     other => bail!(
                         "--resume continues training runs; `{other}` in {} has no training state to resume — start it again instead",
                         run_dir.display()
@@ -56,8 +59,9 @@ pub fn run(cli: Cli) -> Result<()> {
                 "variance" => variance::run(&loaded, &cli),
                 "mesh_deform" => mesh_deform::run(&loaded, &cli),
                 "autoencoder" => autoencoder::run(&loaded, &cli, None),
+                "sngan" => sngan::run(&loaded, &cli, None),
                 other => bail!(
-                    "{}: unknown experiment `{other}` in key `experiment`; expected one of: gradient_flow, variance, mesh_deform, autoencoder",
+                    "{}: unknown experiment `{other}` in key `experiment`; expected one of: gradient_flow, variance, mesh_deform, autoencoder, sngan",
                     path.display()
                 ),
             }

@@ -1,0 +1,111 @@
+//! SNGAN step times on the CPU: one discriminator step (hinge loss, G(z) without graph, D on
+//! real and fake, backward, Adam) and one generator step (feature-space SW, L = 10, through a
+//! frozen D, backward, Adam) for the paper's CIFAR-10 networks (G 256 ch, D 128 ch) at batch
+//! 128, plus the parts of each. `cargo bench -p models --bench sngan_steps [-- CH_G CH_D BATCH]`.
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Distribution, Tensor};
+use models::sngan::{DiscriminatorConfig, GeneratorConfig};
+use sw_loss::{LossConfig, Measure};
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn time(reps: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    median(
+        (0..reps)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
+}
+
+fn main() {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let (ch_g, ch_d, b) = match args[..] {
+        [g, d, b, ..] => (g, d, b),
+        _ => (256, 128, 128),
+    };
+    let reps = 5;
+    let device = Device::flex().autodiff();
+    device.seed(0);
+    let g_cfg = GeneratorConfig {
+        channels: ch_g,
+        ..Default::default()
+    };
+    let d_cfg = DiscriminatorConfig {
+        channels: ch_d,
+        ..Default::default()
+    };
+    let mut g = g_cfg.init(&device);
+    let mut d = d_cfg.init(&device);
+    let mut opt_g = AdamConfig::new().with_beta_1(0.0).with_beta_2(0.9).init();
+    let mut opt_d = AdamConfig::new().with_beta_1(0.0).with_beta_2(0.9).init();
+    let z = || Tensor::<2>::random([b, 128], Distribution::Normal(0.0, 1.0), &device);
+    let real = Tensor::<4>::random([b, 3, 32, 32], Distribution::Uniform(-1.0, 1.0), &device);
+    let loss = LossConfig {
+        projections: 10,
+        ..LossConfig::default()
+    };
+    let sync = |t: Tensor<1>| t.into_scalar::<f32>();
+
+    let g_fwd = time(reps, || {
+        let x = g.clone().no_grad().forward(z());
+        let _ = x.sum().into_scalar::<f32>();
+    });
+    let d_fwd = time(reps, || {
+        let _ = sync(d.forward(real.clone()).output.sum());
+    });
+    let d_fwd_bwd = time(reps, || {
+        let l = d.forward(real.clone()).output.mean();
+        let _ = l.backward();
+    });
+    let d_step = time(reps, || {
+        let fake = g.clone().no_grad().forward(z()).detach();
+        let l = relu(d.forward(real.clone()).output.neg().add_scalar(1.0)).mean()
+            + relu(d.forward(fake).output.add_scalar(1.0)).mean();
+        let grads = GradientsParams::from_grads(l.backward(), &d);
+        d = opt_d.step(2e-4, d.clone(), grads);
+    });
+    let g_step = time(reps, || {
+        let frozen = d.clone().no_grad();
+        let xr = frozen.forward(real.clone()).feature_vector().detach();
+        let xf = frozen.forward(g.forward(z())).feature_vector();
+        let l = loss
+            .forward(
+                &Measure::new(xr.unsqueeze_dim::<3>(0)),
+                &Measure::new(xf.unsqueeze_dim::<3>(0)),
+            )
+            .unwrap();
+        let grads = GradientsParams::from_grads(l.backward(), &g);
+        g = opt_g.step(2e-4, g.clone(), grads);
+    });
+    println!("SNGAN CIFAR-10 (G {ch_g} ch, D {ch_d} ch), batch {b}, flex, median of {reps}");
+    println!("| part | ms |\n|---|---:|");
+    for (name, s) in [
+        ("G forward (no graph)", g_fwd),
+        ("D forward", d_fwd),
+        ("D forward+backward", d_fwd_bwd),
+        ("discriminator step (G fwd + 2 D fwd + bwd + Adam)", d_step),
+        ("generator step (2 D fwd + G fwd + SW + bwd + Adam)", g_step),
+        (
+            "generator step + 5 discriminator steps",
+            g_step + 5.0 * d_step,
+        ),
+    ] {
+        println!("| {name} | {:.1} |", s * 1e3);
+    }
+}

@@ -1,0 +1,696 @@
+//! SNGAN trained with a feature-space SW-type generator loss (CV-SW, section 5.2).
+//!
+//! Per generator step: `n_critic` discriminator steps with the hinge loss
+//! `mean(relu(1 − D(x))) + mean(relu(1 + D(G(z))))`, then one generator step minimising the
+//! configured `sw-loss` estimator between the feature vectors `concat[flatten(features), D(·)]`
+//! of the last real batch and a generated batch; Adam for both; an EMA copy of G for samples and
+//! evaluation. Checkpoints (atomic) every K steps and on Ctrl-C; `--resume` continues bit for
+//! bit: the device RNG is re-seeded from (seed, step) at every step and the data order is a
+//! pure function of (seed, epoch), so a checkpoint's step number is the whole RNG state.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataset::Dataset;
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use datasets::celeba::{Celeba, CelebaOptions, CelebaSplit};
+use datasets::cifar::{Cifar10, Split};
+use datasets::image::ImageBatcher as Batch;
+use datasets::image::ImageItem;
+use models::sngan::{
+    Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, Resolution, ema_update,
+};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_distr::Distribution as _;
+use serde::{Deserialize, Serialize};
+use sw_loss::{LossConfig, Measure, Reduction};
+
+use crate::cli::Cli;
+use crate::config::Loaded;
+use crate::plots::{self, Series};
+use crate::progress::Progress;
+use crate::run_dir::RunDir;
+
+/// `configs/*_sngan*.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnganConfig {
+    /// Always `"sngan"`.
+    pub experiment: String,
+    /// One line for `experiments list`.
+    #[serde(default)]
+    pub description: String,
+    /// Seed of everything random: initialisation, noise, data order.
+    #[serde(default = "one")]
+    pub seed: u64,
+    /// Backend name (overridden by `--device`).
+    #[serde(default)]
+    pub device: Option<String>,
+    /// The images.
+    pub data: GanData,
+    /// The generator.
+    #[serde(default)]
+    pub generator: GeneratorConfig,
+    /// The discriminator.
+    #[serde(default)]
+    pub discriminator: DiscriminatorConfig,
+    /// Optimisation.
+    #[serde(default)]
+    pub train: GanTrain,
+    /// The generator loss (any `sw-loss` estimator; SW_p itself, not SW_p^p, unless power).
+    #[serde(default = "default_loss")]
+    pub loss: LossConfig,
+}
+
+fn one() -> u64 {
+    1
+}
+
+fn default_loss() -> LossConfig {
+    LossConfig {
+        projections: 10,
+        ..LossConfig::default()
+    }
+}
+
+/// Which images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatasetName {
+    /// CIFAR-10 training set (50 000 images, 32²).
+    Cifar10,
+    /// CelebA training split (aligned faces, short side 64 and centre crop).
+    Celeba,
+    /// Synthetic CIFAR-format shape images (no download).
+    Synthetic,
+}
+
+/// `[data]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GanData {
+    /// `cifar10`, `celeba` or `synthetic`.
+    pub dataset: DatasetName,
+    /// Folder of the dataset (default: `$SWBURN_DATA`, else `./data`).
+    #[serde(default)]
+    pub root: Option<PathBuf>,
+    /// Number of synthetic images.
+    #[serde(default = "synthetic_count")]
+    pub synthetic_images: usize,
+}
+
+fn synthetic_count() -> usize {
+    2048
+}
+
+/// `[train]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GanTrain {
+    /// Generator steps (100 000 for CIFAR-10, 50 000 for CelebA in the paper).
+    pub generator_steps: usize,
+    /// Discriminator steps per generator step.
+    pub n_critic: usize,
+    /// Images per batch (real and generated).
+    pub batch_size: usize,
+    /// Adam step size of G.
+    pub lr_generator: f64,
+    /// Adam step size of D.
+    pub lr_discriminator: f64,
+    /// Adam β₁.
+    pub beta1: f32,
+    /// Adam β₂.
+    pub beta2: f32,
+    /// Decay of the EMA generator.
+    pub ema: f64,
+    /// Write a checkpoint every this many generator steps (and at the end, and on Ctrl-C).
+    pub checkpoint_every: usize,
+    /// Keep this many most recent checkpoints.
+    pub keep_checkpoints: usize,
+    /// Write an 8×8 grid of EMA-G samples every this many steps.
+    pub sample_every: usize,
+    /// Append a row to metrics.csv every this many steps (means over the interval).
+    pub log_every: usize,
+}
+
+impl Default for GanTrain {
+    fn default() -> Self {
+        Self {
+            generator_steps: 100_000,
+            n_critic: 5,
+            batch_size: 128,
+            lr_generator: 2e-4,
+            lr_discriminator: 2e-4,
+            beta1: 0.0,
+            beta2: 0.9,
+            ema: 0.999,
+            checkpoint_every: 1000,
+            keep_checkpoints: 2,
+            sample_every: 1000,
+            log_every: 100,
+        }
+    }
+}
+
+/// The training images, in memory or decoded on demand (CelebA).
+enum Images {
+    Memory(Vec<ImageItem>),
+    Celeba(Celeba),
+}
+
+impl Images {
+    fn open(cfg: &GanData, size: usize, seed: u64) -> Result<Self> {
+        let root = cfg
+            .root
+            .clone()
+            .unwrap_or_else(datasets::download::data_dir);
+        Ok(match cfg.dataset {
+            DatasetName::Cifar10 => {
+                let ds = Cifar10::load(&root, Split::Train).map_err(|e| {
+                    anyhow!(
+                        "{e}\n`experiments download cifar10 --dir {}` downloads and verifies it.",
+                        root.display()
+                    )
+                })?;
+                Images::Memory(
+                    (0..ds.len())
+                        .map(|i| ds.get(i).map_err(|e| anyhow!("{e}")))
+                        .collect::<Result<_>>()?,
+                )
+            }
+            DatasetName::Celeba => Images::Celeba(Celeba::open(
+                &root,
+                CelebaSplit::Train,
+                CelebaOptions {
+                    size,
+                    ..Default::default()
+                },
+            )?),
+            DatasetName::Synthetic => Images::Memory(datasets::synthetic_images::synthetic_images(
+                cfg.synthetic_images,
+                size,
+                seed,
+            )),
+        })
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Images::Memory(v) => v.len(),
+            Images::Celeba(c) => c.len(),
+        }
+    }
+
+    fn size(&self) -> Result<usize> {
+        let first = match self {
+            Images::Memory(v) => v.first().cloned().ok_or_else(|| anyhow!("no images"))?,
+            Images::Celeba(c) => c.get(0).map_err(|e| anyhow!("{e}"))?,
+        };
+        Ok(first.height)
+    }
+
+    fn items(&self, indices: &[usize]) -> Result<Vec<ImageItem>> {
+        match self {
+            Images::Memory(v) => Ok(indices.iter().map(|&i| v[i].clone()).collect()),
+            Images::Celeba(c) => Ok(c.decode_many(indices)?),
+        }
+    }
+}
+
+/// The real-batch schedule: D step `k` (0-based, over the whole run) takes batch `k mod E` of
+/// epoch `k / E` (E = ⌊N / B⌋, the incomplete last batch is dropped like the reference), in an
+/// order that depends only on (seed, epoch).
+struct Schedule {
+    n: usize,
+    batch: usize,
+    seed: u64,
+    epoch: Option<(usize, Vec<usize>)>,
+}
+
+impl Schedule {
+    fn indices(&mut self, k: usize) -> Vec<usize> {
+        let per_epoch = self.n / self.batch;
+        let epoch = k / per_epoch;
+        if self.epoch.as_ref().is_none_or(|(e, _)| *e != epoch) {
+            let mut order: Vec<usize> = (0..self.n).collect();
+            order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(mix(
+                self.seed,
+                epoch as u64,
+            )));
+            self.epoch = Some((epoch, order));
+        }
+        let order = &self.epoch.as_ref().expect("set").1;
+        let at = (k % per_epoch) * self.batch;
+        order[at..at + self.batch].to_vec()
+    }
+}
+
+fn mix(seed: u64, k: u64) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(k.wrapping_mul(0xD1B5_4A32_D192_ED03))
+        .rotate_left(17)
+}
+
+/// Fixed noise for the sample grids: 64 latent vectors from (seed, "grid"), made on the host so
+/// that every backend shows the same z.
+fn fixed_noise(latent: usize, seed: u64, n: usize, device: &Device) -> Tensor<2> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(mix(seed, 0x6772_6964));
+    let normal = rand_distr::StandardNormal;
+    let values: Vec<f32> = (0..n * latent).map(|_| normal.sample(&mut rng)).collect();
+    Tensor::from_data(TensorData::new(values, [n, latent]), device)
+}
+
+/// Folds the pending updates of a module's running state (batch-norm statistics, spectral-norm
+/// vectors) into its stored value. Burn keeps the last forward's update per thread until the
+/// next read, and visitors (the EMA, the checkpoint writer) read the stored value — one update
+/// behind without this, which made resumed runs drift from uninterrupted ones in the last
+/// digits. `valid()` performs the fold (the states are shared with the returned copy).
+fn sync_running_state<M: Module>(module: &M) {
+    let _ = module.valid();
+}
+
+/// Everything a checkpoint holds besides the step.
+struct State {
+    g: Generator,
+    d: Discriminator,
+    ema: Generator,
+    opt_g: ModuleOptimizer,
+    opt_d: ModuleOptimizer,
+}
+
+/// Checks the config; returns (generator, discriminator) configs consistent with each other.
+fn checked(cfg: &SnganConfig, path: &str) -> Result<(GeneratorConfig, DiscriminatorConfig)> {
+    cfg.loss
+        .validate()
+        .map_err(|e| anyhow!("{path}: [loss] {e}"))?;
+    let t = &cfg.train;
+    if t.generator_steps == 0 || t.n_critic == 0 || t.batch_size < 2 {
+        bail!("{path}: [train] generator_steps and n_critic must be positive and batch_size ≥ 2");
+    }
+    if !(t.lr_generator > 0.0 && t.lr_discriminator > 0.0) {
+        bail!("{path}: [train] lr_generator and lr_discriminator must be > 0");
+    }
+    if !(0.0..1.0).contains(&t.ema) {
+        bail!("{path}: [train] ema must be in [0, 1), got {}", t.ema);
+    }
+    if cfg.generator.resolution != cfg.discriminator.resolution {
+        bail!(
+            "{path}: [generator] resolution {} and [discriminator] resolution {} differ",
+            cfg.generator.resolution.size(),
+            cfg.discriminator.resolution.size()
+        );
+    }
+    Ok((cfg.generator.clone(), cfg.discriminator.clone()))
+}
+
+fn save_checkpoint(run: &RunDir, step: usize, seconds: f64, s: &State, keep: usize) -> Result<()> {
+    let dir = run.path().join("checkpoints");
+    let tmp = dir.join(format!("step-{step}.tmp"));
+    let done = dir.join(format!("step-{step}"));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp)?;
+    let err = |what: &'static str| move |e| anyhow!("saving the {what}: {e:?}");
+    s.g.clone()
+        .save_file(tmp.join("generator.bpk"))
+        .map_err(err("generator"))?;
+    s.d.clone()
+        .save_file(tmp.join("discriminator.bpk"))
+        .map_err(err("discriminator"))?;
+    s.ema
+        .clone()
+        .save_file(tmp.join("ema_generator.bpk"))
+        .map_err(err("EMA generator"))?;
+    s.opt_g
+        .save(tmp.join("optimizer_generator.bpk"))
+        .map_err(err("generator's optimizer"))?;
+    s.opt_d
+        .save(tmp.join("optimizer_discriminator.bpk"))
+        .map_err(err("discriminator's optimizer"))?;
+    std::fs::write(tmp.join("state"), format!("{step}\n{seconds}\n"))?;
+    let _ = std::fs::remove_dir_all(&done);
+    std::fs::rename(&tmp, &done)?;
+    std::fs::write(dir.join("LATEST.tmp"), format!("step-{step}"))?;
+    std::fs::rename(dir.join("LATEST.tmp"), dir.join("LATEST"))?;
+    // Older checkpoints beyond `keep`.
+    let mut steps: Vec<usize> = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_prefix("step-"))
+                .and_then(|n| n.parse().ok())
+        })
+        .collect();
+    steps.sort_unstable();
+    let excess = steps.len().saturating_sub(keep.max(1));
+    for old in &steps[..excess] {
+        let _ = std::fs::remove_dir_all(dir.join(format!("step-{old}")));
+    }
+    Ok(())
+}
+
+/// The latest checkpoint folder of a run and its (step, seconds).
+pub fn latest_checkpoint(run_dir: &Path) -> Result<(PathBuf, usize, f64)> {
+    let ckpt = run_dir.join("checkpoints");
+    let latest = std::fs::read_to_string(ckpt.join("LATEST")).map_err(|_| {
+        anyhow!(
+            "{}: no checkpoint (checkpoints/LATEST is missing)",
+            run_dir.display()
+        )
+    })?;
+    let ckpt = ckpt.join(latest.trim());
+    let state = std::fs::read_to_string(ckpt.join("state"))
+        .with_context(|| format!("{}: reading the checkpoint state", ckpt.display()))?;
+    let mut lines = state.lines();
+    let step = lines
+        .next()
+        .unwrap_or("")
+        .parse()
+        .context("checkpoint step")?;
+    let seconds = lines
+        .next()
+        .unwrap_or("0")
+        .parse()
+        .context("checkpoint seconds")?;
+    Ok((ckpt, step, seconds))
+}
+
+/// Loads the EMA generator of a run's latest checkpoint on `device` (plain, not autodiff).
+pub fn load_ema_generator(run_dir: &Path, device: &Device) -> Result<(SnganConfig, Generator)> {
+    let loaded = crate::config::load(&run_dir.join("config.toml"), &[])?;
+    if loaded.experiment != "sngan" {
+        bail!(
+            "{}: not an SNGAN run (experiment = `{}`)",
+            run_dir.display(),
+            loaded.experiment
+        );
+    }
+    let cfg: SnganConfig = loaded.parse()?;
+    let (ckpt, _, _) = latest_checkpoint(run_dir)?;
+    let g = cfg
+        .generator
+        .init(device)
+        .try_load_file(ckpt.join("ema_generator.bpk"))
+        .map_err(|e| anyhow!("{}: loading the EMA generator: {e:?}", ckpt.display()))?;
+    Ok((cfg, g))
+}
+
+/// Trains (or resumes `resume`'s run) and writes the run folder.
+pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
+    let cfg: SnganConfig = loaded.parse()?;
+    let path = loaded.path.display().to_string();
+    let (g_cfg, d_cfg) = checked(&cfg, &path)?;
+    let seed = cli.seed.unwrap_or(cfg.seed);
+    let (device_name, plain) =
+        crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
+    let device = plain.clone().autodiff();
+    device.seed(seed);
+    let size = g_cfg.resolution.size();
+    let images = Images::open(&cfg.data, size, seed).with_context(|| format!("{path}: [data]"))?;
+    let found = images.size()?;
+    if found != size {
+        bail!(
+            "{path}: the images are {found}×{found} but [generator] resolution is {size}; set resolution = {}",
+            Resolution::from_size(found).map_or("32 or 64".into(), |r| r.size().to_string())
+        );
+    }
+    let t = cfg.train.clone();
+    if images.len() < t.batch_size {
+        bail!(
+            "{path}: [train] batch_size = {} but the data has {} images",
+            t.batch_size,
+            images.len()
+        );
+    }
+    let run = match resume {
+        Some(dir) => RunDir::reopen(dir)?,
+        None => RunDir::create(
+            &cli.out.clone().unwrap_or_else(|| PathBuf::from("runs")),
+            &loaded.name,
+            &loaded.resolved(),
+        )?,
+    };
+    println!("run folder: {}", run.path().display());
+    let g = g_cfg.init(&device);
+    let adam = AdamConfig::new().with_beta_1(t.beta1).with_beta_2(t.beta2);
+    let mut s = State {
+        ema: g.valid(),
+        g,
+        d: d_cfg.init(&device),
+        opt_g: adam.init(),
+        opt_d: adam.init(),
+    };
+    let mut first = 1;
+    let mut seconds = 0.0;
+    if let Some(dir) = resume {
+        let (ckpt, step, secs) = latest_checkpoint(dir)?;
+        let load = |what: &str, e| anyhow!("{}: loading the {what}: {e:?}", ckpt.display());
+        s.g =
+            s.g.try_load_file(ckpt.join("generator.bpk"))
+                .map_err(|e| load("generator", e))?;
+        s.d =
+            s.d.try_load_file(ckpt.join("discriminator.bpk"))
+                .map_err(|e| load("discriminator", e))?;
+        s.ema = s
+            .ema
+            .try_load_file(ckpt.join("ema_generator.bpk"))
+            .map_err(|e| load("EMA generator", e))?;
+        s.opt_g = s
+            .opt_g
+            .load(ckpt.join("optimizer_generator.bpk"))
+            .map_err(|e| load("generator's optimizer", e))?;
+        s.opt_d = s
+            .opt_d
+            .load(ckpt.join("optimizer_discriminator.bpk"))
+            .map_err(|e| load("discriminator's optimizer", e))?;
+        first = step + 1;
+        seconds = secs;
+        run.log(&format!("resumed from {} (step {step})", ckpt.display()));
+        println!("resuming after generator step {step}");
+    }
+    let loss = LossConfig {
+        reduction: Reduction::Mean,
+        ..cfg.loss.clone()
+    };
+    run.log(&format!(
+        "sngan: {} images of {size}², G {} ch, D {} ch, loss {} (L = {}), device {device_name}",
+        images.len(),
+        g_cfg.channels,
+        d_cfg.channels,
+        cfg.loss.kind,
+        cfg.loss.projections
+    ));
+    let grid_z = fixed_noise(g_cfg.latent, seed, 64, &plain);
+    let metrics_path = run.file("metrics.csv")?;
+    let fresh = !metrics_path.exists();
+    let mut metrics = csv::WriterBuilder::new().has_headers(false).from_writer(
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&metrics_path)?,
+    );
+    if fresh {
+        metrics.write_record(["step", "d_loss", "g_loss", "seconds_per_step", "seconds"])?;
+    }
+    let mut schedule = Schedule {
+        n: images.len(),
+        batch: t.batch_size,
+        seed,
+        epoch: None,
+    };
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let flag = interrupted.clone();
+        let _ = ctrlc::set_handler(move || {
+            if flag.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!(
+                "\ninterrupted: finishing this step and writing a checkpoint (Ctrl-C again to quit now)"
+            );
+        });
+    }
+    let mut progress = Progress::new("generator steps", t.generator_steps as u64);
+    progress.inc((first - 1) as u64, String::new);
+    let (mut d_sum, mut g_sum, mut n_sum, mut t_sum) = (0.0, 0.0, 0usize, 0.0);
+    for step in first..=t.generator_steps {
+        let start = Instant::now();
+        device.seed(mix(seed, step as u64));
+        let noise = || {
+            Tensor::<2>::random(
+                [t.batch_size, g_cfg.latent],
+                Distribution::Normal(0.0, 1.0),
+                &device,
+            )
+        };
+        let mut real = None;
+        let mut d_loss_value = 0.0;
+        for j in 0..t.n_critic {
+            let k = (step - 1) * t.n_critic + j;
+            let items = images.items(&schedule.indices(k))?;
+            let x = Batch.batch(items, &device).images; // [B, 3, S, S]
+            // Generated in training mode (batch statistics), no graph: D's step only.
+            let fake = s.g.clone().no_grad().forward(noise()).detach();
+            let d_real = s.d.forward(x.clone()).output; // [B, 1]
+            let d_fake = s.d.forward(fake).output;
+            let d_loss =
+                relu(d_real.neg().add_scalar(1.0)).mean() + relu(d_fake.add_scalar(1.0)).mean();
+            d_loss_value = d_loss.clone().into_scalar::<f64>();
+            if !d_loss_value.is_finite() {
+                bail!(
+                    "the discriminator loss is {d_loss_value} at generator step {step}; lower [train] lr_discriminator"
+                );
+            }
+            let grads = GradientsParams::from_grads(d_loss.backward(), &s.d);
+            s.d = s.opt_d.step(t.lr_discriminator, s.d.clone(), grads);
+            real = Some(x);
+        }
+        // Generator step: D's parameters take no gradient; its input does.
+        let d = s.d.clone().no_grad();
+        let real_features = d
+            .forward(real.expect("n_critic ≥ 1"))
+            .feature_vector()
+            .detach();
+        let fake_features = d.forward(s.g.forward(noise())).feature_vector();
+        let g_loss = loss
+            .forward(
+                &Measure::new(real_features.unsqueeze_dim::<3>(0)),
+                &Measure::new(fake_features.unsqueeze_dim::<3>(0)),
+            )
+            .with_context(|| format!("generator loss at step {step}"))?;
+        let g_loss_value = g_loss.clone().into_scalar::<f64>();
+        let grads = GradientsParams::from_grads(g_loss.backward(), &s.g);
+        s.g = s.opt_g.step(t.lr_generator, s.g.clone(), grads);
+        sync_running_state(&s.g);
+        sync_running_state(&s.d);
+        s.ema = ema_update(s.ema.clone(), &s.g, t.ema);
+        let elapsed = start.elapsed().as_secs_f64();
+        seconds += elapsed;
+        (d_sum, g_sum, n_sum, t_sum) = (
+            d_sum + d_loss_value,
+            g_sum + g_loss_value,
+            n_sum + 1,
+            t_sum + elapsed,
+        );
+        let last = step == t.generator_steps;
+        let stop = interrupted.load(Ordering::SeqCst);
+        if step % t.log_every.max(1) == 0 || last || stop {
+            let n = n_sum as f64;
+            metrics.write_record([
+                step.to_string(),
+                format!("{:.6e}", d_sum / n),
+                format!("{:.6e}", g_sum / n),
+                format!("{:.4}", t_sum / n),
+                format!("{seconds:.1}"),
+            ])?;
+            metrics.flush()?;
+            run.log(&format!(
+                "step {step}: D loss {:.4}, G loss {:.4}, {:.3} s/step",
+                d_sum / n,
+                g_sum / n,
+                t_sum / n
+            ));
+            (d_sum, g_sum, n_sum, t_sum) = (0.0, 0.0, 0, 0.0);
+        }
+        if step % t.sample_every.max(1) == 0 || last {
+            let grid = s.ema.forward(grid_z.clone());
+            datasets::image::save_grid(
+                &run.file(&format!("samples/step-{step:07}.png"))?,
+                grid,
+                8,
+            )?;
+        }
+        if step % t.checkpoint_every.max(1) == 0 || last || stop {
+            save_checkpoint(&run, step, seconds, &s, t.keep_checkpoints)?;
+        }
+        progress.inc(1, || format!("D {d_loss_value:.3} G {g_loss_value:.4}"));
+        if stop && !last {
+            progress.finish();
+            run.log(&format!(
+                "interrupted after step {step}; checkpoint written"
+            ));
+            println!(
+                "stopped after generator step {step}; continue with: experiments --resume {}",
+                run.path().display()
+            );
+            return Ok(());
+        }
+    }
+    progress.finish();
+    loss_curves(&run)?;
+    println!("outputs in {}", run.path().display());
+    Ok(())
+}
+
+/// `losses.png` from the whole metrics.csv (resumed runs included).
+fn loss_curves(run: &RunDir) -> Result<()> {
+    let mut reader = csv::Reader::from_path(run.path().join("metrics.csv"))?;
+    let (mut d, mut g) = (Vec::new(), Vec::new());
+    for row in reader.records() {
+        let row = row?;
+        let step: f64 = row[0].parse()?;
+        d.push((step, row[1].parse::<f64>()?));
+        g.push((step, row[2].parse::<f64>()?));
+    }
+    plots::line_plot(
+        &run.file("losses.png")?,
+        "SNGAN losses",
+        "generator step",
+        "loss",
+        &[
+            Series {
+                label: "D (hinge)".into(),
+                points: d,
+            },
+            Series {
+                label: "G (feature SW)".into(),
+                points: g,
+            },
+        ],
+        false,
+        false,
+    )
+}
+
+/// `experiments sample --run RUN_DIR --n N --out DIR`: N PNGs from the EMA generator.
+pub fn sample(run_dir: &Path, n: usize, out: &Path, batch: usize, cli: &Cli) -> Result<()> {
+    if out.exists()
+        && std::fs::read_dir(out)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        bail!(
+            "{}: exists and is not empty; give a new folder (nothing is overwritten)",
+            out.display()
+        );
+    }
+    let (_, device) = crate::device::resolve(cli.device.as_deref(), None)?;
+    let (cfg, g) = load_ema_generator(run_dir, &device)?;
+    let seed = cli.seed.unwrap_or(cfg.seed);
+    device.seed(seed);
+    std::fs::create_dir_all(out)?;
+    let mut progress = Progress::new("images", n as u64);
+    let mut written = 0;
+    while written < n {
+        let b = batch.min(n - written).max(1);
+        let z = Tensor::<2>::random(
+            [b, cfg.generator.latent],
+            Distribution::Normal(0.0, 1.0),
+            &device,
+        );
+        datasets::image::save_images(out, g.forward(z), written)?;
+        written += b;
+        progress.inc(b as u64, String::new);
+    }
+    progress.finish();
+    println!("{n} images in {}", out.display());
+    Ok(())
+}
