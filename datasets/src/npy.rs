@@ -98,6 +98,51 @@ pub fn read_clouds(path: impl AsRef<Path>) -> Result<CloudArray> {
     }
 }
 
+/// Reads entry `key` of a `.npz` archive as f64 (float32 or float64 arrays), with its shape.
+pub fn read_npz_f64(path: impl AsRef<Path>, key: &str) -> Result<(Vec<f64>, Vec<u64>)> {
+    let path = path.as_ref();
+    if !path.is_file() {
+        return Err(DataError::NotFound {
+            path: path.to_path_buf(),
+            hint: format!("expected a .npz archive with an entry `{key}`"),
+        });
+    }
+    let mut archive = npyz::npz::NpzArchive::open(path)
+        .map_err(|e| DataError::format(path, format!("not a readable .npz archive: {e}")))?;
+    let names: Vec<String> = archive.array_names().map(str::to_string).collect();
+    let npy = archive
+        .by_name(key)
+        .map_err(|e| DataError::format(path, format!("reading entry `{key}`: {e}")))?
+        .ok_or_else(|| {
+            DataError::format(
+                path,
+                format!("the archive has no `{key}` entry (entries: {names:?})"),
+            )
+        })?;
+    let shape = npy.shape().to_vec();
+    let dtype = match npy.dtype() {
+        npyz::DType::Plain(ts) => ts.to_string(),
+        other => format!("{other:?}"),
+    };
+    let bad = |e: std::io::Error| DataError::format(path, format!("entry `{key}`: {e}"));
+    let values = match dtype.as_str() {
+        "<f8" => npy.into_vec::<f64>().map_err(bad)?,
+        "<f4" => npy
+            .into_vec::<f32>()
+            .map_err(bad)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        other => {
+            return Err(DataError::format(
+                path,
+                format!("entry `{key}`: expected float32 or float64, got dtype {other}"),
+            ));
+        }
+    };
+    Ok((values, shape))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
