@@ -74,6 +74,24 @@ pub enum Command {
         #[arg(long, default_value_t = 100)]
         batch: usize,
     },
+    /// FID and Inception Score of a trained SNGAN's EMA generator (the paper's metrics).
+    EvalGan {
+        /// The run folder of an SNGAN training.
+        #[arg(long)]
+        run: PathBuf,
+        /// The FID Inception weights: pt_inception-2015-12-05-6726825d.pth (or .safetensors).
+        #[arg(long)]
+        inception: PathBuf,
+        /// Reference statistics (.npz with mu, sigma), e.g. fid_stats_cifar10_train.npz.
+        #[arg(long)]
+        stats: PathBuf,
+        /// Number of generated images (50 000 in the paper).
+        #[arg(long, default_value_t = 50_000)]
+        n: usize,
+        /// Images per Inception forward.
+        #[arg(long, default_value_t = 50)]
+        batch: usize,
+    },
     /// Download, verify and unpack a dataset (cifar10) into $SWBURN_DATA (default ./data).
     Download {
         /// The dataset: cifar10 (modelnet40 and shapenet55 are placed by hand, see datasets/README.md).

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod device;
 pub mod flow;
+pub mod mesh_dataset;
 pub mod mesh_deform;
 pub mod pair;
 pub mod plots;
@@ -31,6 +32,13 @@ pub fn run(cli: Cli) -> Result<()> {
             synthetic,
         }) => autoencoder::evaluate(run, data.clone(), *subset, *seeds, *synthetic, &cli),
         Some(Command::Sample { run, n, out, batch }) => sngan::sample(run, *n, out, *batch, &cli),
+        Some(Command::EvalGan {
+            run,
+            inception,
+            stats,
+            n,
+            batch,
+        }) => sngan::evaluate(run, inception, stats, *n, *batch, &cli),
         None => {
             if let Some(run_dir) = &cli.resume {
                 if cli.config.is_some() {
@@ -60,8 +68,9 @@ pub fn run(cli: Cli) -> Result<()> {
                 "mesh_deform" => mesh_deform::run(&loaded, &cli),
                 "autoencoder" => autoencoder::run(&loaded, &cli, None),
                 "sngan" => sngan::run(&loaded, &cli, None),
+                "mesh_deform_dataset" => mesh_dataset::run(&loaded, &cli),
                 other => bail!(
-                    "{}: unknown experiment `{other}` in key `experiment`; expected one of: gradient_flow, variance, mesh_deform, autoencoder, sngan",
+                    "{}: unknown experiment `{other}` in key `experiment`; expected one of: gradient_flow, variance, mesh_deform, mesh_deform_dataset, autoencoder, sngan",
                     path.display()
                 ),
             }

@@ -614,6 +614,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
         progress.inc(1, || format!("D {d_loss_value:.3} G {g_loss_value:.4}"));
         if stop && !last {
             progress.finish();
+            loss_curves(&run)?;
             run.log(&format!(
                 "interrupted after step {step}; checkpoint written"
             ));
@@ -692,5 +693,104 @@ pub fn sample(run_dir: &Path, n: usize, out: &Path, batch: usize, cli: &Cli) -> 
     }
     progress.finish();
     println!("{n} images in {}", out.display());
+    Ok(())
+}
+
+/// `experiments eval-gan`: FID against reference statistics and IS (10 splits) of `n` images of
+/// the EMA generator, quantised to 8 bits like the PNGs the reference code scores. Appends a
+/// line to `RUN_DIR/eval.csv` (never rewrites it) and prints the result.
+pub fn evaluate(
+    run_dir: &Path,
+    inception: &Path,
+    stats: &Path,
+    n: usize,
+    batch: usize,
+    cli: &Cli,
+) -> Result<()> {
+    use models::inception::metrics::StatsAccumulator;
+    use models::inception::{FeatureStats, FidInception, frechet_distance, inception_score};
+    if n < 2 || batch == 0 {
+        bail!("--n must be at least 2 and --batch positive");
+    }
+    let (_, device) = crate::device::resolve(cli.device.as_deref(), None)?;
+    let (cfg, g) = load_ema_generator(run_dir, &device)?;
+    let reference = FeatureStats::from_npz(stats)?;
+    if reference.mu.len() != 2048 {
+        bail!(
+            "{}: reference statistics of dimension {}, expected 2048 (pool3)",
+            stats.display(),
+            reference.mu.len()
+        );
+    }
+    let net = FidInception::load(&device, inception)?;
+    let seed = cli.seed.unwrap_or(cfg.seed);
+    device.seed(seed);
+    let (_, step, _) = latest_checkpoint(run_dir)?;
+    let mut acc = StatsAccumulator::new(2048);
+    let mut logits = Vec::with_capacity(n * 1008);
+    let mut progress = Progress::new("images", n as u64);
+    let start = Instant::now();
+    while acc.count() < n {
+        let b = batch.min(n - acc.count());
+        let z = Tensor::<2>::random(
+            [b, cfg.generator.latent],
+            Distribution::Normal(0.0, 1.0),
+            &device,
+        );
+        // 8-bit quantisation: x ↦ round(127.5 (x + 1)) / 127.5 − 1.
+        let images = g
+            .forward(z)
+            .clamp(-1.0, 1.0)
+            .add_scalar(1.0)
+            .mul_scalar(127.5)
+            .round()
+            .div_scalar(127.5)
+            .sub_scalar(1.0);
+        let out = net.forward(images);
+        acc.add(
+            &out.pool3
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .map_err(|e| anyhow!("{e:?}"))?,
+        );
+        logits.extend(
+            out.logits
+                .into_data()
+                .convert::<f64>()
+                .try_to_vec::<f64>()
+                .map_err(|e| anyhow!("{e:?}"))?,
+        );
+        progress.inc(b as u64, String::new);
+    }
+    progress.finish();
+    let ours = acc.finish().expect("n ≥ 2");
+    let fid = frechet_distance(&ours, &reference);
+    let (is_mean, is_std) = inception_score(&logits, 1008, 10);
+    let line = format!(
+        "step {step}: FID {fid:.3}, IS {is_mean:.3} ± {is_std:.3} ({n} images, {:.0} s)",
+        start.elapsed().as_secs_f64()
+    );
+    println!("{line}");
+    let path = run_dir.join("eval.csv");
+    let fresh = !path.exists();
+    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?,
+    );
+    if fresh {
+        w.write_record(["step", "images", "fid", "is_mean", "is_std", "reference"])?;
+    }
+    w.write_record([
+        step.to_string(),
+        n.to_string(),
+        format!("{fid:.4}"),
+        format!("{is_mean:.4}"),
+        format!("{is_std:.4}"),
+        stats.display().to_string(),
+    ])?;
+    w.flush()?;
     Ok(())
 }

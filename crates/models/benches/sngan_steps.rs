@@ -1,7 +1,9 @@
 //! SNGAN step times on the CPU: one discriminator step (hinge loss, G(z) without graph, D on
 //! real and fake, backward, Adam) and one generator step (feature-space SW, L = 10, through a
 //! frozen D, backward, Adam) for the paper's CIFAR-10 networks (G 256 ch, D 128 ch) at batch
-//! 128, plus the parts of each. `cargo bench -p models --bench sngan_steps [-- CH_G CH_D BATCH]`.
+//! 128, plus the parts of each.
+//! `cargo bench -p models --bench sngan_steps [-- CH_G CH_D BATCH REPS]`; the PyTorch twin is
+//! `scripts/sngan_torch_bench.py` with the same arguments.
 
 use std::time::Instant;
 
@@ -39,7 +41,7 @@ fn main() {
         [g, d, b, ..] => (g, d, b),
         _ => (256, 128, 128),
     };
-    let reps = 5;
+    let reps = args.get(3).copied().unwrap_or(5);
     let device = Device::flex().autodiff();
     device.seed(0);
     let g_cfg = GeneratorConfig {

@@ -3,10 +3,12 @@
 //! topology.
 
 mod chamfer;
+mod conditioned;
 pub mod metrics;
 mod solver;
 mod velocity;
 
 pub use chamfer::chamfer_loss;
+pub use conditioned::{ConditionedDeformer, ConditionedDeformerConfig};
 pub use solver::{OdeMethod, integrate};
 pub use velocity::{VelocityField, VelocityFieldConfig};

@@ -8,13 +8,13 @@
 //! Xavier-uniform weights, biases 0.01. The max over points makes the encoder invariant to the
 //! order of the points.
 
-use burn::module::{Module, Param};
-use burn::nn::conv::{Conv1d, Conv1dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig};
+use burn::module::Module;
+use burn::nn::{BatchNorm, BatchNormConfig, Linear};
 use burn::tensor::activation::{relu, tanh};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
-use sw_loss::directions::normalize_rows;
+
+use super::encoder::{PointNetEncoder, linear};
 
 /// Configuration of [`PointNetAutoencoder`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,49 +41,17 @@ impl Default for PointNetConfig {
     }
 }
 
-const XAVIER: Initializer = Initializer::XavierUniform { gain: 1.0 };
-
-/// A bias of `n` entries equal to 0.01 (Burn's Xavier initializer has no fan-out for a bias).
-fn bias_001(n: usize, device: &Device) -> Option<Param<Tensor<1>>> {
-    Some(Param::from_tensor(Tensor::full([n], 0.01, device)))
-}
-
 impl PointNetConfig {
     /// Builds the autoencoder on `device`.
     pub fn init(&self, device: &Device) -> PointNetAutoencoder {
-        let mut convs = Vec::new();
-        let mut norms = Vec::new();
-        let mut c_in = 3;
-        for &c in &self.encoder_channels {
-            let conv = Conv1dConfig::new(c_in, c, 1)
-                .with_initializer(XAVIER)
-                .with_bias(false)
-                .init(device);
-            let conv = Conv1d {
-                bias: bias_001(c, device),
-                ..conv
-            };
-            convs.push(conv);
-            norms.push(BatchNormConfig::new(c).init(device));
-            c_in = c;
-        }
-        let linear = |i: usize, o: usize| Linear {
-            bias: bias_001(o, device),
-            ..LinearConfig::new(i, o)
-                .with_initializer(XAVIER)
-                .with_bias(false)
-                .init(device)
-        };
         let w = self.decoder_width;
         PointNetAutoencoder {
-            convs,
-            norms,
-            to_latent: linear(c_in, self.latent),
-            dec1: linear(self.latent, w),
+            encoder: PointNetEncoder::new(&self.encoder_channels, self.latent, device),
+            dec1: linear(self.latent, w, device),
             dec1_norm: BatchNormConfig::new(w).init(device),
-            dec2: linear(w, w),
+            dec2: linear(w, w, device),
             dec2_norm: BatchNormConfig::new(w).init(device),
-            dec3: linear(w, 3 * self.points),
+            dec3: linear(w, 3 * self.points, device),
         }
     }
 }
@@ -91,9 +59,7 @@ impl PointNetConfig {
 /// The autoencoder.
 #[derive(Module, Debug)]
 pub struct PointNetAutoencoder {
-    convs: Vec<Conv1d>,
-    norms: Vec<BatchNorm>,
-    to_latent: Linear,
+    encoder: PointNetEncoder,
     dec1: Linear,
     dec1_norm: BatchNorm,
     dec2: Linear,
@@ -107,14 +73,7 @@ impl PointNetAutoencoder {
     /// # Shapes
     /// `x: [B, N, 3]` → `[B, latent]`.
     pub fn encode(&self, x: Tensor<3>) -> Tensor<2> {
-        let b = x.dims()[0];
-        let mut h = x.swap_dims(1, 2); // [B, 3, N]
-        for (conv, norm) in self.convs.iter().zip(&self.norms) {
-            h = relu(norm.forward(conv.forward(h))); // [B, C, N]
-        }
-        let c = h.dims()[1];
-        let pooled = h.max_dim(2).reshape([b, c]); // [B, C]
-        normalize_rows(self.to_latent.forward(pooled)) // [B, latent]
+        self.encoder.forward(x)
     }
 
     /// Clouds from latent codes.

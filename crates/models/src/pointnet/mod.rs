@@ -2,5 +2,7 @@
 //! DSW): a permutation-invariant encoder to a unit latent code and an MLP decoder to a cloud.
 
 mod autoencoder;
+mod encoder;
 
 pub use autoencoder::{PointNetAutoencoder, PointNetConfig};
+pub use encoder::PointNetEncoder;

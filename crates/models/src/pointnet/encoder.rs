@@ -1,0 +1,82 @@
+//! PointNet encoder: a permutation-invariant map from a cloud to a unit code.
+//!
+//! ```text
+//! x [B, N, 3] → pointwise Conv1d 3→c₁→…→c_k (each BatchNorm + ReLU) → max over points
+//!             → Linear c_k→latent → z / ‖z‖                              [B, latent]
+//! ```
+//! Xavier-uniform weights, biases 0.01. Shared by the autoencoder and by the conditioned
+//! mesh deformer (DDOT's dataset mode).
+
+use burn::module::{Module, Param};
+use burn::nn::conv::{Conv1d, Conv1dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+use sw_loss::directions::normalize_rows;
+
+pub(crate) const XAVIER: Initializer = Initializer::XavierUniform { gain: 1.0 };
+
+/// A bias of `n` entries equal to 0.01 (Burn's Xavier initializer has no fan-out for a bias).
+pub(crate) fn bias_001(n: usize, device: &Device) -> Option<Param<Tensor<1>>> {
+    Some(Param::from_tensor(Tensor::full([n], 0.01, device)))
+}
+
+/// Xavier-uniform Linear with bias 0.01.
+pub(crate) fn linear(i: usize, o: usize, device: &Device) -> Linear {
+    Linear {
+        bias: bias_001(o, device),
+        ..LinearConfig::new(i, o)
+            .with_initializer(XAVIER)
+            .with_bias(false)
+            .init(device)
+    }
+}
+
+/// The PointNet encoder.
+#[derive(Module, Debug)]
+pub struct PointNetEncoder {
+    convs: Vec<Conv1d>,
+    norms: Vec<BatchNorm>,
+    to_latent: Linear,
+}
+
+impl PointNetEncoder {
+    /// Pointwise layers of `channels` widths, then a `latent`-sized unit code.
+    pub fn new(channels: &[usize], latent: usize, device: &Device) -> Self {
+        let mut convs = Vec::new();
+        let mut norms = Vec::new();
+        let mut c_in = 3;
+        for &c in channels {
+            let conv = Conv1dConfig::new(c_in, c, 1)
+                .with_initializer(XAVIER)
+                .with_bias(false)
+                .init(device);
+            convs.push(Conv1d {
+                bias: bias_001(c, device),
+                ..conv
+            });
+            norms.push(BatchNormConfig::new(c).init(device));
+            c_in = c;
+        }
+        Self {
+            convs,
+            norms,
+            to_latent: linear(c_in, latent, device),
+        }
+    }
+
+    /// Unit codes.
+    ///
+    /// # Shapes
+    /// `x: [B, N, 3]` → `[B, latent]`.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
+        let b = x.dims()[0];
+        let mut h = x.swap_dims(1, 2); // [B, 3, N]
+        for (conv, norm) in self.convs.iter().zip(&self.norms) {
+            h = relu(norm.forward(conv.forward(h))); // [B, C, N]
+        }
+        let c = h.dims()[1];
+        let pooled = h.max_dim(2).reshape([b, c]); // [B, C]
+        normalize_rows(self.to_latent.forward(pooled)) // [B, latent]
+    }
+}
