@@ -197,7 +197,6 @@ fn save_checkpoint(
 ) -> Result<()> {
     let dir = run.path().join("checkpoints");
     let tmp = dir.join(format!("epoch-{epoch}.tmp"));
-    let done = dir.join(format!("epoch-{epoch}"));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp)?;
     ae.clone()
@@ -212,11 +211,7 @@ fn save_checkpoint(
         adam.save(tmp.join("amortizer_optimizer.bpk"))
             .map_err(|e| anyhow!("saving the amortizer's optimizer: {e:?}"))?;
     }
-    std::fs::write(tmp.join("state"), format!("{epoch}\n{seconds}\n"))?;
-    let _ = std::fs::remove_dir_all(&done);
-    std::fs::rename(&tmp, &done)?;
-    std::fs::write(dir.join("LATEST.tmp"), format!("epoch-{epoch}"))?;
-    std::fs::rename(dir.join("LATEST.tmp"), dir.join("LATEST"))?;
+    crate::run_dir::commit_checkpoint(run.path(), &format!("epoch-{epoch}"), epoch, seconds)?;
     Ok(())
 }
 
@@ -278,27 +273,8 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&std::path::Path>) -> Resu
     let mut first_epoch = 1;
     let mut resumed_seconds = 0.0;
     if let Some(dir) = resume {
-        let ckpt = dir.join("checkpoints");
-        let latest = std::fs::read_to_string(ckpt.join("LATEST")).map_err(|_| {
-            anyhow!(
-                "{}: no checkpoint to resume from (checkpoints/LATEST is missing)",
-                dir.display()
-            )
-        })?;
-        let ckpt = ckpt.join(latest.trim());
-        let state = std::fs::read_to_string(ckpt.join("state"))
-            .with_context(|| format!("{}: reading the checkpoint state", ckpt.display()))?;
-        let mut lines = state.lines();
-        let epoch: usize = lines
-            .next()
-            .unwrap_or("")
-            .parse()
-            .context("checkpoint epoch")?;
-        resumed_seconds = lines
-            .next()
-            .unwrap_or("0")
-            .parse()
-            .context("checkpoint seconds")?;
+        let (ckpt, epoch, seconds) = crate::run_dir::latest_checkpoint(dir)?;
+        resumed_seconds = seconds;
         ae = ae
             .try_load_file(ckpt.join("model.bpk"))
             .map_err(|e| anyhow!("{}: loading the model: {e:?}", ckpt.display()))?;
@@ -529,20 +505,14 @@ fn load_trained(
         );
     }
     let cfg: AutoencoderConfig = loaded.parse()?;
-    let ckpt = run_dir.join("checkpoints");
-    let latest = std::fs::read_to_string(ckpt.join("LATEST")).map_err(|_| {
-        anyhow!(
-            "{}: no checkpoint (checkpoints/LATEST is missing)",
-            run_dir.display()
-        )
-    })?;
+    let (ckpt, _, _) = crate::run_dir::latest_checkpoint(run_dir)?;
     let model = PointNetConfig {
         points: cfg.data.points,
         ..cfg.model.clone()
     }
     .init(device);
     let model = model
-        .try_load_file(ckpt.join(latest.trim()).join("model.bpk"))
+        .try_load_file(ckpt.join("model.bpk"))
         .map_err(|e| anyhow!("{}: loading the model: {e:?}", run_dir.display()))?;
     Ok((cfg, model))
 }

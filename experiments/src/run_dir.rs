@@ -84,3 +84,49 @@ impl RunDir {
         }
     }
 }
+
+/// The latest checkpoint folder of a run (named by `checkpoints/LATEST`) and the (counter,
+/// seconds) in its `state` file: the epoch or step it ends, and the training seconds so far.
+pub fn latest_checkpoint(run_dir: &Path) -> Result<(PathBuf, usize, f64)> {
+    let ckpt = run_dir.join("checkpoints");
+    let latest = std::fs::read_to_string(ckpt.join("LATEST")).map_err(|_| {
+        anyhow!(
+            "{}: no checkpoint (checkpoints/LATEST is missing)",
+            run_dir.display()
+        )
+    })?;
+    let ckpt = ckpt.join(latest.trim());
+    let state = std::fs::read_to_string(ckpt.join("state"))
+        .with_context(|| format!("{}: reading the checkpoint state", ckpt.display()))?;
+    let mut lines = state.lines();
+    let counter = lines
+        .next()
+        .unwrap_or("")
+        .parse()
+        .with_context(|| format!("{}: the state's first line", ckpt.display()))?;
+    let seconds = lines
+        .next()
+        .unwrap_or("0")
+        .parse()
+        .with_context(|| format!("{}: the state's second line", ckpt.display()))?;
+    Ok((ckpt, counter, seconds))
+}
+
+/// Finishes a checkpoint written into `checkpoints/<name>.tmp/`: writes its `state`, renames the
+/// folder to `checkpoints/<name>/`, and only then points `checkpoints/LATEST` (itself written to
+/// a temporary file and renamed) at it — a checkpoint interrupted half-way is never referenced.
+pub fn commit_checkpoint(
+    run_dir: &Path,
+    name: &str,
+    counter: usize,
+    seconds: f64,
+) -> std::io::Result<()> {
+    let dir = run_dir.join("checkpoints");
+    let tmp = dir.join(format!("{name}.tmp"));
+    std::fs::write(tmp.join("state"), format!("{counter}\n{seconds}\n"))?;
+    let done = dir.join(name);
+    let _ = std::fs::remove_dir_all(&done);
+    std::fs::rename(&tmp, &done)?;
+    std::fs::write(dir.join("LATEST.tmp"), name)?;
+    std::fs::rename(dir.join("LATEST.tmp"), dir.join("LATEST"))
+}

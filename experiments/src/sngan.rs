@@ -314,7 +314,6 @@ fn checked(cfg: &SnganConfig, path: &str) -> Result<(GeneratorConfig, Discrimina
 fn save_checkpoint(run: &RunDir, step: usize, seconds: f64, s: &State, keep: usize) -> Result<()> {
     let dir = run.path().join("checkpoints");
     let tmp = dir.join(format!("step-{step}.tmp"));
-    let done = dir.join(format!("step-{step}"));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp)?;
     let err = |what: &'static str| move |e| anyhow!("saving the {what}: {e:?}");
@@ -334,11 +333,7 @@ fn save_checkpoint(run: &RunDir, step: usize, seconds: f64, s: &State, keep: usi
     s.opt_d
         .save(tmp.join("optimizer_discriminator.bpk"))
         .map_err(err("discriminator's optimizer"))?;
-    std::fs::write(tmp.join("state"), format!("{step}\n{seconds}\n"))?;
-    let _ = std::fs::remove_dir_all(&done);
-    std::fs::rename(&tmp, &done)?;
-    std::fs::write(dir.join("LATEST.tmp"), format!("step-{step}"))?;
-    std::fs::rename(dir.join("LATEST.tmp"), dir.join("LATEST"))?;
+    crate::run_dir::commit_checkpoint(run.path(), &format!("step-{step}"), step, seconds)?;
     // Older checkpoints beyond `keep`.
     let mut steps: Vec<usize> = std::fs::read_dir(&dir)?
         .filter_map(|e| e.ok())
@@ -357,32 +352,6 @@ fn save_checkpoint(run: &RunDir, step: usize, seconds: f64, s: &State, keep: usi
     Ok(())
 }
 
-/// The latest checkpoint folder of a run and its (step, seconds).
-pub fn latest_checkpoint(run_dir: &Path) -> Result<(PathBuf, usize, f64)> {
-    let ckpt = run_dir.join("checkpoints");
-    let latest = std::fs::read_to_string(ckpt.join("LATEST")).map_err(|_| {
-        anyhow!(
-            "{}: no checkpoint (checkpoints/LATEST is missing)",
-            run_dir.display()
-        )
-    })?;
-    let ckpt = ckpt.join(latest.trim());
-    let state = std::fs::read_to_string(ckpt.join("state"))
-        .with_context(|| format!("{}: reading the checkpoint state", ckpt.display()))?;
-    let mut lines = state.lines();
-    let step = lines
-        .next()
-        .unwrap_or("")
-        .parse()
-        .context("checkpoint step")?;
-    let seconds = lines
-        .next()
-        .unwrap_or("0")
-        .parse()
-        .context("checkpoint seconds")?;
-    Ok((ckpt, step, seconds))
-}
-
 /// Loads the EMA generator of a run's latest checkpoint on `device` (plain, not autodiff).
 pub fn load_ema_generator(run_dir: &Path, device: &Device) -> Result<(SnganConfig, Generator)> {
     let loaded = crate::config::load(&run_dir.join("config.toml"), &[])?;
@@ -394,7 +363,7 @@ pub fn load_ema_generator(run_dir: &Path, device: &Device) -> Result<(SnganConfi
         );
     }
     let cfg: SnganConfig = loaded.parse()?;
-    let (ckpt, _, _) = latest_checkpoint(run_dir)?;
+    let (ckpt, _, _) = crate::run_dir::latest_checkpoint(run_dir)?;
     let g = cfg
         .generator
         .init(device)
@@ -451,7 +420,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     let mut first = 1;
     let mut seconds = 0.0;
     if let Some(dir) = resume {
-        let (ckpt, step, secs) = latest_checkpoint(dir)?;
+        let (ckpt, step, secs) = crate::run_dir::latest_checkpoint(dir)?;
         let load = |what: &str, e| anyhow!("{}: loading the {what}: {e:?}", ckpt.display());
         s.g =
             s.g.try_load_file(ckpt.join("generator.bpk"))
@@ -725,7 +694,7 @@ pub fn evaluate(
     let net = FidInception::load(&device, inception)?;
     let seed = cli.seed.unwrap_or(cfg.seed);
     device.seed(seed);
-    let (_, step, _) = latest_checkpoint(run_dir)?;
+    let (_, step, _) = crate::run_dir::latest_checkpoint(run_dir)?;
     let mut acc = StatsAccumulator::new(2048);
     let mut logits = Vec::with_capacity(n * 1008);
     let mut progress = Progress::new("images", n as u64);

@@ -62,6 +62,30 @@ fn run_config(dir: &Path, config: &str, sets: &[&str]) -> Output {
     experiments(&refs, dir)
 }
 
+/// Waits (up to `limit_s`) until the only run folder under `root` has a metrics.csv of at least
+/// `lines` lines; returns that file.
+fn wait_for_metrics(root: &Path, lines: usize, limit_s: u64) -> PathBuf {
+    let start = std::time::Instant::now();
+    loop {
+        let found = std::fs::read_dir(root)
+            .ok()
+            .and_then(|mut d| d.next())
+            .map(|e| e.unwrap().path().join("metrics.csv"));
+        if let Some(m) = found.filter(|m| {
+            std::fs::read_to_string(m)
+                .map(|t| t.lines().count() >= lines)
+                .unwrap_or(false)
+        }) {
+            return m;
+        }
+        assert!(
+            start.elapsed().as_secs() < limit_s,
+            "no progress logged in {limit_s} s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 const TINY_FLOW: [&str; 8] = [
     "--set",
     "flow.steps=60",
@@ -601,22 +625,7 @@ fn ctrl_c_checkpoints_the_epoch_and_the_run_resumes() {
         .spawn()
         .unwrap();
     // Wait for the first logged epoch, then interrupt.
-    let start = std::time::Instant::now();
-    let metrics = loop {
-        let found = std::fs::read_dir(dir.path().join("runs/synthetic_ae"))
-            .ok()
-            .and_then(|mut d| d.next())
-            .map(|e| e.unwrap().path().join("metrics.csv"));
-        if let Some(m) = found.filter(|m| {
-            std::fs::read_to_string(m)
-                .map(|t| t.lines().count() >= 2)
-                .unwrap_or(false)
-        }) {
-            break m;
-        }
-        assert!(start.elapsed().as_secs() < 60, "no epoch finished in 60 s");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    let metrics = wait_for_metrics(&dir.path().join("runs/synthetic_ae"), 2, 60);
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -784,22 +793,7 @@ fn sngan_interrupted_and_resumed_equals_an_uninterrupted_run() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let start = std::time::Instant::now();
-    let metrics = loop {
-        let found = std::fs::read_dir(b.path().join("runs/synthetic_sngan"))
-            .ok()
-            .and_then(|mut d| d.next())
-            .map(|e| e.unwrap().path().join("metrics.csv"));
-        if let Some(m) = found.filter(|m| {
-            std::fs::read_to_string(m)
-                .map(|t| t.lines().count() >= 3)
-                .unwrap_or(false)
-        }) {
-            break m;
-        }
-        assert!(start.elapsed().as_secs() < 120, "no step logged in 120 s");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+    let metrics = wait_for_metrics(&b.path().join("runs/synthetic_sngan"), 3, 120);
     assert!(
         Command::new("kill")
             .args(["-INT", &child.id().to_string()])
