@@ -20,7 +20,7 @@ fn stats(v: &[f64]) -> (f64, f64) {
 
 #[test]
 fn control_variates_cut_variance_on_shapenet() {
-    let device = Device::default();
+    let device = Device::flex();
     let (xs, ys) = shapenet_flow_pair();
     let x = Measure::single(Tensor::<2>::from_data(
         TensorData::new(xs, [2048, 3]),

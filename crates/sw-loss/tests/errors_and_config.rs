@@ -13,7 +13,7 @@ use sw_loss::{
 };
 
 fn cloud(n: usize, d: usize) -> Tensor<2> {
-    Tensor::random([n, d], Distribution::Normal(0.0, 1.0), &Device::default())
+    Tensor::random([n, d], Distribution::Normal(0.0, 1.0), &Device::flex())
 }
 
 #[test]
@@ -29,12 +29,12 @@ fn bad_shapes_and_values_are_reported() {
     let xb = Measure::new(Tensor::random(
         [2, 10, 3],
         Distribution::Default,
-        &Device::default(),
+        &Device::flex(),
     ));
     let yb = Measure::new(Tensor::random(
         [3, 10, 3],
         Distribution::Default,
-        &Device::default(),
+        &Device::flex(),
     ));
     assert_eq!(
         sw(&xb, &yb, &opts).unwrap_err(),
@@ -65,17 +65,17 @@ fn bad_shapes_and_values_are_reported() {
 
     let nan = Tensor::<2>::from_data(
         TensorData::new(vec![0.0f32, f32::NAN, 1.0, 2.0, 3.0, 4.0], [2, 3]),
-        &Device::default(),
+        &Device::flex(),
     );
     let err = sw(&nan.into(), &cloud(2, 3).into(), &opts).unwrap_err();
     assert_eq!(err, SwError::NonFinite { what: "x" });
     assert!(err.to_string().contains("non-finite"));
 
     // NaN in y, given directions: named as y.
-    let dirs = Directions::Shared(sw_loss::directions::uniform(4, 3, &Device::default()));
+    let dirs = Directions::Shared(sw_loss::directions::uniform(4, 3, &Device::flex()));
     let nan_y = Tensor::<2>::from_data(
         TensorData::new(vec![0.0f32, 1.0, f32::INFINITY, 2.0, 3.0, 4.0], [2, 3]),
-        &Device::default(),
+        &Device::flex(),
     );
     let err = sw_with_directions(
         &cloud(2, 3).into(),
@@ -87,7 +87,7 @@ fn bad_shapes_and_values_are_reported() {
     .unwrap_err();
     assert_eq!(err, SwError::NonFinite { what: "y" });
 
-    let device = Device::default();
+    let device = Device::flex();
     let neg = Measure::single(cloud(3, 3)).with_weights_1d(Tensor::from_data(
         TensorData::new(vec![0.5f32, -0.1, 0.6], [3]),
         &device,
@@ -129,7 +129,7 @@ fn bad_shapes_and_values_are_reported() {
 #[test]
 fn configs_parse_validate_and_run_for_every_kind() {
     let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let device = Device::default();
+    let device = Device::flex();
     let x = Measure::new(Tensor::random(
         [2, 64, 3],
         Distribution::Normal(0.0, 1.0),

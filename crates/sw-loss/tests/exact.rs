@@ -52,7 +52,7 @@ fn exact_wpp_1d(x: &[f64], a: &[f64], y: &[f64], b: &[f64], p: f64) -> f64 {
 #[test]
 fn one_dimension_is_exact_wasserstein() {
     let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let device = Device::default();
+    let device = Device::flex();
     let mut rng = HostRng::new(3);
     for &(n, m, p, weighted) in &[
         (40, 40, 2.0, false),
@@ -96,7 +96,7 @@ fn one_dimension_is_exact_wasserstein() {
 #[test]
 fn translation_gives_projected_shift_squared() {
     let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let device = Device::default();
+    let device = Device::flex();
     let mut rng = HostRng::new(5);
     let (n, d, l) = (200, 4, 16);
     let x = rng.normals(n * d);
@@ -120,7 +120,7 @@ fn translation_gives_projected_shift_squared() {
 #[test]
 fn self_distance_is_zero_and_distance_is_symmetric() {
     let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let device = Device::default();
+    let device = Device::flex();
     let mut rng = HostRng::new(9);
     let x = t2(rng.normals(300), 100, 3, &device, DType::F64);
     let y = t2(rng.normals(240), 80, 3, &device, DType::F64);
@@ -136,7 +136,7 @@ fn self_distance_is_zero_and_distance_is_symmetric() {
 #[test]
 fn same_seed_same_value_and_batches_reduce() {
     let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let device = Device::default();
+    let device = Device::flex();
     let mut rng = HostRng::new(11);
     let (b, n, d) = (3, 64, 3);
     let x = burn::tensor::Tensor::<3>::from_data(

@@ -20,7 +20,7 @@ type Loss = dyn Fn(&Measure, &Measure, &Directions) -> Tensor<1>;
 
 /// Compares d loss / d x from autodiff with central differences, entry by entry.
 fn check_gradient(name: &str, n: usize, m: usize, d: usize, weighted: bool, loss: &Loss) {
-    let device = Device::default().autodiff();
+    let device = Device::flex().autodiff();
     let mut rng = HostRng::new(17);
     let x = rng.normals(n * d);
     let y: Vec<f64> = rng.normals(m * d).iter().map(|v| 0.8 * v + 0.3).collect();
@@ -107,7 +107,7 @@ fn control_variate_gradients_match_finite_differences() {
 #[test]
 fn fused_kernel_matches_reference_twin() {
     let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let device = Device::default().autodiff();
+    let device = Device::flex().autodiff();
     assert!(
         has_fused_kernel(&device),
         "the default device is Flex: the kernel must be used"
@@ -164,7 +164,7 @@ fn fused_kernel_matches_reference_twin() {
 #[test]
 fn fused_projection_matches_matmul() {
     let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let device = Device::default().autodiff();
+    let device = Device::flex().autodiff();
     for &(b, n, l, d) in &[
         (2usize, 50usize, 7usize, 3usize),
         (3, 33, 5, 64),

@@ -27,7 +27,7 @@ fn octahedron(device: &Device, dtype: DType) -> (Tensor<2>, Tensor<2, Int>) {
 #[test]
 fn areas_normals_and_samples_lie_on_the_surface() {
     let _g = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let device = Device::default();
+    let device = Device::flex();
     let (v, f) = octahedron(&device, DType::F64);
     let (areas, normals) = face_areas_normals(&v, &f);
     for a in to_vec(areas) {
@@ -66,7 +66,7 @@ fn areas_normals_and_samples_lie_on_the_surface() {
 #[test]
 fn surface_sample_gradient_matches_finite_differences() {
     let _g = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let device = Device::default().autodiff();
+    let device = Device::flex().autodiff();
     let (v0, f) = octahedron(&device, DType::F64);
     let base = to_vec(v0);
     let mut rng = HostRng::new(2);
@@ -106,7 +106,7 @@ fn surface_sample_gradient_matches_finite_differences() {
 
 #[test]
 fn varifold_distance_to_itself_is_zero_and_sees_orientation() {
-    let device = Device::default();
+    let device = Device::flex();
     let (v, f) = octahedron(&device, DType::F64);
     let mut rng = HostRng::new(3);
     let dirs = Directions::Shared(t2(rng.unit_rows(32, 6), 32, 6, &device, DType::F64));

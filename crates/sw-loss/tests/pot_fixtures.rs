@@ -50,7 +50,7 @@ fn sliced_cases() -> Vec<Value> {
 }
 
 fn check_sw(dtype: DType, tol: f64, force_weights: bool) {
-    let device = Device::default();
+    let device = Device::flex();
     let cases = sliced_cases();
     assert!(cases.len() >= 6, "fixture has {} sliced cases", cases.len());
     for (i, case) in cases.iter().enumerate() {
@@ -92,7 +92,7 @@ fn quantile_path_matches_pot_on_every_case() {
 
 #[test]
 fn control_variates_match_the_fixture() {
-    let device = Device::default();
+    let device = Device::flex();
     let mut checked = 0;
     for dtype in [DType::F32, DType::F64] {
         let tol = if dtype == DType::F32 { 1e-5 } else { 1e-10 };

@@ -39,7 +39,7 @@ fn bessel_ratio_reference_is_right_for_d3() {
 #[test]
 fn vmf_mean_resultant_length_matches_bessel_ratio() {
     let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let device = Device::default();
+    let device = Device::flex();
     device.seed(99);
     for d in [3usize, 10] {
         for kappa in [1.0, 10.0, 100.0] {
@@ -68,7 +68,7 @@ fn vmf_mean_resultant_length_matches_bessel_ratio() {
 #[test]
 fn vmf_samples_are_differentiable_in_the_mean() {
     let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let device = Device::default().autodiff();
+    let device = Device::flex().autodiff();
     let mu = normalize_rows(Tensor::<2>::from_data(
         TensorData::new(vec![0.3f32, -0.2, 0.9], [1, 3]),
         &device,
@@ -102,7 +102,7 @@ fn shifted_pair(device: &Device) -> (Measure, Measure, [f64; 3]) {
 #[test]
 fn max_sw_ascent_finds_the_shift_direction() {
     let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let device = Device::default();
+    let device = Device::flex();
     device.seed(5);
     let (x, y, t) = shifted_pair(&device);
     let options = MaxSwOptions {
@@ -141,7 +141,7 @@ fn max_sw_ascent_finds_the_shift_direction() {
 #[test]
 fn one_ascent_step_raises_the_projected_distance() {
     let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let device = Device::default();
+    let device = Device::flex();
     device.seed(8);
     let (x, y, _) = shifted_pair(&device);
     let p0 = MaxSwOptions {
@@ -162,7 +162,7 @@ fn one_ascent_step_raises_the_projected_distance() {
 #[test]
 fn v_dsw_mean_aligns_with_the_shift() {
     let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let device = Device::default();
+    let device = Device::flex();
     device.seed(13);
     let (x, y, t) = shifted_pair(&device);
     let options = VdswOptions {
