@@ -11,10 +11,14 @@ use sw_loss::{
 
 /// Deterministic pseudo-random values in [−1, 1) (no RNG shared between backends needed).
 fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..n)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
         })
         .collect()
@@ -32,7 +36,10 @@ fn close(a: &[f32], b: &[f32], what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: lengths");
     let scale = a.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= 1e-4 * scale, "{what}[{i}]: flex {x} vs wgpu {y}");
+        assert!(
+            (x - y).abs() <= 1e-4 * scale,
+            "{what}[{i}]: flex {x} vs wgpu {y}"
+        );
     }
 }
 
@@ -55,7 +62,9 @@ fn rows_sort_like_the_cpu_for_every_length_and_content() {
             let out: Vec<Vec<f32>> = devices()
                 .iter()
                 .map(|d| {
-                    host(Tensor::<2>::from_data(TensorData::new(data.clone(), [rows, n]), d).sort(1))
+                    host(
+                        Tensor::<2>::from_data(TensorData::new(data.clone(), [rows, n]), d).sort(1),
+                    )
                 })
                 .collect();
             assert_eq!(out[0], out[1], "{name}, n = {n}");
@@ -76,7 +85,12 @@ fn both(
         let xt = Tensor::<3>::from_data(TensorData::new(x.to_vec(), sx), &d).require_grad();
         let yt = Tensor::<3>::from_data(TensorData::new(y.to_vec(), sy), &d);
         let v = f(xt.clone(), yt, &d);
-        let value: Vec<f32> = v.clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+        let value: Vec<f32> = v
+            .clone()
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap();
         let grads = v.sum().backward();
         let g = xt.grad(&grads).unwrap();
         let g: Vec<f32> = g.into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
@@ -98,7 +112,10 @@ fn sw_values_and_gradients_agree_with_flex() {
     // Equal sizes (fused path on flex, Burn sort on wgpu) for p = 1, 2, 3.
     let (b, n, dim) = (2, 500, 3);
     let x = values(b * n * dim, 1);
-    let y: Vec<f32> = values(b * n * dim, 2).iter().map(|v| v * 0.7 + 0.3).collect();
+    let y: Vec<f32> = values(b * n * dim, 2)
+        .iter()
+        .map(|v| v * 0.7 + 0.3)
+        .collect();
     for p in [1.0, 2.0, 3.0] {
         let [f, w] = both(&x, [b, n, dim], &y, [b, n, dim], |xt, yt, d| {
             sw_pp_with_directions(
@@ -121,9 +138,14 @@ fn sw_values_and_gradients_agree_with_flex() {
     let [f, w] = both(&x2, [1, n2, dim], &y2, [1, m2, dim], |xt, yt, d| {
         let wy = Tensor::<1>::from_data(TensorData::new(wy.clone(), [m2]), d);
         let dirs = directions(40, dim, d);
-        projected_wpp(&Measure::new(xt), &Measure::new(yt).with_weights_1d(wy), &dirs, 2.0)
-            .unwrap()
-            .reshape([40])
+        projected_wpp(
+            &Measure::new(xt),
+            &Measure::new(yt).with_weights_1d(wy),
+            &dirs,
+            2.0,
+        )
+        .unwrap()
+        .reshape([40])
     });
     close(&f.0, &w.0, "weighted W₂² per direction");
     close(&f.1, &w.1, "∇x weighted W₂²");
@@ -134,14 +156,22 @@ fn control_variate_estimators_agree_with_flex() {
     let (n, dim) = (256, 16);
     let x = values(n * dim, 7);
     let y: Vec<f32> = values(n * dim, 8).iter().map(|v| 1.5 * v + 0.2).collect();
-    for kind in [EstimatorKind::Sw, EstimatorKind::LcvSw, EstimatorKind::UcvSw] {
+    for kind in [
+        EstimatorKind::Sw,
+        EstimatorKind::LcvSw,
+        EstimatorKind::UcvSw,
+    ] {
         let [f, w] = both(&x, [1, n, dim], &y, [1, n, dim], |xt, yt, d| {
             LossConfig {
                 kind,
                 projections: 20,
                 ..LossConfig::default()
             }
-            .forward_with_directions(&Measure::new(xt), &Measure::new(yt), &directions(20, dim, d))
+            .forward_with_directions(
+                &Measure::new(xt),
+                &Measure::new(yt),
+                &directions(20, dim, d),
+            )
             .unwrap()
         });
         close(&f.0, &w.0, &format!("{kind}"));
