@@ -54,8 +54,9 @@ impl Batcher<ImageItem, ImageBatch> for ImageBatcher {
     }
 }
 
-/// Writes a grid of `[B, 3, H, W]` images in [−1, 1] as one PNG (`columns` per row).
-pub fn save_grid(path: &std::path::Path, images: Tensor<4>, columns: usize) -> crate::Result<()> {
+/// Host copy of RGB images `[B, 3, H, W]` in [−1, 1], as 8-bit pixels: `pixel(i, y, x)` →
+/// `[r, g, b]` of image `i` (x ↦ round(127.5 (clamp(x) + 1))).
+fn rgb_bytes(images: Tensor<4>) -> (usize, usize, usize, impl Fn(usize, usize, usize) -> [u8; 3]) {
     let [b, c, h, w] = images.dims();
     assert_eq!(c, 3, "RGB images expected");
     let v: Vec<f32> = images
@@ -63,6 +64,17 @@ pub fn save_grid(path: &std::path::Path, images: Tensor<4>, columns: usize) -> c
         .convert::<f32>()
         .try_to_vec::<f32>()
         .expect("f32");
+    let pixel = move |i: usize, y: usize, x: usize| {
+        std::array::from_fn(|k| {
+            ((v[((i * 3 + k) * h + y) * w + x].clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8
+        })
+    };
+    (b, h, w, pixel)
+}
+
+/// Writes a grid of `[B, 3, H, W]` images in [−1, 1] as one PNG (`columns` per row).
+pub fn save_grid(path: &std::path::Path, images: Tensor<4>, columns: usize) -> crate::Result<()> {
+    let (b, h, w, pixel) = rgb_bytes(images);
     let columns = columns.max(1);
     let rows = b.div_ceil(columns);
     let (gw, gh) = (columns * (w + 2) + 2, rows * (h + 2) + 2);
@@ -71,11 +83,7 @@ pub fn save_grid(path: &std::path::Path, images: Tensor<4>, columns: usize) -> c
         let (ox, oy) = (2 + (i % columns) * (w + 2), 2 + (i / columns) * (h + 2));
         for y in 0..h {
             for x in 0..w {
-                let px: [u8; 3] = std::array::from_fn(|k| {
-                    let v = v[((i * 3 + k) * h + y) * w + x];
-                    ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8
-                });
-                canvas.put_pixel((ox + x) as u32, (oy + y) as u32, image::Rgb(px));
+                canvas.put_pixel((ox + x) as u32, (oy + y) as u32, image::Rgb(pixel(i, y, x)));
             }
         }
     }
@@ -87,13 +95,7 @@ pub fn save_grid(path: &std::path::Path, images: Tensor<4>, columns: usize) -> c
 /// Writes each image of `[B, 3, H, W]` (values in [−1, 1]) as `dir/{first + i:06}.png`.
 /// Refuses to replace an existing file.
 pub fn save_images(dir: &std::path::Path, images: Tensor<4>, first: usize) -> crate::Result<()> {
-    let [b, c, h, w] = images.dims();
-    assert_eq!(c, 3, "RGB images expected");
-    let v: Vec<f32> = images
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .expect("f32");
+    let (b, h, w, pixel) = rgb_bytes(images);
     for i in 0..b {
         let path = dir.join(format!("{:06}.png", first + i));
         if path.exists() {
@@ -103,10 +105,7 @@ pub fn save_images(dir: &std::path::Path, images: Tensor<4>, first: usize) -> cr
             ));
         }
         let img = image::RgbImage::from_fn(w as u32, h as u32, |x, y| {
-            image::Rgb(std::array::from_fn(|k| {
-                let v = v[((i * 3 + k) * h + y as usize) * w + x as usize];
-                ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8
-            }))
+            image::Rgb(pixel(i, y as usize, x as usize))
         });
         img.save(&path)
             .map_err(|e| crate::DataError::format(&path, format!("writing PNG: {e}")))?;
