@@ -403,9 +403,11 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&std::path::Path>) -> Resu
         }
         seconds += start.elapsed().as_secs_f64();
         let mean = total / batches.max(1) as f64;
+        // Evaluation mode: batch norm uses its running statistics and does not update them
+        // with the held-out clouds (`valid()` also folds the last training update into them).
         let recon: Vec<f32> = ae
-            .forward(eval_x.clone().autodiff())
-            .inner()
+            .valid()
+            .forward(eval_x.clone())
             .into_data()
             .try_to_vec()
             .map_err(|e| anyhow!("{e:?}"))?;
