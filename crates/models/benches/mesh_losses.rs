@@ -3,9 +3,10 @@
 //! ellipsoid: SW grows like n log n, Chamfer like n² (time and memory).
 //! `cargo bench -p models --bench mesh_losses` prints one JSON line per size and loss.
 
-use std::time::Instant;
+mod common;
 
 use burn::tensor::{Device, Tensor};
+use common::time;
 use datasets::synthetic_mesh::{ellipsoid, icosphere};
 use models::mesh_ode::chamfer_loss;
 use sw_loss::mesh::{surface_measure, varifold_measure, vertex_measure};
@@ -13,24 +14,6 @@ use sw_loss::{Directions, Measure, Reduction, sw_pp_with_directions};
 
 /// Chamfer's N×M distance matrix is skipped above this many entries (4 GB of f32).
 const CHAMFER_MAX_ENTRIES: usize = 1 << 30;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn time(reps: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    median(
-        (0..reps)
-            .map(|_| {
-                let t = Instant::now();
-                f();
-                t.elapsed().as_secs_f64()
-            })
-            .collect(),
-    )
-}
 
 fn main() {
     let device = Device::flex().autodiff();

@@ -5,32 +5,15 @@
 //! `cargo bench -p models --bench sngan_steps [-- CH_G CH_D BATCH REPS]`; the PyTorch twin is
 //! `scripts/sngan_torch_bench.py` with the same arguments.
 
-use std::time::Instant;
+mod common;
 
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Distribution, Tensor};
+use common::time;
 use models::sngan::{DiscriminatorConfig, GeneratorConfig};
 use sw_loss::{LossConfig, Measure};
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn time(reps: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    median(
-        (0..reps)
-            .map(|_| {
-                let t = Instant::now();
-                f();
-                t.elapsed().as_secs_f64()
-            })
-            .collect(),
-    )
-}
 
 fn main() {
     let args: Vec<usize> = std::env::args()
