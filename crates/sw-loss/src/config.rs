@@ -170,7 +170,7 @@ impl LossConfig {
     /// The loss between two (batches of) measures: `[1]` or `[B]` per the reduction.
     pub fn forward(&self, x: &Measure, y: &Measure) -> Result<Tensor<1>> {
         self.validate()?;
-        check_pair(x, y, false)?;
+        check_pair(x, y, false, self.p)?;
         let dirs = match self.kind {
             EstimatorKind::Sw | EstimatorKind::LcvSw | EstimatorKind::UcvSw => {
                 crate::sliced::random_directions(x, &self.sliced_options())

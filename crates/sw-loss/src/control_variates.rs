@@ -167,7 +167,7 @@ fn with_random_directions(
     power: bool,
 ) -> Result<Tensor<1>> {
     options.check()?;
-    check_pair(x, y, false)?;
+    check_pair(x, y, false, options.p)?;
     let dirs = sliced::random_directions(x, options);
     let v = per_pair(
         x,

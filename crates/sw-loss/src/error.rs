@@ -48,6 +48,14 @@ pub enum SwError {
     /// The exponent p is below 1 or not finite.
     #[error("the exponent p must be a finite real >= 1, got {0}")]
     InvalidP(f64),
+    /// f64 with this p on a Vulkan (wgpu) device: SPIR-V's GLSL.std.450 defines pow, exp and
+    /// log for 16- and 32-bit floats only, and Burn's wgpu backend returns garbage for them in
+    /// f64 (seen on lavapipe: `powf_scalar` gives ~1e-315).
+    #[error(
+        "p = {0} needs pow in f64, which a wgpu (Vulkan) device cannot compute (SPIR-V defines \
+         pow/exp/log for 32-bit floats only); use p = 1 or 2, f32 tensors, or a CPU/cuda device"
+    )]
+    F64PowOnVulkan(f64),
     /// A weight vector has a negative entry.
     #[error("{what} has a negative entry ({value}); weights must be non-negative")]
     NegativeWeight {

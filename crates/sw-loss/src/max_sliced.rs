@@ -106,7 +106,7 @@ impl Default for MaxSwOptions {
 pub fn max_sw_direction(x: &Measure, y: &Measure, options: &MaxSwOptions) -> Result<Tensor<3>> {
     check_p(options.p)?;
     options.ascent.check()?;
-    check_pair(x, y, true)?;
+    check_pair(x, y, true, options.p)?;
     let [b, _, d] = x.dims();
     let start = uniform_batched(b, 1, d, &x.device().inner()).cast(x.points().dtype());
     let p = options.p;

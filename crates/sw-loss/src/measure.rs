@@ -179,8 +179,9 @@ pub(crate) fn all_finite<const D: usize>(t: &Tensor<D>) -> bool {
 }
 
 /// Checks a pair of measures for use together: each on its own, then same d and same B.
-pub(crate) fn check_pair(x: &Measure, y: &Measure, finite: bool) -> Result<()> {
+pub(crate) fn check_pair(x: &Measure, y: &Measure, finite: bool, p: f64) -> Result<()> {
     x.check("x", finite)?;
+    check_pow_on_device(x, p)?;
     y.check("y", finite)?;
     let (xd, yd) = (x.dims(), y.dims());
     if xd[2] != yd[2] {
@@ -203,6 +204,22 @@ pub(crate) fn check_pair(x: &Measure, y: &Measure, finite: bool) -> Result<()> {
 }
 
 /// Checks the exponent p ≥ 1.
+/// Refuses f64 with p ∉ {1, 2} on a wgpu (Vulkan) device, where pow in f64 is undefined
+/// (p = 1, 2 use |·|, square and sqrt, which Vulkan has in f64).
+fn check_pow_on_device(x: &Measure, p: f64) -> Result<()> {
+    if p == 1.0 || p == 2.0 || x.points().dtype() != burn::tensor::DType::F64 {
+        return Ok(());
+    }
+    #[cfg(feature = "cube")]
+    if matches!(
+        x.device().inner().as_dispatch(),
+        burn::backend::DispatchDevice::Cube(cubecl::Device::Wgpu(_))
+    ) {
+        return Err(SwError::F64PowOnVulkan(p));
+    }
+    Ok(())
+}
+
 pub(crate) fn check_p(p: f64) -> Result<()> {
     if p.is_finite() && p >= 1.0 {
         Ok(())

@@ -132,7 +132,7 @@ pub fn projected_wpp(
     p: f64,
 ) -> Result<Tensor<2>> {
     check_p(p)?;
-    check_pair(x, y, false)?;
+    check_pair(x, y, false, p)?;
     let [b, _, d] = x.dims();
     directions.check(b, d)?;
     Ok(projected_wpp_unchecked(x, y, directions, p))
@@ -186,6 +186,8 @@ pub(crate) fn wpp_from_projections(
 pub(crate) fn root(v: Tensor<1>, p: f64) -> Tensor<1> {
     if p == 1.0 {
         v
+    } else if p == 2.0 {
+        v.clamp_min(1e-30).sqrt()
     } else {
         v.clamp_min(1e-30).powf_scalar(1.0 / p)
     }
@@ -237,7 +239,7 @@ pub(crate) fn sw_pp_per_pair(
 /// Structural checks of a call with given directions: p, shapes, batch, weights, devices.
 pub(crate) fn check_all(x: &Measure, y: &Measure, directions: &Directions, p: f64) -> Result<()> {
     check_p(p)?;
-    check_pair(x, y, false)?;
+    check_pair(x, y, false, p)?;
     let [b, _, d] = x.dims();
     directions.check(b, d)
 }
@@ -275,7 +277,7 @@ pub(crate) fn random_directions(x: &Measure, options: &SlicedOptions) -> Directi
 /// Monte Carlo SW_p^p with L random directions shared by the batch.
 pub fn sw_pp(x: &Measure, y: &Measure, options: &SlicedOptions) -> Result<Tensor<1>> {
     options.check()?;
-    check_pair(x, y, false)?;
+    check_pair(x, y, false, options.p)?;
     let dirs = random_directions(x, options);
     Ok(options.reduction.apply(sw_pp_per_pair(
         x,
@@ -299,7 +301,7 @@ pub fn sw_pp(x: &Measure, y: &Measure, options: &SlicedOptions) -> Result<Tensor
 /// ```
 pub fn sw(x: &Measure, y: &Measure, options: &SlicedOptions) -> Result<Tensor<1>> {
     options.check()?;
-    check_pair(x, y, false)?;
+    check_pair(x, y, false, options.p)?;
     let dirs = random_directions(x, options);
     Ok(options.reduction.apply(root(
         sw_pp_per_pair(x, y, &dirs, options.p, options.check_finite)?,

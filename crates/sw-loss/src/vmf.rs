@@ -159,7 +159,7 @@ pub fn dsw_vmf_mean(x: &Measure, y: &Measure, options: &VdswOptions) -> Result<T
     check_kappa(options.kappa)?;
     crate::measure::check_p(options.p)?;
     options.ascent.check()?;
-    check_pair(x, y, true)?;
+    check_pair(x, y, true, options.p)?;
     let [b, _, d] = x.dims();
     let start = uniform_batched(b, 1, d, &x.device().inner())
         .reshape([b, d])

@@ -13,11 +13,16 @@ use burn::backend::{Backend, tensor::FloatTensor};
 use burn::backend::{Dispatch, backend_extension};
 use burn::tensor::{Device, Tensor};
 
+#[cfg(feature = "cube")]
+mod cube_sort;
 #[cfg(feature = "flex")]
 mod flex;
 #[cfg(feature = "flex")]
 mod project;
 pub(crate) mod radix;
+pub mod row_sort;
+
+pub use row_sort::{has_device_sort, sort_rows, sort_rows_values};
 
 /// The backend extension: a fused sorted-difference W_p^p over rows.
 #[cfg_attr(feature = "flex", backend_extension(Flex, Autodiff))]
@@ -67,6 +72,10 @@ pub fn sorted_wpp(px: Tensor<2>, py: Tensor<2>, p: f64) -> Tensor<1> {
     if has_fused_kernel(&px.device()) {
         let out = <Dispatch as SortedWppOps>::sorted_wpp(px.into_dispatch(), py.into_dispatch(), p);
         return Tensor::from_dispatch(out);
+    }
+    if row_sort::has_device_sort(&px.device()) {
+        let (sx, sy) = (sort_rows_values(px), sort_rows_values(py));
+        return crate::one_d::abs_pow(sx - sy, p).mean_dim(1).squeeze_dim(1);
     }
     crate::one_d::wpp_sorted(px, py, p)
 }

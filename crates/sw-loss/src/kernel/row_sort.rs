@@ -1,0 +1,179 @@
+//! Row sort with indices on the device, and its backward.
+//!
+//! ```text
+//! sort_rows    x [R, n] → (s [R, n], σ [R, n])   s_{r,k} = x_{r,σ_r(k)},  s_r ascending,
+//!                                                ties kept in index order (stable)
+//! unsort_rows  g [R, n], σ [R, n] → h [R, n]     h_{r,σ_r(k)} = g_{r,k}   (the backward)
+//! ```
+//! Burn's `sort`/`sort_with_indices` on the CubeCL backends (wgpu, cuda) reads the tensor to
+//! the host, sorts there and writes it back: a device sync and two transfers per call. On a
+//! CubeCL device [`sort_rows`] runs the bitonic kernels of `cube_sort` instead and never
+//! leaves the device; on every other device it is Burn's `sort_with_indices`, which is also
+//! the reference twin the kernels are tested against (`tests/wgpu_backend.rs`).
+//!
+//! Autodiff: the sorted values are differentiable in `x`; their backward is [`unsort_rows`]
+//! of the incoming gradient (a scatter through σ, no collisions since σ is a permutation).
+
+use std::fmt::Debug;
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::{
+    Autodiff, Backend,
+    tensor::{FloatTensor, IntTensor},
+};
+#[cfg(feature = "cube")]
+use burn::backend::{Dispatch, backend_extension};
+use burn::tensor::{Device, Int, IntDType, Tensor};
+
+/// The backend extension: a row sort with indices and the scatter that undoes it.
+#[cfg_attr(feature = "cube", backend_extension(Cube, Autodiff))]
+pub trait RowSortOps: Backend {
+    /// `[R, n] → ([R, n], [R, n])`: ascending rows and the source index of each entry; equal
+    /// values keep their index order. Indices have dtype `indices_dtype`.
+    fn sort_rows(
+        x: FloatTensor<Self>,
+        indices_dtype: IntDType,
+    ) -> (FloatTensor<Self>, IntTensor<Self>);
+
+    /// `[R, n] × [R, n] → [R, n]`: `h[r, σ[r, k]] = g[r, k]` for a row-wise permutation σ.
+    fn unsort_rows(grad: FloatTensor<Self>, indices: IntTensor<Self>) -> FloatTensor<Self>;
+}
+
+/// Whether `device` is a CubeCL device (wgpu, cuda, …) served by the device sort.
+pub fn has_device_sort(device: &Device) -> bool {
+    #[cfg(feature = "cube")]
+    {
+        matches!(
+            device.clone().inner().as_dispatch(),
+            burn::backend::DispatchDevice::Cube(_)
+        )
+    }
+    #[cfg(not(feature = "cube"))]
+    {
+        let _ = device;
+        false
+    }
+}
+
+/// Whether the device kernels take this element type (f32, f64) and index type (i32, i64, u32).
+#[cfg(feature = "cube")]
+fn kernel_dtypes(x: &Tensor<2>) -> Option<IntDType> {
+    use burn::tensor::DType;
+    let int = x.device().settings().int_dtype;
+    let float_ok = matches!(x.dtype(), DType::F32 | DType::F64);
+    let int_ok = matches!(int, IntDType::I32 | IntDType::I64 | IntDType::U32);
+    (float_ok && int_ok).then_some(int)
+}
+
+/// Sorts each row of `x: [R, n]` ascending and returns the sorted rows and the source
+/// indices: the device kernel on CubeCL devices (stable), Burn's `sort_with_indices`
+/// elsewhere. Differentiable in `x`.
+pub fn sort_rows(x: Tensor<2>) -> (Tensor<2>, Tensor<2, Int>) {
+    #[cfg(feature = "cube")]
+    if has_device_sort(&x.device())
+        && let Some(int_dtype) = kernel_dtypes(&x)
+    {
+        let (values, indices) = <Dispatch as RowSortOps>::sort_rows(x.into_dispatch(), int_dtype);
+        return (
+            Tensor::from_dispatch(values),
+            Tensor::from_dispatch(indices),
+        );
+    }
+    x.sort_with_indices(1)
+}
+
+/// Sorted rows only; see [`sort_rows`].
+pub fn sort_rows_values(x: Tensor<2>) -> Tensor<2> {
+    #[cfg(feature = "cube")]
+    if has_device_sort(&x.device()) && kernel_dtypes(&x).is_some() {
+        return sort_rows(x).0;
+    }
+    x.sort(1)
+}
+
+/// Backward of the row sort: the incoming gradient of the sorted rows is scattered back to
+/// the positions the entries came from.
+#[derive(Debug)]
+struct SortRowsBackward;
+
+impl<B: RowSortOps> Backward<B, 1> for SortRowsBackward
+where
+    IntTensor<B>: Clone + Send + Debug + 'static,
+{
+    type State = IntTensor<B>;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 1>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let [node] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        if let Some(node) = node {
+            grads.register::<B>(node.id, B::unsort_rows(grad, ops.state));
+        }
+    }
+}
+
+/// Backward of the scatter: a gather through the same permutation.
+#[derive(Debug)]
+struct UnsortRowsBackward;
+
+impl<B: RowSortOps> Backward<B, 1> for UnsortRowsBackward
+where
+    IntTensor<B>: Clone + Send + Debug + 'static,
+{
+    type State = IntTensor<B>;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 1>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let [node] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        if let Some(node) = node {
+            grads.register::<B>(node.id, B::float_gather(1, grad, ops.state));
+        }
+    }
+}
+
+impl<B: RowSortOps, C: CheckpointStrategy> RowSortOps for Autodiff<B, C>
+where
+    IntTensor<B>: Clone + Send + Debug + 'static,
+{
+    fn sort_rows(
+        x: FloatTensor<Self>,
+        indices_dtype: IntDType,
+    ) -> (FloatTensor<Self>, IntTensor<Self>) {
+        let (x, node) = x.into_parts();
+        let (values, indices) = B::sort_rows(x, indices_dtype);
+        let values = match SortRowsBackward
+            .prepare::<C>([node])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish(indices.clone(), values),
+            OpsKind::UnTracked(prep) => prep.finish(values),
+        };
+        (values, indices)
+    }
+
+    fn unsort_rows(grad: FloatTensor<Self>, indices: IntTensor<Self>) -> FloatTensor<Self> {
+        let (grad, node) = grad.into_parts();
+        let out = B::unsort_rows(grad, indices.clone());
+        match UnsortRowsBackward
+            .prepare::<C>([node])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish(indices, out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+}
