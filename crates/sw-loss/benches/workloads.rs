@@ -1,10 +1,13 @@
 //! Forward+backward time of the estimators on the four workloads of
 //! `../shared/bench/anchor_bench.py` (which times PyTorch and POT on the same shapes).
 //!
-//! `cargo bench -p sw-loss --bench workloads` prints one JSON line per workload and estimator:
-//! `{"workload", "estimator", "device", "median_s", ...}`. Devices: `flex` always, plus any in
-//! `SWBURN_BENCH_DEVICE` (comma-separated: `flex`, `ndarray`, `wgpu`). `SWBURN_BENCH_ONLY`
-//! restricts to a comma-separated list of workloads.
+//! `cargo bench -p sw-loss --bench workloads` prints one JSON line per workload, estimator and
+//! sort: `{"workload", "estimator", "device", "sort", "median_s", ...}`. Environment:
+//! * `SWBURN_BENCH_DEVICE`: comma-separated devices (`flex`, `ndarray`, `wgpu`); default `flex`;
+//! * `SWBURN_BENCH_ONLY`: comma-separated workloads (default all four);
+//! * `SWBURN_BENCH_ESTIMATORS`: comma-separated estimators (default `sw,lcv-sw,ucv-sw`);
+//! * `SWBURN_BENCH_BURN_SORT=1`: on CubeCL devices also time `sw` with Burn's sort (host
+//!   round-trip) instead of the device sort (`"sort": "burn-host"`).
 
 use std::time::Instant;
 
@@ -70,19 +73,20 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let mut devices = vec!["flex".to_string()];
-    if let Ok(extra) = std::env::var("SWBURN_BENCH_DEVICE") {
-        for name in extra
+    let list = |var: &str, default: &str| -> Vec<String> {
+        std::env::var(var)
+            .unwrap_or_else(|_| default.to_string())
             .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty() && *s != "flex")
-        {
-            devices.push(name.to_string());
-        }
-    }
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let devices = list("SWBURN_BENCH_DEVICE", "flex");
     let only: Option<Vec<String>> = std::env::var("SWBURN_BENCH_ONLY")
         .ok()
         .map(|s| s.split(',').map(|w| w.trim().to_string()).collect());
+    let estimators = list("SWBURN_BENCH_ESTIMATORS", "sw,lcv-sw,ucv-sw");
+    let burn_sort = std::env::var("SWBURN_BENCH_BURN_SORT").is_ok_and(|v| v == "1");
     for device_name in &devices {
         let Some(base) = device_named(device_name) else {
             eprintln!("skipping device `{device_name}`: not compiled in (enable its feature)");
@@ -90,6 +94,8 @@ fn main() {
         };
         let device = base.clone().autodiff();
         device.seed(0);
+        let adapter = sw_loss::kernel::cube_device_name(&base).unwrap_or_else(|| "cpu".into());
+        eprintln!("{device_name}: {adapter}");
         for w in WORKLOADS.iter() {
             if let Some(only) = &only {
                 if !only.iter().any(|o| o == w.name) {
@@ -102,12 +108,35 @@ fn main() {
             let theta = sw_loss::directions::uniform(w.l, w.d, &device);
             let dirs = Directions::Shared(theta);
             let reps = if w.b * w.n * w.l > 1_000_000 { 5 } else { 15 };
-            for estimator in ["sw", "lcv-sw", "ucv-sw"] {
+            let device_sort = sw_loss::kernel::has_device_sort(&device);
+            let mut runs: Vec<(&str, bool)> =
+                estimators.iter().map(|e| (e.as_str(), true)).collect();
+            if burn_sort && device_sort {
+                runs.push(("sw", false));
+            }
+            for (estimator, use_device_sort) in runs {
+                sw_loss::kernel::set_device_sort(use_device_sort);
+                let sort = if !device_sort {
+                    "cpu"
+                } else if use_device_sort {
+                    "device"
+                } else {
+                    "burn-host"
+                };
                 let step = || {
                     let xm = Measure::new(x.clone());
                     let ym = Measure::new(y.clone());
                     let loss = match estimator {
                         "sw" => sw_with_directions(&xm, &ym, &dirs, 2.0, Reduction::Mean),
+                        "ucv-sw" => cv_sw_with_directions(
+                            &xm,
+                            &ym,
+                            &dirs,
+                            2.0,
+                            ControlVariate::Upper,
+                            false,
+                            Reduction::Mean,
+                        ),
                         "lcv-sw" => cv_sw_with_directions(
                             &xm,
                             &ym,
@@ -117,15 +146,7 @@ fn main() {
                             false,
                             Reduction::Mean,
                         ),
-                        _ => cv_sw_with_directions(
-                            &xm,
-                            &ym,
-                            &dirs,
-                            2.0,
-                            ControlVariate::Upper,
-                            false,
-                            Reduction::Mean,
-                        ),
+                        other => panic!("unknown estimator `{other}` in SWBURN_BENCH_ESTIMATORS"),
                     }
                     .expect("valid inputs");
                     let grads = loss.backward();
@@ -142,10 +163,12 @@ fn main() {
                     })
                     .collect();
                 println!(
-                    "{{\"workload\": \"{}\", \"estimator\": \"{}\", \"device\": \"{}\", \"B\": {}, \"n\": {}, \"d\": {}, \"L\": {}, \"median_s\": {:.6}}}",
+                    "{{\"workload\": \"{}\", \"estimator\": \"{}\", \"device\": \"{}\", \"sort\": \"{}\", \"adapter\": \"{}\", \"B\": {}, \"n\": {}, \"d\": {}, \"L\": {}, \"median_s\": {:.6}}}",
                     w.name,
                     estimator,
                     device_name,
+                    sort,
+                    adapter.replace('"', "'"),
                     w.b,
                     w.n,
                     w.d,
@@ -153,6 +176,7 @@ fn main() {
                     median(times)
                 );
             }
+            sw_loss::kernel::set_device_sort(true);
         }
     }
 }

@@ -22,7 +22,9 @@ mod project;
 pub(crate) mod radix;
 pub mod row_sort;
 
-pub use row_sort::{has_device_sort, sort_rows, sort_rows_values};
+pub use row_sort::{
+    cube_device_name, has_device_sort, set_device_sort, sort_rows, sort_rows_values,
+};
 
 /// The backend extension: a fused sorted-difference W_p^p over rows.
 #[cfg_attr(feature = "flex", backend_extension(Flex, Autodiff))]

@@ -15,6 +15,7 @@
 //! of the incoming gradient (a scatter through σ, no collisions since σ is a permutation).
 
 use std::fmt::Debug;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -42,10 +43,22 @@ pub trait RowSortOps: Backend {
     fn unsort_rows(grad: FloatTensor<Self>, indices: IntTensor<Self>) -> FloatTensor<Self>;
 }
 
-/// Whether `device` is a CubeCL device (wgpu, cuda, …) served by the device sort.
+static DEVICE_SORT: AtomicBool = AtomicBool::new(true);
+
+/// Switches the device sort on or off for the whole process (on by default). Off, CubeCL
+/// devices use Burn's sort (host round-trip) — for comparisons and as an escape hatch.
+pub fn set_device_sort(enabled: bool) {
+    DEVICE_SORT.store(enabled, Ordering::Relaxed);
+}
+
+/// Whether `device` is a CubeCL device (wgpu, cuda, …) served by the device sort (and the
+/// sort is switched on, see [`set_device_sort`]).
 pub fn has_device_sort(device: &Device) -> bool {
     #[cfg(feature = "cube")]
     {
+        if !DEVICE_SORT.load(Ordering::Relaxed) {
+            return false;
+        }
         matches!(
             device.clone().inner().as_dispatch(),
             burn::backend::DispatchDevice::Cube(_)
@@ -56,6 +69,17 @@ pub fn has_device_sort(device: &Device) -> bool {
         let _ = device;
         false
     }
+}
+
+/// The name a CubeCL device gives itself (`NVIDIA H200`, `llvmpipe (LLVM 15.0.6, 256 bits)`);
+/// `None` on other devices. For logs and benchmark tables.
+pub fn cube_device_name(device: &Device) -> Option<String> {
+    #[cfg(feature = "cube")]
+    if let burn::backend::DispatchDevice::Cube(d) = device.clone().inner().as_dispatch() {
+        return Some(d.client().properties().identity.name.clone());
+    }
+    let _ = device;
+    None
 }
 
 /// Whether the device kernels take this element type (f32, f64) and index type (i32, i64, u32).
