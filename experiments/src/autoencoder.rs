@@ -527,7 +527,10 @@ fn encode_all(
     device: &burn::tensor::Device,
 ) -> (Vec<f32>, Vec<f32>) {
     let (mut codes, mut recons) = (Vec::new(), Vec::new());
-    for chunk in clouds.chunks(64) {
+    // The encoder's widest activation is [chunk, points, 1024] f32; keep it within 128 MiB,
+    // the smallest storage-buffer limit a wgpu device may have (lavapipe's, WebGPU's default).
+    let chunk_len = ((128usize << 20) / (points.max(1) * 1024 * 4)).clamp(1, 64);
+    for chunk in clouds.chunks(chunk_len) {
         let flat: Vec<f32> = chunk.iter().flat_map(|c| c.cloud.points.clone()).collect();
         let x = Tensor::<3>::from_data(
             burn::tensor::TensorData::new(flat, [chunk.len(), points, 3]),

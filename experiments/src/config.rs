@@ -7,6 +7,16 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
+/// The values of the top-level `experiment` key that the binary runs.
+pub const EXPERIMENTS: &[&str] = &[
+    "gradient_flow",
+    "variance",
+    "mesh_deform",
+    "mesh_deform_dataset",
+    "autoencoder",
+    "sngan",
+];
+
 /// A config file after overrides, not yet typed.
 #[derive(Debug, Clone)]
 pub struct Loaded {
@@ -49,8 +59,9 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Loaded> {
             other.type_str()
         ),
         None => bail!(
-            "{}: missing key `experiment` (one of: gradient_flow, variance, mesh_deform, autoencoder)",
-            path.display()
+            "{}: missing key `experiment` (one of: {})",
+            path.display(),
+            EXPERIMENTS.join(", ")
         ),
     };
     let name = path

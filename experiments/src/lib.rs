@@ -70,8 +70,9 @@ pub fn run(cli: Cli) -> Result<()> {
                 "sngan" => sngan::run(&loaded, &cli, None),
                 "mesh_deform_dataset" => mesh_dataset::run(&loaded, &cli),
                 other => bail!(
-                    "{}: unknown experiment `{other}` in key `experiment`; expected one of: gradient_flow, variance, mesh_deform, mesh_deform_dataset, autoencoder, sngan",
-                    path.display()
+                    "{}: unknown experiment `{other}` in key `experiment`; expected one of: {}",
+                    path.display(),
+                    config::EXPERIMENTS.join(", ")
                 ),
             }
         }

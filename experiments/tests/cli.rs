@@ -164,6 +164,23 @@ fn config_errors_name_the_file_and_key() {
         e.contains("[data] source") && e.contains("bumpy-sphere"),
         "{e}"
     );
+    // An unknown experiment lists the known ones; each known one is dispatched (its own
+    // parser names the stray key).
+    std::fs::write(&bad, "experiment = \"teleport\"\n").unwrap();
+    let e = stderr(&experiments(
+        &["--config", bad.to_str().unwrap()],
+        dir.path(),
+    ));
+    assert!(e.contains("unknown experiment `teleport`"), "{e}");
+    for name in experiments::config::EXPERIMENTS {
+        assert!(e.contains(name), "{name} missing from: {e}");
+        std::fs::write(&bad, format!("experiment = \"{name}\"\nbogus_key = 1\n")).unwrap();
+        let e = stderr(&experiments(
+            &["--config", bad.to_str().unwrap()],
+            dir.path(),
+        ));
+        assert!(e.contains("bogus_key"), "{name}: {e}");
+    }
     // Nothing was written for failed configs.
     assert!(!dir.path().join("runs").exists());
 }

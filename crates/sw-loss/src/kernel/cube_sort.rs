@@ -134,7 +134,7 @@ fn store_tile<F: Float, I: Int>(
 
 /// One cube per tile: load `tile` keys of one row (pads past `n`), run every bitonic stage of
 /// size ≤ `tile`, store.
-#[cube(launch)]
+#[cube(launch_unchecked)]
 #[allow(clippy::too_many_arguments)]
 fn sort_tiles<F: Float, I: Int>(
     input: &[F],
@@ -180,7 +180,7 @@ fn sort_tiles<F: Float, I: Int>(
 }
 
 /// The strides `< tile` of stage `size` (> tile) on one tile of the work rows.
-#[cube(launch)]
+#[cube(launch_unchecked)]
 #[allow(clippy::too_many_arguments)]
 fn merge_tile<F: Float, I: Int>(
     work_v: &mut [F],
@@ -219,7 +219,7 @@ fn merge_tile<F: Float, I: Int>(
 
 /// One compare-exchange per unit, in global memory, for one `(size, stride)` with
 /// `stride ≥ tile`.
-#[cube(launch)]
+#[cube(launch_unchecked)]
 fn merge_global<F: Float>(
     work_v: &mut [F],
     work_i: &mut [u32],
@@ -253,15 +253,18 @@ fn merge_global<F: Float>(
 }
 
 /// `h[r, σ[r, k]] = g[r, k]`, one unit per element.
-#[cube(launch)]
+#[cube(launch_unchecked)]
 fn unsort<F: Float, I: Int>(grad: &[F], indices: &[I], out: &mut [F], n: u32, len: u32) {
     let at = ABSOLUTE_POS as u32;
     if at >= len {
         terminate!();
     }
     let row = at / n;
-    let to = row * n + u32::cast_from(indices[at as usize]);
-    out[to as usize] = grad[at as usize];
+    // An index outside 0..n (not a permutation; negative ones wrap) writes nothing.
+    let j = u32::cast_from(indices[at as usize]);
+    if j < n {
+        out[(row * n + j) as usize] = grad[at as usize];
+    }
 }
 
 /// A grid of `cubes` cubes, spread over as many axes as the device's per-axis limit needs.
@@ -345,22 +348,27 @@ fn launch_sort<F: Float + CubeElement, I: Int + CubeElement>(
     let (n32, n_pad32) = (n as u32, plan.n_pad as u32);
     let (tpr, num_tiles) = (plan.tiles_per_row() as u32, plan.num_tiles() as u32);
     let tile = plan.tile as u32;
-    sort_tiles::launch::<F, I>(
-        &client,
-        tiles.clone(),
-        dim,
-        x.into_buffer_arg(),
-        work_v.clone().into_buffer_arg(),
-        work_i.clone().into_buffer_arg(),
-        out_v.clone().into_buffer_arg(),
-        out_i.clone().into_buffer_arg(),
-        n32,
-        n_pad32,
-        tpr,
-        num_tiles,
-        single as u32,
-        tile,
-    );
+    // SAFETY: every index is in bounds by construction: cubes and units past the work
+    // return first; inputs are read only at positions < n of rows < R; work rows are
+    // n_pad long and tiles (T | n_pad) and pairs (lo + stride < n_pad) lie inside them.
+    unsafe {
+        sort_tiles::launch_unchecked::<F, I>(
+            &client,
+            tiles.clone(),
+            dim,
+            x.into_buffer_arg(),
+            work_v.clone().into_buffer_arg(),
+            work_i.clone().into_buffer_arg(),
+            out_v.clone().into_buffer_arg(),
+            out_i.clone().into_buffer_arg(),
+            n32,
+            n_pad32,
+            tpr,
+            num_tiles,
+            single as u32,
+            tile,
+        );
+    }
     if single {
         return (out_v, out_i);
     }
@@ -371,37 +379,43 @@ fn launch_sort<F: Float + CubeElement, I: Int + CubeElement>(
     while size <= plan.n_pad {
         let mut stride = size / 2;
         while stride >= plan.tile {
-            merge_global::launch::<F>(
-                &client,
-                pair_count.clone(),
-                pair_dim,
-                work_v.clone().into_buffer_arg(),
-                work_i.clone().into_buffer_arg(),
-                n32,
-                n_pad32,
-                num_pairs as u32,
-                size as u32,
-                stride as u32,
-            );
+            // SAFETY: as for `sort_tiles` above.
+            unsafe {
+                merge_global::launch_unchecked::<F>(
+                    &client,
+                    pair_count.clone(),
+                    pair_dim,
+                    work_v.clone().into_buffer_arg(),
+                    work_i.clone().into_buffer_arg(),
+                    n32,
+                    n_pad32,
+                    num_pairs as u32,
+                    size as u32,
+                    stride as u32,
+                );
+            }
             stride /= 2;
         }
         let last = size == plan.n_pad;
-        merge_tile::launch::<F, I>(
-            &client,
-            tiles.clone(),
-            dim,
-            work_v.clone().into_buffer_arg(),
-            work_i.clone().into_buffer_arg(),
-            out_v.clone().into_buffer_arg(),
-            out_i.clone().into_buffer_arg(),
-            n32,
-            n_pad32,
-            tpr,
-            num_tiles,
-            size as u32,
-            last as u32,
-            tile,
-        );
+        // SAFETY: as for `sort_tiles` above.
+        unsafe {
+            merge_tile::launch_unchecked::<F, I>(
+                &client,
+                tiles.clone(),
+                dim,
+                work_v.clone().into_buffer_arg(),
+                work_i.clone().into_buffer_arg(),
+                out_v.clone().into_buffer_arg(),
+                out_i.clone().into_buffer_arg(),
+                n32,
+                n_pad32,
+                tpr,
+                num_tiles,
+                size as u32,
+                last as u32,
+                tile,
+            );
+        }
         size *= 2;
     }
     (out_v, out_i)
@@ -426,16 +440,20 @@ fn launch_unsort<F: Float + CubeElement, I: Int + CubeElement>(
     );
     let dim = CubeDim::new(&client, len);
     let count = calculate_cube_count_elemwise(&client, len, dim);
-    unsort::launch::<F, I>(
-        &client,
-        count,
-        dim,
-        grad.into_buffer_arg(),
-        indices.into_buffer_arg(),
-        out.clone().into_buffer_arg(),
-        n as u32,
-        len as u32,
-    );
+    // SAFETY: units past `len` return first and the kernel writes only at indices < n of
+    // its own row.
+    unsafe {
+        unsort::launch_unchecked::<F, I>(
+            &client,
+            count,
+            dim,
+            grad.into_buffer_arg(),
+            indices.into_buffer_arg(),
+            out.clone().into_buffer_arg(),
+            n as u32,
+            len as u32,
+        );
+    }
     out
 }
 

@@ -39,7 +39,9 @@ pub trait RowSortOps: Backend {
         indices_dtype: IntDType,
     ) -> (FloatTensor<Self>, IntTensor<Self>);
 
-    /// `[R, n] × [R, n] → [R, n]`: `h[r, σ[r, k]] = g[r, k]` for a row-wise permutation σ.
+    /// `[R, n] × [R, n] → [R, n]`: `h[r, σ[r, k]] = g[r, k]` for a row-wise permutation σ
+    /// (as [`sort_rows`] returns). If σ is not a permutation, entries it misses are unspecified;
+    /// out-of-range indices write nothing.
     fn unsort_rows(grad: FloatTensor<Self>, indices: IntTensor<Self>) -> FloatTensor<Self>;
 }
 
