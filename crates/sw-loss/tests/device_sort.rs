@@ -5,6 +5,8 @@
 //! and the backward (scatter through the permutation) exactly.
 #![cfg(feature = "wgpu")]
 
+mod common;
+
 use burn::tensor::{DType, Device, DeviceKind, Int, Tensor, TensorData};
 use sw_loss::kernel::{has_device_sort, sort_rows, sort_rows_values};
 
@@ -12,17 +14,9 @@ fn wgpu() -> Device {
     Device::wgpu(DeviceKind::DefaultDevice)
 }
 
-/// Deterministic pseudo-random values in [−1, 1).
+/// Deterministic values in [−1, 1) (host-made, so both backends see the same input).
 fn values(n: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
-        })
-        .collect()
+    common::HostRng::new(seed).signed_uniforms(n)
 }
 
 /// The five row contents of the issue, `rows × n` each.

@@ -4,23 +4,19 @@
 //! 1e-4 relative (f32 on both; the backends' RNGs differ, so nothing here draws on a device).
 #![cfg(feature = "wgpu")]
 
+mod common;
+
 use burn::tensor::{Device, DeviceKind, Tensor, TensorData};
 use sw_loss::{
     Directions, EstimatorKind, LossConfig, Measure, Reduction, projected_wpp, sw_pp_with_directions,
 };
 
-/// Deterministic pseudo-random values in [−1, 1) (no RNG shared between backends needed).
+/// Deterministic values in [−1, 1) (host-made: the backends' RNGs differ).
 fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
+    common::HostRng::new(seed)
+        .signed_uniforms(n)
+        .into_iter()
+        .map(|v| v as f32)
         .collect()
 }
 

@@ -120,36 +120,16 @@ pub fn sort_rows_values(x: Tensor<2>) -> Tensor<2> {
     x.sort(1)
 }
 
-/// Backward of the row sort: the incoming gradient of the sorted rows is scattered back to
-/// the positions the entries came from.
+/// Backward of a row permutation σ kept as the state: after `sort_rows` (values gathered
+/// through σ) the gradient is scattered back through σ; after `unsort_rows` (scattered through
+/// σ) it is gathered through σ.
 #[derive(Debug)]
-struct SortRowsBackward;
-
-impl<B: RowSortOps> Backward<B, 1> for SortRowsBackward
-where
-    IntTensor<B>: Clone + Send + Debug + 'static,
-{
-    type State = IntTensor<B>;
-
-    fn backward(
-        self,
-        ops: Ops<Self::State, 1>,
-        grads: &mut Gradients,
-        _checkpointer: &mut Checkpointer,
-    ) {
-        let [node] = ops.parents;
-        let grad = grads.consume::<B>(&ops.node);
-        if let Some(node) = node {
-            grads.register::<B>(node.id, B::unsort_rows(grad, ops.state));
-        }
-    }
+enum PermutationBackward {
+    Sort,
+    Unsort,
 }
 
-/// Backward of the scatter: a gather through the same permutation.
-#[derive(Debug)]
-struct UnsortRowsBackward;
-
-impl<B: RowSortOps> Backward<B, 1> for UnsortRowsBackward
+impl<B: RowSortOps> Backward<B, 1> for PermutationBackward
 where
     IntTensor<B>: Clone + Send + Debug + 'static,
 {
@@ -164,7 +144,11 @@ where
         let [node] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
         if let Some(node) = node {
-            grads.register::<B>(node.id, B::float_gather(1, grad, ops.state));
+            let back = match self {
+                Self::Sort => B::unsort_rows(grad, ops.state),
+                Self::Unsort => B::float_gather(1, grad, ops.state),
+            };
+            grads.register::<B>(node.id, back);
         }
     }
 }
@@ -179,7 +163,7 @@ where
     ) -> (FloatTensor<Self>, IntTensor<Self>) {
         let (x, node) = x.into_parts();
         let (values, indices) = B::sort_rows(x, indices_dtype);
-        let values = match SortRowsBackward
+        let values = match PermutationBackward::Sort
             .prepare::<C>([node])
             .compute_bound()
             .stateful()
@@ -193,7 +177,7 @@ where
     fn unsort_rows(grad: FloatTensor<Self>, indices: IntTensor<Self>) -> FloatTensor<Self> {
         let (grad, node) = grad.into_parts();
         let out = B::unsort_rows(grad, indices.clone());
-        match UnsortRowsBackward
+        match PermutationBackward::Unsort
             .prepare::<C>([node])
             .compute_bound()
             .stateful()

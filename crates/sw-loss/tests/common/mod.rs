@@ -84,6 +84,10 @@ impl HostRng {
     pub fn normals(&mut self, n: usize) -> Vec<f64> {
         (0..n).map(|_| self.normal()).collect()
     }
+    /// `n` values uniform in [−1, 1).
+    pub fn signed_uniforms(&mut self, n: usize) -> Vec<f64> {
+        (0..n).map(|_| 2.0 * self.uniform() - 1.0).collect()
+    }
     pub fn unit_rows(&mut self, l: usize, d: usize) -> Vec<f64> {
         let mut v = self.normals(l * d);
         for row in v.chunks_mut(d) {
