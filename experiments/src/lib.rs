@@ -11,6 +11,7 @@ pub mod mesh_deform;
 pub mod pair;
 pub mod plots;
 pub mod progress;
+pub mod render;
 pub mod run_dir;
 pub mod sngan;
 pub mod variance;

@@ -387,6 +387,11 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
                 ("target samples", &data[i].eval),
             ],
         )?;
+        plots::mesh_views(
+            &run.file(&format!("renders/test{k}_mesh.png"))?,
+            &format!("held-out target {k}"),
+            &[("deformed template", mesh), ("target", &data[i].mesh)],
+        )?;
     }
     plots::line_plot(
         &run.file("chamfer_vs_step.png")?,

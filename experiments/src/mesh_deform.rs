@@ -331,6 +331,11 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
                         ("target samples", &eval_target.points[..3000]),
                     ],
                 )?;
+                plots::mesh_views(
+                    &run.file(&format!("renders/{loss_name}_step{step:05}_mesh.png"))?,
+                    &format!("{loss_name}, step {step}, chamfer {:.4}", row.chamfer),
+                    &[("deformed template", &mesh), ("target", &target)],
+                )?;
                 last_row = Some(row);
             }
             if step == cfg.fit.steps {

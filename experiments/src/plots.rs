@@ -183,3 +183,46 @@ pub fn cloud_views(path: &Path, title: &str, clouds: &[(&str, &[f32])]) -> Resul
         .map_err(|e| anyhow!("writing {}: {e}", path.display()))?;
     Ok(())
 }
+
+/// Shaded renders of meshes side by side (one panel each, one camera and scale for all; see
+/// [`crate::render`]), with a title and a caption per panel.
+pub fn mesh_views(
+    path: &Path,
+    title: &str,
+    meshes: &[(&str, &datasets::mesh::Mesh)],
+) -> Result<()> {
+    use crate::render::{View, frame, render};
+    register_font();
+    let (size, top) = (420usize, 64usize);
+    let (w, h) = (size * meshes.len().max(1), size + top);
+    let mut buf = vec![255u8; w * h * 3];
+    let framing = frame(&meshes.iter().map(|(_, m)| *m).collect::<Vec<_>>());
+    for (i, (_, mesh)) in meshes.iter().enumerate() {
+        let c = PALETTE[i % PALETTE.len()];
+        let panel = render(mesh, [c.0, c.1, c.2], View::default(), framing, size);
+        for y in 0..size {
+            let dst = ((y + top) * w + i * size) * 3;
+            buf[dst..dst + size * 3].copy_from_slice(&panel.rgb[y * size * 3..(y + 1) * size * 3]);
+        }
+    }
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (w as u32, h as u32)).into_drawing_area();
+        let text = |s: &str, px: f64, at: (i32, i32)| {
+            root.draw_text(s, &("sans-serif", px).into_font().color(&BLACK), at)
+                .map_err(|e| anyhow!("{e}"))
+        };
+        text(title, 22.0, (12, 8))?;
+        for (i, (label, _)) in meshes.iter().enumerate() {
+            text(label, 16.0, ((i * size + 12) as i32, 38))?;
+        }
+        root.present().map_err(|e| anyhow!("{e}"))?;
+    }
+    image::save_buffer(
+        path,
+        &buf,
+        w as u32,
+        h as u32,
+        image::ExtendedColorType::Rgb8,
+    )
+    .map_err(|e| anyhow!("writing {}: {e}", path.display()))
+}

@@ -411,6 +411,19 @@ fn mesh_deform_fits_an_ellipsoid_with_every_sw_loss() {
     ] {
         assert!(run.join(f).exists(), "missing {f}");
     }
+    // The shaded render: two panels, each with lit (non-white, not black) mesh pixels.
+    let img = image::open(run.join("renders/sw-surface_step00120_mesh.png"))
+        .unwrap()
+        .to_rgb8();
+    let (w, h) = img.dimensions();
+    for half in [0..w / 2, w / 2..w] {
+        let lit = half
+            .clone()
+            .flat_map(|x| (64..h).map(move |y| (x, y)))
+            .filter(|&(x, y)| img.get_pixel(x, y).0 != [255, 255, 255])
+            .count();
+        assert!(lit > 5_000, "panel {half:?}: {lit} lit pixels");
+    }
     let mut reader = csv::Reader::from_path(run.join("metrics.csv")).unwrap();
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     for loss in ["sw-vertices", "sw-surface", "sw-varifold"] {
@@ -904,6 +917,7 @@ fn mesh_dataset_mode_beats_the_template_on_held_out_targets() {
     for f in [
         "meshes/test0_deformed.obj",
         "renders/test0.png",
+        "renders/test0_mesh.png",
         "chamfer_vs_step.png",
     ] {
         assert!(run.join(f).is_file(), "{f} missing");
