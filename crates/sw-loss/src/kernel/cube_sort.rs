@@ -12,9 +12,9 @@
 //!
 //! Work split, with T the largest power of two ≤ 4096 whose values and indices fit in the
 //! device's shared memory (T = N when N is smaller):
-//! * `sort_tiles`: one cube per tile of T keys runs every `size ≤ T` in shared memory;
+//! * `tile_pass` (size 0): one cube per tile of T keys runs every `size ≤ T` in shared memory;
 //! * for each `size > T`: `merge_global` (one unit per pair, global memory) for each
-//!   `stride ≥ T`, then `merge_tile` runs the strides `< T` of that size in shared memory.
+//!   `stride ≥ T`, then `tile_pass` (size) runs the strides `< T` of that size in shared memory.
 //!
 //! So n ≤ T is one launch; n = 65 536 with T = 4096 is 1 + 4 + (1+2+3+4) = 15 launches. The
 //! last launch writes the first n keys of each row to the outputs. `unsort` is one launch of
@@ -132,57 +132,13 @@ fn store_tile<F: Float, I: Int>(
     }
 }
 
-/// One cube per tile: load `tile` keys of one row (pads past `n`), run every bitonic stage of
-/// size ≤ `tile`, store.
+/// One cube per tile of `tile` keys of one row. With `size = 0`: load the keys from `input`
+/// (padding past `n`) and run every bitonic stage of size ≤ `tile`; with `size > tile`: load
+/// them from the work rows and run the strides `< tile` of stage `size`. Then store.
 #[cube(launch_unchecked)]
 #[allow(clippy::too_many_arguments)]
-fn sort_tiles<F: Float, I: Int>(
+fn tile_pass<F: Float, I: Int>(
     input: &[F],
-    work_v: &mut [F],
-    work_i: &mut [u32],
-    out_v: &mut [F],
-    out_i: &mut [I],
-    n: u32,
-    n_pad: u32,
-    tiles_per_row: u32,
-    num_tiles: u32,
-    last: u32,
-    #[comptime] tile: u32,
-) {
-    let t = CUBE_POS as u32;
-    if t >= num_tiles {
-        terminate!();
-    }
-    let row = t / tiles_per_row;
-    let base = (t % tiles_per_row) * tile;
-    let mut sv = Shared::<[F]>::new_slice(tile as usize);
-    let mut si = Shared::<[u32]>::new_slice(tile as usize);
-    let mut k = UNIT_POS;
-    while k < tile {
-        let pos = base + k;
-        if pos < n {
-            sv[k as usize] = input[(row * n + pos) as usize];
-        } else {
-            sv[k as usize] = F::new(0.0);
-        }
-        si[k as usize] = pos;
-        k += CUBE_DIM;
-    }
-    sync_cube();
-    let mut size = 2u32;
-    while size <= tile {
-        tile_strides::<F>(&mut sv, &mut si, base, size, size / 2, n, tile);
-        size *= 2;
-    }
-    store_tile::<F, I>(
-        &sv, &si, work_v, work_i, out_v, out_i, row, base, n, n_pad, last, tile,
-    );
-}
-
-/// The strides `< tile` of stage `size` (> tile) on one tile of the work rows.
-#[cube(launch_unchecked)]
-#[allow(clippy::too_many_arguments)]
-fn merge_tile<F: Float, I: Int>(
     work_v: &mut [F],
     work_i: &mut [u32],
     out_v: &mut [F],
@@ -205,13 +161,31 @@ fn merge_tile<F: Float, I: Int>(
     let mut si = Shared::<[u32]>::new_slice(tile as usize);
     let mut k = UNIT_POS;
     while k < tile {
-        let at = (row * n_pad + base + k) as usize;
-        sv[k as usize] = work_v[at];
-        si[k as usize] = work_i[at];
+        let pos = base + k;
+        if size > 0 {
+            let at = (row * n_pad + pos) as usize;
+            sv[k as usize] = work_v[at];
+            si[k as usize] = work_i[at];
+        } else {
+            if pos < n {
+                sv[k as usize] = input[(row * n + pos) as usize];
+            } else {
+                sv[k as usize] = F::new(0.0);
+            }
+            si[k as usize] = pos;
+        }
         k += CUBE_DIM;
     }
     sync_cube();
-    tile_strides::<F>(&mut sv, &mut si, base, size, tile / 2, n, tile);
+    if size > 0 {
+        tile_strides::<F>(&mut sv, &mut si, base, size, tile / 2, n, tile);
+    } else {
+        let mut stage = 2u32;
+        while stage <= tile {
+            tile_strides::<F>(&mut sv, &mut si, base, stage, stage / 2, n, tile);
+            stage *= 2;
+        }
+    }
     store_tile::<F, I>(
         &sv, &si, work_v, work_i, out_v, out_i, row, base, n, n_pad, last, tile,
     );
@@ -342,36 +316,47 @@ fn launch_sort<F: Float + CubeElement, I: Int + CubeElement>(
         Shape::new([work_len]),
         x.dtype,
     );
-    let work_i = empty_device_dtype(client.clone(), device, Shape::new([work_len]), DType::U32);
+    let work_i = empty_device_dtype(
+        client.clone(),
+        device.clone(),
+        Shape::new([work_len]),
+        DType::U32,
+    );
+    let dtype = x.dtype;
     let tiles = cube_count(&client, plan.num_tiles());
     let dim = CubeDim::new_1d(plan.units);
     let (n32, n_pad32) = (n as u32, plan.n_pad as u32);
     let (tpr, num_tiles) = (plan.tiles_per_row() as u32, plan.num_tiles() as u32);
     let tile = plan.tile as u32;
-    // SAFETY: every index is in bounds by construction: cubes and units past the work
-    // return first; inputs are read only at positions < n of rows < R; work rows are
-    // n_pad long and tiles (T | n_pad) and pairs (lo + stride < n_pad) lie inside them.
-    unsafe {
-        sort_tiles::launch_unchecked::<F, I>(
-            &client,
-            tiles.clone(),
-            dim,
-            x.into_buffer_arg(),
-            work_v.clone().into_buffer_arg(),
-            work_i.clone().into_buffer_arg(),
-            out_v.clone().into_buffer_arg(),
-            out_i.clone().into_buffer_arg(),
-            n32,
-            n_pad32,
-            tpr,
-            num_tiles,
-            single as u32,
-            tile,
-        );
-    }
+    let pass = |input: BufferArg, size: usize, last: bool| {
+        // SAFETY: every index is in bounds by construction: cubes and units past the work
+        // return first; the input is read only at positions < n of rows < R (and not at all
+        // when size > 0); work rows are n_pad long and tiles (T | n_pad) lie inside them.
+        unsafe {
+            tile_pass::launch_unchecked::<F, I>(
+                &client,
+                tiles.clone(),
+                dim,
+                input,
+                work_v.clone().into_buffer_arg(),
+                work_i.clone().into_buffer_arg(),
+                out_v.clone().into_buffer_arg(),
+                out_i.clone().into_buffer_arg(),
+                n32,
+                n_pad32,
+                tpr,
+                num_tiles,
+                size as u32,
+                last as u32,
+                tile,
+            );
+        }
+    };
+    pass(x.into_buffer_arg(), 0, single);
     if single {
         return (out_v, out_i);
     }
+    let dummy = empty_device_dtype(client.clone(), device, Shape::new([1]), dtype);
     let num_pairs = rows * plan.n_pad / 2;
     let pair_dim = CubeDim::new(&client, num_pairs);
     let pair_count = calculate_cube_count_elemwise(&client, num_pairs, pair_dim);
@@ -379,7 +364,7 @@ fn launch_sort<F: Float + CubeElement, I: Int + CubeElement>(
     while size <= plan.n_pad {
         let mut stride = size / 2;
         while stride >= plan.tile {
-            // SAFETY: as for `sort_tiles` above.
+            // SAFETY: pairs past num_pairs return first; lo + stride < n_pad inside each row.
             unsafe {
                 merge_global::launch_unchecked::<F>(
                     &client,
@@ -396,26 +381,8 @@ fn launch_sort<F: Float + CubeElement, I: Int + CubeElement>(
             }
             stride /= 2;
         }
-        let last = size == plan.n_pad;
-        // SAFETY: as for `sort_tiles` above.
-        unsafe {
-            merge_tile::launch_unchecked::<F, I>(
-                &client,
-                tiles.clone(),
-                dim,
-                work_v.clone().into_buffer_arg(),
-                work_i.clone().into_buffer_arg(),
-                out_v.clone().into_buffer_arg(),
-                out_i.clone().into_buffer_arg(),
-                n32,
-                n_pad32,
-                tpr,
-                num_tiles,
-                size as u32,
-                last as u32,
-                tile,
-            );
-        }
+        // The input is not read when size > 0: a 1-element stand-in fills its binding.
+        pass(dummy.clone().into_buffer_arg(), size, size == plan.n_pad);
         size *= 2;
     }
     (out_v, out_i)
