@@ -172,6 +172,32 @@ pub struct Row {
     pub seconds: f64,
 }
 
+impl Row {
+    /// The CSV columns after `loss` (and `step` in metrics.csv).
+    const COLUMNS: [&'static str; 7] = [
+        "chamfer",
+        "hausdorff",
+        "assd",
+        "normal_consistency",
+        "self_intersections",
+        "sw",
+        "seconds",
+    ];
+
+    /// The CSV cells of [`Self::COLUMNS`].
+    fn cells(&self) -> [String; 7] {
+        [
+            format!("{:.6e}", self.chamfer),
+            format!("{:.6e}", self.hausdorff),
+            format!("{:.6e}", self.assd),
+            format!("{:.6}", self.normal_consistency),
+            self.self_intersections.to_string(),
+            format!("{:.6e}", self.sw),
+            format!("{:.3}", self.seconds),
+        ]
+    }
+}
+
 fn evaluate(
     loss: &str,
     step: usize,
@@ -260,17 +286,7 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     };
 
     let mut metrics = csv::Writer::from_path(run.file("metrics.csv")?)?;
-    metrics.write_record([
-        "loss",
-        "step",
-        "chamfer",
-        "hausdorff",
-        "assd",
-        "normal_consistency",
-        "self_intersections",
-        "sw",
-        "seconds",
-    ])?;
+    metrics.write_record(["loss", "step"].iter().chain(&Row::COLUMNS))?;
     let mut finals = Vec::new();
     let mut series = Vec::new();
     for loss_name in &cfg.fit.losses {
@@ -300,17 +316,11 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
                     &base,
                     seconds,
                 )?;
-                metrics.write_record([
-                    row.loss.clone(),
-                    step.to_string(),
-                    format!("{:.6e}", row.chamfer),
-                    format!("{:.6e}", row.hausdorff),
-                    format!("{:.6e}", row.assd),
-                    format!("{:.6}", row.normal_consistency),
-                    row.self_intersections.to_string(),
-                    format!("{:.6e}", row.sw),
-                    format!("{:.3}", row.seconds),
-                ])?;
+                metrics.write_record(
+                    [row.loss.clone(), step.to_string()]
+                        .into_iter()
+                        .chain(row.cells()),
+                )?;
                 metrics.flush()?;
                 let line = format!(
                     "{loss_name} step {step}: chamfer {:.5}, hausdorff {:.4}, nc {:.4}, self-intersections {}",
@@ -378,31 +388,13 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         true,
     )?;
     let mut table = csv::Writer::from_path(run.file("comparison.csv")?)?;
-    table.write_record([
-        "loss",
-        "chamfer",
-        "hausdorff",
-        "assd",
-        "normal_consistency",
-        "self_intersections",
-        "sw",
-        "seconds",
-    ])?;
+    table.write_record(["loss"].iter().chain(&Row::COLUMNS))?;
     let mut text = format!(
         "\n{:<13}{:>12}{:>11}{:>11}{:>8}{:>7}{:>11}{:>9}\n",
         "loss", "chamfer", "hausdorff", "assd", "nc", "s.i.", "sw", "seconds"
     );
     for r in &finals {
-        table.write_record([
-            r.loss.clone(),
-            format!("{:.6e}", r.chamfer),
-            format!("{:.6e}", r.hausdorff),
-            format!("{:.6e}", r.assd),
-            format!("{:.6}", r.normal_consistency),
-            r.self_intersections.to_string(),
-            format!("{:.6e}", r.sw),
-            format!("{:.2}", r.seconds),
-        ])?;
+        table.write_record(std::iter::once(r.loss.clone()).chain(r.cells()))?;
         text += &format!(
             "{:<13}{:>12.3e}{:>11.4}{:>11.4}{:>8.4}{:>7}{:>11.4}{:>9.1}\n",
             r.loss,

@@ -41,46 +41,30 @@ fn main() {
                 "{{\"vertices\": {n}, \"loss\": \"{name}\", \"median_s\": null, \"note\": \"skipped: the {n}x{n} distance matrix does not fit in memory\"}}"
             ),
         };
-        let s = time(reps, || {
-            let v = v0.clone().require_grad();
-            let l = sw_pp_with_directions(
-                &vertex_measure(v.clone()),
-                &Measure::single(tv.clone()),
-                &dirs3,
-                2.0,
-                Reduction::Mean,
-            )
-            .unwrap();
-            grad_of(l, &v);
-        });
-        report("sw-vertices", Some(s));
-        let s = time(reps, || {
-            let v = v0.clone().require_grad();
-            let m = surface_measure(&v, &faces, n).unwrap();
-            let l = sw_pp_with_directions(
-                &m,
-                &Measure::single(tv.clone()),
-                &dirs3,
-                2.0,
-                Reduction::Mean,
-            )
-            .unwrap();
-            grad_of(l, &v);
-        });
-        report("sw-surface", Some(s));
+        // SW₂² between the deformed template's measure and a fixed target measure.
+        let sw_time = |measure: &dyn Fn(&Tensor<2>) -> Measure, target: &Measure, dirs| {
+            time(reps, || {
+                let v = v0.clone().require_grad();
+                let l = sw_pp_with_directions(&measure(&v), target, dirs, 2.0, Reduction::Mean)
+                    .unwrap();
+                grad_of(l, &v);
+            })
+        };
+        let target_points = Measure::single(tv.clone());
         let target_varifold = varifold_measure(&tv, &tf, 0.1).unwrap();
-        let s = time(reps, || {
-            let v = v0.clone().require_grad();
-            let l = sw_pp_with_directions(
-                &varifold_measure(&v, &faces, 0.1).unwrap(),
-                &target_varifold,
-                &dirs6,
-                2.0,
-                Reduction::Mean,
-            )
-            .unwrap();
-            grad_of(l, &v);
-        });
+        let s = sw_time(&|v| vertex_measure(v.clone()), &target_points, &dirs3);
+        report("sw-vertices", Some(s));
+        let s = sw_time(
+            &|v| surface_measure(v, &faces, n).unwrap(),
+            &target_points,
+            &dirs3,
+        );
+        report("sw-surface", Some(s));
+        let s = sw_time(
+            &|v| varifold_measure(v, &faces, 0.1).unwrap(),
+            &target_varifold,
+            &dirs6,
+        );
         report("sw-varifold", Some(s));
         if n * n <= CHAMFER_MAX_ENTRIES {
             let s = time(reps.min(3), || {
