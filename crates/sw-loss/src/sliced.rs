@@ -15,7 +15,6 @@ use crate::directions::{self, DirectionKind, Directions};
 use crate::error::{Result, SwError};
 use crate::kernel;
 use crate::measure::{Measure, all_finite, check_p, check_pair};
-use crate::one_d;
 
 /// How per-pair values of a batch are combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -174,7 +173,7 @@ pub(crate) fn wpp_from_projections(
             .unsqueeze_dim::<3>(1)
             .expand([b, l, m])
             .reshape([b * l, m]);
-        one_d::wpp_quantile(px, py, wx, wy, p)
+        kernel::weighted_wpp(px, py, wx, wy, p)
     };
     per_row.reshape([b, l])
 }

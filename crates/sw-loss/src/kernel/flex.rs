@@ -47,7 +47,7 @@ impl std::fmt::Debug for SortState {
     }
 }
 
-fn contiguous(t: FlexTensor) -> FlexTensor {
+pub(super) fn contiguous(t: FlexTensor) -> FlexTensor {
     if t.is_contiguous() && t.layout().start_offset() == 0 {
         t
     } else {
@@ -57,7 +57,7 @@ fn contiguous(t: FlexTensor) -> FlexTensor {
 
 /// `p |δ|^{p−1} sign(δ)` and `|δ|^p` for one difference, with exact forms for p = 1, 2.
 #[inline(always)]
-fn term(d: f64, p: f64) -> (f64, f64) {
+pub(super) fn term(d: f64, p: f64) -> (f64, f64) {
     if p == 2.0 {
         (d * d, 2.0 * d)
     } else if p == 1.0 {

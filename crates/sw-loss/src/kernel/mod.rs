@@ -18,6 +18,8 @@ mod cube_sort;
 #[cfg(feature = "flex")]
 mod flex;
 #[cfg(feature = "flex")]
+mod flex_weighted;
+#[cfg(feature = "flex")]
 mod project;
 pub(crate) mod radix;
 pub mod row_sort;
@@ -31,6 +33,20 @@ pub use row_sort::{
 pub trait SortedWppOps: Backend {
     /// `[R, n] × [R, n] → [R]`, see the module documentation.
     fn sorted_wpp(px: FloatTensor<Self>, py: FloatTensor<Self>, p: f64) -> FloatTensor<Self>;
+}
+
+/// The backend extension: a fused weighted W_p^p over rows of any lengths.
+#[cfg_attr(feature = "flex", backend_extension(Flex, Autodiff))]
+pub trait WeightedWppOps: Backend {
+    /// `[R, n] × [R, m]` values with weights of the same shapes (rows summing to 1) → `[R]`,
+    /// see [`crate::one_d::wpp_quantile`].
+    fn weighted_wpp(
+        px: FloatTensor<Self>,
+        py: FloatTensor<Self>,
+        wx: FloatTensor<Self>,
+        wy: FloatTensor<Self>,
+        p: f64,
+    ) -> FloatTensor<Self>;
 }
 
 /// The backend extension: fused projection of point sets on directions.
@@ -80,4 +96,28 @@ pub fn sorted_wpp(px: Tensor<2>, py: Tensor<2>, p: f64) -> Tensor<1> {
         return crate::one_d::abs_pow(sx - sy, p).mean_dim(1).squeeze_dim(1);
     }
     crate::one_d::wpp_sorted(px, py, p)
+}
+
+/// W_p^p per row for weighted rows of any lengths: `[R, n], [R, m]` values and weights (rows
+/// summing to 1) → `[R]`, differentiable in all four. The fused kernel on Flex, the quantile
+/// composition of [`crate::one_d::wpp_quantile`] elsewhere.
+pub fn weighted_wpp(
+    px: Tensor<2>,
+    py: Tensor<2>,
+    wx: Tensor<2>,
+    wy: Tensor<2>,
+    p: f64,
+) -> Tensor<1> {
+    #[cfg(feature = "flex")]
+    if has_fused_kernel(&px.device()) {
+        let out = <Dispatch as WeightedWppOps>::weighted_wpp(
+            px.into_dispatch(),
+            py.into_dispatch(),
+            wx.into_dispatch(),
+            wy.into_dispatch(),
+            p,
+        );
+        return Tensor::from_dispatch(out);
+    }
+    crate::one_d::wpp_quantile(px, py, wx, wy, p)
 }
