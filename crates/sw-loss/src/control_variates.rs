@@ -13,7 +13,7 @@
 //!   CV-SW_p^p = max(W̄ − γ̂ (C̄ − E[C]), 0),        CV-SW_p = (CV-SW_p^p)^{1/p}
 //! ```
 //! γ̂ comes from the same draws, so the estimate is slightly biased at small L (O(1/L)).
-//! The closed forms for E[C] assume θ uniform on the sphere, which also holds row-wise for
+//! The closed forms for E\[C\] assume θ uniform on the sphere, which also holds row-wise for
 //! orthogonal blocks. Shapes: as in [`crate::sliced`].
 
 use burn::tensor::Tensor;
@@ -90,7 +90,7 @@ pub fn control_variate_terms(
     (w, c, expectation)
 }
 
-/// Combines W `[B, L]`, C `[B, L]` and E[C] `[B, 1]` into the CV estimate of SW_p^p `[B]`.
+/// Combines W `[B, L]`, C `[B, L]` and E\[C\] `[B, 1]` into the CV estimate of SW_p^p `[B]`.
 pub fn control_variate_estimate(
     w: Tensor<2>,
     c: Tensor<2>,

@@ -123,7 +123,7 @@ pub fn project_reference(points: Tensor<3>, theta: Tensor<3>) -> Tensor<3> {
 /// W_p^p of the projected measures for every pair and direction: `[B, L]`.
 ///
 /// Equal sizes with uniform weights use sorting (the fused kernel where available); any
-/// other case uses the quantile merge of [`one_d::wpp_quantile`].
+/// other case uses the quantile merge of [`crate::one_d::wpp_quantile`].
 pub fn projected_wpp(
     x: &Measure,
     y: &Measure,

@@ -11,7 +11,7 @@
 //! θ  = H θ',  H = I − 2 uuᵀ/‖u‖²,  u = e₁ − μ                Householder: H e₁ = μ
 //! ```
 //! The reflection is a tensor op, so samples are differentiable in μ (reparameterisation);
-//! w and v do not depend on μ. The mean resultant length is E[μᵀθ] = A_d(κ) = I_{d/2}(κ) /
+//! w and v do not depend on μ. The mean resultant length is E\[μᵀθ\] = A_d(κ) = I_{d/2}(κ) /
 //! I_{d/2−1}(κ).
 //!
 //! v-DSW (Nguyen et al., "Distributional Sliced-Wasserstein and Applications to Generative

@@ -1,12 +1,16 @@
 //! Fused kernels behind the 1-D Wasserstein step, selected at run time by device.
 //!
-//! [`sorted_wpp`] computes, row by row, `w_r = (1/n) Σ_k |x_(r,k) − y_(r,k)|^p` for
-//! `[R, n] × [R, n] → [R]` (equal sizes, uniform weights). On Flex (and `Autodiff<Flex>`) it
-//! runs one fused pass per row — radix argsort of both rows, the difference, the power and
-//! the mean — with a hand-written backward that scatters through the sorting permutations.
-//! [`project`] computes all projections ⟨θ_{b,l}, x_{b,i}⟩ in loops laid out for SW's shapes.
-//! On every other backend it is the composition of Burn ops in
-//! [`crate::one_d::wpp_sorted`], which is also the reference the kernel is tested against.
+//! * [`sorted_wpp`]: row by row `w_r = (1/n) Σ_k |x_(r,k) − y_(r,k)|^p`, `[R, n] × [R, n] → [R]`
+//!   (equal sizes, uniform weights). On Flex (and `Autodiff<Flex>`) one fused pass per row —
+//!   radix argsort of both rows, the difference, the power and the mean — with a hand-written
+//!   backward that scatters through the sorting permutations (`flex.rs`). On CubeCL devices
+//!   the rows are sorted on the device ([`sort_rows`], `cube_sort.rs`); elsewhere the
+//!   composition of Burn ops in [`crate::one_d::wpp_sorted`], the reference twin.
+//! * [`weighted_wpp`]: any sizes and weights, `[R, n], [R, m]` → `[R]`; fused on Flex
+//!   (`flex_weighted.rs`), else [`crate::one_d::wpp_quantile`] (the reference twin, whose
+//!   sorts run on the device on CubeCL devices).
+//! * [`project`]: all projections ⟨θ_{b,l}, x_{b,i}⟩, in loops laid out for SW's shapes on
+//!   Flex (`project.rs`), `matmul` elsewhere.
 
 use burn::backend::{Backend, tensor::FloatTensor};
 #[cfg(feature = "flex")]

@@ -11,7 +11,7 @@
 //! leaves the device; on every other device it is Burn's `sort_with_indices`, which is also
 //! the reference twin the kernels are tested against (`tests/wgpu_backend.rs`).
 //!
-//! Autodiff: the sorted values are differentiable in `x`; their backward is [`unsort_rows`]
+//! Autodiff: the sorted values are differentiable in `x`; their backward is [`RowSortOps::unsort_rows`]
 //! of the incoming gradient (a scatter through σ, no collisions since σ is a permutation).
 
 use std::fmt::Debug;
