@@ -72,6 +72,7 @@ run() {
   gunzip -c "$BUNDLE/workloads.gz" > "$bin"
   chmod +x "$bin"
   export LD_LIBRARY_PATH="$PWD/$BUNDLE/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  [ -n "${XDG_RUNTIME_DIR:-}" ] || { XDG_RUNTIME_DIR="$(mktemp -d)"; export XDG_RUNTIME_DIR; }
   icd="$(nvidia_icd)"
   if [ -n "$icd" ]; then
     export VK_ICD_FILENAMES="$icd"

@@ -88,8 +88,10 @@ fn main() {
     );
 
     // ShapeNet: the shared 50-cloud sample, batches of 128 with 2048 resampled points.
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/shapenetcore55_random50.npy");
+    let path = Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../shared/data/shapenetcore55_random50.npy");
     let shapenet = ShapeNet::open(&path).unwrap();
     let batcher = CloudBatcher::resample(2048, 0);
     let t = Instant::now();

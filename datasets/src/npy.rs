@@ -162,8 +162,11 @@ mod tests {
 
     #[test]
     fn reads_the_shared_shapenet_sample() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/data/shapenetcore55_random50.npy");
+        let path = Path::new(
+            &std::env::var("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../../shared/data/shapenetcore55_random50.npy");
         let a = read_clouds(&path).unwrap();
         assert_eq!((a.count, a.points), (50, 2048));
         let c = a.cloud(32).unwrap().normalized();

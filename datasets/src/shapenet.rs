@@ -128,8 +128,11 @@ mod tests {
 
     #[test]
     fn shared_sample_through_a_burn_dataloader() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/data/shapenetcore55_random50.npy");
+        let path = Path::new(
+            &std::env::var("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../../shared/data/shapenetcore55_random50.npy");
         let ds = ShapeNet::open(&path).unwrap();
         assert_eq!(ds.len(), 50);
         let loader = DataLoaderBuilder::new(CloudBatcher::resample(1024, 3))

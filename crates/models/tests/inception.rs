@@ -12,10 +12,11 @@ use nalgebra::{DMatrix, DVector};
 use serde_json::Value;
 
 fn fixture() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/inception_fixture.json"
-    );
+    // The manifest dir at run time: a test binary built from another checkout of the same
+    // sources keeps its compile-time path.
+    let dir =
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+    let path = format!("{dir}/tests/data/inception_fixture.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 

@@ -8,7 +8,9 @@ use serde_json::Value;
 
 /// `../shared` seen from the workspace root (two levels above this crate).
 pub fn shared_dir() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let manifest = PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    );
     manifest.join("../../../shared")
 }
 
