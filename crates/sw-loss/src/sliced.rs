@@ -163,16 +163,7 @@ pub(crate) fn wpp_from_projections(
     let per_row = if n == m && x.is_uniform() && y.is_uniform() {
         kernel::sorted_wpp(px, py, p)
     } else {
-        let wx = x
-            .normalized_weights()
-            .unsqueeze_dim::<3>(1)
-            .expand([b, l, n])
-            .reshape([b * l, n]);
-        let wy = y
-            .normalized_weights()
-            .unsqueeze_dim::<3>(1)
-            .expand([b, l, m])
-            .reshape([b * l, m]);
+        let (wx, wy) = (x.normalized_weights(), y.normalized_weights());
         kernel::weighted_wpp(px, py, wx, wy, p)
     };
     per_row.reshape([b, l])

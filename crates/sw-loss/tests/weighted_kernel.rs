@@ -166,3 +166,33 @@ fn f32_rows_take_the_radix_path_and_agree_with_the_composition() {
     let (r, k) = (eval_f32(&inp, &reference), eval_f32(&inp, &fused));
     close(&r[0], &k[0], 1e-4, "f32 value with ties");
 }
+
+#[test]
+fn weight_rows_shared_by_groups_of_rows_equal_expanded_weights() {
+    // 6 rows in 2 groups of 3 (a pair's directions) share one weight row per group.
+    let (groups, per, n, m) = (2, 3, 30, 41);
+    let values = inputs(groups * per, n, m, 11);
+    let weights = inputs(groups, n, m, 12);
+    let inp: Inputs = [
+        values[0].clone(),
+        values[1].clone(),
+        weights[2].clone(),
+        weights[3].clone(),
+    ];
+    let expand = |w: Tensor<2>| {
+        let len = w.dims()[1];
+        w.unsqueeze_dim::<3>(1)
+            .expand([groups, per, len])
+            .reshape([groups * per, len])
+    };
+    for p in [1.0, 2.0] {
+        let (v0, g0) = eval(&inp, |x, y, a, b| {
+            wpp_quantile(x, y, expand(a), expand(b), p)
+        });
+        let (v1, g1) = eval(&inp, |x, y, a, b| weighted_wpp(x, y, a, b, p));
+        close(&v0, &v1, 1e-10, &format!("p={p} value"));
+        for (k, name) in ["∂x", "∂y", "∂a", "∂b"].iter().enumerate() {
+            close(&g0[k], &g1[k], 1e-9, &format!("p={p} {name}"));
+        }
+    }
+}

@@ -3,7 +3,8 @@
 //! [`crate::one_d::wpp_quantile`].
 //!
 //! ```text
-//! row r: values x [n], y [m]; weights a [n], b [m] (each summing to 1)
+//! row r: values x [n], y [m]; weights a [n], b [m] (each summing to 1), shared by the L rows
+//!        of one group (the directions of one pair): weights are [G, n], [G, m], R = G·L
 //! σ, τ        sorting permutations of x and y;  c^x_i = Σ_{t≤i} a_σ(t),  c^y_j likewise
 //! merge       the n + m levels q_1 ≤ … ≤ q_{n+m} of c^x ∪ c^y (x first on ties), q_0 = 0;
 //!             i_k, j_k = x- and y-levels merged before level k (clipped to n−1, m−1)
@@ -11,10 +12,11 @@
 //! backward    ∂W/∂x_σ(i) =  Σ_{k: i_k = i} (q_k − q_{k−1}) f'(d_k),   ∂W/∂y_τ(j) = −(same over j_k = j)
 //!             ∂W/∂q_k = f(d_k) − f(d_{k+1})  (f(d_{n+m+1}) = 0), so for the x-level i at
 //!             merged position k, ∂W/∂c^x_i = f(d_k) − f(d_{k+1}) and
-//!             ∂W/∂a_σ(t) = Σ_{i ≥ t} ∂W/∂c^x_i   (cumsum's adjoint); y alike.
+//!             ∂W/∂a_σ(t) = Σ_{i ≥ t} ∂W/∂c^x_i   (cumsum's adjoint), summed over the
+//!             group's rows; y alike.
 //! ```
-//! One pass per row (two argsorts — radix for f32 — and a two-pointer merge), rows in parallel on rayon,
-//! in f64 inside. The gradients are those of the composition of Burn ops in the reference
+//! One pass per row (two argsorts — radix for f32 — and a two-pointer merge), rows in parallel
+//! on rayon, read in their own type and computed in f64. The gradients are those of the composition of Burn ops in the reference
 //! (the merge order is piecewise constant in the inputs). The two last levels are both 1 up to
 //! rounding, so which merges last (and the raw ∂W/∂a, ∂W/∂b, by a constant per row) can differ
 //! from the reference in f32; normalising the weights, as `sliced` does, removes that constant.
@@ -34,15 +36,52 @@ use super::WeightedWppOps;
 use super::flex::{contiguous, term};
 use super::radix::{argsort_f32, argsort_f64};
 
-/// One row's inputs, widened to f64; for f32 inputs also the original values, which the
-/// radix argsort takes (same permutation, faster).
-struct RowIn<'a> {
-    x: &'a [f64],
-    y: &'a [f64],
-    a: &'a [f64],
-    b: &'a [f64],
-    x32: Option<&'a [f32]>,
-    y32: Option<&'a [f32]>,
+/// Element types the kernel reads (f64 arithmetic inside).
+trait Elem: Copy + Send + Sync + 'static {
+    fn to_f64(self) -> f64;
+    /// Stable argsort of `v` into `perm`; `sorted` receives the sorted values as f64.
+    fn argsort(v: &[Self], sorted: &mut Vec<f64>, perm: &mut Vec<u32>, s: &mut SortScratch);
+}
+
+/// Buffers of the f32 radix argsort.
+#[derive(Default)]
+struct SortScratch {
+    s32: Vec<f32>,
+    packed: Vec<u64>,
+    tmp: Vec<u64>,
+}
+
+impl Elem for f32 {
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    fn argsort(v: &[f32], sorted: &mut Vec<f64>, perm: &mut Vec<u32>, s: &mut SortScratch) {
+        s.s32.resize(v.len(), 0.0);
+        perm.resize(v.len(), 0);
+        argsort_f32(v, &mut s.s32, perm, &mut s.packed, &mut s.tmp);
+        sorted.clear();
+        sorted.extend(s.s32.iter().map(|&x| x as f64));
+    }
+}
+
+impl Elem for f64 {
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn argsort(v: &[f64], sorted: &mut Vec<f64>, perm: &mut Vec<u32>, s: &mut SortScratch) {
+        sorted.resize(v.len(), 0.0);
+        perm.resize(v.len(), 0);
+        let _ = s;
+        argsort_f64(v, sorted, perm);
+    }
+}
+
+/// One row's inputs in their own element type.
+struct RowIn<'a, E> {
+    x: &'a [E],
+    y: &'a [E],
+    a: &'a [E],
+    b: &'a [E],
 }
 
 /// Per-row gradients (for a unit upstream gradient), in the inputs' original order.
@@ -66,47 +105,24 @@ struct Scratch {
     gys: Vec<f64>,
     gcx: Vec<f64>,
     gcy: Vec<f64>,
-    s32: Vec<f32>,
-    packed: Vec<u64>,
-    tmp: Vec<u64>,
-}
-
-/// Stable argsort of `v` (radix on the f32 original where there is one).
-fn argsort(v: &[f64], v32: Option<&[f32]>, s: &mut Scratch, into_x: bool) {
-    let (sorted, perm) = if into_x {
-        (&mut s.sx, &mut s.perm_x)
-    } else {
-        (&mut s.sy, &mut s.perm_y)
-    };
-    sorted.resize(v.len(), 0.0);
-    perm.resize(v.len(), 0);
-    match v32 {
-        Some(v32) => {
-            s.s32.resize(v.len(), 0.0);
-            argsort_f32(v32, &mut s.s32, perm, &mut s.packed, &mut s.tmp);
-            for (o, &p) in sorted.iter_mut().zip(perm.iter()) {
-                *o = v[p as usize];
-            }
-        }
-        None => argsort_f64(v, sorted, perm),
-    }
+    sort: SortScratch,
 }
 
 /// Cumulative sorted weights.
-fn cumulative(w: &[f64], perm: &[u32], out: &mut Vec<f64>) {
+fn cumulative<E: Elem>(w: &[E], perm: &[u32], out: &mut Vec<f64>) {
     out.clear();
     let mut acc = 0.0;
     out.extend(perm.iter().map(|&i| {
-        acc += w[i as usize];
+        acc += w[i as usize].to_f64();
         acc
     }));
 }
 
 /// W for one row; with `grads`, also fills them.
-fn row(input: RowIn, p: f64, s: &mut Scratch, grads: Option<RowGrads>) -> f64 {
+fn row<E: Elem>(input: RowIn<E>, p: f64, s: &mut Scratch, grads: Option<RowGrads>) -> f64 {
     let (n, m) = (input.x.len(), input.y.len());
-    argsort(input.x, input.x32, s, true);
-    argsort(input.y, input.y32, s, false);
+    E::argsort(input.x, &mut s.sx, &mut s.perm_x, &mut s.sort);
+    E::argsort(input.y, &mut s.sy, &mut s.perm_y, &mut s.sort);
     cumulative(input.a, &s.perm_x, &mut s.cx);
     cumulative(input.b, &s.perm_y, &mut s.cy);
     let keep = grads.is_some();
@@ -166,10 +182,12 @@ fn row(input: RowIn, p: f64, s: &mut Scratch, grads: Option<RowGrads>) -> f64 {
     w
 }
 
-/// Unit-upstream gradients of every row, in the inputs' layout, kept for the backward.
+/// Unit-upstream gradients of every row, in the inputs' layout (the weights' per row, not yet
+/// summed over the rows sharing a weight row), kept for the backward.
 #[derive(Debug)]
 struct State {
     rows: usize,
+    groups: usize,
     n: usize,
     m: usize,
     dtype: DType,
@@ -200,6 +218,56 @@ fn narrow(v: Vec<f64>, shape: Vec<usize>, dtype: DType) -> FlexTensor {
     FlexTensor::from_data(data)
 }
 
+/// Shapes: values `[R, n]`, `[R, m]`; weights `[G, n]`, `[G, m]` with R = G·L.
+struct Dims {
+    rows: usize,
+    groups: usize,
+    n: usize,
+    m: usize,
+}
+
+/// All rows on slices of one element type; with `keep`, the unit gradients too.
+fn rows<E: Elem>(
+    (x, y, a, b): (&[E], &[E], &[E], &[E]),
+    d: &Dims,
+    p: f64,
+    keep: bool,
+) -> (Vec<f64>, Option<[Vec<f64>; 4]>) {
+    let (n, m, per_group) = (d.n, d.m, d.rows / d.groups);
+    let input = |r: usize| {
+        let g = r / per_group;
+        RowIn {
+            x: &x[r * n..(r + 1) * n],
+            y: &y[r * m..(r + 1) * m],
+            a: &a[g * n..(g + 1) * n],
+            b: &b[g * m..(g + 1) * m],
+        }
+    };
+    let mut out = vec![0f64; d.rows];
+    if !keep {
+        out.par_iter_mut()
+            .enumerate()
+            .for_each_init(Scratch::default, |s, (r, o)| *o = row(input(r), p, s, None));
+        return (out, None);
+    }
+    let (mut gx, mut gy) = (vec![0f64; d.rows * n], vec![0f64; d.rows * m]);
+    let (mut ga, mut gb) = (vec![0f64; d.rows * n], vec![0f64; d.rows * m]);
+    out.par_iter_mut()
+        .zip(gx.par_chunks_mut(n).zip(ga.par_chunks_mut(n)))
+        .zip(gy.par_chunks_mut(m).zip(gb.par_chunks_mut(m)))
+        .enumerate()
+        .for_each_init(Scratch::default, |s, (r, ((o, (gx, ga)), (gy, gb)))| {
+            let g = RowGrads {
+                x: gx,
+                y: gy,
+                a: ga,
+                b: gb,
+            };
+            *o = row(input(r), p, s, Some(g));
+        });
+    (out, Some([gx, gy, ga, gb]))
+}
+
 fn forward(
     px: FlexTensor,
     py: FlexTensor,
@@ -208,78 +276,99 @@ fn forward(
     p: f64,
     keep: bool,
 ) -> (FlexTensor, Option<State>) {
-    let (sx, sy) = (px.shape(), py.shape());
+    let (sx, sy, sa, sb) = (px.shape(), py.shape(), wx.shape(), wy.shape());
     assert!(
         sx.num_dims() == 2 && sy.num_dims() == 2 && sx[0] == sy[0],
         "weighted_wpp: rows must be [R, n] and [R, m]"
     );
     assert!(
-        wx.shape() == sx && wy.shape() == sy,
-        "weighted_wpp: weights must have the shapes of their values"
+        sa.num_dims() == 2
+            && sb.num_dims() == 2
+            && sa[0] == sb[0]
+            && sa[0] > 0
+            && sx[0] % sa[0] == 0
+            && sa[1] == sx[1]
+            && sb[1] == sy[1],
+        "weighted_wpp: weights must be [G, n] and [G, m] with G dividing the rows"
     );
-    let (rows, n, m) = (sx[0], sx[1], sy[1]);
+    let d = Dims {
+        rows: sx[0],
+        groups: sa[0],
+        n: sx[1],
+        m: sy[1],
+    };
     let dtype = px.dtype();
-    let narrow32 = |t: &FlexTensor| -> Option<Vec<f32>> {
-        (t.dtype() == DType::F32).then(|| {
-            let t = contiguous(t.clone());
-            t.storage::<f32>()[..t.shape().num_elements()].to_vec()
-        })
+    assert!(
+        [py.dtype(), wx.dtype(), wy.dtype()]
+            .iter()
+            .all(|&t| t == dtype),
+        "weighted_wpp: values and weights must share one dtype"
+    );
+    let (px, py, wx, wy) = (
+        contiguous(px),
+        contiguous(py),
+        contiguous(wx),
+        contiguous(wy),
+    );
+    macro_rules! typed {
+        ($e:ty) => {
+            rows::<$e>(
+                (
+                    &px.storage::<$e>()[..d.rows * d.n],
+                    &py.storage::<$e>()[..d.rows * d.m],
+                    &wx.storage::<$e>()[..d.groups * d.n],
+                    &wy.storage::<$e>()[..d.groups * d.m],
+                ),
+                &d,
+                p,
+                keep,
+            )
+        };
+    }
+    let (out, grads) = match dtype {
+        DType::F32 => typed!(f32),
+        DType::F64 => typed!(f64),
+        other => panic!("weighted_wpp: unsupported dtype {other:?} (f32 and f64 are supported)"),
     };
-    let (x32, y32) = (narrow32(&px), narrow32(&py));
-    let (x, y, a, b) = (widen(px), widen(py), widen(wx), widen(wy));
-    let mut out = vec![0f64; rows];
-    let input = |r: usize| RowIn {
-        x: &x[r * n..(r + 1) * n],
-        y: &y[r * m..(r + 1) * m],
-        a: &a[r * n..(r + 1) * n],
-        b: &b[r * m..(r + 1) * m],
-        x32: x32.as_ref().map(|v| &v[r * n..(r + 1) * n]),
-        y32: y32.as_ref().map(|v| &v[r * m..(r + 1) * m]),
-    };
-    let state = if keep {
-        let (mut gx, mut gy) = (vec![0f64; rows * n], vec![0f64; rows * m]);
-        let (mut ga, mut gb) = (vec![0f64; rows * n], vec![0f64; rows * m]);
-        out.par_iter_mut()
-            .zip(gx.par_chunks_mut(n).zip(ga.par_chunks_mut(n)))
-            .zip(gy.par_chunks_mut(m).zip(gb.par_chunks_mut(m)))
-            .enumerate()
-            .for_each_init(Scratch::default, |s, (r, ((o, (gx, ga)), (gy, gb)))| {
-                let g = RowGrads {
-                    x: gx,
-                    y: gy,
-                    a: ga,
-                    b: gb,
-                };
-                *o = row(input(r), p, s, Some(g));
-            });
-        Some(State {
-            rows,
-            n,
-            m,
-            dtype,
-            x: gx,
-            y: gy,
-            a: ga,
-            b: gb,
-        })
-    } else {
-        out.par_iter_mut()
-            .enumerate()
-            .for_each_init(Scratch::default, |s, (r, o)| *o = row(input(r), p, s, None));
-        None
-    };
-    (narrow(out, vec![rows], dtype), state)
+    let state = grads.map(|[x, y, a, b]| State {
+        rows: d.rows,
+        groups: d.groups,
+        n: d.n,
+        m: d.m,
+        dtype,
+        x,
+        y,
+        a,
+        b,
+    });
+    (narrow(out, vec![d.rows], dtype), state)
 }
 
 impl State {
-    /// `g_r · ∂W_r/∂(input)`, for the input whose unit gradients are `unit` with `len` per row.
-    fn scaled(&self, g: &FlexTensor, unit: &[f64], len: usize) -> FlexTensor {
-        let g = widen(g.clone());
+    /// `g_r · ∂W_r/∂(values)`: `[R, len]`.
+    fn values(&self, g: &[f64], unit: &[f64], len: usize) -> FlexTensor {
         let mut v = unit.to_vec();
         v.par_chunks_mut(len.max(1))
             .zip(g.par_iter())
             .for_each(|(row, &gr)| row.iter_mut().for_each(|e| *e *= gr));
         narrow(v, vec![self.rows, len], self.dtype)
+    }
+
+    /// `Σ_{r in group} g_r · ∂W_r/∂(weights)`: `[G, len]`.
+    fn weights(&self, g: &[f64], unit: &[f64], len: usize) -> FlexTensor {
+        let per_group = self.rows / self.groups;
+        let mut v = vec![0f64; self.groups * len];
+        v.par_chunks_mut(len.max(1))
+            .enumerate()
+            .for_each(|(grp, out)| {
+                for r in grp * per_group..(grp + 1) * per_group {
+                    let gr = g[r];
+                    for (o, u) in out.iter_mut().zip(&unit[r * len..(r + 1) * len]) {
+                        *o += gr * u;
+                    }
+                }
+            });
+        narrow(v, vec![self.groups, len], self.dtype)
     }
 }
 
@@ -307,18 +396,20 @@ impl Backward<Flex, 4> for WeightedWppBackward {
         grads: &mut Gradients,
         _checkpointer: &mut Checkpointer,
     ) {
-        let g = grads.consume::<Flex>(&ops.node);
+        let g = widen(grads.consume::<Flex>(&ops.node));
         let s = &ops.state;
         let [nx, ny, na, nb] = ops.parents;
-        for (node, unit, len) in [
-            (nx, &s.x, s.n),
-            (ny, &s.y, s.m),
-            (na, &s.a, s.n),
-            (nb, &s.b, s.m),
-        ] {
-            if let Some(node) = node {
-                grads.register::<Flex>(node.id, s.scaled(&g, unit, len));
-            }
+        if let Some(node) = nx {
+            grads.register::<Flex>(node.id, s.values(&g, &s.x, s.n));
+        }
+        if let Some(node) = ny {
+            grads.register::<Flex>(node.id, s.values(&g, &s.y, s.m));
+        }
+        if let Some(node) = na {
+            grads.register::<Flex>(node.id, s.weights(&g, &s.a, s.n));
+        }
+        if let Some(node) = nb {
+            grads.register::<Flex>(node.id, s.weights(&g, &s.b, s.m));
         }
     }
 }

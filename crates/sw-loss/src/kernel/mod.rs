@@ -42,8 +42,8 @@ pub trait SortedWppOps: Backend {
 /// The backend extension: a fused weighted W_p^p over rows of any lengths.
 #[cfg_attr(feature = "flex", backend_extension(Flex, Autodiff))]
 pub trait WeightedWppOps: Backend {
-    /// `[R, n] × [R, m]` values with weights of the same shapes (rows summing to 1) → `[R]`,
-    /// see [`crate::one_d::wpp_quantile`].
+    /// `[R, n] × [R, m]` values with weights `[G, n]`, `[G, m]` (rows summing to 1; row r
+    /// uses weight row r / (R/G)) → `[R]`, see [`crate::one_d::wpp_quantile`].
     fn weighted_wpp(
         px: FloatTensor<Self>,
         py: FloatTensor<Self>,
@@ -102,9 +102,11 @@ pub fn sorted_wpp(px: Tensor<2>, py: Tensor<2>, p: f64) -> Tensor<1> {
     crate::one_d::wpp_sorted(px, py, p)
 }
 
-/// W_p^p per row for weighted rows of any lengths: `[R, n], [R, m]` values and weights (rows
-/// summing to 1) → `[R]`, differentiable in all four. The fused kernel on Flex, the quantile
-/// composition of [`crate::one_d::wpp_quantile`] elsewhere.
+/// W_p^p per row for weighted rows of any lengths: values `[R, n]`, `[R, m]` and weights
+/// `[G, n]`, `[G, m]` (rows summing to 1), where the R = G·L rows come in G groups of L that
+/// share one weight row (the L directions of one pair) → `[R]`, differentiable in all four.
+/// The fused kernel on Flex, the quantile composition of [`crate::one_d::wpp_quantile`] (on
+/// weights expanded to every row) elsewhere.
 pub fn weighted_wpp(
     px: Tensor<2>,
     py: Tensor<2>,
@@ -123,5 +125,12 @@ pub fn weighted_wpp(
         );
         return Tensor::from_dispatch(out);
     }
-    crate::one_d::wpp_quantile(px, py, wx, wy, p)
+    let (rows, groups) = (px.dims()[0], wx.dims()[0]);
+    let expand = |w: Tensor<2>| {
+        let len = w.dims()[1];
+        w.unsqueeze_dim::<3>(1)
+            .expand([groups, rows / groups, len])
+            .reshape([rows, len])
+    };
+    crate::one_d::wpp_quantile(px, py, expand(wx), expand(wy), p)
 }
