@@ -87,7 +87,8 @@ pub struct LossConfig {
     pub ascent_lr: f64,
     /// v-DSW: vMF concentration κ.
     pub kappa: f64,
-    /// Check inputs for NaN/inf on every call.
+    /// Check inputs for NaN/inf on every call (reads the `[B, L]` values back: one device
+    /// sync per call on a GPU).
     pub check_finite: bool,
 }
 
