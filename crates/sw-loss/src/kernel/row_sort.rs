@@ -9,7 +9,7 @@
 //! the host, sorts there and writes it back: a device sync and two transfers per call. On a
 //! CubeCL device [`sort_rows`] runs the bitonic kernels of `cube_sort` instead and never
 //! leaves the device; on every other device it is Burn's `sort_with_indices`, which is also
-//! the reference twin the kernels are tested against (`tests/wgpu_backend.rs`).
+//! the reference twin the kernels are tested against (`tests/device_sort.rs`).
 //!
 //! Autodiff: the sorted values are differentiable in `x`; their backward is [`RowSortOps::unsort_rows`]
 //! of the incoming gradient (a scatter through σ, no collisions since σ is a permutation).
