@@ -7,29 +7,39 @@
 #
 # `prepare` builds the `workloads` bench of sw-loss with the wgpu feature (the CI feature set,
 # so the warm target dir is reused), strips and gzips it, and puts Debian's Vulkan loader
-# (libvulkan1: `apt-get download`, or this machine's copy) next to it: ~15 MB in gpu_bundle/
+# (libvulkan1: `apt-get download`, or this machine's copy) next to it, with the SNGAN step
+# bench likewise: ~30 MB in gpu_bundle/
 # (git-ignored; carry it to the GPU machine). `run` unpacks the binary, points the loader at
 # the NVIDIA Vulkan driver (writing an ICD file if the driver ships none), runs the four
 # workloads (flow, pc_batch, gen_feat, large; SW / LCV-SW / UCV-SW forward+backward, and SW
 # with Burn's host-round-trip sort for comparison) on wgpu, then scripts/torch_cuda_bench.py
-# on CUDA, and prints one Markdown table. Outputs go to $OUT (or gpu_bench_out/):
-# swburn.jsonl, torch.jsonl, table.md, and the logs. SWBURN_BENCH_ONLY=flow,… limits the
+# on CUDA, and prints one Markdown table; then SNGAN training-step times at the paper's size
+# (models' sngan_steps bench on wgpu, scripts/sngan_torch_bench.py on CUDA; SNGAN_SIZE="G D
+# BATCH REPS" to change). Outputs go to $OUT (or gpu_bench_out/): swburn.jsonl, torch.jsonl,
+# table.md, sngan.md, and the logs. SWBURN_BENCH_ONLY=flow,… limits the
 # workloads (both sides); TORCH_DEVICE=cpu tries the script without a GPU (lavapipe + CPU torch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUNDLE=gpu_bundle
 FEATURES="sw-loss/ndarray,sw-loss/wgpu,experiments/wgpu"
 
+# Builds one bench binary of the CI feature set (warm target dir) and prints its path.
+bench_exe() {
+  cargo bench --workspace --features "$FEATURES" --bench "$1" --no-run 2>&1 \
+    | sed -n "s/.*Executable benches\/$1.rs (\(.*\))/\1/p" | tail -n 1
+}
+
 prepare() {
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/swburn-target}"
-  local exe
-  exe="$(cargo bench --workspace --features "$FEATURES" --bench workloads --no-run 2>&1 \
-    | sed -n 's/.*Executable benches\/workloads.rs (\(.*\))/\1/p' | tail -n 1)"
-  [ -x "$exe" ] || { echo "could not build the workloads bench" >&2; exit 1; }
   rm -rf "$BUNDLE"
   mkdir -p "$BUNDLE/lib"
-  strip -o "$BUNDLE/workloads" "$exe"
-  gzip -9 "$BUNDLE/workloads"
+  local name exe
+  for name in workloads sngan_steps; do
+    exe="$(bench_exe "$name")"
+    [ -x "$exe" ] || { echo "could not build the $name bench" >&2; exit 1; }
+    strip -o "$BUNDLE/$name" "$exe"
+    gzip -9 "$BUNDLE/$name"
+  done
   local tmp
   tmp="$(mktemp -d)"
   if (cd "$tmp" && apt-get download libvulkan1 >/dev/null 2>&1); then
@@ -62,15 +72,18 @@ nvidia_icd() {
 }
 
 run() {
-  [ -e "$BUNDLE/workloads.gz" ] || {
-    echo "no $BUNDLE/workloads.gz: run 'scripts/gpu_bench.sh prepare' on a build machine" >&2
-    exit 1
-  }
-  local out="${OUT:-gpu_bench_out}" bin icd
+  local out="${OUT:-gpu_bench_out}" bins bin icd name
+  bins="$(mktemp -d)"
+  for name in workloads sngan_steps; do
+    [ -e "$BUNDLE/$name.gz" ] || {
+      echo "no $BUNDLE/$name.gz: run 'scripts/gpu_bench.sh prepare' on a build machine" >&2
+      exit 1
+    }
+    gunzip -c "$BUNDLE/$name.gz" > "$bins/$name"
+    chmod +x "$bins/$name"
+  done
+  bin="$bins/workloads"
   mkdir -p "$out"
-  bin="$(mktemp -d)/workloads"
-  gunzip -c "$BUNDLE/workloads.gz" > "$bin"
-  chmod +x "$bin"
   export LD_LIBRARY_PATH="$PWD/$BUNDLE/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   [ -n "${XDG_RUNTIME_DIR:-}" ] || { XDG_RUNTIME_DIR="$(mktemp -d)"; export XDG_RUNTIME_DIR; }
   icd="$(nvidia_icd)"
@@ -83,17 +96,27 @@ run() {
   nvidia-smi -L 2>/dev/null || true
   echo "== swburn (wgpu)"
   SWBURN_BENCH_DEVICE=wgpu SWBURN_BENCH_BURN_SORT=1 \
-    timeout "${SWBURN_GPU_BENCH_TIMEOUT:-300}" "$bin" --bench \
+    timeout "${SWBURN_GPU_BENCH_TIMEOUT:-200}" "$bin" --bench \
     > "$out/swburn.jsonl" 2> "$out/swburn.err" || echo "swburn bench failed or timed out (rc $?)" >&2
   grep -v XDG_RUNTIME "$out/swburn.err" | tail -n 5 >&2 || true
   cat "$out/swburn.jsonl"
   echo "== PyTorch (cuda)"
-  timeout 150 python3 scripts/torch_cuda_bench.py --device "${TORCH_DEVICE:-cuda}" --only "${SWBURN_BENCH_ONLY:-}" \
+  timeout 90 python3 scripts/torch_cuda_bench.py --device "${TORCH_DEVICE:-cuda}" --only "${SWBURN_BENCH_ONLY:-}" \
     > "$out/torch.jsonl" 2> "$out/torch.err" || echo "torch bench failed (rc $?)" >&2
   tail -n 3 "$out/torch.err" >&2 || true
   cat "$out/torch.jsonl"
   echo "== table"
   python3 scripts/gpu_table.py "$out/swburn.jsonl" "$out/torch.jsonl" | tee "$out/table.md"
+  # SNGAN steps at the paper's CIFAR-10 size (G 256 ch, D 128 ch, batch 128): swburn on wgpu,
+  # then the PyTorch twin on CUDA.
+  local size="${SNGAN_SIZE:-256 128 128 3}"
+  echo "== SNGAN steps (ms)"
+  # shellcheck disable=SC2086
+  { SWBURN_BENCH_DEVICE=default timeout "${SWBURN_SNGAN_TIMEOUT:-120}" "$bins/sngan_steps" --bench $size \
+      2>> "$out/sngan.err" || echo "swburn SNGAN bench failed or timed out (rc $?)"
+    TORCH_DEVICE="${TORCH_DEVICE:-cuda}" timeout 60 python3 scripts/sngan_torch_bench.py $size \
+      2>> "$out/sngan.err" || echo "torch SNGAN bench failed (rc $?)"
+  } | tee "$out/sngan.md"
 }
 
 case "${1:-}" in

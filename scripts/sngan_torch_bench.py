@@ -3,8 +3,9 @@ networks (the sngan.pytorch design of the CV-SW code: G 256 ch, D 128 ch with sp
 Xavier init), one discriminator step (hinge) and one generator step (feature-space SW, L = 10,
 through D) at the same batch size, Adam(0, 0.9), median of N runs.
 
-    python scripts/sngan_torch_bench.py [CH_G CH_D BATCH REPS]
+    python scripts/sngan_torch_bench.py [CH_G CH_D BATCH REPS]     # TORCH_DEVICE=cuda for a GPU
 """
+import os
 import statistics
 import sys
 import time
@@ -74,8 +75,12 @@ class Discriminator(nn.Module):
         return out, x
 
 
+DEV = torch.device(os.environ.get("TORCH_DEVICE", "cpu"))
+SYNC = torch.cuda.synchronize if DEV.type == "cuda" else (lambda: None)
+
+
 def sw(x, y, L=10):
-    theta = torch.randn(x.shape[1], L)
+    theta = torch.randn(x.shape[1], L, device=x.device)
     theta = theta / theta.norm(dim=0, keepdim=True)
     px, _ = torch.sort(x @ theta, dim=0)
     py, _ = torch.sort(y @ theta, dim=0)
@@ -84,10 +89,12 @@ def sw(x, y, L=10):
 
 def timed(reps, f):
     f()
+    SYNC()
     ts = []
     for _ in range(reps):
         t = time.perf_counter()
         f()
+        SYNC()
         ts.append(time.perf_counter() - t)
     return statistics.median(ts)
 
@@ -95,7 +102,8 @@ def timed(reps, f):
 def main():
     args = [int(a) for a in sys.argv[1:]]
     ch_g, ch_d, b, reps = (args + [256, 128, 128, 3][len(args):])[:4]
-    torch.set_num_threads(2)
+    if DEV.type == "cpu":
+        torch.set_num_threads(2)
     torch.manual_seed(0)
     g, d = Generator(ch_g), Discriminator(ch_d)
     for m in list(g.modules()) + list(d.modules()):
@@ -104,12 +112,13 @@ def main():
             nn.init.xavier_uniform_(w)
     og = torch.optim.Adam(g.parameters(), 2e-4, betas=(0.0, 0.9))
     od = torch.optim.Adam(d.parameters(), 2e-4, betas=(0.0, 0.9))
-    real = torch.rand(b, 3, 32, 32) * 2 - 1
+    g, d = g.to(DEV), d.to(DEV)
+    real = torch.rand(b, 3, 32, 32, device=DEV) * 2 - 1
 
     def d_step():
         od.zero_grad()
         with torch.no_grad():
-            fake = g(torch.randn(b, 128))
+            fake = g(torch.randn(b, 128, device=DEV))
         loss = F.relu(1 - d(real)[0]).mean() + F.relu(1 + d(fake)[0]).mean()
         loss.backward()
         od.step()
@@ -117,7 +126,7 @@ def main():
     def g_step():
         og.zero_grad()
         r_out, r_f = d(real)
-        f_out, f_f = d(g(torch.randn(b, 128)))
+        f_out, f_f = d(g(torch.randn(b, 128, device=DEV)))
         x = torch.cat([r_f.flatten(1), r_out], 1).detach()
         y = torch.cat([f_f.flatten(1), f_out], 1)
         sw(x, y).backward()
@@ -125,13 +134,14 @@ def main():
 
     def g_fwd():
         with torch.no_grad():
-            g(torch.randn(b, 128))
+            g(torch.randn(b, 128, device=DEV))
 
     rows = [("G forward (no graph)", timed(reps, g_fwd)),
             ("discriminator step", timed(reps, d_step)),
             ("generator step", timed(reps, g_step))]
     rows.append(("generator step + 5 discriminator steps", rows[2][1] + 5 * rows[1][1]))
-    print(f"PyTorch {torch.__version__} CPU, 2 threads, G {ch_g} ch, D {ch_d} ch, batch {b}, median of {reps}")
+    where = torch.cuda.get_device_name(DEV) if DEV.type == "cuda" else "CPU, 2 threads"
+    print(f"PyTorch {torch.__version__} {where}, G {ch_g} ch, D {ch_d} ch, batch {b}, median of {reps}")
     for name, s in rows:
         print(f"| {name} | {s * 1e3:.1f} |")
 

@@ -3,7 +3,9 @@
 //! frozen D, backward, Adam) for the paper's CIFAR-10 networks (G 256 ch, D 128 ch) at batch
 //! 128, plus the parts of each.
 //! `cargo bench -p models --bench sngan_steps [-- CH_G CH_D BATCH REPS]`; the PyTorch twin is
-//! `scripts/sngan_torch_bench.py` with the same arguments.
+//! `scripts/sngan_torch_bench.py` with the same arguments. `SWBURN_BENCH_DEVICE=default` runs
+//! on `Device::default()` (the GPU in a build with `wgpu`) instead of flex; every timed step
+//! ends with a one-value read, so queued device work is inside the time.
 
 mod common;
 
@@ -25,8 +27,17 @@ fn main() {
         _ => (256, 128, 128),
     };
     let reps = args.get(3).copied().unwrap_or(5);
-    let device = Device::flex().autodiff();
+    let base = match std::env::var("SWBURN_BENCH_DEVICE").as_deref() {
+        Ok("default") => Device::default(),
+        _ => Device::flex(),
+    };
+    let device_name = sw_loss::kernel::cube_device_name(&base).unwrap_or_else(|| "flex".into());
+    let device = base.autodiff();
     device.seed(0);
+    // A read of a value made after everything queued: the device has finished the step.
+    let settle = || {
+        let _ = Tensor::<1>::zeros([1], &device).into_scalar::<f32>();
+    };
     let g_cfg = GeneratorConfig {
         channels: ch_g,
         ..Default::default()
@@ -57,6 +68,7 @@ fn main() {
     let d_fwd_bwd = time(reps, || {
         let l = d.forward(real.clone()).output.mean();
         let _ = l.backward();
+        settle();
     });
     let d_step = time(reps, || {
         let fake = g.clone().no_grad().forward(z()).detach();
@@ -64,6 +76,7 @@ fn main() {
             + relu(d.forward(fake).output.add_scalar(1.0)).mean();
         let grads = GradientsParams::from_grads(l.backward(), &d);
         d = opt_d.step(2e-4, d.clone(), grads);
+        settle();
     });
     let g_step = time(reps, || {
         let frozen = d.clone().no_grad();
@@ -77,8 +90,11 @@ fn main() {
             .unwrap();
         let grads = GradientsParams::from_grads(l.backward(), &g);
         g = opt_g.step(2e-4, g.clone(), grads);
+        settle();
     });
-    println!("SNGAN CIFAR-10 (G {ch_g} ch, D {ch_d} ch), batch {b}, flex, median of {reps}");
+    println!(
+        "SNGAN CIFAR-10 (G {ch_g} ch, D {ch_d} ch), batch {b}, {device_name}, median of {reps}"
+    );
     println!("| part | ms |\n|---|---:|");
     for (name, s) in [
         ("G forward (no graph)", g_fwd),
