@@ -45,9 +45,14 @@ pub fn parse(name: &str) -> Result<Device> {
     Ok(device)
 }
 
-/// The backend a run uses: `--device`, else the config's `device`, else `flex`; with its name.
+/// The backend a run uses: `--device`, else the config's `device`, else `flex`; with its name
+/// for the log (and the adapter on a GPU backend: `wgpu (NVIDIA H200)`).
 pub fn resolve(cli_device: Option<&str>, config_device: Option<&str>) -> Result<(String, Device)> {
     let name = cli_device.or(config_device).unwrap_or("flex").to_string();
     let device = parse(&name)?;
+    let name = match sw_loss::kernel::cube_device_name(&device) {
+        Some(adapter) => format!("{name} ({adapter})"),
+        None => name,
+    };
     Ok((name, device))
 }
