@@ -11,7 +11,7 @@
 //! order the network visits pairs in, and no value needs reserving for the padding.
 //!
 //! Work split, with T the largest power of two ≤ 4096 whose values and indices fit in the
-//! device's shared memory (T = N when N is smaller):
+//! device's shared memory less 1 KiB (T = N when N is smaller):
 //! * `tile_pass` (size 0): one cube per tile of T keys runs every `size ≤ T` in shared memory;
 //! * for each `size > T`: `merge_global` (one unit per pair, global memory) for each
 //!   `stride ≥ T`, then `tile_pass` (size) runs the strides `< T` of that size in shared memory.
@@ -34,6 +34,8 @@ use super::row_sort::RowSortOps;
 
 /// Largest tile the shared-memory kernels use.
 const MAX_TILE: usize = 4096;
+/// Shared memory (bytes) the tile size leaves unused.
+const SMEM_MARGIN: usize = 1024;
 /// Most units per cube the shared-memory kernels launch.
 const MAX_UNITS: u32 = 512;
 
@@ -257,8 +259,11 @@ struct Plan {
 impl Plan {
     fn new(client_smem: usize, client_units: u32, rows: usize, n: usize, elem: usize) -> Self {
         let n_pad = n.next_power_of_two();
+        // Leave SMEM_MARGIN bytes of the device's shared memory to the compiler (an f64 tile of
+        // 4096 would otherwise fill NVIDIA's 48 KiB to the byte).
+        let budget = client_smem.saturating_sub(SMEM_MARGIN);
         let mut tile_max = 2;
-        while tile_max * 2 <= MAX_TILE && tile_max * 2 * (elem + 4) <= client_smem {
+        while tile_max * 2 <= MAX_TILE && tile_max * 2 * (elem + 4) <= budget {
             tile_max *= 2;
         }
         let tile = n_pad.min(tile_max);
