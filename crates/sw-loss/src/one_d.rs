@@ -34,8 +34,11 @@ pub(crate) fn abs_pow(t: Tensor<2>, p: f64) -> Tensor<2> {
 /// The plain composition (sort, subtract, |·|^p, mean). It is the reference twin of
 /// [`crate::kernel::sorted_wpp`] and the path used on backends without the fused kernel.
 pub fn wpp_sorted(px: Tensor<2>, py: Tensor<2>, p: f64) -> Tensor<1> {
-    let sx = px.sort(1);
-    let sy = py.sort(1);
+    wpp_of_sorted(px.sort(1), py.sort(1), p)
+}
+
+/// `(1/n) Σ_k |sx_k − sy_k|^p` per row of already sorted rows: `[R, n] × [R, n] → [R]`.
+pub(crate) fn wpp_of_sorted(sx: Tensor<2>, sy: Tensor<2>, p: f64) -> Tensor<1> {
     abs_pow(sx - sy, p).mean_dim(1).squeeze_dim(1)
 }
 

@@ -68,10 +68,9 @@ impl Elem for f64 {
     fn to_f64(self) -> f64 {
         self
     }
-    fn argsort(v: &[f64], sorted: &mut Vec<f64>, perm: &mut Vec<u32>, s: &mut SortScratch) {
+    fn argsort(v: &[f64], sorted: &mut Vec<f64>, perm: &mut Vec<u32>, _: &mut SortScratch) {
         sorted.resize(v.len(), 0.0);
         perm.resize(v.len(), 0);
-        let _ = s;
         argsort_f64(v, sorted, perm);
     }
 }

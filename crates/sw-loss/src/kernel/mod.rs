@@ -95,11 +95,8 @@ pub fn sorted_wpp(px: Tensor<2>, py: Tensor<2>, p: f64) -> Tensor<1> {
         let out = <Dispatch as SortedWppOps>::sorted_wpp(px.into_dispatch(), py.into_dispatch(), p);
         return Tensor::from_dispatch(out);
     }
-    if row_sort::has_device_sort(&px.device()) {
-        let (sx, sy) = (sort_rows_values(px), sort_rows_values(py));
-        return crate::one_d::abs_pow(sx - sy, p).mean_dim(1).squeeze_dim(1);
-    }
-    crate::one_d::wpp_sorted(px, py, p)
+    // The reference's composition, with the rows sorted on the device where there is one.
+    crate::one_d::wpp_of_sorted(sort_rows_values(px), sort_rows_values(py), p)
 }
 
 /// W_p^p per row for weighted rows of any lengths: values `[R, n]`, `[R, m]` and weights

@@ -98,26 +98,33 @@ fn kernel_dtypes(x: &Tensor<2>) -> Option<IntDType> {
 /// indices: the device kernel on CubeCL devices (stable), Burn's `sort_with_indices`
 /// elsewhere. Differentiable in `x`.
 pub fn sort_rows(x: Tensor<2>) -> (Tensor<2>, Tensor<2, Int>) {
+    match device_sort(x) {
+        Ok(sorted) => sorted,
+        Err(x) => x.sort_with_indices(1),
+    }
+}
+
+/// Sorted rows only; see [`sort_rows`].
+pub fn sort_rows_values(x: Tensor<2>) -> Tensor<2> {
+    match device_sort(x) {
+        Ok((values, _)) => values,
+        Err(x) => x.sort(1),
+    }
+}
+
+/// The device kernel where it serves `x`; `x` back otherwise.
+fn device_sort(x: Tensor<2>) -> Result<(Tensor<2>, Tensor<2, Int>), Tensor<2>> {
     #[cfg(feature = "cube")]
     if has_device_sort(&x.device())
         && let Some(int_dtype) = kernel_dtypes(&x)
     {
         let (values, indices) = <Dispatch as RowSortOps>::sort_rows(x.into_dispatch(), int_dtype);
-        return (
+        return Ok((
             Tensor::from_dispatch(values),
             Tensor::from_dispatch(indices),
-        );
+        ));
     }
-    x.sort_with_indices(1)
-}
-
-/// Sorted rows only; see [`sort_rows`].
-pub fn sort_rows_values(x: Tensor<2>) -> Tensor<2> {
-    #[cfg(feature = "cube")]
-    if has_device_sort(&x.device()) && kernel_dtypes(&x).is_some() {
-        return sort_rows(x).0;
-    }
-    x.sort(1)
+    Err(x)
 }
 
 /// Backward of a row permutation σ kept as the state: after `sort_rows` (values gathered
