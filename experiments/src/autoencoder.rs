@@ -325,18 +325,10 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&std::path::Path>) -> Resu
         ),
         &device.clone().inner(),
     );
-    let metrics_path = run.file("metrics.csv")?;
-    let fresh = !metrics_path.exists();
-    let metrics_file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&metrics_path)?;
-    let mut metrics = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(metrics_file);
-    if fresh {
-        metrics.write_record(["epoch", "train_loss", "held_out_chamfer", "seconds"])?;
-    }
+    let mut metrics = crate::run_dir::append_csv(
+        &run.file("metrics.csv")?,
+        &["epoch", "train_loss", "held_out_chamfer", "seconds"],
+    )?;
     let mut curve = Vec::new();
     let mut seconds = resumed_seconds;
     let mut progress = Progress::new("epochs", cfg.train.epochs as u64);

@@ -7,6 +7,24 @@ use std::sync::Mutex;
 
 use anyhow::{Context, Result, anyhow};
 
+/// Opens the CSV file `path` for appending (a resumed run adds rows to its own file) and writes
+/// `header` first if the file is new.
+pub fn append_csv(path: &Path, header: &[&str]) -> Result<csv::Writer<File>> {
+    let fresh = !path.exists();
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(file);
+    if fresh {
+        w.write_record(header)?;
+    }
+    Ok(w)
+}
+
 /// A fresh run folder and its `log.txt`.
 pub struct RunDir {
     path: PathBuf,

@@ -458,17 +458,10 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
         cfg.loss.projections
     ));
     let grid_z = fixed_noise(g_cfg.latent, seed, 64, &plain);
-    let metrics_path = run.file("metrics.csv")?;
-    let fresh = !metrics_path.exists();
-    let mut metrics = csv::WriterBuilder::new().has_headers(false).from_writer(
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&metrics_path)?,
-    );
-    if fresh {
-        metrics.write_record(["step", "d_loss", "g_loss", "seconds_per_step", "seconds"])?;
-    }
+    let mut metrics = crate::run_dir::append_csv(
+        &run.file("metrics.csv")?,
+        &["step", "d_loss", "g_loss", "seconds_per_step", "seconds"],
+    )?;
     let mut schedule = Schedule {
         n: images.len(),
         batch: t.batch_size,
@@ -742,16 +735,10 @@ pub fn evaluate(
     );
     println!("{line}");
     let path = run_dir.join("eval.csv");
-    let fresh = !path.exists();
-    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)?,
-    );
-    if fresh {
-        w.write_record(["step", "images", "fid", "is_mean", "is_std", "reference"])?;
-    }
+    let mut w = crate::run_dir::append_csv(
+        &path,
+        &["step", "images", "fid", "is_mean", "is_std", "reference"],
+    )?;
     w.write_record([
         step.to_string(),
         n.to_string(),
