@@ -91,7 +91,7 @@ fn main() {
     let path = Path::new(
         &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
     )
-    .join("../../shared/data/shapenetcore55_random50.npy");
+    .join("data/shapenetcore55_random50.npy");
     let shapenet = ShapeNet::open(&path).unwrap();
     let batcher = CloudBatcher::resample(2048, 0);
     let t = Instant::now();

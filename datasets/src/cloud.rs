@@ -1,6 +1,29 @@
 //! A point cloud as plain host data: `[n, 3]` f32, row-major.
 
+use std::path::Path;
+
 use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::error::{DataError, Result};
+
+/// Checks that every coordinate of row-major `(N, P, 3)` clouds is finite; the error names
+/// `path`, the cloud index, the point index and the value.
+pub fn check_finite_clouds(path: &Path, values: &[f32], points: usize) -> Result<()> {
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        let stride = (points * 3).max(1);
+        let (cloud, within) = (i / stride, i % stride);
+        return Err(DataError::format(
+            path,
+            format!(
+                "cloud {cloud}, point {}: coordinate {} is {} (every coordinate must be finite)",
+                within / 3,
+                ["x", "y", "z"][within % 3],
+                values[i]
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// A 3-D point cloud, `points.len() == 3 n`.
 #[derive(Debug, Clone, PartialEq)]

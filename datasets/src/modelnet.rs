@@ -1,6 +1,6 @@
 //! ModelNet40 in PointNet's HDF5 layout: `ply_data_train{0..4}.h5` and `ply_data_test{0,1}.h5`
 //! (in `modelnet40_ply_hdf5_2048/`), each with datasets `data` (N, 2048, 3) float32 and
-//! `label` (N, 1) uint8 (40 classes). Read with `hdf5-metno` over Debian's libhdf5.
+//! `label` (N, 1) uint8 (40 classes). Read with the pure-Rust `hdf5-pure` (no system library).
 
 use std::path::{Path, PathBuf};
 
@@ -24,14 +24,21 @@ pub struct ModelNet40 {
     items: Vec<CloudItem>,
 }
 
-/// Reads one PointNet HDF5 file.
+/// Reads one PointNet HDF5 file: `data` (N, P, 3) as float32 (a float64 file is converted) and
+/// `label` (N) or (N, 1) of any integer type, each label in 0..=39. Every coordinate must be
+/// finite; the error names the file, the cloud and the point.
+///
+/// Pure Rust (`hdf5-pure`): contiguous, chunked and chunked + gzip (deflate, shuffle) layouts, as
+/// h5py and PointNet's own files write them — no system HDF5 library.
 pub fn read_h5(path: &Path) -> Result<Vec<CloudItem>> {
-    let file = hdf5::File::open(path)
+    let file = hdf5_pure::File::open(path)
         .map_err(|e| DataError::format(path, format!("not a readable HDF5 file: {e}")))?;
     let data = file
         .dataset("data")
         .map_err(|_| DataError::format(path, "no dataset `data` (expected (N, P, 3) float32)"))?;
-    let shape = data.shape();
+    let shape = data
+        .shape()
+        .map_err(|e| DataError::format(path, format!("reading the shape of `data`: {e}")))?;
     if shape.len() != 3 || shape[2] != 3 {
         return Err(DataError::format(
             path,
@@ -39,31 +46,38 @@ pub fn read_h5(path: &Path) -> Result<Vec<CloudItem>> {
         ));
     }
     let values: Vec<f32> = data
-        .read_raw()
+        .read_f32()
         .map_err(|e| DataError::format(path, format!("reading `data` as float32: {e}")))?;
     let label = file
         .dataset("label")
         .map_err(|_| DataError::format(path, "no dataset `label` (expected (N, 1) uint8)"))?;
-    let labels: Vec<u8> = label
-        .read_raw()
-        .map_err(|e| DataError::format(path, format!("reading `label` as uint8: {e}")))?;
-    let (n, p) = (shape[0], shape[1]);
+    let labels: Vec<i64> = label
+        .read_i64()
+        .map_err(|e| DataError::format(path, format!("reading `label` as integers: {e}")))?;
+    let (n, p) = (shape[0] as usize, shape[1] as usize);
+    if values.len() != n * p * 3 {
+        return Err(DataError::format(
+            path,
+            format!("`data` holds {} values for shape {shape:?}", values.len()),
+        ));
+    }
     if labels.len() != n {
         return Err(DataError::format(
             path,
             format!("`label` has {} entries for {n} clouds", labels.len()),
         ));
     }
-    if let Some((i, l)) = labels.iter().enumerate().find(|(_, l)| **l >= 40) {
+    if let Some((i, l)) = labels.iter().enumerate().find(|(_, l)| !(0..40).contains(*l)) {
         return Err(DataError::format(
             path,
             format!("label {l} of cloud {i} is not a ModelNet40 class (0..=39)"),
         ));
     }
+    crate::cloud::check_finite_clouds(path, &values, p)?;
     Ok((0..n)
         .map(|i| CloudItem {
             cloud: PointCloud::new(values[i * p * 3..(i + 1) * p * 3].to_vec()),
-            label: labels[i],
+            label: labels[i] as u8,
         })
         .collect())
 }
@@ -165,19 +179,14 @@ mod tests {
         let path = dir.path().join("ply_data_train0.h5");
         let values: Vec<f32> = (0..2 * 5 * 3).map(|i| i as f32 * 0.5).collect();
         {
-            let f = hdf5::File::create(&path).unwrap();
-            f.new_dataset::<f32>()
-                .shape([2, 5, 3])
-                .create("data")
-                .unwrap()
-                .write_raw(&values)
-                .unwrap();
-            f.new_dataset::<u8>()
-                .shape([2, 1])
-                .create("label")
-                .unwrap()
-                .write_raw(&[7u8, 12])
-                .unwrap();
+            let mut b = hdf5_pure::FileBuilder::new();
+            b.create_dataset("data")
+                .with_f32_data(&values)
+                .with_shape(&[2, 5, 3]);
+            b.create_dataset("label")
+                .with_u8_data(&[7u8, 12])
+                .with_shape(&[2, 1]);
+            b.write(&path).unwrap();
         }
         let train = ModelNet40::load(dir.path(), ModelNetSplit::Train).unwrap();
         assert_eq!(train.get(1).unwrap().label, 12);
@@ -185,13 +194,11 @@ mod tests {
 
         let no_label = dir.path().join("ply_data_train1.h5");
         {
-            let f = hdf5::File::create(&no_label).unwrap();
-            f.new_dataset::<f32>()
-                .shape([1, 5, 3])
-                .create("data")
-                .unwrap()
-                .write_raw(&values[..15])
-                .unwrap();
+            let mut b = hdf5_pure::FileBuilder::new();
+            b.create_dataset("data")
+                .with_f32_data(&values[..15])
+                .with_shape(&[1, 5, 3]);
+            b.write(&no_label).unwrap();
         }
         let e = ModelNet40::load(dir.path(), ModelNetSplit::Train)
             .err()

@@ -1,12 +1,13 @@
-//! Point-cloud arrays in NumPy files: `.npy` holding `(N, P, 3)` float32, or `.npz` archives
-//! whose `data` entry is such an array (the FoldingNet/PointSWD `shapenet57448xyzonly.npz`).
-//! Read with the `npyz` crate.
+//! Point-cloud arrays in NumPy files: `.npy` holding `(N, P, 3)` float32 or float64 (converted
+//! to f32), in C or Fortran order, or `.npz` archives whose `data` entry is such an array (the
+//! FoldingNet/PointSWD `shapenet57448xyzonly.npz`). Read with the `npyz` crate; every coordinate
+//! must be finite (the error names the file, the cloud and the point).
 
 use std::path::Path;
 
 use npyz::NpyFile;
 
-use crate::cloud::PointCloud;
+use crate::cloud::{PointCloud, check_finite_clouds};
 use crate::error::{DataError, Result};
 
 /// N clouds of P points each.
@@ -36,6 +37,69 @@ impl CloudArray {
     }
 }
 
+/// Converts column-major (Fortran-order) values of `shape` to row-major order.
+pub(crate) fn fortran_to_c<T: Copy>(values: &[T], shape: &[usize]) -> Vec<T> {
+    let n: usize = shape.iter().product();
+    let mut out = Vec::with_capacity(n);
+    let rank = shape.len();
+    // Column-major strides: stride[0] = 1, stride[k] = stride[k-1] * shape[k-1].
+    let mut stride = vec![1usize; rank];
+    for k in 1..rank {
+        stride[k] = stride[k - 1] * shape[k - 1];
+    }
+    let mut index = vec![0usize; rank];
+    for _ in 0..n {
+        out.push(values[index.iter().zip(&stride).map(|(i, s)| i * s).sum::<usize>()]);
+        // Advance the row-major multi-index (last axis fastest).
+        for k in (0..rank).rev() {
+            index[k] += 1;
+            if index[k] < shape[k] {
+                break;
+            }
+            index[k] = 0;
+        }
+    }
+    out
+}
+
+/// Reads a float array as f32 in row-major order: float32 as is, float64 converted (NumPy's
+/// default dtype); C or Fortran order; little- or big-endian.
+fn read_f32_row_major<R: std::io::Read>(
+    npy: NpyFile<R>,
+    path: &Path,
+    what: &str,
+) -> Result<(Vec<f32>, Vec<u64>)> {
+    let shape: Vec<u64> = npy.shape().to_vec();
+    let fortran = npy.order() == npyz::Order::Fortran;
+    let dtype = match npy.dtype() {
+        npyz::DType::Plain(ts) => ts.to_string(),
+        other => format!("{other:?}"),
+    };
+    let bad = |e: std::io::Error| DataError::format(path, format!("reading {what}: {e}"));
+    let values: Vec<f32> = match dtype.as_str() {
+        "<f4" | ">f4" => npy.into_vec::<f32>().map_err(bad)?,
+        "<f8" | ">f8" => npy
+            .into_vec::<f64>()
+            .map_err(bad)?
+            .into_iter()
+            .map(|v| v as f32)
+            .collect(),
+        other => {
+            return Err(DataError::format(
+                path,
+                format!("{what}: expected float32 ('<f4') or float64 ('<f8') values, got dtype {other}"),
+            ));
+        }
+    };
+    let values = if fortran && shape.len() > 1 {
+        let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+        fortran_to_c(&values, &dims)
+    } else {
+        values
+    };
+    Ok((values, shape))
+}
+
 fn read_array<R: std::io::Read>(npy: NpyFile<R>, path: &Path) -> Result<CloudArray> {
     let shape: Vec<u64> = npy.shape().to_vec();
     if shape.len() != 3 || shape[2] != 3 {
@@ -44,27 +108,17 @@ fn read_array<R: std::io::Read>(npy: NpyFile<R>, path: &Path) -> Result<CloudArr
             format!("expected an array of shape (N, P, 3), got {shape:?}"),
         ));
     }
-    let dtype = match npy.dtype() {
-        npyz::DType::Plain(ts) => ts.to_string(),
-        other => format!("{other:?}"),
-    };
-    if dtype != "<f4" {
-        return Err(DataError::format(
-            path,
-            format!("expected float32 ('<f4') values, got dtype {dtype}"),
-        ));
-    }
-    let values: Vec<f32> = npy
-        .into_vec()
-        .map_err(|e| DataError::format(path, format!("reading values: {e}")))?;
+    let (values, _) = read_f32_row_major(npy, path, "values")?;
+    let points = shape[1] as usize;
+    check_finite_clouds(path, &values, points)?;
     Ok(CloudArray {
         count: shape[0] as usize,
-        points: shape[1] as usize,
+        points,
         values,
     })
 }
 
-/// Reads `(N, P, 3)` float32 clouds from a `.npy` file or from the `data` entry of a `.npz`.
+/// Reads `(N, P, 3)` float32/float64 clouds from a `.npy` file or from the `data` entry of a `.npz`.
 pub fn read_clouds(path: impl AsRef<Path>) -> Result<CloudArray> {
     let path = path.as_ref();
     if !path.exists() {
@@ -166,7 +220,7 @@ mod tests {
             &std::env::var("CARGO_MANIFEST_DIR")
                 .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
         )
-        .join("../../shared/data/shapenetcore55_random50.npy");
+        .join("data/shapenetcore55_random50.npy");
         let a = read_clouds(&path).unwrap();
         assert_eq!((a.count, a.points), (50, 2048));
         let c = a.cloud(32).unwrap().normalized();

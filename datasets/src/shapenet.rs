@@ -132,7 +132,7 @@ mod tests {
             &std::env::var("CARGO_MANIFEST_DIR")
                 .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
         )
-        .join("../../shared/data/shapenetcore55_random50.npy");
+        .join("data/shapenetcore55_random50.npy");
         let ds = ShapeNet::open(&path).unwrap();
         assert_eq!(ds.len(), 50);
         let loader = DataLoaderBuilder::new(CloudBatcher::resample(1024, 3))

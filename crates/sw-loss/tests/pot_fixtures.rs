@@ -1,4 +1,4 @@
-//! Agreement with POT 0.9.7 (`../shared/fixtures/sliced_pot.json`): SW with given directions,
+//! Agreement with POT 0.9.7 (`tests/data/sliced_pot.json`): SW with given directions,
 //! per-direction W_p^p (POT `wasserstein_1d`), and the CV-SW formulas.
 
 mod common;

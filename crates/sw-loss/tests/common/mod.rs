@@ -6,17 +6,17 @@ use std::path::PathBuf;
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use serde_json::Value;
 
-/// `../shared` seen from the workspace root (two levels above this crate).
-pub fn shared_dir() -> PathBuf {
-    let manifest = PathBuf::from(
+/// This crate's folder (the run-time `CARGO_MANIFEST_DIR`, so a binary built in another
+/// checkout reads this checkout's files).
+pub fn crate_dir() -> PathBuf {
+    PathBuf::from(
         std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
-    );
-    manifest.join("../../../shared")
+    )
 }
 
-/// The cases of `shared/fixtures/sliced_pot.json` (POT 0.9.7.post1).
+/// The cases of `tests/data/sliced_pot.json` (POT 0.9.7.post1; see tests/data/README.md).
 pub fn fixture_cases() -> Vec<Value> {
-    let path = shared_dir().join("fixtures/sliced_pot.json");
+    let path = crate_dir().join("tests/data/sliced_pot.json");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     let v: Value = serde_json::from_str(&text).expect("fixture JSON");
@@ -103,7 +103,7 @@ impl HostRng {
 /// ShapeNet clouds 32 and 33 as the CV-SW gradient flow uses them: ×2 − 10 and ×2 + 10,
 /// each `[2048, 3]` as f64 host data.
 pub fn shapenet_flow_pair() -> (Vec<f64>, Vec<f64>) {
-    let path = shared_dir().join("data/shapenetcore55_random50.npy");
+    let path = crate_dir().join("../../datasets/data/shapenetcore55_random50.npy");
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     let npy = npyz::NpyFile::new(&bytes[..]).expect("npy header");
     assert_eq!(npy.shape(), &[50, 2048, 3]);
