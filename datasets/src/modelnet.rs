@@ -214,4 +214,59 @@ mod tests {
             .to_string();
         assert!(e.contains("ply_data_test*.h5"), "{e}");
     }
+
+    #[test]
+    fn reads_contiguous_and_chunked_gzip_files_to_the_last_bit() {
+        let root = fixture_dir().join("modelnet_layouts");
+        let expected: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(root.join("expected.json")).unwrap())
+                .unwrap();
+        let bits: Vec<u32> = expected["data_f32_bits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
+        let labels: Vec<u8> = expected["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u8)
+            .collect();
+        for layout in ["contiguous", "chunked_gzip"] {
+            let set = ModelNet40::load(root.join(layout), ModelNetSplit::Test).unwrap();
+            assert_eq!(set.len(), 5, "{layout}");
+            let got_bits: Vec<u32> = (0..5)
+                .flat_map(|i| set.get(i).unwrap().cloud.points)
+                .map(f32::to_bits)
+                .collect();
+            assert_eq!(got_bits, bits, "{layout}: values differ from h5py's");
+            let got_labels: Vec<u8> = (0..5).map(|i| set.get(i).unwrap().label).collect();
+            assert_eq!(got_labels, labels, "{layout}");
+        }
+    }
+
+    #[test]
+    fn a_nan_coordinate_names_the_file_cloud_and_point() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ply_data_test0.h5");
+        let mut values = vec![0.5f32; 2 * 4 * 3];
+        values[4 * 3 + 2 * 3 + 1] = f32::NAN; // cloud 1, point 2, y
+        let mut b = hdf5_pure::FileBuilder::new();
+        b.create_dataset("data")
+            .with_f32_data(&values)
+            .with_shape(&[2, 4, 3]);
+        b.create_dataset("label")
+            .with_u8_data(&[1u8, 2])
+            .with_shape(&[2, 1]);
+        b.write(&path).unwrap();
+        let e = ModelNet40::load(dir.path(), ModelNetSplit::Test)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("ply_data_test0.h5") && e.contains("cloud 1, point 2") && e.contains("NaN"),
+            "{e}"
+        );
+    }
 }

@@ -256,24 +256,6 @@ mod tests {
             missing.contains("nope.npy") && missing.contains("not found"),
             "{missing}"
         );
-        let f64s = dir.path().join("f64.npy");
-        {
-            let mut file = std::io::BufWriter::new(std::fs::File::create(&f64s).unwrap());
-            let mut w = npyz::WriteOptions::new()
-                .default_dtype()
-                .shape(&[1, 2, 3])
-                .writer(&mut file)
-                .begin_nd()
-                .unwrap();
-            w.extend([0.0f64; 6]).unwrap();
-            w.finish().unwrap();
-        }
-        let err = read_clouds(&f64s).unwrap_err().to_string();
-        assert!(
-            err.contains("f64.npy") && err.contains("float32") && err.contains("<f8"),
-            "{err}"
-        );
-
         // An .npz whose only entry is not `data`.
         let npz = dir.path().join("points.npz");
         {
@@ -300,6 +282,124 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("junk.npz")
+        );
+    }
+
+    /// Writes `(N, P, 3)` values given as a function of the index, in `order`, as `T`.
+    fn write_indexed<T: npyz::AutoSerialize + Copy>(
+        path: &Path,
+        shape: [usize; 3],
+        order: npyz::Order,
+        value: impl Fn(usize, usize, usize) -> T,
+    ) {
+        let [n, p, d] = shape;
+        let mut out = Vec::with_capacity(n * p * d);
+        match order {
+            // Last axis fastest.
+            npyz::Order::C => {
+                for i in 0..n {
+                    for j in 0..p {
+                        for k in 0..d {
+                            out.push(value(i, j, k));
+                        }
+                    }
+                }
+            }
+            // First axis fastest: element (i, j, k) at i + n·(j + p·k).
+            npyz::Order::Fortran => {
+                for k in 0..d {
+                    for j in 0..p {
+                        for i in 0..n {
+                            out.push(value(i, j, k));
+                        }
+                    }
+                }
+            }
+        }
+        let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+        let mut w = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(&[n as u64, p as u64, d as u64])
+            .order(order)
+            .writer(&mut file)
+            .begin_nd()
+            .unwrap();
+        w.extend(out).unwrap();
+        w.finish().unwrap();
+    }
+
+    #[test]
+    fn fortran_order_and_float64_read_as_the_same_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = |i: usize, j: usize, k: usize| (100 * i + 10 * j + k) as f32 + 0.25;
+        let shape = [2, 4, 3];
+        let c = dir.path().join("c.npy");
+        let f = dir.path().join("f.npy");
+        let f64s = dir.path().join("f64.npy");
+        let f64_fortran = dir.path().join("f64_fortran.npy");
+        write_indexed(&c, shape, npyz::Order::C, v);
+        write_indexed(&f, shape, npyz::Order::Fortran, v);
+        write_indexed(&f64s, shape, npyz::Order::C, |i, j, k| v(i, j, k) as f64);
+        write_indexed(&f64_fortran, shape, npyz::Order::Fortran, |i, j, k| {
+            v(i, j, k) as f64
+        });
+        // Expected: cloud i, point j, coordinate k = 100 i + 10 j + k + 0.25.
+        let expected: Vec<f32> = (0..2)
+            .flat_map(|i| (0..4).flat_map(move |j| (0..3).map(move |k| v(i, j, k))))
+            .collect();
+        for path in [&c, &f, &f64s, &f64_fortran] {
+            let a = read_clouds(path).unwrap();
+            assert_eq!((a.count, a.points), (2, 4), "{}", path.display());
+            assert_eq!(a.values, expected, "{}", path.display());
+        }
+        assert_eq!(a_cloud(&f, 1)[3..6], [110.25, 111.25, 112.25]);
+    }
+
+    fn a_cloud(path: &Path, i: usize) -> Vec<f32> {
+        read_clouds(path).unwrap().cloud(i).unwrap().points
+    }
+
+    #[test]
+    fn a_nan_names_the_file_the_cloud_and_the_point() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("holes.npy");
+        write_indexed(&path, [3, 5, 3], npyz::Order::Fortran, |i, j, k| {
+            if (i, j, k) == (2, 3, 1) { f32::NAN } else { 1.0 }
+        });
+        let err = read_clouds(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("holes.npy") && err.contains("cloud 2, point 3") && err.contains("NaN"),
+            "{err}"
+        );
+        let path = dir.path().join("inf.npy");
+        write_indexed(&path, [3, 5, 3], npyz::Order::C, |i, j, k| {
+            if (i, j, k) == (0, 4, 2) { f64::INFINITY } else { 1.0 }
+        });
+        let err = read_clouds(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("inf.npy") && err.contains("cloud 0, point 4") && err.contains("z"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_integer_array_is_refused_with_its_dtype() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ints.npy");
+        write_indexed(&path, [1, 2, 3], npyz::Order::C, |_, _, _| 7i32);
+        let err = read_clouds(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("ints.npy") && err.contains("float32") && err.contains("<i4"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn fortran_to_c_matches_the_index_formula() {
+        // A (2, 3) column-major matrix [[1, 2, 3], [4, 5, 6]] is stored 1 4 2 5 3 6.
+        assert_eq!(
+            fortran_to_c(&[1, 4, 2, 5, 3, 6], &[2, 3]),
+            vec![1, 2, 3, 4, 5, 6]
         );
     }
 }

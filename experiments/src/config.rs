@@ -103,6 +103,41 @@ impl Loaded {
         })
     }
 
+    /// Finds a file named in the config. A relative `path` is looked up in the working
+    /// directory first, then in the config file's folder and each folder above it — so a
+    /// shipped config (`configs/x.toml` naming `datasets/data/...`) works from any directory,
+    /// and a run folder's saved `config.toml` still finds its data on `--resume`. When no
+    /// candidate exists the error names the key and every place looked in.
+    pub fn resolve_path(&self, key: &str, path: &Path) -> Result<PathBuf> {
+        if path.is_absolute() || path.exists() {
+            return Ok(path.to_path_buf());
+        }
+        let config_dir = self
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let config_dir = std::fs::canonicalize(&config_dir).unwrap_or(config_dir);
+        let mut tried = vec![std::env::current_dir().unwrap_or_default().join(path)];
+        for dir in config_dir.ancestors() {
+            let candidate = dir.join(path);
+            if candidate.exists() {
+                return Ok(candidate);
+            }
+            tried.push(candidate);
+        }
+        bail!(
+            "{}: `{key}` = {}: no such file (looked in: {})",
+            self.path.display(),
+            path.display(),
+            tried
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+
     /// The resolved config as TOML text.
     pub fn resolved(&self) -> String {
         toml::to_string(&self.table).expect("a TOML table serialises")

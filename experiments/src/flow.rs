@@ -144,7 +144,7 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
     let (source, target, what) = cfg
         .data
-        .load(seed)
+        .load(seed, loaded)
         .with_context(|| format!("{}", loaded.path.display()))?;
     if source.len() != target.len() {
         bail!(

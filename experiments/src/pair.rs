@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
+
+use crate::config::Loaded;
 use datasets::PointCloud;
 use datasets::synthetic::Shape;
 use serde::{Deserialize, Serialize};
@@ -50,10 +52,12 @@ impl Default for PairConfig {
 }
 
 impl PairConfig {
-    /// Loads (source, target) and a one-line description.
-    pub fn load(&self, seed: u64) -> Result<(PointCloud, PointCloud, String)> {
+    /// Loads (source, target) and a one-line description; a relative `file` is found as
+    /// [`Loaded::resolve_path`] says.
+    pub fn load(&self, seed: u64, loaded: &Loaded) -> Result<(PointCloud, PointCloud, String)> {
         let (source, target, what) = match &self.file {
             Some(path) => {
+                let path = &loaded.resolve_path("data.file", path)?;
                 let array = datasets::npy::read_clouds(path).context("[data] file")?;
                 let s = array
                     .cloud(self.source_index)

@@ -140,7 +140,7 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     device.seed(seed);
     let (source, target, what) = cfg
         .data
-        .load(seed)
+        .load(seed, loaded)
         .with_context(|| format!("{}", loaded.path.display()))?;
     let root = cli.out.clone().unwrap_or_else(|| PathBuf::from("runs"));
     let run = RunDir::create(&root, &loaded.name, &loaded.resolved())?;

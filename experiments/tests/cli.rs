@@ -239,7 +239,7 @@ fn every_config_parses_and_is_listed() {
 #[test]
 fn tiny_flow_runs_decreases_w2_and_is_deterministic() {
     let dir = tempfile::tempdir().unwrap();
-    let flow = repo().join("configs/gradient_flow.toml");
+    let flow = repo().join("configs/gradient_flow_synthetic.toml");
     let mut runs = Vec::new();
     for out in ["a", "b"] {
         let mut args = vec![
@@ -288,10 +288,115 @@ fn tiny_flow_runs_decreases_w2_and_is_deterministic() {
     assert_eq!(a, w2_column(&runs[1]), "same seed, same metrics");
 }
 
+/// Writes the shipped ShapeNet array again as `.npy` in Fortran order or as float64, or with a
+/// NaN at (cloud, point); the values are the shipped ones (read with the C-order reader).
+fn rewrite_shapenet(path: &Path, fortran: bool, float64: bool, nan_at: Option<(usize, usize)>) {
+    use npyz::WriterBuilder;
+    let shipped = datasets::npy::read_clouds(repo().join("datasets/data/shapenetcore55_random50.npy"))
+        .unwrap();
+    let (n, p) = (shipped.count, shipped.points);
+    let mut values = shipped.values.clone();
+    if let Some((c, q)) = nan_at {
+        values[(c * p + q) * 3] = f32::NAN;
+    }
+    // Element (i, j, k) of the (n, p, 3) array; Fortran order stores i fastest.
+    let order: Vec<f32> = if fortran {
+        (0..3)
+            .flat_map(|k| (0..p).flat_map(move |j| (0..n).map(move |i| (i, j, k))))
+            .map(|(i, j, k)| values[(i * p + j) * 3 + k])
+            .collect()
+    } else {
+        values
+    };
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let shape = [n as u64, p as u64, 3];
+    let layout = if fortran { npyz::Order::Fortran } else { npyz::Order::C };
+    if float64 {
+        let mut w = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(&shape)
+            .order(layout)
+            .writer(&mut file)
+            .begin_nd()
+            .unwrap();
+        w.extend(order.iter().map(|&v| v as f64)).unwrap();
+        w.finish().unwrap();
+    } else {
+        let mut w = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(&shape)
+            .order(layout)
+            .writer(&mut file)
+            .begin_nd()
+            .unwrap();
+        w.extend(order).unwrap();
+        w.finish().unwrap();
+    }
+}
+
+/// W₂² at step 1 of the flow (before any update) is the exact W₂² between 2·A[32] − 10 and
+/// 2·A[33] + 10: 1200.938744 by POT's network simplex (`scripts/fixtures/shapenet_flow_w2.py`).
+/// The shipped config (run from another directory: its data path is found from the config's
+/// folder), a Fortran-order copy and a float64 copy of the array all give it; a NaN in cloud 32
+/// is an error naming the file, cloud and point, and creates no run folder.
+#[test]
+fn shipped_flow_is_the_papers_shapenet_pair_whatever_the_array_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = repo().join("configs/gradient_flow.toml");
+    let one_step = [
+        "--set",
+        "flow.steps=1",
+        "--set",
+        "flow.log_steps=[1]",
+        "--set",
+        "flow.estimators=[\"sw\"]",
+        "--set",
+        "output.renders=false",
+        "--set",
+        "output.ply=false",
+    ];
+    let fortran = dir.path().join("fortran.npy");
+    let float64 = dir.path().join("float64.npy");
+    let nan = dir.path().join("nan.npy");
+    rewrite_shapenet(&fortran, true, false, None);
+    rewrite_shapenet(&float64, false, true, None);
+    rewrite_shapenet(&nan, false, false, Some((32, 1500)));
+    for (out, file) in [("shipped", None), ("fortran", Some(&fortran)), ("float64", Some(&float64))] {
+        let mut args = vec!["--config", flow.to_str().unwrap(), "--out", out];
+        args.extend_from_slice(&one_step);
+        let set_file = file.map(|f| format!("data.file=\"{}\"", f.display()));
+        if let Some(s) = &set_file {
+            args.extend_from_slice(&["--set", s]);
+        }
+        let o = experiments(&args, dir.path());
+        assert!(o.status.success(), "{out}: {}", stderr(&o));
+        let run = only_run_dir(&dir.path().join(out).join("gradient_flow"));
+        let w = w2_column(&run);
+        assert_eq!(w.len(), 1, "{out}: {w:?}");
+        assert!(
+            (w[0].2 - 1200.938744).abs() < 0.02,
+            "{out}: W2^2 at step 1 = {} (POT: 1200.938744)",
+            w[0].2
+        );
+    }
+    let set_nan = format!("data.file=\"{}\"", nan.display());
+    let mut args = vec!["--config", flow.to_str().unwrap(), "--out", "nan"];
+    args.extend_from_slice(&one_step);
+    args.extend_from_slice(&["--set", &set_nan]);
+    let o = experiments(&args, dir.path());
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("nan.npy") && e.contains("cloud 32, point 1500") && e.contains("NaN"),
+        "{e}"
+    );
+    assert!(!dir.path().join("nan").exists(), "a failed run left a folder");
+}
+
 #[test]
 fn existing_run_folders_are_never_overwritten() {
     let dir = tempfile::tempdir().unwrap();
-    let flow = repo().join("configs/gradient_flow.toml");
+    let flow = repo().join("configs/gradient_flow_synthetic.toml");
     let mut args = vec![
         "--config",
         flow.to_str().unwrap(),
@@ -941,7 +1046,7 @@ fn mesh_dataset_mode_beats_the_template_on_held_out_targets() {
 fn every_experiment_runs_on_wgpu() {
     let cases: [(&str, &str, Vec<&str>); 6] = [
         (
-            "gradient_flow.toml",
+            "gradient_flow_synthetic.toml",
             "gradient_flow",
             TINY_FLOW
                 .iter()
