@@ -253,7 +253,9 @@ fn tiny_flow_runs_decreases_w2_and_is_deterministic() {
         args.extend_from_slice(&TINY_FLOW);
         let o = experiments(&args, dir.path());
         assert!(o.status.success(), "{}", stderr(&o));
-        runs.push(only_run_dir(&dir.path().join(out).join("gradient_flow")));
+        runs.push(only_run_dir(
+            &dir.path().join(out).join("gradient_flow_synthetic"),
+        ));
     }
     let run = &runs[0];
     for f in [
@@ -410,7 +412,7 @@ fn existing_run_folders_are_never_overwritten() {
     for _ in 0..2 {
         assert!(experiments(&args, dir.path()).status.success());
     }
-    let parent = dir.path().join("runs/gradient_flow");
+    let parent = dir.path().join("runs/gradient_flow_synthetic");
     let mut folders: Vec<PathBuf> = std::fs::read_dir(&parent)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -1047,7 +1049,7 @@ fn every_experiment_runs_on_wgpu() {
     let cases: [(&str, &str, Vec<&str>); 6] = [
         (
             "gradient_flow_synthetic.toml",
-            "gradient_flow",
+            "gradient_flow_synthetic",
             TINY_FLOW
                 .iter()
                 .copied()
@@ -1140,7 +1142,7 @@ fn every_experiment_runs_on_wgpu() {
                 .unwrap()
                 .contains("experiment")
         );
-        if name == "gradient_flow" {
+        if name == "gradient_flow_synthetic" {
             let rows = w2_column(&run);
             let (first, last) = (rows.first().unwrap().2, rows.last().unwrap().2);
             assert!(last < first, "W2² {first} → {last} on wgpu");
