@@ -227,6 +227,8 @@ def replace_markers(path, blocks):
 
 
 def main():
+    # The Vulkan loader (compiled in with wgpu) complains without one.
+    os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp())
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--only", default=",".join(SECTIONS), help="comma-separated: " + ",".join(SECTIONS))
     p.add_argument("--python", default=os.environ.get("SWBURN_BENCH_PYTHON", "python3"))

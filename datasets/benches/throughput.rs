@@ -22,7 +22,8 @@ fn rate(label: &str, items: usize, secs: f64, unit: &str) {
 }
 
 fn main() {
-    let device = Device::default();
+    // Flex explicitly: in a build with `wgpu`, `Device::default()` is the GPU (or lavapipe).
+    let device = Device::flex();
     let dir = tempfile::tempdir().unwrap();
 
     // CIFAR-10: one 10 000-image batch file, read and batched by 128.
