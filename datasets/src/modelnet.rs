@@ -67,7 +67,11 @@ pub fn read_h5(path: &Path) -> Result<Vec<CloudItem>> {
             format!("`label` has {} entries for {n} clouds", labels.len()),
         ));
     }
-    if let Some((i, l)) = labels.iter().enumerate().find(|(_, l)| !(0..40).contains(*l)) {
+    if let Some((i, l)) = labels
+        .iter()
+        .enumerate()
+        .find(|(_, l)| !(0..40).contains(*l))
+    {
         return Err(DataError::format(
             path,
             format!("label {l} of cloud {i} is not a ModelNet40 class (0..=39)"),

@@ -87,7 +87,9 @@ fn read_f32_row_major<R: std::io::Read>(
         other => {
             return Err(DataError::format(
                 path,
-                format!("{what}: expected float32 ('<f4') or float64 ('<f8') values, got dtype {other}"),
+                format!(
+                    "{what}: expected float32 ('<f4') or float64 ('<f8') values, got dtype {other}"
+                ),
             ));
         }
     };
@@ -364,7 +366,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("holes.npy");
         write_indexed(&path, [3, 5, 3], npyz::Order::Fortran, |i, j, k| {
-            if (i, j, k) == (2, 3, 1) { f32::NAN } else { 1.0 }
+            if (i, j, k) == (2, 3, 1) {
+                f32::NAN
+            } else {
+                1.0
+            }
         });
         let err = read_clouds(&path).unwrap_err().to_string();
         assert!(
@@ -373,7 +379,11 @@ mod tests {
         );
         let path = dir.path().join("inf.npy");
         write_indexed(&path, [3, 5, 3], npyz::Order::C, |i, j, k| {
-            if (i, j, k) == (0, 4, 2) { f64::INFINITY } else { 1.0 }
+            if (i, j, k) == (0, 4, 2) {
+                f64::INFINITY
+            } else {
+                1.0
+            }
         });
         let err = read_clouds(&path).unwrap_err().to_string();
         assert!(

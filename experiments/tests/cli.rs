@@ -293,9 +293,9 @@ fn tiny_flow_runs_decreases_w2_and_is_deterministic() {
 /// Writes the shipped ShapeNet array again as `.npy` in Fortran order or as float64, or with a
 /// NaN at (cloud, point); the values are the shipped ones (read with the C-order reader).
 fn rewrite_shapenet(path: &Path, fortran: bool, float64: bool, nan_at: Option<(usize, usize)>) {
-    use npyz::WriterBuilder;
-    let shipped = datasets::npy::read_clouds(repo().join("datasets/data/shapenetcore55_random50.npy"))
-        .unwrap();
+    let shipped =
+        datasets::npy::read_clouds(repo().join("datasets/data/shapenetcore55_random50.npy"))
+            .unwrap();
     let (n, p) = (shipped.count, shipped.points);
     let mut values = shipped.values.clone();
     if let Some((c, q)) = nan_at {
@@ -310,30 +310,36 @@ fn rewrite_shapenet(path: &Path, fortran: bool, float64: bool, nan_at: Option<(u
     } else {
         values
     };
-    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     let shape = [n as u64, p as u64, 3];
-    let layout = if fortran { npyz::Order::Fortran } else { npyz::Order::C };
-    if float64 {
-        let mut w = npyz::WriteOptions::new()
-            .default_dtype()
-            .shape(&shape)
-            .order(layout)
-            .writer(&mut file)
-            .begin_nd()
-            .unwrap();
-        w.extend(order.iter().map(|&v| v as f64)).unwrap();
-        w.finish().unwrap();
+    let layout = if fortran {
+        npyz::Order::Fortran
     } else {
-        let mut w = npyz::WriteOptions::new()
-            .default_dtype()
-            .shape(&shape)
-            .order(layout)
-            .writer(&mut file)
-            .begin_nd()
-            .unwrap();
-        w.extend(order).unwrap();
-        w.finish().unwrap();
+        npyz::Order::C
+    };
+    if float64 {
+        write_npy(path, &shape, layout, order.iter().map(|&v| v as f64));
+    } else {
+        write_npy(path, &shape, layout, order);
     }
+}
+
+fn write_npy<T: npyz::AutoSerialize>(
+    path: &Path,
+    shape: &[u64],
+    layout: npyz::Order,
+    values: impl IntoIterator<Item = T>,
+) {
+    use npyz::WriterBuilder;
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut w = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(shape)
+        .order(layout)
+        .writer(&mut file)
+        .begin_nd()
+        .unwrap();
+    w.extend(values).unwrap();
+    w.finish().unwrap();
 }
 
 /// W₂² at step 1 of the flow (before any update) is the exact W₂² between 2·A[32] − 10 and
@@ -363,7 +369,11 @@ fn shipped_flow_is_the_papers_shapenet_pair_whatever_the_array_layout() {
     rewrite_shapenet(&fortran, true, false, None);
     rewrite_shapenet(&float64, false, true, None);
     rewrite_shapenet(&nan, false, false, Some((32, 1500)));
-    for (out, file) in [("shipped", None), ("fortran", Some(&fortran)), ("float64", Some(&float64))] {
+    for (out, file) in [
+        ("shipped", None),
+        ("fortran", Some(&fortran)),
+        ("float64", Some(&float64)),
+    ] {
         let mut args = vec!["--config", flow.to_str().unwrap(), "--out", out];
         args.extend_from_slice(&one_step);
         let set_file = file.map(|f| format!("data.file=\"{}\"", f.display()));
@@ -392,7 +402,10 @@ fn shipped_flow_is_the_papers_shapenet_pair_whatever_the_array_layout() {
         e.contains("nan.npy") && e.contains("cloud 32, point 1500") && e.contains("NaN"),
         "{e}"
     );
-    assert!(!dir.path().join("nan").exists(), "a failed run left a folder");
+    assert!(
+        !dir.path().join("nan").exists(),
+        "a failed run left a folder"
+    );
 }
 
 #[test]

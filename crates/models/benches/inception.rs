@@ -19,8 +19,11 @@ fn main() {
     let device = Device::flex();
     device.seed(0);
     let net = FidInception::new(&device);
-    let images =
-        Tensor::<4>::random([batch, 3, 32, 32], Distribution::Uniform(-1.0, 1.0), &device);
+    let images = Tensor::<4>::random(
+        [batch, 3, 32, 32],
+        Distribution::Uniform(-1.0, 1.0),
+        &device,
+    );
     let s = time(reps, || {
         let out = net.forward(images.clone());
         std::hint::black_box(out.logits.sum().into_scalar::<f32>());
