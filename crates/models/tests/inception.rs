@@ -303,3 +303,36 @@ fn inception_score_without_the_bias_matches_the_cv_sw_numpy_computation() {
         })
     );
 }
+
+/// The CV-SW / TTUR reference statistics format: `np.savez_compressed(mu=float32, sigma=float64)`
+/// (utils/cal_fid_stat.py), in a 4-d miniature written by scripts/fixtures/fid_stats_npz.py; the
+/// expected values are recomputed here from the same activations.
+#[test]
+fn reference_statistics_in_the_cv_sw_npz_format_are_read() {
+    let dir =
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+    let stats =
+        FeatureStats::from_npz(std::path::Path::new(&format!("{dir}/tests/data/fid_stats_format.npz")))
+            .unwrap();
+    let act: Vec<Vec<f64>> = (0..10)
+        .map(|i| {
+            (0..4)
+                .map(|j| ((i * 4 + j) as f32 * 0.37f32 % 1.3f32) as f64)
+                .collect()
+        })
+        .collect();
+    let mu: Vec<f64> = (0..4)
+        .map(|j| act.iter().map(|r| r[j]).sum::<f64>() / 10.0)
+        .collect();
+    for j in 0..4 {
+        assert!((stats.mu[j] - mu[j]).abs() < 1e-6, "mu[{j}]");
+        for k in 0..4 {
+            let cov = act
+                .iter()
+                .map(|r| (r[j] - mu[j]) * (r[k] - mu[k]))
+                .sum::<f64>()
+                / 9.0;
+            assert!((stats.sigma[(j, k)] - cov).abs() < 1e-9, "sigma[{j}, {k}]");
+        }
+    }
+}

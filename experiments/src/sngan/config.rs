@@ -246,7 +246,7 @@ mod tests {
     use super::*;
     use burn::module::{Module, Param};
     use burn::nn::{Linear, LinearConfig};
-    use burn::optim::{GradientsParams, Optimizer};
+    use burn::optim::GradientsParams;
     use burn::tensor::{Device, Tensor, TensorData};
 
     /// One weight w, loss c·w: the gradient is c. Runs Adam steps with gradients `cs` from
