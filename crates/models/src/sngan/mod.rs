@@ -6,6 +6,7 @@ pub mod blocks;
 pub mod discriminator;
 pub mod ema;
 pub mod generator;
+pub mod im2col;
 pub mod init;
 pub mod spectral_norm;
 
