@@ -277,7 +277,7 @@ fn inception_score_without_the_bias_matches_the_cv_sw_numpy_computation() {
         let device = Device::flex();
         let p = Tensor::<2>::from_data(TensorData::new(pool3, [n, d]), (&device, burn::tensor::DType::F64));
         let wt = Tensor::<2>::from_data(TensorData::new(w.clone(), [d, c]), (&device, burn::tensor::DType::F64));
-        let logits: Vec<f64> = p.matmul(wt).into_data().convert::<f64>().to_vec().unwrap();
+        let logits: Vec<f64> = p.matmul(wt).into_data().convert::<f64>().try_to_vec().unwrap();
         let (mean, std) = inception_score(&logits, c, 10).unwrap();
         let close = |a: f64, key: &str| (a - case[key].as_f64().unwrap()).abs() < 1e-9;
         assert!(close(mean, "mean") && close(std, "std"), "n = {n}: {mean} ± {std}");

@@ -244,7 +244,7 @@ pub fn checked(cfg: &SnganConfig, path: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::module::{Module, Param};
+    use burn::module::Param;
     use burn::nn::{Linear, LinearConfig};
     use burn::optim::GradientsParams;
     use burn::tensor::{Device, Tensor, TensorData};

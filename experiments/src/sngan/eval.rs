@@ -94,14 +94,14 @@ impl Scorer {
                 &out.pool3
                     .into_data()
                     .convert::<f32>()
-                    .to_vec::<f32>()
+                    .try_to_vec::<f32>()
                     .map_err(|e| anyhow!("{e:?}"))?,
             );
             logits.extend(
                 out.logits
                     .into_data()
                     .convert::<f64>()
-                    .to_vec::<f64>()
+                    .try_to_vec::<f64>()
                     .map_err(|e| anyhow!("{e:?}"))?,
             );
             progress.inc(b as u64, String::new);

@@ -46,9 +46,9 @@ mod tests {
         let x = [0.999f32, -0.999, 0.003, 1.2, -1.5, 0.0, -1.0, 1.0];
         let want_q = [254.0f32, 0.0, 127.0, 255.0, 0.0, 127.0, 0.0, 255.0];
         let t = Tensor::<4>::from_data(TensorData::new(x.to_vec(), [1, 2, 2, 2]), &device);
-        let q: Vec<f32> = uint8_levels(t.clone()).into_data().to_vec().unwrap();
+        let q: Vec<f32> = uint8_levels(t.clone()).into_data().try_to_vec().unwrap();
         assert_eq!(q, want_q);
-        let back: Vec<f32> = quantize_uint8(t).into_data().to_vec().unwrap();
+        let back: Vec<f32> = quantize_uint8(t).into_data().try_to_vec().unwrap();
         for (b, q) in back.iter().zip(want_q) {
             assert!((b - (q / 127.5 - 1.0)).abs() < 1e-6, "{b} vs {q}");
         }

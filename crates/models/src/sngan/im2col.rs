@@ -65,7 +65,7 @@ mod tests {
     use burn::tensor::{Device, Distribution};
 
     fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data().convert::<f32>().to_vec().unwrap()
+        t.into_data().convert::<f32>().try_to_vec().unwrap()
     }
 
     fn assert_close(a: &[f32], b: &[f32], what: &str) {

@@ -97,7 +97,7 @@ mod tests {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
             let t = param.val();
             let dims = t.dims().to_vec();
-            let values = t.into_data().convert::<f64>().to_vec::<f64>().unwrap();
+            let values = t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
             self.found.push((self.path.join("."), dims, values));
         }
     }
