@@ -14,7 +14,7 @@ use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::blocks::DisBlock;
-use super::init::ConvInit;
+use super::init::{ConvInit, materialize};
 use super::{ConfigError, Resolution};
 use super::spectral_norm::SnLinear;
 
@@ -74,10 +74,10 @@ impl DiscriminatorConfig {
         for i in 1..n {
             blocks.push(DisBlock::new(ch, ch, i < down, self.conv_init, device));
         }
-        Discriminator {
+        materialize(Discriminator {
             blocks,
             l5: SnLinear::new(ch, 1, false, true, device),
-        }
+        })
     }
 }
 

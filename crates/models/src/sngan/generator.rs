@@ -13,7 +13,7 @@ use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::blocks::GenBlock;
-use super::init::{ConvInit, batch_norm};
+use super::init::{ConvInit, batch_norm, materialize};
 use super::{ConfigError, Resolution};
 use super::spectral_norm::{SnConv2d, SnLinear};
 
@@ -84,7 +84,7 @@ impl GeneratorConfig {
     /// 0.02²), β = 0. Call [`Self::validate`] first; a size that fails it panics in `forward`.
     pub fn init(&self, device: &Device) -> Generator {
         let ch = self.channels;
-        Generator {
+        materialize(Generator {
             l1: SnLinear::new(
                 self.latent,
                 self.bottom_width * self.bottom_width * ch,
@@ -99,7 +99,7 @@ impl GeneratorConfig {
             out: SnConv2d::new(ch, 3, 3, 1, false, self.conv_init, device),
             channels: ch,
             bottom_width: self.bottom_width,
-        }
+        })
     }
 }
 

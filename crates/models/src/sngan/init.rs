@@ -20,7 +20,7 @@
 //! [`GeneratorConfig`](super::GeneratorConfig) (Xavier) and
 //! [`DiscriminatorConfig`](super::DiscriminatorConfig) (PyTorch default) are what that code runs.
 
-use burn::module::Param;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -57,6 +57,23 @@ impl ConvInit {
     }
 }
 
+struct Materialize;
+
+impl ModuleVisitor for Materialize {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let _ = param.val();
+    }
+}
+
+/// Draws every lazily initialised parameter of `module` now. Burn's initialisers are lazy and a
+/// lazy parameter is shared between clones, so otherwise the first access decides both the
+/// order of the random draws and — when it happens on a `no_grad()` clone, as in a
+/// discriminator step's `G(z)` — that the parameter never tracks gradients.
+pub fn materialize<M: Module>(module: M) -> M {
+    module.visit(&mut Materialize);
+    module
+}
+
 /// A conv bias `[c_out]` with PyTorch's default U(±1/√(c_in·k·k)).
 pub fn conv_bias(c_in: usize, c_out: usize, k: usize, device: &Device) -> Param<Tensor<1>> {
     pytorch_default().init_with([c_out], Some(c_in * k * k), Some(c_out * k * k), device)
@@ -78,7 +95,6 @@ pub fn batch_norm(c: usize, device: &Device) -> BatchNorm {
 mod tests {
     use super::*;
     use crate::sngan::{DiscriminatorConfig, GeneratorConfig, Resolution};
-    use burn::module::{Module, ModuleVisitor};
 
     /// Every float tensor of a module with its dotted path and shape.
     #[derive(Default)]
@@ -235,6 +251,40 @@ mod tests {
         }
         .init(&device);
         check(&d, ConvInit::XavierUniform, "D (xavier)");
+    }
+
+    /// A generator whose first use is a `no_grad()` clone (a discriminator step's G(z)) still
+    /// gets a gradient for every trainable parameter in the generator step.
+    #[test]
+    fn every_parameter_tracks_gradients_after_a_no_grad_clone_is_used_first() {
+        struct Trainable(usize);
+        impl ModuleVisitor for Trainable {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                self.0 += usize::from(param.val().is_require_grad());
+            }
+        }
+        let device = Device::flex().autodiff();
+        device.seed(3);
+        let g = GeneratorConfig {
+            channels: 4,
+            latent: 8,
+            ..Default::default()
+        }
+        .init(&device);
+        let z = || {
+            Tensor::<2>::random(
+                [2, 8],
+                burn::tensor::Distribution::Normal(0.0, 1.0),
+                &device,
+            )
+        };
+        let _ = g.clone().no_grad().forward(z());
+        let grads = burn::optim::GradientsParams::from_grads(g.forward(z()).sum().backward(), &g);
+        let mut trainable = Trainable(0);
+        g.visit(&mut trainable);
+        // l1 (W, b) + 3 blocks × (2 BN × (γ, β) + 3 convs × (W, b)) + BN (γ, β) + conv (W, b).
+        assert_eq!(trainable.0, 2 + 3 * 10 + 2 + 2);
+        assert_eq!(grads.len(), trainable.0);
     }
 
     #[test]

@@ -6,7 +6,6 @@ pub mod blocks;
 pub mod discriminator;
 pub mod ema;
 pub mod generator;
-pub mod im2col;
 pub mod init;
 pub mod spectral_norm;
 
