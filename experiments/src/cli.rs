@@ -79,13 +79,14 @@ pub enum Command {
         /// The run folder of an SNGAN training.
         #[arg(long)]
         run: PathBuf,
-        /// The FID Inception weights: pt_inception-2015-12-05-6726825d.pth (or .safetensors).
+        /// The FID Inception weights: pt_inception-2015-12-05-6726825d.pth (or .safetensors), or
+        /// `stand-in` (a tiny network with the same interface; its scores mean nothing).
         #[arg(long)]
         inception: PathBuf,
         /// Reference statistics (.npz with mu, sigma), e.g. fid_stats_cifar10_train.npz.
         #[arg(long)]
         stats: PathBuf,
-        /// Number of generated images (50 000 in the paper).
+        /// Number of generated images (50 000 in the paper; at least 10, the IS splits).
         #[arg(long, default_value_t = 50_000)]
         n: usize,
         /// Images per Inception forward.

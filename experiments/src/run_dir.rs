@@ -25,6 +25,37 @@ pub fn append_csv(path: &Path, header: &[&str]) -> Result<csv::Writer<File>> {
     Ok(w)
 }
 
+/// Rewrites the CSV file `path` (if it exists) without the data rows whose first column is a
+/// number greater than `counter`; the header and every other row stay. Written to a temporary
+/// file and renamed. Returns the number of rows dropped.
+pub fn drop_rows_after(path: &Path, counter: usize) -> Result<usize> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(0);
+    };
+    let mut lines = text.lines();
+    let mut kept = String::with_capacity(text.len());
+    if let Some(header) = lines.next() {
+        kept.push_str(header);
+        kept.push('\n');
+    }
+    let mut dropped = 0;
+    for line in lines {
+        let first = line.split(',').next().unwrap_or("").trim();
+        if first.parse::<usize>().is_ok_and(|c| c > counter) {
+            dropped += 1;
+        } else {
+            kept.push_str(line);
+            kept.push('\n');
+        }
+    }
+    if dropped > 0 {
+        let tmp = path.with_extension("csv.tmp");
+        std::fs::write(&tmp, kept).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
+    }
+    Ok(dropped)
+}
+
 /// A fresh run folder and its `log.txt`.
 pub struct RunDir {
     path: PathBuf,
@@ -62,13 +93,18 @@ impl RunDir {
         })
     }
 
-    /// Reopens an existing run folder (to resume it); its log is appended to.
+    /// Reopens an existing run folder (to resume it); its log is appended to. The rows of
+    /// `metrics.csv` past the latest checkpoint (written before a kill, about to be written
+    /// again) are dropped, so the resumed file has each step once.
     pub fn reopen(path: &Path) -> Result<Self> {
         if !path.join("config.toml").is_file() {
             return Err(anyhow!(
                 "{} is not a run folder (it has no config.toml)",
                 path.display()
             ));
+        }
+        if let Ok((_, counter, _)) = latest_checkpoint(path) {
+            drop_rows_after(&path.join("metrics.csv"), counter)?;
         }
         let log = OpenOptions::new()
             .append(true)
@@ -147,4 +183,45 @@ pub fn commit_checkpoint(
     std::fs::rename(&tmp, &done)?;
     std::fs::write(dir.join("LATEST.tmp"), name)?;
     std::fs::rename(dir.join("LATEST.tmp"), dir.join("LATEST"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run killed (kill -9) after logging steps 1–7 but checkpointing only step 4: reopening it
+    /// keeps metrics.csv rows 1–4 and the header, so the resumed run logs 5–7 once.
+    #[test]
+    fn reopening_drops_metric_rows_past_the_latest_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::create(dir.path(), "tiny", "experiment = \"x\"\n").unwrap();
+        let path = run.path().to_path_buf();
+        drop(run);
+        let mut w = append_csv(&path.join("metrics.csv"), &["step", "loss"]).unwrap();
+        for step in 1..=7 {
+            w.write_record([step.to_string(), format!("{}.5", 10 - step)])
+                .unwrap();
+        }
+        w.flush().unwrap();
+        drop(w);
+        std::fs::create_dir_all(path.join("checkpoints/step-4.tmp")).unwrap();
+        commit_checkpoint(&path, "step-4", 4, 12.0).unwrap();
+        let _ = RunDir::reopen(&path).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(path.join("metrics.csv")).unwrap(),
+            "step,loss\n1,9.5\n2,8.5\n3,7.5\n4,6.5\n"
+        );
+        // Appending continues the file; reopening again at the same checkpoint changes nothing.
+        let mut w = append_csv(&path.join("metrics.csv"), &["step", "loss"]).unwrap();
+        w.write_record(["5", "5.5"]).unwrap();
+        w.flush().unwrap();
+        assert_eq!(drop_rows_after(&path.join("metrics.csv"), 5).unwrap(), 0);
+        assert_eq!(drop_rows_after(&path.join("metrics.csv"), 2).unwrap(), 3);
+        assert_eq!(
+            std::fs::read_to_string(path.join("metrics.csv")).unwrap(),
+            "step,loss\n1,9.5\n2,8.5\n"
+        );
+        // No file: nothing to do.
+        assert_eq!(drop_rows_after(&path.join("none.csv"), 1).unwrap(), 0);
+    }
 }

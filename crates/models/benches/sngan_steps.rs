@@ -48,8 +48,8 @@ fn main() {
     };
     let mut g = g_cfg.init(&device);
     let mut d = d_cfg.init(&device);
-    let mut opt_g = AdamConfig::new().with_beta_1(0.0).with_beta_2(0.9).init();
-    let mut opt_d = AdamConfig::new().with_beta_1(0.0).with_beta_2(0.9).init();
+    let mut opt_g = AdamConfig::new().with_beta_1(0.0).with_beta_2(0.9).with_epsilon(1e-8).init();
+    let mut opt_d = AdamConfig::new().with_beta_1(0.0).with_beta_2(0.9).with_epsilon(1e-8).init();
     let z = || Tensor::<2>::random([b, 128], Distribution::Normal(0.0, 1.0), &device);
     let real = Tensor::<4>::random([b, 3, 32, 32], Distribution::Uniform(-1.0, 1.0), &device);
     let loss = LossConfig {

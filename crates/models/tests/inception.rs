@@ -109,9 +109,21 @@ fn fid_inception_matches_pytorch_fid_on_formula_weights() {
     let out = net.forward(x);
     assert_eq!(out.pool3.dims(), [2, 2048]);
     assert_eq!(out.logits.dims(), [2, 1008]);
-    for (ours, key) in [(out.pool3, "pool3"), (out.logits, "logits")] {
+    // pytorch-fid's logits include the fc bias; the Inception Score's (CV-SW
+    // utils/inception_score.py: pool3 · W of softmax/logits/MatMul) do not: ours are theirs minus
+    // the bias.
+    let bias = formula("fc.bias", &[1008]);
+    let logits_without_bias: Vec<f64> = floats(&fx["logits"])
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v - bias[i % 1008] as f64)
+        .collect();
+    for (ours, want) in [
+        (out.pool3, floats(&fx["pool3"])),
+        (out.logits, logits_without_bias),
+    ] {
+        let key = if ours.dims()[1] == 2048 { "pool3" } else { "logits" };
         let ours: Vec<f32> = ours.into_data().try_to_vec::<f32>().unwrap();
-        let want = floats(&fx[key]);
         let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         let worst = ours
             .iter()
@@ -178,7 +190,8 @@ fn inception_score_matches_numpy() {
         &floats(&is["logits"]),
         is["classes"].as_u64().unwrap() as usize,
         is["splits"].as_u64().unwrap() as usize,
-    );
+    )
+    .unwrap();
     assert!(
         (mean - is["mean"].as_f64().unwrap()).abs() < 1e-10,
         "{mean}"
@@ -222,4 +235,104 @@ fn accumulated_statistics_equal_numpy_cov_and_round_trip_through_npz() {
     let back = FeatureStats::from_npz(&path).unwrap();
     assert_eq!(back.mu, stats.mu);
     assert_eq!(back.sigma, stats.sigma);
+}
+
+/// splitmix64 of `offset + k` as a uniform number in [0, 1): `uniform` of
+/// scripts/fixtures/inception_score_no_bias.py.
+fn uniform(offset: u64, n: usize) -> Vec<f64> {
+    (0..n as u64)
+        .map(|k| {
+            let mut z = (k + offset).wrapping_add(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            (z >> 11) as f64 / (1u64 << 53) as f64
+        })
+        .collect()
+}
+
+/// The Inception Score of pool3 · W (no bias) with the CV-SW code's split boundaries, against
+/// the numpy twin of its `get_inception_score` (scripts/fixtures/inception_score_no_bias.py);
+/// the fixture also holds the score with the bias and with numpy.array_split boundaries, which
+/// must not match.
+#[test]
+fn inception_score_without_the_bias_matches_the_cv_sw_numpy_computation() {
+    let dir =
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+    let fx: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{dir}/tests/data/inception_score_no_bias.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let (d, c) = (2048, 1008);
+    let w: Vec<f64> = uniform(1 << 40, d * c)
+        .iter()
+        .map(|u| 0.15 * (2.0 * u - 1.0))
+        .collect();
+    let bias: Vec<f64> = uniform(2 << 40, c).iter().map(|u| 2.0 * u - 1.0).collect();
+    for case in fx["cases"].as_array().unwrap() {
+        let n = case["n"].as_u64().unwrap() as usize;
+        let pool3: Vec<f64> = uniform(0, n * d).iter().map(|u| 2.0 * u).collect();
+        // The network's logits: pool3 · W, as `FidInception::forward` computes them.
+        let device = Device::flex();
+        let p = Tensor::<2>::from_data(TensorData::new(pool3, [n, d]), (&device, burn::tensor::DType::F64));
+        let wt = Tensor::<2>::from_data(TensorData::new(w.clone(), [d, c]), (&device, burn::tensor::DType::F64));
+        let logits: Vec<f64> = p.matmul(wt).into_data().convert::<f64>().try_to_vec().unwrap();
+        let (mean, std) = inception_score(&logits, c, 10).unwrap();
+        let close = |a: f64, key: &str| (a - case[key].as_f64().unwrap()).abs() < 1e-9;
+        assert!(close(mean, "mean") && close(std, "std"), "n = {n}: {mean} ± {std}");
+        let with_bias: Vec<f64> = logits
+            .iter()
+            .enumerate()
+            .map(|(i, l)| l + bias[i % c])
+            .collect();
+        let (mean_b, _) = inception_score(&with_bias, c, 10).unwrap();
+        assert!(close(mean_b, "mean_with_bias"), "n = {n}: with bias {mean_b}");
+        assert!((mean - mean_b).abs() > 1e-3, "the bias must matter in this fixture");
+        if n % 10 != 0 {
+            let a = case["mean_array_split"].as_f64().unwrap();
+            assert!((mean - a).abs() > 1e-2, "split boundaries must matter: {mean} vs {a}");
+        }
+    }
+    // Fewer images than splits: an error, not NaN.
+    assert_eq!(
+        inception_score(&vec![0.0; 9 * 4], 4, 10),
+        Err(models::inception::ScoreError::TooFewImages {
+            images: 9,
+            splits: 10
+        })
+    );
+}
+
+/// The CV-SW / TTUR reference statistics format: `np.savez_compressed(mu=float32, sigma=float64)`
+/// (utils/cal_fid_stat.py), in a 4-d miniature written by scripts/fixtures/fid_stats_npz.py; the
+/// expected values are recomputed here from the same activations.
+#[test]
+fn reference_statistics_in_the_cv_sw_npz_format_are_read() {
+    let dir =
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+    let stats =
+        FeatureStats::from_npz(std::path::Path::new(&format!("{dir}/tests/data/fid_stats_format.npz")))
+            .unwrap();
+    let act: Vec<Vec<f64>> = (0..10)
+        .map(|i| {
+            (0..4)
+                .map(|j| ((i * 4 + j) as f32 * 0.37f32 % 1.3f32) as f64)
+                .collect()
+        })
+        .collect();
+    let mu: Vec<f64> = (0..4)
+        .map(|j| act.iter().map(|r| r[j]).sum::<f64>() / 10.0)
+        .collect();
+    for j in 0..4 {
+        assert!((stats.mu[j] - mu[j]).abs() < 1e-6, "mu[{j}]");
+        for k in 0..4 {
+            let cov = act
+                .iter()
+                .map(|r| (r[j] - mu[j]) * (r[k] - mu[k]))
+                .sum::<f64>()
+                / 9.0;
+            assert!((stats.sigma[(j, k)] - cov).abs() < 1e-9, "sigma[{j}, {k}]");
+        }
+    }
 }

@@ -3,8 +3,13 @@
 //! ```text
 //! FID = ‖μ₁ − μ₂‖² + tr Σ₁ + tr Σ₂ − 2 tr (Σ₁ Σ₂)^{1/2}
 //!       tr (Σ₁Σ₂)^{1/2} = Σᵢ √λᵢ(R Σ₂ R),  R = Σ₁^{1/2} (symmetric eigendecomposition)
-//! IS  = exp( E_x KL(p(y|x) ‖ p(y)) ), mean ± std over 10 splits (numpy.array_split sizes)
+//! IS  = exp( E_x KL(p(y|x) ‖ p(y)) ), mean ± population std over 10 splits,
+//!       split k = images ⌊k·n/10⌋ .. ⌊(k+1)·n/10⌋ − 1
 //! ```
+//! The IS splits are those of the CV-SW code (khainb/CV-SW Generative_model/utils/
+//! inception_score.py, `get_inception_score`: `preds[(i * n // splits):((i + 1) * n // splits)]`,
+//! `np.mean(scores), np.std(scores)`); fewer images than splits is an error (an empty split
+//! would make it NaN).
 //! (Σ₁Σ₂ is similar to R Σ₂ R, which is symmetric positive semi-definite, so its square root's
 //! trace is the sum of the square roots of R Σ₂ R's eigenvalues — the value scipy's `sqrtm` of
 //! Σ₁Σ₂ gives pytorch-fid, without a non-symmetric matrix square root.) Linear algebra by
@@ -129,10 +134,34 @@ pub fn frechet_distance(a: &FeatureStats, b: &FeatureStats) -> f64 {
     diff.dot(&diff) + a.sigma.trace() + b.sigma.trace() - 2.0 * tr_sqrt
 }
 
+/// Why an Inception Score cannot be computed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ScoreError {
+    /// Fewer images than splits: some split would be empty.
+    #[error("the Inception Score over {splits} splits needs at least {splits} images, got {images}")]
+    TooFewImages {
+        /// Images given.
+        images: usize,
+        /// Splits asked for.
+        splits: usize,
+    },
+}
+
 /// Inception Score of `logits` (`n × classes`, row-major): mean and population std of
-/// exp(mean KL(p(y|x) ‖ p(y))) over `splits` consecutive parts.
-pub fn inception_score(logits: &[f64], classes: usize, splits: usize) -> (f64, f64) {
+/// exp(mean KL(p(y|x) ‖ p(y))) over `splits` parts with the CV-SW code's boundaries
+/// ⌊k·n/splits⌋ (see the module doc).
+///
+/// # Errors
+/// [`ScoreError::TooFewImages`] when n < `splits`.
+pub fn inception_score(
+    logits: &[f64],
+    classes: usize,
+    splits: usize,
+) -> Result<(f64, f64), ScoreError> {
     let n = logits.len() / classes;
+    if n < splits.max(1) {
+        return Err(ScoreError::TooFewImages { images: n, splits });
+    }
     let probs: Vec<Vec<f64>> = logits
         .chunks(classes)
         .map(|row| {
@@ -142,15 +171,12 @@ pub fn inception_score(logits: &[f64], classes: usize, splits: usize) -> (f64, f
             e.into_iter().map(|v| v / z).collect()
         })
         .collect();
-    let (base, extra) = (n / splits, n % splits);
     let mut scores = Vec::with_capacity(splits);
-    let mut start = 0;
     for k in 0..splits {
-        let len = base + usize::from(k < extra);
-        let part = &probs[start..start + len];
-        start += len;
+        let part = &probs[k * n / splits..(k + 1) * n / splits];
+        let len = part.len() as f64;
         let py: Vec<f64> = (0..classes)
-            .map(|c| part.iter().map(|p| p[c]).sum::<f64>() / len as f64)
+            .map(|c| part.iter().map(|p| p[c]).sum::<f64>() / len)
             .collect();
         let kl = part
             .iter()
@@ -162,10 +188,10 @@ pub fn inception_score(logits: &[f64], classes: usize, splits: usize) -> (f64, f
                     .sum::<f64>()
             })
             .sum::<f64>()
-            / len as f64;
+            / len;
         scores.push(kl.exp());
     }
     let mean = scores.iter().sum::<f64>() / splits as f64;
     let var = scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / splits as f64;
-    (mean, var.sqrt())
+    Ok((mean, var.sqrt()))
 }

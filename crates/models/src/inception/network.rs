@@ -5,8 +5,13 @@
 //!   → Conv2d_1a_3x3 (3→32, /2) → 2a (32→32) → 2b (32→64, pad 1) → max3/2
 //!   → 3b (64→80, 1×1) → 4a (80→192) → max3/2                              [B, 192, 35, 35]
 //!   → Mixed_5b/5c/5d (A) → 6a (B) → 6b–6e (C) → 7a (D) → 7b (E) → 7c (E, max pool)
-//!   → global mean → pool3 [B, 2048] → fc → logits [B, 1008]
+//!   → global mean → pool3 [B, 2048] → logits = pool3 · W_fc [B, 1008]   (no bias)
 //! ```
+//! The logits are those of the improved-GAN Inception Score that the CV-SW code runs
+//! (khainb/CV-SW Generative_model/utils/inception_score.py, `_init_inception`:
+//! `w = ...get_operation_by_name("softmax/logits/MatMul").inputs[1]; logits = matmul(pool3, w)`):
+//! the fc weight without its bias. The bias is loaded with the weights (the file has it) and
+//! not used.
 //! pytorch-fid feeds images in [0, 1] and maps them to [−1, 1] after the resize; the resize is
 //! linear, so feeding [−1, 1] images straight in is the same computation.
 //!
@@ -56,7 +61,7 @@ pub struct FidInception {
 pub struct InceptionOutput {
     /// The 2048-d pool3 features (FID).
     pub pool3: Tensor<2>,
-    /// The 1008 class logits (Inception Score).
+    /// The 1008 class logits of the Inception Score, pool3 · W without the fc bias.
     pub logits: Tensor<2>,
 }
 
@@ -152,7 +157,8 @@ impl FidInception {
     }
 
     /// # Shapes
-    /// `x` `[B, 3, H, W]` in [−1, 1] (any H, W) → pool3 `[B, 2048]`, logits `[B, 1008]`.
+    /// `x` `[B, 3, H, W]` in [−1, 1] (any H, W) → pool3 `[B, 2048]`, logits `[B, 1008]`
+    /// (pool3 · W, no bias).
     pub fn forward(&self, x: Tensor<4>) -> InceptionOutput {
         let x = interpolate(
             x,
@@ -178,7 +184,7 @@ impl FidInception {
         let x = self.Mixed_7c.forward(x); // [B, 2048, 8, 8]
         let pool3 = adaptive_avg_pool2d(x, [1, 1]).flatten::<2>(1, 3); // [B, 2048]
         InceptionOutput {
-            logits: self.fc.forward(pool3.clone()), // [B, 1008]
+            logits: pool3.clone().matmul(self.fc.weight.val()), // [B, 1008], no bias
             pool3,
         }
     }

@@ -9,12 +9,13 @@
 //! discriminator's convolutions are spectrally normalised; the generator's are not.
 
 use burn::module::Module;
-use burn::nn::{BatchNorm, BatchNormConfig};
+use burn::nn::BatchNorm;
 use burn::tensor::activation::relu;
 use burn::tensor::module::avg_pool2d;
 use burn::tensor::ops::AvgPoolOptions;
 use burn::tensor::{Device, Tensor};
 
+use super::init::{ConvInit, batch_norm};
 use super::spectral_norm::SnConv2d;
 
 /// Nearest-neighbour ×2 up-sampling: `[B, C, H, W] → [B, C, 2H, 2W]`, out[i, j] = in[i/2, j/2].
@@ -41,14 +42,14 @@ pub struct GenBlock {
 }
 
 impl GenBlock {
-    /// `c_in → c_out` channels.
-    pub fn new(c_in: usize, c_out: usize, device: &Device) -> Self {
+    /// `c_in → c_out` channels, kernels initialised by `init` (see [`super::init`]).
+    pub fn new(c_in: usize, c_out: usize, init: ConvInit, device: &Device) -> Self {
         Self {
-            b1: BatchNormConfig::new(c_in).init(device),
-            c1: SnConv2d::new(c_in, c_out, 3, 1, false, device),
-            b2: BatchNormConfig::new(c_out).init(device),
-            c2: SnConv2d::new(c_out, c_out, 3, 1, false, device),
-            shortcut: SnConv2d::new(c_in, c_out, 1, 0, false, device),
+            b1: batch_norm(c_in, device),
+            c1: SnConv2d::new(c_in, c_out, 3, 1, false, init, device),
+            b2: batch_norm(c_out, device),
+            c2: SnConv2d::new(c_out, c_out, 3, 1, false, init, device),
+            shortcut: SnConv2d::new(c_in, c_out, 1, 0, false, init, device),
         }
     }
 
@@ -75,11 +76,11 @@ pub struct DisBlock {
 
 impl DisBlock {
     /// SNGAN's first block `c_in → c_out`, down-sampling.
-    pub fn first(c_in: usize, c_out: usize, device: &Device) -> Self {
+    pub fn first(c_in: usize, c_out: usize, init: ConvInit, device: &Device) -> Self {
         Self {
-            c1: SnConv2d::new(c_in, c_out, 3, 1, true, device),
-            c2: SnConv2d::new(c_out, c_out, 3, 1, true, device),
-            shortcut: Some(SnConv2d::new(c_in, c_out, 1, 0, true, device)),
+            c1: SnConv2d::new(c_in, c_out, 3, 1, true, init, device),
+            c2: SnConv2d::new(c_out, c_out, 3, 1, true, init, device),
+            shortcut: Some(SnConv2d::new(c_in, c_out, 1, 0, true, init, device)),
             downsample: true,
             first: true,
         }
@@ -87,12 +88,18 @@ impl DisBlock {
 
     /// A later block `c_in → c_out`; the shortcut is learnable when channels change or it
     /// down-samples, the identity otherwise.
-    pub fn new(c_in: usize, c_out: usize, downsample: bool, device: &Device) -> Self {
+    pub fn new(
+        c_in: usize,
+        c_out: usize,
+        downsample: bool,
+        init: ConvInit,
+        device: &Device,
+    ) -> Self {
         Self {
-            c1: SnConv2d::new(c_in, c_in, 3, 1, true, device),
-            c2: SnConv2d::new(c_in, c_out, 3, 1, true, device),
+            c1: SnConv2d::new(c_in, c_in, 3, 1, true, init, device),
+            c2: SnConv2d::new(c_in, c_out, 3, 1, true, init, device),
             shortcut: (c_in != c_out || downsample)
-                .then(|| SnConv2d::new(c_in, c_out, 1, 0, true, device)),
+                .then(|| SnConv2d::new(c_in, c_out, 1, 0, true, init, device)),
             downsample,
             first: false,
         }

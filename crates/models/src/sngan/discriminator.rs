@@ -13,8 +13,9 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::Resolution;
 use super::blocks::DisBlock;
+use super::init::{ConvInit, materialize};
+use super::{ConfigError, Resolution};
 use super::spectral_norm::SnLinear;
 
 /// Configuration of [`Discriminator`].
@@ -25,6 +26,9 @@ pub struct DiscriminatorConfig {
     pub resolution: Resolution,
     /// Channels of every block (`df_dim`, 128).
     pub channels: usize,
+    /// Initialisation of the kernels: `pytorch_default`, what the CV-SW code's spectrally
+    /// normalised kernels start from (its `weights_init` misses them, see [`super::init`]).
+    pub conv_init: ConvInit,
 }
 
 impl Default for DiscriminatorConfig {
@@ -32,6 +36,7 @@ impl Default for DiscriminatorConfig {
         Self {
             resolution: Resolution::R32,
             channels: 128,
+            conv_init: ConvInit::PytorchDefault,
         }
     }
 }
@@ -52,18 +57,27 @@ impl DiscriminatorConfig {
         self.channels * side * side + 1
     }
 
-    /// Builds the discriminator (Xavier-uniform weights, zero biases).
+    /// Checks that `channels` is positive (the layout follows from the resolution).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.channels == 0 {
+            return Err(ConfigError::new("channels", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// Builds the discriminator: kernels by `conv_init`, biases and the final linear layer
+    /// PyTorch's default (see [`super::init`]).
     pub fn init(&self, device: &Device) -> Discriminator {
         let (n, down) = self.layout();
         let ch = self.channels;
-        let mut blocks = vec![DisBlock::first(3, ch, device)];
+        let mut blocks = vec![DisBlock::first(3, ch, self.conv_init, device)];
         for i in 1..n {
-            blocks.push(DisBlock::new(ch, ch, i < down, device));
+            blocks.push(DisBlock::new(ch, ch, i < down, self.conv_init, device));
         }
-        Discriminator {
+        materialize(Discriminator {
             blocks,
             l5: SnLinear::new(ch, 1, false, true, device),
-        }
+        })
     }
 }
 
@@ -132,6 +146,7 @@ mod tests {
             let d_cfg = DiscriminatorConfig {
                 resolution: res,
                 channels: 8,
+                ..Default::default()
             };
             let d = d_cfg.init(&device);
             let z = Tensor::<2>::random([3, 16], Distribution::Normal(0.0, 1.0), &device);

@@ -7,13 +7,14 @@
 //! ```
 
 use burn::module::Module;
-use burn::nn::{BatchNorm, BatchNormConfig};
+use burn::nn::BatchNorm;
 use burn::tensor::activation::{relu, tanh};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::Resolution;
 use super::blocks::GenBlock;
+use super::init::{ConvInit, batch_norm, materialize};
+use super::{ConfigError, Resolution};
 use super::spectral_norm::{SnConv2d, SnLinear};
 
 /// Configuration of [`Generator`].
@@ -26,8 +27,11 @@ pub struct GeneratorConfig {
     pub latent: usize,
     /// Channels of every block (`gf_dim`, 256).
     pub channels: usize,
-    /// Side of the first feature map (4).
+    /// Side of the first feature map (4; `bottom_width · 2^blocks` must be the resolution).
     pub bottom_width: usize,
+    /// Initialisation of the kernels (`xavier_uniform`, CV-SW README: `--init_type
+    /// xavier_uniform`; see [`super::init`]).
+    pub conv_init: ConvInit,
 }
 
 impl Default for GeneratorConfig {
@@ -37,6 +41,7 @@ impl Default for GeneratorConfig {
             latent: 128,
             channels: 256,
             bottom_width: 4,
+            conv_init: ConvInit::XavierUniform,
         }
     }
 }
@@ -50,10 +55,36 @@ impl GeneratorConfig {
         }
     }
 
-    /// Builds the generator (Xavier-uniform weights, zero biases, BN γ = 1, β = 0).
+    /// Checks that the sizes are positive and that `bottom_width · 2^blocks` is the resolution;
+    /// the error names the field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (field, value) in [("latent", self.latent), ("channels", self.channels)] {
+            if value == 0 {
+                return Err(ConfigError::new(field, "must be at least 1"));
+            }
+        }
+        let side = self.bottom_width.saturating_mul(1 << self.blocks());
+        if side != self.resolution.size() {
+            return Err(ConfigError::new(
+                "bottom_width",
+                format!(
+                    "{} · 2^{} up-sampling blocks makes {side}×{side} images but resolution is {}; \
+                     set bottom_width = 4 (sngan.pytorch's only size)",
+                    self.bottom_width,
+                    self.blocks(),
+                    self.resolution.size()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Builds the generator with the initialisation of the CV-SW code (see [`super::init`]):
+    /// kernels by `conv_init`, linear weights and all biases PyTorch's default, BN γ ~ N(1,
+    /// 0.02²), β = 0. Call [`Self::validate`] first; a size that fails it panics in `forward`.
     pub fn init(&self, device: &Device) -> Generator {
         let ch = self.channels;
-        Generator {
+        materialize(Generator {
             l1: SnLinear::new(
                 self.latent,
                 self.bottom_width * self.bottom_width * ch,
@@ -62,13 +93,13 @@ impl GeneratorConfig {
                 device,
             ),
             blocks: (0..self.blocks())
-                .map(|_| GenBlock::new(ch, ch, device))
+                .map(|_| GenBlock::new(ch, ch, self.conv_init, device))
                 .collect(),
-            bn: BatchNormConfig::new(ch).init(device),
-            out: SnConv2d::new(ch, 3, 3, 1, false, device),
+            bn: batch_norm(ch, device),
+            out: SnConv2d::new(ch, 3, 3, 1, false, self.conv_init, device),
             channels: ch,
             bottom_width: self.bottom_width,
-        }
+        })
     }
 }
 

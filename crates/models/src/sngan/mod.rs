@@ -6,11 +6,13 @@ pub mod blocks;
 pub mod discriminator;
 pub mod ema;
 pub mod generator;
+pub mod init;
 pub mod spectral_norm;
 
 pub use discriminator::{Discriminator, DiscriminatorConfig, DiscriminatorOutput};
 pub use ema::ema_update;
 pub use generator::{Generator, GeneratorConfig};
+pub use init::ConvInit;
 pub use spectral_norm::{SnConv2d, SnLinear, SpectralNorm};
 
 use serde::{Deserialize, Serialize};
@@ -42,6 +44,25 @@ impl Resolution {
             32 => Some(Resolution::R32),
             64 => Some(Resolution::R64),
             _ => None,
+        }
+    }
+}
+
+/// A network configuration that cannot be built; names the field.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ConfigError {
+    /// The field of the config (e.g. `bottom_width`).
+    pub field: &'static str,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
         }
     }
 }

@@ -21,11 +21,13 @@
 //! At construction, 15 power iterations start `u`, `v` near the top singular pair so that a
 //! freshly built layer already has σ(W_SN) ≈ 1.
 
-use burn::module::{Module, Param, RunningState};
+use burn::module::{Module, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor};
+
+use super::init::{ConvInit, conv_bias, pytorch_default};
 
 /// Norm floor of the power iteration (PyTorch's `eps`).
 const EPS: f64 = 1e-12;
@@ -114,9 +116,6 @@ impl SpectralNorm {
     }
 }
 
-/// Xavier-uniform (gain 1) weights, zero biases: the `xavier_uniform` init of `sngan.pytorch`.
-pub(crate) const XAVIER: Initializer = Initializer::XavierUniform { gain: 1.0 };
-
 /// `Linear` with optional spectral normalisation. `y = x W + b`, W `[in, out]` (Burn's layout).
 #[derive(Module, Debug)]
 pub struct SnLinear {
@@ -127,15 +126,13 @@ pub struct SnLinear {
 }
 
 impl SnLinear {
-    /// Xavier-uniform `[d_in, d_out]`, zero bias when `bias`; spectral norm when `spectral`.
+    /// `[d_in, d_out]` with PyTorch's default init (weight and bias U(±1/√d_in), see
+    /// [`super::init`]), a bias when `bias`, spectral norm when `spectral`.
     pub fn new(d_in: usize, d_out: usize, bias: bool, spectral: bool, device: &Device) -> Self {
-        let mut linear = LinearConfig::new(d_in, d_out)
-            .with_initializer(XAVIER)
-            .with_bias(false)
+        let linear = LinearConfig::new(d_in, d_out)
+            .with_initializer(pytorch_default())
+            .with_bias(bias)
             .init(device);
-        if bias {
-            linear.bias = Some(Param::from_tensor(Tensor::zeros([d_out], device)));
-        }
         let sn = spectral.then(|| SpectralNorm::init(&linear.weight.val().transpose()));
         Self { linear, sn }
     }
@@ -166,21 +163,23 @@ pub struct SnConv2d {
 }
 
 impl SnConv2d {
-    /// `k × k` kernel with padding `pad`; Xavier-uniform weight, zero bias.
+    /// `k × k` kernel with padding `pad`, initialised by `init`; bias with PyTorch's default
+    /// U(±1/√(c_in·k·k)) (see [`super::init`]).
     pub fn new(
         c_in: usize,
         c_out: usize,
         k: usize,
         pad: usize,
         spectral: bool,
+        init: ConvInit,
         device: &Device,
     ) -> Self {
         let mut conv = Conv2dConfig::new([c_in, c_out], [k, k])
             .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
-            .with_initializer(XAVIER)
             .with_bias(false)
             .init(device);
-        conv.bias = Some(Param::from_tensor(Tensor::zeros([c_out], device)));
+        conv.weight = init.kernel(c_in, c_out, k, device);
+        conv.bias = Some(conv_bias(c_in, c_out, k, device));
         let sn = spectral.then(|| SpectralNorm::init(&conv.weight.val().flatten::<2>(1, 3)));
         Self { conv, sn }
     }
@@ -318,7 +317,7 @@ mod tests {
     fn evaluation_forwards_leave_the_state_alone_and_training_forwards_move_it() {
         let device = Device::flex().autodiff();
         device.seed(9);
-        let layer = SnConv2d::new(3, 4, 3, 1, true, &device);
+        let layer = SnConv2d::new(3, 4, 3, 1, true, ConvInit::PytorchDefault, &device);
         let sn = layer.sn.as_ref().unwrap();
         let u0: Vec<f32> =
             sn.u.value_sync()

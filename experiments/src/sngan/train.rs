@@ -7,6 +7,9 @@
 //! evaluation. Checkpoints (atomic) every K steps and on Ctrl-C; `--resume` continues bit for
 //! bit: the device RNG is re-seeded from (seed, step) at every step and the data order is a
 //! pure function of (seed, epoch), so a checkpoint's step number is the whole RNG state.
+//! With `[eval]`, the EMA generator is scored every K steps and after the last (see
+//! [`super::eval`]) with noise seeded from (seed, step), so a resumed run writes the same
+//! `eval.csv` rows as an uninterrupted one.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,148 +20,26 @@ use anyhow::{Context, Result, anyhow, bail};
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use datasets::celeba::{Celeba, CelebaOptions, CelebaSplit};
 use datasets::cifar::{Cifar10, Split};
 use datasets::image::ImageBatcher as Batch;
 use datasets::image::ImageItem;
-use models::sngan::{
-    Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, Resolution, ema_update,
-};
+use models::sngan::{Discriminator, Generator, Resolution, ema_update};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_distr::Distribution as _;
-use serde::{Deserialize, Serialize};
 use sw_loss::{LossConfig, Measure, Reduction};
 
+use super::config::{DatasetName, GanData, SnganConfig, checked};
+use super::eval::PeriodicEval;
 use crate::cli::Cli;
 use crate::config::Loaded;
 use crate::plots::{self, Series};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
-
-/// `configs/*_sngan*.toml`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SnganConfig {
-    /// Always `"sngan"`.
-    pub experiment: String,
-    /// One line for `experiments list`.
-    #[serde(default)]
-    pub description: String,
-    /// Seed of everything random: initialisation, noise, data order.
-    #[serde(default = "one")]
-    pub seed: u64,
-    /// Backend name (overridden by `--device`).
-    #[serde(default)]
-    pub device: Option<String>,
-    /// The images.
-    pub data: GanData,
-    /// The generator.
-    #[serde(default)]
-    pub generator: GeneratorConfig,
-    /// The discriminator.
-    #[serde(default)]
-    pub discriminator: DiscriminatorConfig,
-    /// Optimisation.
-    #[serde(default)]
-    pub train: GanTrain,
-    /// The generator loss (any `sw-loss` estimator; SW_p itself, not SW_p^p, unless power).
-    #[serde(default = "default_loss")]
-    pub loss: LossConfig,
-}
-
-fn one() -> u64 {
-    1
-}
-
-fn default_loss() -> LossConfig {
-    LossConfig {
-        projections: 10,
-        ..LossConfig::default()
-    }
-}
-
-/// Which images.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DatasetName {
-    /// CIFAR-10 training set (50 000 images, 32²).
-    Cifar10,
-    /// CelebA training split (aligned faces, short side 64 and centre crop).
-    Celeba,
-    /// Synthetic CIFAR-format shape images (no download).
-    Synthetic,
-}
-
-/// `[data]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GanData {
-    /// `cifar10`, `celeba` or `synthetic`.
-    pub dataset: DatasetName,
-    /// Folder of the dataset (default: `$SWBURN_DATA`, else `./data`).
-    #[serde(default)]
-    pub root: Option<PathBuf>,
-    /// Number of synthetic images.
-    #[serde(default = "synthetic_count")]
-    pub synthetic_images: usize,
-}
-
-fn synthetic_count() -> usize {
-    2048
-}
-
-/// `[train]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct GanTrain {
-    /// Generator steps (100 000 for CIFAR-10, 50 000 for CelebA in the paper).
-    pub generator_steps: usize,
-    /// Discriminator steps per generator step.
-    pub n_critic: usize,
-    /// Images per batch (real and generated).
-    pub batch_size: usize,
-    /// Adam step size of G.
-    pub lr_generator: f64,
-    /// Adam step size of D.
-    pub lr_discriminator: f64,
-    /// Adam β₁.
-    pub beta1: f32,
-    /// Adam β₂.
-    pub beta2: f32,
-    /// Decay of the EMA generator.
-    pub ema: f64,
-    /// Write a checkpoint every this many generator steps (and at the end, and on Ctrl-C).
-    pub checkpoint_every: usize,
-    /// Keep this many most recent checkpoints.
-    pub keep_checkpoints: usize,
-    /// Write an 8×8 grid of EMA-G samples every this many steps.
-    pub sample_every: usize,
-    /// Append a row to metrics.csv every this many steps (means over the interval).
-    pub log_every: usize,
-}
-
-impl Default for GanTrain {
-    fn default() -> Self {
-        Self {
-            generator_steps: 100_000,
-            n_critic: 5,
-            batch_size: 128,
-            lr_generator: 2e-4,
-            lr_discriminator: 2e-4,
-            beta1: 0.0,
-            beta2: 0.9,
-            ema: 0.999,
-            checkpoint_every: 1000,
-            keep_checkpoints: 2,
-            sample_every: 1000,
-            log_every: 100,
-        }
-    }
-}
 
 /// The training images, in memory or decoded on demand (CelebA).
 enum Images {
@@ -253,6 +134,9 @@ impl Schedule {
     }
 }
 
+/// Mixed into the seed of the noise of periodic scoring (its own stream, a function of the step).
+const EVAL_SEED: u64 = 0x6576_616c; // "eval"
+
 fn mix(seed: u64, k: u64) -> u64 {
     seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
         .wrapping_add(k.wrapping_mul(0xD1B5_4A32_D192_ED03))
@@ -284,31 +168,6 @@ struct State {
     ema: Generator,
     opt_g: ModuleOptimizer,
     opt_d: ModuleOptimizer,
-}
-
-/// Checks the config; returns (generator, discriminator) configs consistent with each other.
-fn checked(cfg: &SnganConfig, path: &str) -> Result<(GeneratorConfig, DiscriminatorConfig)> {
-    cfg.loss
-        .validate()
-        .map_err(|e| anyhow!("{path}: [loss] {e}"))?;
-    let t = &cfg.train;
-    if t.generator_steps == 0 || t.n_critic == 0 || t.batch_size < 2 {
-        bail!("{path}: [train] generator_steps and n_critic must be positive and batch_size ≥ 2");
-    }
-    if !(t.lr_generator > 0.0 && t.lr_discriminator > 0.0) {
-        bail!("{path}: [train] lr_generator and lr_discriminator must be > 0");
-    }
-    if !(0.0..1.0).contains(&t.ema) {
-        bail!("{path}: [train] ema must be in [0, 1), got {}", t.ema);
-    }
-    if cfg.generator.resolution != cfg.discriminator.resolution {
-        bail!(
-            "{path}: [generator] resolution {} and [discriminator] resolution {} differ",
-            cfg.generator.resolution.size(),
-            cfg.discriminator.resolution.size()
-        );
-    }
-    Ok((cfg.generator.clone(), cfg.discriminator.clone()))
 }
 
 fn save_checkpoint(run: &RunDir, step: usize, seconds: f64, s: &State, keep: usize) -> Result<()> {
@@ -352,31 +211,12 @@ fn save_checkpoint(run: &RunDir, step: usize, seconds: f64, s: &State, keep: usi
     Ok(())
 }
 
-/// Loads the EMA generator of a run's latest checkpoint on `device` (plain, not autodiff).
-pub fn load_ema_generator(run_dir: &Path, device: &Device) -> Result<(SnganConfig, Generator)> {
-    let loaded = crate::config::load(&run_dir.join("config.toml"), &[])?;
-    if loaded.experiment != "sngan" {
-        bail!(
-            "{}: not an SNGAN run (experiment = `{}`)",
-            run_dir.display(),
-            loaded.experiment
-        );
-    }
-    let cfg: SnganConfig = loaded.parse()?;
-    let (ckpt, _, _) = crate::run_dir::latest_checkpoint(run_dir)?;
-    let g = cfg
-        .generator
-        .init(device)
-        .try_load_file(ckpt.join("ema_generator.bpk"))
-        .map_err(|e| anyhow!("{}: loading the EMA generator: {e:?}", ckpt.display()))?;
-    Ok((cfg, g))
-}
-
 /// Trains (or resumes `resume`'s run) and writes the run folder.
 pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     let cfg: SnganConfig = loaded.parse()?;
     let path = loaded.path.display().to_string();
-    let (g_cfg, d_cfg) = checked(&cfg, &path)?;
+    checked(&cfg, &path)?;
+    let (g_cfg, d_cfg) = (cfg.generator.clone(), cfg.discriminator.clone());
     let seed = cli.seed.unwrap_or(cfg.seed);
     let (device_name, plain) =
         crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
@@ -392,6 +232,14 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
         );
     }
     let t = cfg.train.clone();
+    // The scoring network and statistics load before the run folder exists: a bad path fails
+    // without leaving an empty run behind.
+    let mut scoring = cfg
+        .eval
+        .as_ref()
+        .filter(|e| e.enabled())
+        .map(|e| PeriodicEval::open(e, &plain, &path))
+        .transpose()?;
     if images.len() < t.batch_size {
         bail!(
             "{path}: [train] batch_size = {} but the data has {} images",
@@ -409,7 +257,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     };
     println!("run folder: {}", run.path().display());
     let g = g_cfg.init(&device);
-    let adam = AdamConfig::new().with_beta_1(t.beta1).with_beta_2(t.beta2);
+    let adam = t.adam();
     let mut s = State {
         ema: g.valid(),
         g,
@@ -442,6 +290,11 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
             .map_err(|e| load("discriminator's optimizer", e))?;
         first = step + 1;
         seconds = secs;
+        // Scores written after this checkpoint are recomputed (identically) by the resumed run.
+        crate::run_dir::drop_rows_after(&run.path().join("eval.csv"), step)?;
+        if let Some(pe) = scoring.as_mut() {
+            pe.continue_from(run.path())?;
+        }
         run.log(&format!("resumed from {} (step {step})", ckpt.display()));
         println!("resuming after generator step {step}");
     }
@@ -570,6 +423,17 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
                 8,
             )?;
         }
+        if let Some(pe) = scoring
+            .as_mut()
+            .filter(|pe| pe.due(step, t.generator_steps))
+        {
+            plain.seed(mix(seed ^ EVAL_SEED, step as u64));
+            let sc = pe.run(run.path(), &s.ema, g_cfg.latent, step, &plain)?;
+            run.log(&format!(
+                "step {step}: FID {:.3}, IS {:.3} ± {:.3} (EMA generator)",
+                sc.fid, sc.is_mean, sc.is_std
+            ));
+        }
         if step % t.checkpoint_every.max(1) == 0 || last || stop {
             save_checkpoint(&run, step, seconds, &s, t.keep_checkpoints)?;
         }
@@ -621,132 +485,4 @@ fn loss_curves(run: &RunDir) -> Result<()> {
         false,
         false,
     )
-}
-
-/// `experiments sample --run RUN_DIR --n N --out DIR`: N PNGs from the EMA generator.
-pub fn sample(run_dir: &Path, n: usize, out: &Path, batch: usize, cli: &Cli) -> Result<()> {
-    if out.exists()
-        && std::fs::read_dir(out)
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(true)
-    {
-        bail!(
-            "{}: exists and is not empty; give a new folder (nothing is overwritten)",
-            out.display()
-        );
-    }
-    let (_, device) = crate::device::resolve(cli.device.as_deref(), None)?;
-    let (cfg, g) = load_ema_generator(run_dir, &device)?;
-    let seed = cli.seed.unwrap_or(cfg.seed);
-    device.seed(seed);
-    std::fs::create_dir_all(out)?;
-    let mut progress = Progress::new("images", n as u64);
-    let mut written = 0;
-    while written < n {
-        let b = batch.min(n - written).max(1);
-        let z = Tensor::<2>::random(
-            [b, cfg.generator.latent],
-            Distribution::Normal(0.0, 1.0),
-            &device,
-        );
-        datasets::image::save_images(out, g.forward(z), written)?;
-        written += b;
-        progress.inc(b as u64, String::new);
-    }
-    progress.finish();
-    println!("{n} images in {}", out.display());
-    Ok(())
-}
-
-/// `experiments eval-gan`: FID against reference statistics and IS (10 splits) of `n` images of
-/// the EMA generator, quantised to 8 bits like the PNGs the reference code scores. Appends a
-/// line to `RUN_DIR/eval.csv` (never rewrites it) and prints the result.
-pub fn evaluate(
-    run_dir: &Path,
-    inception: &Path,
-    stats: &Path,
-    n: usize,
-    batch: usize,
-    cli: &Cli,
-) -> Result<()> {
-    use models::inception::metrics::StatsAccumulator;
-    use models::inception::{FeatureStats, FidInception, frechet_distance, inception_score};
-    if n < 2 || batch == 0 {
-        bail!("--n must be at least 2 and --batch positive");
-    }
-    let (_, device) = crate::device::resolve(cli.device.as_deref(), None)?;
-    let (cfg, g) = load_ema_generator(run_dir, &device)?;
-    let reference = FeatureStats::from_npz(stats)?;
-    if reference.mu.len() != 2048 {
-        bail!(
-            "{}: reference statistics of dimension {}, expected 2048 (pool3)",
-            stats.display(),
-            reference.mu.len()
-        );
-    }
-    let net = FidInception::load(&device, inception)?;
-    let seed = cli.seed.unwrap_or(cfg.seed);
-    device.seed(seed);
-    let (_, step, _) = crate::run_dir::latest_checkpoint(run_dir)?;
-    let mut acc = StatsAccumulator::new(2048);
-    let mut logits = Vec::with_capacity(n * 1008);
-    let mut progress = Progress::new("images", n as u64);
-    let start = Instant::now();
-    while acc.count() < n {
-        let b = batch.min(n - acc.count());
-        let z = Tensor::<2>::random(
-            [b, cfg.generator.latent],
-            Distribution::Normal(0.0, 1.0),
-            &device,
-        );
-        // 8-bit quantisation: x ↦ round(127.5 (x + 1)) / 127.5 − 1.
-        let images = g
-            .forward(z)
-            .clamp(-1.0, 1.0)
-            .add_scalar(1.0)
-            .mul_scalar(127.5)
-            .round()
-            .div_scalar(127.5)
-            .sub_scalar(1.0);
-        let out = net.forward(images);
-        acc.add(
-            &out.pool3
-                .into_data()
-                .convert::<f32>()
-                .try_to_vec::<f32>()
-                .map_err(|e| anyhow!("{e:?}"))?,
-        );
-        logits.extend(
-            out.logits
-                .into_data()
-                .convert::<f64>()
-                .try_to_vec::<f64>()
-                .map_err(|e| anyhow!("{e:?}"))?,
-        );
-        progress.inc(b as u64, String::new);
-    }
-    progress.finish();
-    let ours = acc.finish().expect("n ≥ 2");
-    let fid = frechet_distance(&ours, &reference);
-    let (is_mean, is_std) = inception_score(&logits, 1008, 10);
-    let line = format!(
-        "step {step}: FID {fid:.3}, IS {is_mean:.3} ± {is_std:.3} ({n} images, {:.0} s)",
-        start.elapsed().as_secs_f64()
-    );
-    println!("{line}");
-    let path = run_dir.join("eval.csv");
-    let mut w = crate::run_dir::append_csv(
-        &path,
-        &["step", "images", "fid", "is_mean", "is_std", "reference"],
-    )?;
-    w.write_record([
-        step.to_string(),
-        n.to_string(),
-        format!("{fid:.4}"),
-        format!("{is_mean:.4}"),
-        format!("{is_std:.4}"),
-        stats.display().to_string(),
-    ])?;
-    w.flush()?;
-    Ok(())
 }
