@@ -14,7 +14,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use sw_loss::control_variates::{ControlVariate, control_variate_estimate, control_variate_terms};
-use sw_loss::directions::{DirectionKind, fibonacci_sphere, sample};
+use sw_loss::directions::{DirectionKind, fibonacci_sphere, sample_as};
 use sw_loss::{Directions, Measure, Reduction, sw_pp_with_directions};
 
 use crate::cli::Cli;
@@ -138,7 +138,7 @@ fn estimates(
 ) -> [Vec<f64>; 3] {
     let mut est: [Vec<f64>; 3] = Default::default();
     for _ in 0..repetitions {
-        let theta = sample(kind, l, 3, device).cast(x.points().dtype());
+        let theta = sample_as(kind, l, 3, device, x.points().dtype());
         let dirs = Directions::Shared(theta);
         let (w, c_low, e_low) = control_variate_terms(x, y, &dirs, 2.0, ControlVariate::Lower);
         let (_, c_up, e_up) = control_variate_terms(x, y, &dirs, 2.0, ControlVariate::Upper);

@@ -14,7 +14,7 @@
 
 use std::time::Instant;
 
-use burn::tensor::{DType, Device, Distribution, Tensor};
+use burn::tensor::{Device, Distribution, Tensor};
 use sw_loss::{
     ControlVariate, DirectionKind, Directions, Measure, Reduction, cv_sw_with_directions,
     sw_with_directions,
@@ -139,10 +139,12 @@ fn main() {
                     };
                     let fresh;
                     let dirs = if rqmc {
-                        fresh = Directions::Shared(
-                            sw_loss::directions::sample(DirectionKind::Rqmc, w.l, w.d, &device)
-                                .cast(DType::F32),
-                        );
+                        fresh = Directions::Shared(sw_loss::directions::sample(
+                            DirectionKind::Rqmc,
+                            w.l,
+                            w.d,
+                            &device,
+                        ));
                         &fresh
                     } else {
                         &dirs

@@ -16,7 +16,7 @@
 //! Random draws use the device RNG (`device.seed(..)` makes them reproducible).
 //! Von Mises–Fisher directions live in [`crate::vmf`].
 
-use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use burn::tensor::{DType, Device, Distribution, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SwError};
@@ -159,6 +159,11 @@ pub fn uniform_batched(b: usize, l: usize, d: usize, device: &Device) -> Tensor<
 /// on the host; a Gaussian matrix has full rank almost surely). Only the rows that are kept
 /// are orthogonalised, so L ≪ d costs O(L² d), not O(d³).
 pub fn orthogonal(l: usize, d: usize, device: &Device) -> Tensor<2> {
+    orthogonal_as(l, d, device, DType::F32)
+}
+
+/// [`orthogonal`] with the rows stored in `dtype` (rounded once from the f64 Gram–Schmidt).
+pub fn orthogonal_as(l: usize, d: usize, device: &Device, dtype: DType) -> Tensor<2> {
     let gauss = Tensor::<2>::random([l, d], Distribution::Normal(0.0, 1.0), device);
     let mut rows: Vec<f64> = gauss
         .into_data()
@@ -180,17 +185,29 @@ pub fn orthogonal(l: usize, d: usize, device: &Device) -> Tensor<2> {
             }
         }
     }
-    Tensor::from_data(TensorData::new(rows, [l, d]), device)
+    Tensor::from_data(TensorData::new(rows, [l, d]), (device, dtype))
 }
 
-/// Draws `[L, d]` directions of the given kind (f32 for uniform, f64 data otherwise; the
-/// estimators cast them to the dtype of the points).
+/// Draws `[L, d]` directions of the given kind, in f32.
 pub fn sample(kind: DirectionKind, l: usize, d: usize, device: &Device) -> Tensor<2> {
+    sample_as(kind, l, d, device, DType::F32)
+}
+
+/// Draws `[L, d]` directions of the given kind in `dtype` (the estimators use the dtype of
+/// the points). Uniform rows are drawn and normalised in f32 and cast; the others are built
+/// in f64 on the host and rounded once.
+pub fn sample_as(
+    kind: DirectionKind,
+    l: usize,
+    d: usize,
+    device: &Device,
+    dtype: DType,
+) -> Tensor<2> {
     match kind {
-        DirectionKind::Uniform => uniform(l, d, device),
-        DirectionKind::Orthogonal => orthogonal(l, d, device),
-        DirectionKind::Rqmc => crate::qmc::rqmc_directions(l, d, device),
-        DirectionKind::Halton => crate::qmc::halton_directions(l, d, device),
+        DirectionKind::Uniform => uniform(l, d, device).cast(dtype),
+        DirectionKind::Orthogonal => orthogonal_as(l, d, device, dtype),
+        DirectionKind::Rqmc => crate::qmc::rqmc_directions(l, d, device, dtype),
+        DirectionKind::Halton => crate::qmc::halton_directions(l, d, device, dtype),
     }
 }
 

@@ -26,7 +26,7 @@
 //! The randomness is drawn from the device RNG (one read of 4 uniforms seeds a host RNG), so
 //! `device.seed(..)` makes the directions reproducible, as for the other samplers.
 
-use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use burn::tensor::{DType, Device, Distribution, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
@@ -38,7 +38,7 @@ fn host_rng(device: &Device) -> StdRng {
     let u: Vec<f64> = Tensor::<1>::random([4], Distribution::Uniform(0.0, 1.0), device)
         .into_data()
         .convert::<f64>()
-        .to_vec::<f64>()
+        .try_to_vec::<f64>()
         .expect("f64 data");
     let seed = u
         .iter()
@@ -234,17 +234,18 @@ fn to_sphere(u: &mut [f64], d: usize) {
     }
 }
 
-/// L scrambled-Halton directions on S^{d−1}, any d: `[L, d]` (f64 data).
-pub fn halton_directions(l: usize, d: usize, device: &Device) -> Tensor<2> {
+/// L scrambled-Halton directions on S^{d−1}, any d: `[L, d]` in `dtype`.
+pub fn halton_directions(l: usize, d: usize, device: &Device, dtype: DType) -> Tensor<2> {
     let mut rng = host_rng(device);
     let mut u = scrambled_halton(l, d, &mut rng);
     to_sphere(&mut u, d);
-    Tensor::from_data(TensorData::new(u, [l, d]), device)
+    Tensor::from_data(TensorData::new(u, [l, d]), (device, dtype))
 }
 
 /// L directions by the lattice best suited to d: the rotated circle lattice (d = 2), the
-/// rotated Fibonacci lattice (d = 3), scrambled Halton otherwise (d = 1 and d ≥ 4): `[L, d]`.
-pub fn rqmc_directions(l: usize, d: usize, device: &Device) -> Tensor<2> {
+/// rotated Fibonacci lattice (d = 3), scrambled Halton otherwise (d = 1 and d ≥ 4): `[L, d]`
+/// in `dtype`.
+pub fn rqmc_directions(l: usize, d: usize, device: &Device, dtype: DType) -> Tensor<2> {
     match d {
         2 => {
             let mut rng = host_rng(device);
@@ -255,7 +256,7 @@ pub fn rqmc_directions(l: usize, d: usize, device: &Device) -> Tensor<2> {
                     [a.cos(), a.sin()]
                 })
                 .collect();
-            Tensor::from_data(TensorData::new(v, [l, 2]), device)
+            Tensor::from_data(TensorData::new(v, [l, 2]), (device, dtype))
         }
         3 => {
             let mut rng = host_rng(device);
@@ -265,9 +266,9 @@ pub fn rqmc_directions(l: usize, d: usize, device: &Device) -> Tensor<2> {
                 .chunks_exact(3)
                 .flat_map(|pt| [0, 1, 2].map(|r| (0..3).map(|c| q[r * 3 + c] * pt[c]).sum::<f64>()))
                 .collect();
-            Tensor::from_data(TensorData::new(v, [l, 3]), device)
+            Tensor::from_data(TensorData::new(v, [l, 3]), (device, dtype))
         }
-        _ => halton_directions(l, d, device),
+        _ => halton_directions(l, d, device, dtype),
     }
 }
 

@@ -265,8 +265,13 @@ pub fn sw_with_directions(
 
 pub(crate) fn random_directions(x: &Measure, options: &SlicedOptions) -> Directions {
     let d = x.dims()[2];
-    let theta = directions::sample(options.directions, options.projections, d, &x.device());
-    Directions::Shared(theta.cast(x.points().dtype()))
+    Directions::Shared(directions::sample_as(
+        options.directions,
+        options.projections,
+        d,
+        &x.device(),
+        x.points().dtype(),
+    ))
 }
 
 /// Monte Carlo SW_p^p with L random directions shared by the batch.

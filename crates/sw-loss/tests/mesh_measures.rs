@@ -39,7 +39,7 @@ fn areas_normals_and_samples_lie_on_the_surface() {
         .clone()
         .into_data()
         .convert::<i64>()
-        .to_vec::<i64>()
+        .try_to_vec::<i64>()
         .unwrap();
     for k in 0..8 {
         // Outward: the face of the octant (±, ±, ±) has centroid (±1, ±1, ±1)/3 and unit
