@@ -206,18 +206,27 @@ pub fn scrambled_halton(l: usize, d: usize, rng: &mut StdRng) -> Vec<f64> {
             .map(|_| (rng.random_range(1..b), rng.random_range(0..b)))
             .collect();
         let last = bf.powi(-(digits as i32));
+        // tail[j] = Σ_{j' ≥ j} t_{kj'} b^{−(j'+1)}: the digits of i above its highest one are 0,
+        // so their scrambled values are the shifts alone (one division per nonzero digit).
+        let mut tail = vec![0f64; digits + 1];
+        for j in (0..digits).rev() {
+            tail[j] = tail[j + 1] + scramble[j].1 as f64 * bf.powi(-(j as i32 + 1));
+        }
         for i in 0..l {
             let mut rest = i as u64;
             let mut scale = 1.0 / bf;
             let mut u = 0.0;
-            for &(s, t) in &scramble {
+            let mut j = 0;
+            while rest > 0 && j < digits {
+                let (s, t) = scramble[j];
                 let a = rest % b;
                 rest /= b;
                 u += ((s * a + t) % b) as f64 * scale;
                 scale /= bf;
+                j += 1;
             }
-            u += rng.random::<f64>() * last;
-            out[i * d + k] = u;
+            u += tail[j] + rng.random::<f64>() * last;
+            out[i * d + k] = u.min(1.0 - f64::EPSILON / 2.0);
         }
     }
     out

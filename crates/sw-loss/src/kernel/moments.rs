@@ -60,20 +60,21 @@ fn forward<E: Elem>(x: &[E], b: usize, n: usize, d: usize) -> Vec<E> {
             .enumerate()
             .map(|(c, cols)| {
                 let start = c * COLUMNS;
+                // Per-column sums of x and x² (independent lanes, so the loop vectorises).
                 let mut sum = vec![0f64; cols.len()];
-                let mut sq = 0f64;
+                let mut sq = vec![0f64; cols.len()];
                 for i in 0..n {
                     let xi = &xb[i * d + start..i * d + start + cols.len()];
-                    for (s, v) in sum.iter_mut().zip(xi) {
+                    for ((s, q), v) in sum.iter_mut().zip(sq.iter_mut()).zip(xi) {
                         let v = v.to_f64();
                         *s += v;
-                        sq += v * v;
+                        *q += v * v;
                     }
                 }
                 for (o, s) in cols.iter_mut().zip(&sum) {
                     *o = E::from_f64(s * inv_n);
                 }
-                sq
+                sq.iter().sum::<f64>()
             })
             .sum();
         second[0] = E::from_f64(squares * inv_n);
