@@ -64,6 +64,17 @@ fn along(theta: &Tensor<3>, v: Tensor<2>) -> Tensor<2> {
         .squeeze_dim::<2>(2)
 }
 
+/// The weighted means of projected rows `[B, L, n]` → `[B, L]` (θᵀm per direction).
+fn row_means(x: &Measure, proj: &Tensor<3>) -> Tensor<2> {
+    let [b, n, _] = x.dims();
+    if x.is_uniform() {
+        return proj.clone().mean_dim(2).squeeze_dim::<2>(2);
+    }
+    (proj.clone() * x.normalized_weights().reshape([b, 1, n]))
+        .sum_dim(2)
+        .squeeze_dim::<2>(2)
+}
+
 /// The projected variances θᵀΣθ `[B, L]` and tr Σ `[B, 1]` of one measure with mean m `[B, d]`
 /// and raw second moment s `[B, 1]`; `proj` are its projections `[B, L, n]`.
 fn projected_variances(
@@ -90,7 +101,7 @@ fn projected_variances(
         (var, trace)
     } else {
         // θᵀΣθ = Σ_i a_i (θᵀx_i − θᵀm)² from the projected rows; tr Σ = s − ‖m‖².
-        let mean_proj = along(theta, mean.clone()).unsqueeze_dim::<3>(2); // [B, L, 1]
+        let mean_proj = row_means(x, proj).unsqueeze_dim::<3>(2); // [B, L, 1]
         let var = ((proj.clone() - mean_proj).square() * a.reshape([b, 1, n]))
             .sum_dim(2)
             .squeeze_dim::<2>(2);
@@ -103,8 +114,9 @@ fn projected_variances(
 /// exact expectation `[B, 1]`.
 ///
 /// The Gaussian terms come from the moments of the points (one fused pass for uniform
-/// weights) and from the L × d directions, not from extra passes over the `[B, L, n]`
-/// projections: `θᵀm₁ − θᵀm₂ = θᵀ(m₁ − m₂)`, and θᵀΣθ from the d × d covariance when d ≤ 16.
+/// weights): for d ≤ 16 with the L × d directions, not with extra passes over the `[B, L, n]`
+/// projections (`θᵀm₁ − θᵀm₂ = θᵀ(m₁ − m₂)`, θᵀΣθ from the d × d covariance); for larger d
+/// from the projected rows, which are then the smaller of the two.
 pub fn control_variate_terms(
     x: &Measure,
     y: &Measure,
@@ -120,7 +132,14 @@ pub fn control_variate_terms(
     let (m2, s2) = first_moments(y);
     let gap = m1.clone() - m2.clone(); // [B, d]
     let gap_sq = gap.clone().square().sum_dim(1); // [B, 1]
-    let c_lower = along(&theta, gap).square(); // [B, L]
+    // θᵀ(m₁ − m₂): from the L × d directions for small d, from the projected rows `[B, L, n]`
+    // (smaller than `[B, L, d]`) for large d.
+    let c_lower = if d <= SMALL_D {
+        along(&theta, gap)
+    } else {
+        row_means(x, &px) - row_means(y, &py)
+    }
+    .square(); // [B, L]
     let (c, expectation) = match kind {
         ControlVariate::Lower => (c_lower, gap_sq.div_scalar(d as f64)),
         ControlVariate::Upper => {
