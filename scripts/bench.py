@@ -124,8 +124,8 @@ def section_sw(benches, binary, args):
     rows = []
     for r in ours:
         a = anchor.get(r["workload"], {})
-        # A variant (`sw+rqmc`, `lcv-sw[orthogonal]`) is compared with its plain twin.
-        base = re.split(r"[+\[ ]", r["estimator"])[0]
+        # A direction variant (`sw-rqmc`) is compared with its plain estimator's twin.
+        base = r["estimator"].removesuffix("-rqmc")
         theirs = a.get(twin.get(base, ""), None)
         if base == "sw" and a:
             theirs = min(a["torch_contig_fwd_bwd_s"], a["torch_paper_fwd_bwd_s"])

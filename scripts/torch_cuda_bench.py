@@ -1,5 +1,5 @@
 """PyTorch twin of the sw-loss workloads on one device (CUDA by default): forward+backward
-median seconds of SW_2 with `torch.sort`, in the two layouts of ../shared/bench/anchor_bench.py
+median seconds of SW_2 with `torch.sort`, in the two layouts of scripts/bench/anchor_bench.py
 ("paper": x @ θᵀ sorted along points; "contig": [B, L, n] rows). One JSON line per workload.
 
     python scripts/torch_cuda_bench.py [--device cuda] [--only flow,large]

@@ -17,13 +17,16 @@ fn register_font() {
 }
 
 /// Colours for series, in order.
-pub const PALETTE: [RGBColor; 6] = [
+pub const PALETTE: [RGBColor; 9] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),
     RGBColor(255, 127, 14),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(23, 190, 207),
 ];
 
 /// A named series of (x, y) points.

@@ -1,6 +1,12 @@
-//! The CV-SW variance study: for L in a list and R repetitions, estimates of SW₂² by plain
-//! Monte Carlo, LCV-SW and UCV-SW from the same directions, against a high-accuracy
-//! reference (Fibonacci-lattice quadrature on S², d = 3).
+//! The CV-SW variance study: for L in a list, direction samplers in a list (i.i.d. uniform,
+//! orthogonal blocks, randomized QMC — `sw_loss::directions`) and R repetitions, estimates of
+//! SW₂² by plain Monte Carlo, LCV-SW and UCV-SW from the same directions, against a
+//! high-accuracy reference (Fibonacci-lattice quadrature on S², d = 3).
+//!
+//! Outputs: `metrics.csv` (one row per pair × sampler × estimator × L: mean, mean absolute
+//! error, variance, and the variance ratio against uniform plain SW at the same L),
+//! `variance_vs_L_<pair>.png` and `error_vs_L_<pair>.png` (log–log), and in the log the winner
+//! at every L.
 
 use std::path::PathBuf;
 
@@ -8,7 +14,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use sw_loss::control_variates::{ControlVariate, control_variate_estimate, control_variate_terms};
-use sw_loss::directions::{fibonacci_sphere, uniform};
+use sw_loss::directions::{DirectionKind, fibonacci_sphere, sample_as};
 use sw_loss::{Directions, Measure, Reduction, sw_pp_with_directions};
 
 use crate::cli::Cli;
@@ -59,6 +65,8 @@ pub struct StudyParams {
     pub gaussian_pair: bool,
     /// Points per Gaussian cloud.
     pub gaussian_points: usize,
+    /// Direction samplers to compare: `"uniform"`, `"orthogonal"`, `"rqmc"`, `"halton"`.
+    pub directions: Vec<DirectionKind>,
 }
 
 impl Default for StudyParams {
@@ -69,6 +77,11 @@ impl Default for StudyParams {
             reference_directions: 100_000,
             gaussian_pair: true,
             gaussian_points: 1024,
+            directions: vec![
+                DirectionKind::Uniform,
+                DirectionKind::Orthogonal,
+                DirectionKind::Rqmc,
+            ],
         }
     }
 }
@@ -104,12 +117,42 @@ fn reference(x: &Measure, y: &Measure, count: usize, device: &Device) -> Result<
 
 struct Row {
     pair: String,
+    directions: DirectionKind,
     estimator: &'static str,
     l: usize,
     mean: f64,
     mae: f64,
     variance: f64,
     ratio: f64,
+}
+
+/// R estimates each of SW₂², LCV-SW₂² and UCV-SW₂² (same directions for the three).
+fn estimates(
+    x: &Measure,
+    y: &Measure,
+    kind: DirectionKind,
+    l: usize,
+    repetitions: usize,
+    device: &Device,
+    mut tick: impl FnMut(),
+) -> [Vec<f64>; 3] {
+    let mut est: [Vec<f64>; 3] = Default::default();
+    for _ in 0..repetitions {
+        let theta = sample_as(kind, l, 3, device, x.points().dtype());
+        let dirs = Directions::Shared(theta);
+        let (w, c_low, e_low) = control_variate_terms(x, y, &dirs, 2.0, ControlVariate::Lower);
+        let (_, c_up, e_up) = control_variate_terms(x, y, &dirs, 2.0, ControlVariate::Upper);
+        est[0].push(scalar(w.clone().mean_dim(1).squeeze_dim(1)));
+        est[1].push(scalar(control_variate_estimate(
+            w.clone(),
+            c_low,
+            e_low,
+            true,
+        )));
+        est[2].push(scalar(control_variate_estimate(w, c_up, e_up, true)));
+        tick();
+    }
+    est
 }
 
 /// Runs the study and writes the run folder.
@@ -125,6 +168,12 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     if s.repetitions < 2 {
         bail!(
             "{}: [study] repetitions must be at least 2 (a variance needs two samples)",
+            loaded.path.display()
+        );
+    }
+    if s.directions.is_empty() {
+        bail!(
+            "{}: [study] directions must list at least one sampler (\"uniform\", \"orthogonal\", \"rqmc\", \"halton\")",
             loaded.path.display()
         );
     }
@@ -174,12 +223,13 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         ));
     }
 
-    let total = (pairs.len() * s.projections.len() * s.repetitions) as u64;
+    let total = (pairs.len() * s.projections.len() * s.directions.len() * s.repetitions) as u64;
     let mut progress = Progress::new("variance", total);
     let mut rows = Vec::new();
     let mut metrics = csv::Writer::from_path(run.file("metrics.csv")?)?;
     metrics.write_record([
         "pair",
+        "directions",
         "estimator",
         "L",
         "reference",
@@ -188,6 +238,7 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         "variance",
         "variance_ratio",
     ])?;
+    const ESTIMATORS: [&str; 3] = ["sw", "lcv-sw", "ucv-sw"];
     for (name, x, y) in &pairs {
         let reference = reference(x, y, s.reference_directions, &device)?;
         let line = format!(
@@ -197,89 +248,124 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         progress.println(&line);
         run.log(&line);
         for &l in &s.projections {
-            let mut est: [Vec<f64>; 3] = Default::default();
-            for _ in 0..s.repetitions {
-                let dirs = Directions::Shared(uniform(l, 3, &device));
-                let (w, c_low, e_low) =
-                    control_variate_terms(x, y, &dirs, 2.0, ControlVariate::Lower);
-                let (_, c_up, e_up) =
-                    control_variate_terms(x, y, &dirs, 2.0, ControlVariate::Upper);
-                est[0].push(scalar(w.clone().mean_dim(1).squeeze_dim(1)));
-                est[1].push(scalar(control_variate_estimate(
-                    w.clone(),
-                    c_low,
-                    e_low,
-                    true,
-                )));
-                est[2].push(scalar(control_variate_estimate(w, c_up, e_up, true)));
-                progress.inc(1, || format!("{name} L={l}"));
-            }
-            let stats = |v: &[f64]| {
-                let mean = v.iter().sum::<f64>() / v.len() as f64;
-                let var = v.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64;
-                let mae = v.iter().map(|e| (e - reference).abs()).sum::<f64>() / v.len() as f64;
-                (mean, mae, var)
-            };
-            let mc_var = stats(&est[0]).2;
-            for (k, estimator) in ["sw", "lcv-sw", "ucv-sw"].into_iter().enumerate() {
-                let (mean, mae, variance) = stats(&est[k]);
-                let ratio = mc_var / variance.max(f64::MIN_POSITIVE);
-                metrics.write_record([
-                    name.clone(),
-                    estimator.to_string(),
-                    l.to_string(),
-                    format!("{reference:.9e}"),
-                    format!("{mean:.9e}"),
-                    format!("{mae:.9e}"),
-                    format!("{variance:.9e}"),
-                    format!("{ratio:.6}"),
-                ])?;
-                rows.push(Row {
-                    pair: name.clone(),
-                    estimator,
-                    l,
-                    mean,
-                    mae,
-                    variance,
-                    ratio,
+            let mut baseline = None;
+            for &kind in &s.directions {
+                let est = estimates(x, y, kind, l, s.repetitions, &device, || {
+                    progress.inc(1, || format!("{name} L={l} {}", kind.name()))
                 });
+                let stats = |v: &[f64]| {
+                    let mean = v.iter().sum::<f64>() / v.len() as f64;
+                    let var =
+                        v.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64;
+                    let mae = v.iter().map(|e| (e - reference).abs()).sum::<f64>() / v.len() as f64;
+                    (mean, mae, var)
+                };
+                // The ratio's baseline: uniform plain SW at this L (the first sampler's plain
+                // SW when uniform is not studied).
+                let base = *baseline.get_or_insert(stats(&est[0]).2);
+                for (k, estimator) in ESTIMATORS.into_iter().enumerate() {
+                    let (mean, mae, variance) = stats(&est[k]);
+                    let ratio = base / variance.max(f64::MIN_POSITIVE);
+                    metrics.write_record([
+                        name.clone(),
+                        kind.name().to_string(),
+                        estimator.to_string(),
+                        l.to_string(),
+                        format!("{reference:.9e}"),
+                        format!("{mean:.9e}"),
+                        format!("{mae:.9e}"),
+                        format!("{variance:.9e}"),
+                        format!("{ratio:.6}"),
+                    ])?;
+                    rows.push(Row {
+                        pair: name.clone(),
+                        directions: kind,
+                        estimator,
+                        l,
+                        mean,
+                        mae,
+                        variance,
+                        ratio,
+                    });
+                }
+                metrics.flush()?;
             }
-            metrics.flush()?;
         }
     }
     progress.finish();
 
     for (name, _, _) in &pairs {
-        let series: Vec<Series> = ["sw", "lcv-sw", "ucv-sw"]
-            .iter()
-            .map(|e| Series {
-                label: e.to_string(),
-                points: rows
-                    .iter()
-                    .filter(|r| &r.pair == name && r.estimator == *e)
-                    .map(|r| (r.l as f64, r.mae))
-                    .collect(),
-            })
-            .collect();
+        let series = |value: fn(&Row) -> f64| -> Vec<Series> {
+            s.directions
+                .iter()
+                .flat_map(|&kind| ESTIMATORS.iter().map(move |&e| (kind, e)))
+                .map(|(kind, e)| Series {
+                    label: format!("{} / {e}", kind.name()),
+                    points: rows
+                        .iter()
+                        .filter(|r| &r.pair == name && r.estimator == e && r.directions == kind)
+                        .map(|r| (r.l as f64, value(r)))
+                        .collect(),
+                })
+                .collect()
+        };
+        plots::line_plot(
+            &run.file(&format!("variance_vs_L_{name}.png"))?,
+            &format!("{name}: variance of SW2^2 estimates (directions / estimator)"),
+            "L (projections)",
+            "variance",
+            &series(|r| r.variance),
+            true,
+            true,
+        )
+        .map_err(|e| anyhow!("plotting: {e}"))?;
         plots::line_plot(
             &run.file(&format!("error_vs_L_{name}.png"))?,
             &format!("{name}: mean absolute error of SW2^2 estimates"),
             "L (projections)",
             "mean |estimate - reference|",
-            &series,
+            &series(|r| r.mae),
             true,
             true,
         )
         .map_err(|e| anyhow!("plotting: {e}"))?;
+        for &l in &s.projections {
+            let mut at_l: Vec<&Row> = rows
+                .iter()
+                .filter(|r| &r.pair == name && r.l == l)
+                .collect();
+            at_l.sort_by(|a, b| a.variance.total_cmp(&b.variance));
+            if let [best, second, ..] = at_l[..] {
+                let line = format!(
+                    "{name} L={l}: lowest variance {} / {} ({:.3e}), {:.1}x below uniform / sw, {:.2}x below the runner-up {} / {}",
+                    best.directions.name(),
+                    best.estimator,
+                    best.variance,
+                    best.ratio,
+                    second.variance / best.variance.max(f64::MIN_POSITIVE),
+                    second.directions.name(),
+                    second.estimator
+                );
+                println!("{line}");
+                run.log(&line);
+            }
+        }
     }
     let mut table = format!(
-        "\n{:<10}{:<8}{:>6}{:>14}{:>14}{:>14}{:>10}\n",
-        "pair", "est.", "L", "mean", "MAE", "variance", "ratio"
+        "\n{:<10}{:<12}{:<8}{:>6}{:>14}{:>14}{:>14}{:>10}\n",
+        "pair", "directions", "est.", "L", "mean", "MAE", "variance", "ratio"
     );
     for r in &rows {
         table += &format!(
-            "{:<10}{:<8}{:>6}{:>14.5}{:>14.4e}{:>14.4e}{:>10.1}\n",
-            r.pair, r.estimator, r.l, r.mean, r.mae, r.variance, r.ratio
+            "{:<10}{:<12}{:<8}{:>6}{:>14.5}{:>14.4e}{:>14.4e}{:>10.1}\n",
+            r.pair,
+            r.directions.name(),
+            r.estimator,
+            r.l,
+            r.mean,
+            r.mae,
+            r.variance,
+            r.ratio
         );
     }
     println!("{table}");

@@ -444,14 +444,20 @@ fn existing_run_folders_are_never_overwritten() {
 #[test]
 fn tiny_variance_study_writes_its_outputs() {
     let dir = tempfile::tempdir().unwrap();
+    let file = format!(
+        "data.file=\"{}\"",
+        repo()
+            .join("datasets/data/shapenetcore55_random50.npy")
+            .display()
+    );
     let o = run_config(
         dir.path(),
         "variance.toml",
         &[
+            &file,
             "study.projections=[5,20]",
             "study.repetitions=20",
             "study.reference_directions=20000",
-            "data.points=256",
             "study.gaussian_points=256",
         ],
     );
@@ -459,8 +465,10 @@ fn tiny_variance_study_writes_its_outputs() {
     let run = only_run_dir(&dir.path().join("runs/variance"));
     for f in [
         "metrics.csv",
-        "error_vs_L_synthetic.png",
+        "error_vs_L_shapes.png",
         "error_vs_L_gaussian.png",
+        "variance_vs_L_shapes.png",
+        "variance_vs_L_gaussian.png",
         "log.txt",
         "config.toml",
     ] {
@@ -468,19 +476,25 @@ fn tiny_variance_study_writes_its_outputs() {
     }
     let mut reader = csv::Reader::from_path(run.join("metrics.csv")).unwrap();
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
-    assert_eq!(rows.len(), 2 * 2 * 3, "pairs × L × estimators");
+    assert_eq!(
+        rows.len(),
+        2 * 2 * 3 * 3,
+        "pairs × L × samplers × estimators"
+    );
     for r in &rows {
-        for k in 3..8 {
+        for k in 4..9 {
             let v: f64 = r[k].parse().unwrap();
             assert!(v.is_finite() && v >= 0.0, "{r:?}");
         }
-        if &r[1] == "sw" {
+        if &r[1] == "uniform" && &r[2] == "sw" {
             assert!(
-                (r[7].parse::<f64>().unwrap() - 1.0).abs() < 1e-9,
-                "MC's own ratio is 1"
+                (r[8].parse::<f64>().unwrap() - 1.0).abs() < 1e-9,
+                "uniform MC's own ratio is 1"
             );
         }
     }
+    let log = std::fs::read_to_string(run.join("log.txt")).unwrap();
+    assert!(log.contains("shapes L=20: lowest variance"), "{log}");
 }
 
 #[test]
@@ -1212,6 +1226,12 @@ fn mesh_dataset_mode_beats_the_template_on_held_out_targets() {
 #[cfg(feature = "wgpu")]
 #[test]
 fn every_experiment_runs_on_wgpu() {
+    let shapenet = format!(
+        "data.file=\"{}\"",
+        repo()
+            .join("datasets/data/shapenetcore55_random50.npy")
+            .display()
+    );
     let cases: [(&str, &str, Vec<&str>); 6] = [
         (
             "gradient_flow_synthetic.toml",
@@ -1229,7 +1249,7 @@ fn every_experiment_runs_on_wgpu() {
                 "study.projections=[5]",
                 "study.repetitions=5",
                 "study.reference_directions=2000",
-                "data.points=128",
+                shapenet.as_str(),
                 "study.gaussian_points=128",
             ],
         ),

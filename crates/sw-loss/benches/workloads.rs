@@ -1,11 +1,14 @@
 //! Forward+backward time of the estimators on the four workloads of
-//! `../shared/bench/anchor_bench.py` (which times PyTorch and POT on the same shapes).
+//! `scripts/bench/anchor_bench.py` (which times PyTorch and POT on the same shapes); `python3 scripts/bench.py --only sw` runs both and writes the table of BENCHMARKS.md.
 //!
 //! `cargo bench -p sw-loss --bench workloads` prints one JSON line per workload, estimator and
 //! sort: `{"workload", "estimator", "device", "sort", "median_s", ...}`. Environment:
 //! * `SWBURN_BENCH_DEVICE`: comma-separated devices (`flex`, `ndarray`, `wgpu`); default `flex`;
 //! * `SWBURN_BENCH_ONLY`: comma-separated workloads (default all four);
-//! * `SWBURN_BENCH_ESTIMATORS`: comma-separated estimators (default `sw,lcv-sw,ucv-sw`);
+//! * `SWBURN_BENCH_ESTIMATORS`: comma-separated estimators (default
+//!   `sw,lcv-sw,ucv-sw,sw-rqmc,lcv-sw-rqmc,ucv-sw-rqmc`); the `-rqmc` ones draw fresh RQMC
+//!   directions (`DirectionKind::Rqmc`) inside every timed step, the others reuse one set of
+//!   uniform directions (as the PyTorch anchor does);
 //! * `SWBURN_BENCH_BURN_SORT=1`: on CubeCL devices also time `sw` with Burn's sort (host
 //!   round-trip) instead of the device sort (`"sort": "burn-host"`).
 
@@ -13,7 +16,8 @@ use std::time::Instant;
 
 use burn::tensor::{Device, Distribution, Tensor};
 use sw_loss::{
-    ControlVariate, Directions, Measure, Reduction, cv_sw_with_directions, sw_with_directions,
+    ControlVariate, DirectionKind, Directions, Measure, Reduction, cv_sw_with_directions,
+    sw_with_directions,
 };
 
 struct Workload {
@@ -85,7 +89,10 @@ fn main() {
     let only: Option<Vec<String>> = std::env::var("SWBURN_BENCH_ONLY")
         .ok()
         .map(|s| s.split(',').map(|w| w.trim().to_string()).collect());
-    let estimators = list("SWBURN_BENCH_ESTIMATORS", "sw,lcv-sw,ucv-sw");
+    let estimators = list(
+        "SWBURN_BENCH_ESTIMATORS",
+        "sw,lcv-sw,ucv-sw,sw-rqmc,lcv-sw-rqmc,ucv-sw-rqmc",
+    );
     let burn_sort = std::env::var("SWBURN_BENCH_BURN_SORT").is_ok_and(|v| v == "1");
     for device_name in &devices {
         let Some(base) = device_named(device_name) else {
@@ -126,26 +133,29 @@ fn main() {
                 let step = || {
                     let xm = Measure::new(x.clone());
                     let ym = Measure::new(y.clone());
-                    let loss = match estimator {
-                        "sw" => sw_with_directions(&xm, &ym, &dirs, 2.0, Reduction::Mean),
-                        "ucv-sw" => cv_sw_with_directions(
-                            &xm,
-                            &ym,
-                            &dirs,
-                            2.0,
-                            ControlVariate::Upper,
-                            false,
-                            Reduction::Mean,
-                        ),
-                        "lcv-sw" => cv_sw_with_directions(
-                            &xm,
-                            &ym,
-                            &dirs,
-                            2.0,
-                            ControlVariate::Lower,
-                            false,
-                            Reduction::Mean,
-                        ),
+                    let (base, rqmc) = match estimator.strip_suffix("-rqmc") {
+                        Some(base) => (base, true),
+                        None => (estimator, false),
+                    };
+                    let fresh;
+                    let dirs = if rqmc {
+                        fresh = Directions::Shared(sw_loss::directions::sample(
+                            DirectionKind::Rqmc,
+                            w.l,
+                            w.d,
+                            &device,
+                        ));
+                        &fresh
+                    } else {
+                        &dirs
+                    };
+                    let cv = |kind| {
+                        cv_sw_with_directions(&xm, &ym, dirs, 2.0, kind, false, Reduction::Mean)
+                    };
+                    let loss = match base {
+                        "sw" => sw_with_directions(&xm, &ym, dirs, 2.0, Reduction::Mean),
+                        "ucv-sw" => cv(ControlVariate::Upper),
+                        "lcv-sw" => cv(ControlVariate::Lower),
                         other => panic!("unknown estimator `{other}` in SWBURN_BENCH_ESTIMATORS"),
                     }
                     .expect("valid inputs");

@@ -5,7 +5,7 @@
 //! kind = "ucv-sw"        # "sw" | "lcv-sw" | "ucv-sw" | "max-sw" | "v-dsw"
 //! projections = 10       # L
 //! p = 2
-//! directions = "uniform" # or "orthogonal"
+//! directions = "uniform" # "uniform" | "orthogonal" | "rqmc" | "halton" (crate::directions)
 //! reduction = "mean"     # "mean" | "sum" | "none"
 //! power = false          # true: return SW_p^p instead of SW_p
 //! ```

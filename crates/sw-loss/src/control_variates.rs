@@ -14,12 +14,13 @@
 //! ```
 //! γ̂ comes from the same draws, so the estimate is slightly biased at small L (O(1/L)).
 //! The closed forms for E\[C\] assume θ uniform on the sphere, which also holds row-wise for
-//! orthogonal blocks. Shapes: as in [`crate::sliced`].
+//! orthogonal blocks and for the randomized QMC samplers of [`crate::qmc`]. Shapes: as in [`crate::sliced`].
 
 use burn::tensor::Tensor;
 
 use crate::directions::Directions;
 use crate::error::Result;
+use crate::kernel;
 use crate::measure::{Measure, check_pair};
 use crate::sliced::{self, Reduction, SlicedOptions, project, root, wpp_from_projections};
 
@@ -32,8 +33,90 @@ pub enum ControlVariate {
     Upper,
 }
 
+/// Up to this dimension the projected variances θᵀΣθ come from the d×d covariances (a few
+/// passes over `[B, n, d]`); above it, from the projected rows `[B, L, n]`, which are already
+/// there and smaller than Σ.
+const SMALL_D: usize = 16;
+
+/// The Gaussian fit's first moments of a measure: the mean `[B, d]` and the raw second moment
+/// `Σ_i a_i ‖x_i‖²` `[B, 1]`. Uniform weights: one fused pass ([`kernel::moments`]).
+fn first_moments(x: &Measure) -> (Tensor<2>, Tensor<2>) {
+    let [b, n, d] = x.dims();
+    if x.is_uniform() {
+        let both = kernel::moments(x.points().clone()); // [B, d + 1]
+        return (
+            both.clone().slice([0..b, 0..d]),
+            both.slice([0..b, d..d + 1]),
+        );
+    }
+    let a = x.normalized_weights(); // [B, n]
+    let mean = (x.points().clone() * a.clone().reshape([b, n, 1]))
+        .sum_dim(1)
+        .reshape([b, d]);
+    let second = (x.points().clone().square().sum_dim(2).reshape([b, n]) * a).sum_dim(1);
+    (mean, second)
+}
+
+/// `⟨θ_{b,l}, v_b⟩` for directions `[B, L, d]` and vectors `[B, d]`: `[B, L]`.
+fn along(theta: &Tensor<3>, v: Tensor<2>) -> Tensor<2> {
+    (theta.clone() * v.unsqueeze_dim::<3>(1))
+        .sum_dim(2)
+        .squeeze_dim::<2>(2)
+}
+
+/// The weighted means of projected rows `[B, L, n]` → `[B, L]` (θᵀm per direction).
+fn row_means(x: &Measure, proj: &Tensor<3>) -> Tensor<2> {
+    let [b, n, _] = x.dims();
+    if x.is_uniform() {
+        return proj.clone().mean_dim(2).squeeze_dim::<2>(2);
+    }
+    (proj.clone() * x.normalized_weights().reshape([b, 1, n]))
+        .sum_dim(2)
+        .squeeze_dim::<2>(2)
+}
+
+/// The projected variances θᵀΣθ `[B, L]` and tr Σ `[B, 1]` of one measure with mean m `[B, d]`
+/// and raw second moment s `[B, 1]`; `proj` are its projections `[B, L, n]`.
+fn projected_variances(
+    x: &Measure,
+    theta: &Tensor<3>,
+    proj: &Tensor<3>,
+    mean: Tensor<2>,
+    second: Tensor<2>,
+) -> (Tensor<2>, Tensor<2>) {
+    let [b, n, d] = x.dims();
+    let a = x.normalized_weights(); // [B, n]
+    if d <= SMALL_D {
+        // Σ = Σ_i a_i (x_i − m)(x_i − m)ᵀ [B, d, d], centred first (no cancellation).
+        let centred = x.points().clone() - mean.unsqueeze_dim::<3>(1); // [B, n, d]
+        let weighted = centred.clone() * a.reshape([b, n, 1]);
+        let trace = (weighted.clone() * centred.clone())
+            .sum_dim(1)
+            .sum_dim(2)
+            .reshape([b, 1]);
+        let sigma = weighted.swap_dims(1, 2).matmul(centred); // [B, d, d]
+        let var = (theta.clone().matmul(sigma) * theta.clone())
+            .sum_dim(2)
+            .squeeze_dim::<2>(2);
+        (var, trace)
+    } else {
+        // θᵀΣθ = Σ_i a_i (θᵀx_i − θᵀm)² from the projected rows; tr Σ = s − ‖m‖².
+        let mean_proj = row_means(x, proj).unsqueeze_dim::<3>(2); // [B, L, 1]
+        let var = ((proj.clone() - mean_proj).square() * a.reshape([b, 1, n]))
+            .sum_dim(2)
+            .squeeze_dim::<2>(2);
+        let trace = second - mean.square().sum_dim(1);
+        (var, trace)
+    }
+}
+
 /// Per pair and direction: the W_p^p values `[B, L]`, the control variate `[B, L]`, and its
 /// exact expectation `[B, 1]`.
+///
+/// The Gaussian terms come from the moments of the points (one fused pass for uniform
+/// weights): for d ≤ 16 with the L × d directions, not with extra passes over the `[B, L, n]`
+/// projections (`θᵀm₁ − θᵀm₂ = θᵀ(m₁ − m₂)`, θᵀΣθ from the d × d covariance); for larger d
+/// from the projected rows, which are then the smaller of the two.
 pub fn control_variate_terms(
     x: &Measure,
     y: &Measure,
@@ -41,47 +124,29 @@ pub fn control_variate_terms(
     p: f64,
     kind: ControlVariate,
 ) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
-    let [b, n, d] = x.dims();
-    let m = y.dims()[1];
+    let [b, _, d] = x.dims();
     let px = project(x.points(), directions); // [B, L, n]
     let py = project(y.points(), directions); // [B, L, m]
-    let ax = x.normalized_weights(); // [B, n]
-    let ay = y.normalized_weights(); // [B, m]
-    let ax3 = ax.clone().reshape([b, 1, n]);
-    let ay3 = ay.clone().reshape([b, 1, m]);
-    let mean_px = (px.clone() * ax3.clone()).sum_dim(2); // [B, L, 1]
-    let mean_py = (py.clone() * ay3.clone()).sum_dim(2); // [B, L, 1]
-    let mean_gap = (mean_px.clone() - mean_py.clone()).squeeze_dim::<2>(2); // [B, L]
-    let c_lower = mean_gap.square();
-    let m1 = (x.points().clone() * ax.clone().reshape([b, n, 1])).sum_dim(1); // [B, 1, d]
-    let m2 = (y.points().clone() * ay.clone().reshape([b, m, 1])).sum_dim(1); // [B, 1, d]
-    let gap_sq = (m1.clone() - m2.clone())
-        .square()
-        .sum_dim(2)
-        .reshape([b, 1]); // [B, 1]
+    let theta = directions.per_pair(b); // [B, L, d]
+    let (m1, s1) = first_moments(x);
+    let (m2, s2) = first_moments(y);
+    let gap = m1.clone() - m2.clone(); // [B, d]
+    let gap_sq = gap.clone().square().sum_dim(1); // [B, 1]
+    // θᵀ(m₁ − m₂): from the L × d directions for small d, from the projected rows `[B, L, n]`
+    // (smaller than `[B, L, d]`) for large d.
+    let c_lower = if d <= SMALL_D {
+        along(&theta, gap)
+    } else {
+        row_means(x, &px) - row_means(y, &py)
+    }
+    .square(); // [B, L]
     let (c, expectation) = match kind {
         ControlVariate::Lower => (c_lower, gap_sq.div_scalar(d as f64)),
         ControlVariate::Upper => {
-            let var_px = ((px.clone() - mean_px).square() * ax3)
-                .sum_dim(2)
-                .squeeze_dim::<2>(2);
-            let var_py = ((py.clone() - mean_py).square() * ay3)
-                .sum_dim(2)
-                .squeeze_dim::<2>(2);
-            let tr1 = ((x.points().clone() - m1)
-                .square()
-                .sum_dim(2)
-                .reshape([b, n])
-                * ax)
-                .sum_dim(1);
-            let tr2 = ((y.points().clone() - m2)
-                .square()
-                .sum_dim(2)
-                .reshape([b, m])
-                * ay)
-                .sum_dim(1);
+            let (var_x, tr1) = projected_variances(x, &theta, &px, m1, s1);
+            let (var_y, tr2) = projected_variances(y, &theta, &py, m2, s2);
             (
-                c_lower + var_px + var_py,
+                c_lower + var_x + var_y,
                 (gap_sq + tr1 + tr2).div_scalar(d as f64),
             )
         }

@@ -5,13 +5,18 @@
 //! orthogonal  rows of Gram–Schmidt(G_k), G_k ~ N(0, I)^{d×d}, blocks of d stacked,
 //!             the first L rows kept (each row is marginally Unif(S^{d-1}), rows of a
 //!             block are exactly orthonormal)
+//! rqmc        randomized quasi-Monte Carlo (crate::qmc): the circle lattice under a random
+//!             rotation (d = 2), the Fibonacci lattice under a Haar rotation (d = 3), a
+//!             scrambled Halton sequence through Φ⁻¹ and normalised (other d); each row is
+//!             marginally Unif(S^{d-1}), the rows are stratified jointly
+//! halton      the scrambled Halton directions of crate::qmc in any d (also d = 2, 3)
 //! fibonacci   quasi-uniform lattice on S^2 (a deterministic quadrature rule, d = 3)
 //! ```
 //!
 //! Random draws use the device RNG (`device.seed(..)` makes them reproducible).
 //! Von Mises–Fisher directions live in [`crate::vmf`].
 
-use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use burn::tensor::{DType, Device, Distribution, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SwError};
@@ -25,6 +30,24 @@ pub enum DirectionKind {
     Uniform,
     /// Random orthonormal blocks of d rows.
     Orthogonal,
+    /// Randomized QMC: rotated lattice for d = 2, 3, scrambled Halton otherwise
+    /// ([`crate::qmc::rqmc_directions`]).
+    Rqmc,
+    /// Scrambled Halton through the inverse normal CDF, any d
+    /// ([`crate::qmc::halton_directions`]).
+    Halton,
+}
+
+impl DirectionKind {
+    /// The name used in configs and outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            DirectionKind::Uniform => "uniform",
+            DirectionKind::Orthogonal => "orthogonal",
+            DirectionKind::Rqmc => "rqmc",
+            DirectionKind::Halton => "halton",
+        }
+    }
 }
 
 /// The projection directions handed to an estimator.
@@ -78,6 +101,14 @@ impl Directions {
         Ok(())
     }
 
+    /// The dtype of the direction tensor.
+    pub fn dtype(&self) -> burn::tensor::DType {
+        match self {
+            Directions::Shared(t) => t.dtype(),
+            Directions::PerPair(t) => t.dtype(),
+        }
+    }
+
     /// The directions as `[B, L, d]` (a broadcast view for `Shared`).
     pub fn per_pair(&self, b: usize) -> Tensor<3> {
         match self {
@@ -128,6 +159,11 @@ pub fn uniform_batched(b: usize, l: usize, d: usize, device: &Device) -> Tensor<
 /// on the host; a Gaussian matrix has full rank almost surely). Only the rows that are kept
 /// are orthogonalised, so L ≪ d costs O(L² d), not O(d³).
 pub fn orthogonal(l: usize, d: usize, device: &Device) -> Tensor<2> {
+    orthogonal_as(l, d, device, DType::F32)
+}
+
+/// [`orthogonal`] with the rows stored in `dtype` (rounded once from the f64 Gram–Schmidt).
+pub fn orthogonal_as(l: usize, d: usize, device: &Device, dtype: DType) -> Tensor<2> {
     let gauss = Tensor::<2>::random([l, d], Distribution::Normal(0.0, 1.0), device);
     let mut rows: Vec<f64> = gauss
         .into_data()
@@ -149,14 +185,29 @@ pub fn orthogonal(l: usize, d: usize, device: &Device) -> Tensor<2> {
             }
         }
     }
-    Tensor::from_data(TensorData::new(rows, [l, d]), device)
+    Tensor::from_data(TensorData::new(rows, [l, d]), (device, dtype))
 }
 
-/// Draws `[L, d]` directions of the given kind.
+/// Draws `[L, d]` directions of the given kind, in f32.
 pub fn sample(kind: DirectionKind, l: usize, d: usize, device: &Device) -> Tensor<2> {
+    sample_as(kind, l, d, device, DType::F32)
+}
+
+/// Draws `[L, d]` directions of the given kind in `dtype` (the estimators use the dtype of
+/// the points). Uniform rows are drawn and normalised in f32 and cast; the others are built
+/// in f64 on the host and rounded once.
+pub fn sample_as(
+    kind: DirectionKind,
+    l: usize,
+    d: usize,
+    device: &Device,
+    dtype: DType,
+) -> Tensor<2> {
     match kind {
-        DirectionKind::Uniform => uniform(l, d, device),
-        DirectionKind::Orthogonal => orthogonal(l, d, device),
+        DirectionKind::Uniform => uniform(l, d, device).cast(dtype),
+        DirectionKind::Orthogonal => orthogonal_as(l, d, device, dtype),
+        DirectionKind::Rqmc => crate::qmc::rqmc_directions(l, d, device, dtype),
+        DirectionKind::Halton => crate::qmc::halton_directions(l, d, device, dtype),
     }
 }
 
@@ -170,6 +221,11 @@ pub fn sample(kind: DirectionKind, l: usize, d: usize, device: &Device) -> Tenso
 /// spherical mean much faster than Monte Carlo. Used as the high-accuracy reference for SW in
 /// d = 3.
 pub fn fibonacci_sphere(n: usize, device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(fibonacci_points(n), [n, 3]), device)
+}
+
+/// The points of [`fibonacci_sphere`] as host data, row-major `[n, 3]`.
+pub fn fibonacci_points(n: usize) -> Vec<f64> {
     let golden = std::f64::consts::PI * (3.0 - 5f64.sqrt());
     let mut v = Vec::with_capacity(n * 3);
     for i in 0..n {
@@ -178,5 +234,5 @@ pub fn fibonacci_sphere(n: usize, device: &Device) -> Tensor<2> {
         let phi = golden * i as f64;
         v.extend_from_slice(&[r * phi.cos(), r * phi.sin(), z]);
     }
-    Tensor::from_data(TensorData::new(v, [n, 3]), device)
+    v
 }

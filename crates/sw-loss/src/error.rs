@@ -86,6 +86,17 @@ pub enum SwError {
         /// What is wrong with it.
         message: String,
     },
+    /// A tensor has a dtype the estimators cannot use here (f16/bf16 on the CPU kernels, or a
+    /// dtype different from x's).
+    #[error("{what} has dtype {dtype}: {hint}")]
+    DType {
+        /// Which argument.
+        what: &'static str,
+        /// Its dtype, as Burn prints it.
+        dtype: String,
+        /// What would work instead.
+        hint: String,
+    },
     /// A tensor is on a different device than the others.
     #[error("{what} is on device {got:?} but x is on {expected:?}")]
     Device {

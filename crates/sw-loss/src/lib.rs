@@ -11,6 +11,7 @@ pub mod max_sliced;
 pub mod measure;
 pub mod mesh;
 pub mod one_d;
+pub mod qmc;
 pub mod sliced;
 pub mod vmf;
 

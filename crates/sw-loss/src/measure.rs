@@ -1,6 +1,6 @@
 //! Discrete probability measures as tensors: points `[B, n, d]` with optional weights `[B, n]`.
 
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{DType, Device, Tensor};
 
 use crate::error::{Result, SwError};
 
@@ -116,6 +116,7 @@ impl Measure {
                 shape: dims.to_vec(),
             });
         }
+        check_float_dtype(what, self.points.dtype(), &self.device())?;
         if finite && !all_finite(&self.points) {
             return Err(SwError::NonFinite { what });
         }
@@ -126,6 +127,9 @@ impl Measure {
             } else {
                 "weights of y"
             };
+            if w.dtype() != self.points.dtype() {
+                return Err(dtype_mismatch(wname, w.dtype(), self.points.dtype()));
+            }
             if wd != [dims[0], dims[1]] {
                 return Err(SwError::Shape {
                     what: wname,
@@ -193,6 +197,9 @@ pub(crate) fn check_pair(x: &Measure, y: &Measure, finite: bool, p: f64) -> Resu
     if xd[0] != yd[0] {
         return Err(SwError::BatchMismatch { x: xd[0], y: yd[0] });
     }
+    if y.points().dtype() != x.points().dtype() {
+        return Err(dtype_mismatch("y", y.points().dtype(), x.points().dtype()));
+    }
     if x.device() != y.device() {
         return Err(SwError::Device {
             what: "y",
@@ -203,11 +210,35 @@ pub(crate) fn check_pair(x: &Measure, y: &Measure, finite: bool, p: f64) -> Resu
     Ok(())
 }
 
+/// The fused CPU kernels (Flex) run on f32 and f64 only: any other float dtype is refused
+/// with an error naming it (instead of a panic inside a kernel).
+fn check_float_dtype(what: &'static str, dtype: DType, device: &Device) -> Result<()> {
+    if matches!(dtype, DType::F32 | DType::F64) || !crate::kernel::has_fused_kernel(device) {
+        return Ok(());
+    }
+    Err(SwError::DType {
+        what,
+        dtype: format!("{dtype:?}"),
+        hint: "the CPU (Flex) kernels run on f32 and f64; cast first, e.g. \
+               `tensor.cast(DType::F32)`"
+            .into(),
+    })
+}
+
+/// The error for a tensor whose dtype differs from x's.
+pub(crate) fn dtype_mismatch(what: &'static str, got: DType, x: DType) -> SwError {
+    SwError::DType {
+        what,
+        dtype: format!("{got:?}"),
+        hint: format!("it must match the dtype of x ({x:?})"),
+    }
+}
+
 /// Checks the exponent p ≥ 1.
 /// Refuses f64 with p ∉ {1, 2} on a wgpu (Vulkan) device, where pow in f64 is undefined
 /// (p = 1, 2 use |·|, square and sqrt, which Vulkan has in f64).
 fn check_pow_on_device(x: &Measure, p: f64) -> Result<()> {
-    if p == 1.0 || p == 2.0 || x.points().dtype() != burn::tensor::DType::F64 {
+    if p == 1.0 || p == 2.0 || x.points().dtype() != DType::F64 {
         return Ok(());
     }
     #[cfg(feature = "cube")]

@@ -130,10 +130,7 @@ pub fn projected_wpp(
     directions: &Directions,
     p: f64,
 ) -> Result<Tensor<2>> {
-    check_p(p)?;
-    check_pair(x, y, false, p)?;
-    let [b, _, d] = x.dims();
-    directions.check(b, d)?;
+    check_all(x, y, directions, p)?;
     Ok(projected_wpp_unchecked(x, y, directions, p))
 }
 
@@ -231,7 +228,15 @@ pub(crate) fn check_all(x: &Measure, y: &Measure, directions: &Directions, p: f6
     check_p(p)?;
     check_pair(x, y, false, p)?;
     let [b, _, d] = x.dims();
-    directions.check(b, d)
+    directions.check(b, d)?;
+    if directions.dtype() != x.points().dtype() {
+        return Err(crate::measure::dtype_mismatch(
+            "directions",
+            directions.dtype(),
+            x.points().dtype(),
+        ));
+    }
+    Ok(())
 }
 
 /// SW_p^p with caller-given directions (e.g. from an amortized network), reduced over B.
@@ -260,8 +265,13 @@ pub fn sw_with_directions(
 
 pub(crate) fn random_directions(x: &Measure, options: &SlicedOptions) -> Directions {
     let d = x.dims()[2];
-    let theta = directions::sample(options.directions, options.projections, d, &x.device());
-    Directions::Shared(theta.cast(x.points().dtype()))
+    Directions::Shared(directions::sample_as(
+        options.directions,
+        options.projections,
+        d,
+        &x.device(),
+        x.points().dtype(),
+    ))
 }
 
 /// Monte Carlo SW_p^p with L random directions shared by the batch.
@@ -282,12 +292,15 @@ pub fn sw_pp(x: &Measure, y: &Measure, options: &SlicedOptions) -> Result<Tensor
 ///
 /// ```
 /// use burn::tensor::{Device, Tensor, Distribution};
-/// use sw_loss::{Measure, SlicedOptions, sw};
+/// use sw_loss::{DirectionKind, Measure, SlicedOptions, sw};
 /// let device = Device::default();
 /// let x = Tensor::<2>::random([64, 3], Distribution::Normal(0.0, 1.0), &device);
-/// let y = x.clone().add_scalar(1.0);
-/// let d = sw(&x.into(), &y.into(), &SlicedOptions::new(50, 2.0)).unwrap();
-/// assert!(d.into_scalar::<f32>() > 0.0);
+/// let y = x.clone().add_scalar(1.0); // y = x + t, t = (1, 1, 1)
+/// // Along θ, W₂² = (θᵀt)²; an orthonormal block of 3 directions sums it to ‖t‖² = 3, so
+/// // 48 orthogonal directions give SW₂ = √(‖t‖²/d) = 1 exactly (uniform ones: ≈ 1).
+/// let opts = SlicedOptions::new(48, 2.0).with_directions(DirectionKind::Orthogonal);
+/// let d = sw(&x.into(), &y.into(), &opts).unwrap();
+/// assert!((d.into_scalar::<f32>() - 1.0).abs() < 1e-4);
 /// ```
 pub fn sw(x: &Measure, y: &Measure, options: &SlicedOptions) -> Result<Tensor<1>> {
     options.check()?;

@@ -148,10 +148,34 @@ fn configs_parse_validate_and_run_for_every_kind() {
         );
         let config: LossConfig = toml::from_str(&text).unwrap();
         assert_eq!(config.kind.name(), kind);
+        device.seed(100);
         let value = config.forward(&x, &y).unwrap();
         assert_eq!(value.dims(), [2]);
         let v: Vec<f32> = value.into_data().try_to_vec::<f32>().unwrap();
         assert!(v.iter().all(|v| v.is_finite() && *v > 0.5), "{kind}: {v:?}");
+        if matches!(kind, "sw" | "lcv-sw" | "ucv-sw") {
+            // Replay the seeded orthogonal directions: the value is the host formula's.
+            device.seed(100);
+            let th = common::to_vec(sw_loss::directions::orthogonal(10, 3, &device));
+            let (xs, ys) = (
+                common::to_vec(x.points().clone()),
+                common::to_vec(y.points().clone()),
+            );
+            for b in 0..2 {
+                let (xb, yb) = (&xs[b * 192..(b + 1) * 192], &ys[b * 192..(b + 1) * 192]);
+                let pp = match kind {
+                    "sw" => common::host::sw_pp(xb, yb, 3, &th, 2.0),
+                    "lcv-sw" => common::host::cv_sw_pp(xb, yb, 3, &th, 2.0, false),
+                    _ => common::host::cv_sw_pp(xb, yb, 3, &th, 2.0, true),
+                };
+                assert!(
+                    common::rel_err(v[b] as f64, pp.sqrt()) < 1e-4,
+                    "{kind} pair {b}: {} vs host {}",
+                    v[b],
+                    pp.sqrt()
+                );
+            }
+        }
     }
     let err = toml::from_str::<LossConfig>("kind = \"sw\"\nprojection = 10\n").unwrap_err();
     assert!(

@@ -209,3 +209,58 @@ fn fused_projection_matches_matmul() {
         }
     }
 }
+
+/// The fused moments equal their reference twin (`mean_dim`, `square().sum_dim()`), in value
+/// and gradient, for small and large d, f32 and f64.
+#[test]
+fn fused_moments_match_reference_twin() {
+    let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let device = Device::flex().autodiff();
+    for &(b, n, d) in &[
+        (1usize, 7usize, 3usize),
+        (3, 50, 3),
+        (2, 33, 1500),
+        (1, 128, 8193),
+    ] {
+        for dtype in [DType::F32, DType::F64] {
+            let mut rng = HostRng::new((b * n * d) as u64);
+            let data: Vec<f64> = rng.normals(b * n * d).iter().map(|v| v + 2.0).collect();
+            let x = Tensor::<3>::from_data(
+                burn::tensor::TensorData::new(data.clone(), [b, n, d]),
+                (&device, dtype),
+            )
+            .require_grad();
+            let weights = t2(rng.normals(b * (d + 1)), b, d + 1, &device, dtype);
+            let fused = sw_loss::kernel::moments(x.clone());
+            let reference = sw_loss::kernel::moments_reference(x.clone());
+            assert_eq!(fused.dims(), [b, d + 1]);
+            let tol = if dtype == DType::F32 { 1e-5 } else { 1e-12 };
+            // Independent host value of the mean and second moment of the first element.
+            let host_mean0: f64 = (0..n).map(|i| data[i * d]).sum::<f64>() / n as f64;
+            let host_second: f64 = data[..n * d].iter().map(|v| v * v).sum::<f64>() / n as f64;
+            let f = to_vec(fused.clone());
+            assert!(
+                rel_err(f[0], host_mean0) < tol * 10.0,
+                "mean {} vs {host_mean0}",
+                f[0]
+            );
+            assert!(
+                rel_err(f[d], host_second) < tol,
+                "second {} vs {host_second}",
+                f[d]
+            );
+            for (u, v) in f.iter().zip(to_vec(reference.clone())) {
+                assert!(rel_err(*u, v) < tol * 10.0, "b={b} n={n} d={d}: {u} vs {v}");
+            }
+            let g1 = to_vec(x.grad(&(fused * weights.clone()).sum().backward()).unwrap());
+            let g2 = to_vec(x.grad(&(reference * weights).sum().backward()).unwrap());
+            let scale = g2.iter().fold(0f64, |m, v| m.max(v.abs()));
+            for (u, v) in g1.iter().zip(&g2) {
+                assert!(
+                    (u - v).abs() <= tol * 10.0 * scale,
+                    "grad b={b} n={n} d={d}: {u} vs {v}"
+                );
+            }
+        }
+    }
+}

@@ -34,13 +34,27 @@ fn areas_normals_and_samples_lie_on_the_surface() {
         assert!((a - 3f64.sqrt() / 2.0).abs() < 1e-12);
     }
     let n = to_vec(normals);
+    let vs = to_vec(v.clone());
+    let fs: Vec<i64> = f
+        .clone()
+        .into_data()
+        .convert::<i64>()
+        .try_to_vec::<i64>()
+        .unwrap();
     for k in 0..8 {
-        // Outward: the normal is (±1, ±1, ±1)/√3 with the signs of the face's octant.
-        assert!(
-            n[3 * k..3 * k + 3]
-                .iter()
-                .all(|c| (c.abs() - 1.0 / 3f64.sqrt()).abs() < 1e-12)
-        );
+        // Outward: the face of the octant (±, ±, ±) has centroid (±1, ±1, ±1)/3 and unit
+        // normal (±1, ±1, ±1)/√3 = √3 · centroid (same signs, pointing away from the origin).
+        for c in 0..3 {
+            let centroid: f64 = (0..3)
+                .map(|j| vs[fs[3 * k + j] as usize * 3 + c])
+                .sum::<f64>()
+                / 3.0;
+            assert!(
+                (n[3 * k + c] - 3f64.sqrt() * centroid).abs() < 1e-12,
+                "face {k}: normal {:?} is not √3 × centroid",
+                &n[3 * k..3 * k + 3]
+            );
+        }
     }
     device.seed(4);
     let samples = surface_measure(&v, &f, 2000).unwrap();

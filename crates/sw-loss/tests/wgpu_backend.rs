@@ -254,3 +254,47 @@ fn f64_sw_roots_on_wgpu_and_a_clear_error_where_vulkan_has_no_pow() {
     assert!(matches!(run(&gpu, 3.0), Err(SwError::F64PowOnVulkan(p)) if p == 3.0));
     assert!(run(&flex, 3.0).is_ok());
 }
+
+/// `set_device_sort(false)` switches wgpu to Burn's sort (host round trip): same values and
+/// gradients as the device sort and as the f64 host formula; switching back restores it.
+#[test]
+fn device_sort_switch_changes_the_path_not_the_value() {
+    let wgpu = Device::wgpu(DeviceKind::DefaultDevice);
+    let (n, dim, l) = (300, 3, 20);
+    let x = values(n * dim, 31);
+    let y: Vec<f32> = values(n * dim, 32).iter().map(|v| 0.6 * v - 0.2).collect();
+    let dirs = directions(l, dim, &Device::flex());
+    let th: Vec<f64> = common::to_vec(match &dirs {
+        Directions::Shared(t) => t.clone(),
+        Directions::PerPair(_) => unreachable!(),
+    });
+    let (xh, yh): (Vec<f64>, Vec<f64>) = (
+        x.iter().map(|&v| v as f64).collect(),
+        y.iter().map(|&v| v as f64).collect(),
+    );
+    let want = common::host::sw_pp(&xh, &yh, dim, &th, 2.0);
+    let mut runs = Vec::new();
+    for enabled in [false, true] {
+        sw_loss::kernel::set_device_sort(enabled);
+        assert_eq!(sw_loss::kernel::has_device_sort(&wgpu), enabled);
+        let [_, (value, grad)] = both(&x, [1, n, dim], &y, [1, n, dim], |xt, yt, d| {
+            sw_pp_with_directions(
+                &Measure::new(xt),
+                &Measure::new(yt),
+                &directions(l, dim, d),
+                2.0,
+                Reduction::Mean,
+            )
+            .unwrap()
+        });
+        assert!(
+            common::rel_err(value[0] as f64, want) < 1e-5,
+            "device sort {enabled}: {} vs host {want}",
+            value[0]
+        );
+        runs.push((value, grad));
+    }
+    sw_loss::kernel::set_device_sort(true);
+    close(&runs[0].0, &runs[1].0, "SW value, Burn sort vs device sort");
+    close(&runs[0].1, &runs[1].1, "∇x SW, Burn sort vs device sort");
+}

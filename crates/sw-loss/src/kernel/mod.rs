@@ -9,6 +9,9 @@
 //! * [`weighted_wpp`]: any sizes and weights, `[R, n], [R, m]` → `[R]`; fused on Flex
 //!   (`flex_weighted.rs`), else [`crate::one_d::wpp_quantile`] (the reference twin, whose
 //!   sorts run on the device on CubeCL devices).
+//! * [`moments`]: the mean and raw second moment of uniformly weighted point sets,
+//!   `[B, n, d] → [B, d + 1]`, for the control variates; one pass on Flex (`moments.rs`),
+//!   [`moments_reference`] elsewhere.
 //! * [`project`]: all projections ⟨θ_{b,l}, x_{b,i}⟩, in loops laid out for SW's shapes on
 //!   Flex (`project.rs`), `matmul` elsewhere.
 
@@ -23,6 +26,8 @@ mod cube_sort;
 mod flex;
 #[cfg(feature = "flex")]
 mod flex_weighted;
+#[cfg(feature = "flex")]
+mod moments;
 #[cfg(feature = "flex")]
 mod project;
 pub(crate) mod radix;
@@ -58,6 +63,32 @@ pub trait WeightedWppOps: Backend {
 pub trait ProjectOps: Backend {
     /// `[B, n, d] × [B, L, d] → [B, L, n]`, `P[b, l, i] = ⟨θ_{b,l}, x_{b,i}⟩`.
     fn project(points: FloatTensor<Self>, theta: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+/// The backend extension: fused moments of uniformly weighted point sets.
+#[cfg_attr(feature = "flex", backend_extension(Flex, Autodiff))]
+pub trait MomentsOps: Backend {
+    /// `[B, n, d] → [B, d + 1]`: the mean `(1/n) Σ_i x_i` and `(1/n) Σ_i ‖x_i‖²`.
+    fn moments(points: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+/// `[B, n, d] → [B, d + 1]`: columns `0..d` the mean `(1/n) Σ_i x_{b,i}`, column `d` the raw
+/// second moment `(1/n) Σ_i ‖x_{b,i}‖²`; differentiable. One fused pass on Flex,
+/// [`moments_reference`] elsewhere.
+pub fn moments(points: Tensor<3>) -> Tensor<2> {
+    #[cfg(feature = "flex")]
+    if has_fused_kernel(&points.device()) {
+        return Tensor::from_dispatch(<Dispatch as MomentsOps>::moments(points.into_dispatch()));
+    }
+    moments_reference(points)
+}
+
+/// The reference twin of [`moments`]: `mean_dim` and `square().sum_dim()`.
+pub fn moments_reference(points: Tensor<3>) -> Tensor<2> {
+    let [b, _, d] = points.dims();
+    let mean = points.clone().mean_dim(1).reshape([b, d]);
+    let second = points.square().sum_dim(2).mean_dim(1).reshape([b, 1]);
+    Tensor::cat(vec![mean, second], 1)
 }
 
 /// Projections `[B, n, d] × [B, L, d] → [B, L, n]`, differentiable in both; the fused loops on

@@ -116,3 +116,139 @@ pub fn shapenet_flow_pair() -> (Vec<f64>, Vec<f64>) {
     };
     (cloud(32, -10.0), cloud(33, 10.0))
 }
+
+/// Host f64 references, written independently of the crate: projections by explicit dot
+/// products, `sort_by(total_cmp)` for the 1-D transport, loops for the Gaussian fits.
+pub mod host {
+    /// W_p^p(θ♯μ, θ♯ν) for equal-size uniform clouds `x`, `y` (`[n, d]` row-major).
+    pub fn wpp(x: &[f64], y: &[f64], d: usize, theta: &[f64], p: f64) -> f64 {
+        let proj = |v: &[f64]| {
+            let mut out: Vec<f64> = v
+                .chunks_exact(d)
+                .map(|pt| pt.iter().zip(theta).map(|(a, b)| a * b).sum())
+                .collect();
+            out.sort_by(f64::total_cmp);
+            out
+        };
+        let (sx, sy) = (proj(x), proj(y));
+        sx.iter()
+            .zip(&sy)
+            .map(|(a, b)| (a - b).abs().powf(p))
+            .sum::<f64>()
+            / sx.len() as f64
+    }
+
+    /// Per-direction W_p^p for directions `[L, d]`.
+    pub fn per_direction(x: &[f64], y: &[f64], d: usize, dirs: &[f64], p: f64) -> Vec<f64> {
+        dirs.chunks_exact(d).map(|th| wpp(x, y, d, th, p)).collect()
+    }
+
+    /// SW_p^p with the given directions.
+    pub fn sw_pp(x: &[f64], y: &[f64], d: usize, dirs: &[f64], p: f64) -> f64 {
+        let w = per_direction(x, y, d, dirs, p);
+        w.iter().sum::<f64>() / w.len() as f64
+    }
+
+    /// Mean `[d]` and covariance `[d, d]` of a uniform cloud.
+    pub fn gaussian_fit(x: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
+        let n = x.len() / d;
+        let mut m = vec![0.0; d];
+        for pt in x.chunks_exact(d) {
+            for k in 0..d {
+                m[k] += pt[k] / n as f64;
+            }
+        }
+        let mut s = vec![0.0; d * d];
+        for pt in x.chunks_exact(d) {
+            for i in 0..d {
+                for j in 0..d {
+                    s[i * d + j] += (pt[i] - m[i]) * (pt[j] - m[j]) / n as f64;
+                }
+            }
+        }
+        (m, s)
+    }
+
+    /// The pieces of the CV-SW estimators (Nguyen & Ho 2024, eq. of LCV/UCV): W_l, C_l, E[C].
+    pub fn cv_terms(
+        x: &[f64],
+        y: &[f64],
+        d: usize,
+        dirs: &[f64],
+        p: f64,
+        upper: bool,
+    ) -> (Vec<f64>, Vec<f64>, f64) {
+        let w = per_direction(x, y, d, dirs, p);
+        let (m1, s1) = gaussian_fit(x, d);
+        let (m2, s2) = gaussian_fit(y, d);
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(u, v)| u * v).sum::<f64>();
+        let quad = |s: &[f64], th: &[f64]| -> f64 {
+            (0..d)
+                .map(|i| (0..d).map(|j| th[i] * s[i * d + j] * th[j]).sum::<f64>())
+                .sum()
+        };
+        let gap: Vec<f64> = m1.iter().zip(&m2).map(|(a, b)| a - b).collect();
+        let c: Vec<f64> = dirs
+            .chunks_exact(d)
+            .map(|th| {
+                let lower = dot(th, &gap).powi(2);
+                if upper {
+                    lower + quad(&s1, th) + quad(&s2, th)
+                } else {
+                    lower
+                }
+            })
+            .collect();
+        let trace = |s: &[f64]| (0..d).map(|i| s[i * d + i]).sum::<f64>();
+        let mut e = dot(&gap, &gap);
+        if upper {
+            e += trace(&s1) + trace(&s2);
+        }
+        (w, c, e / d as f64)
+    }
+
+    /// γ̂ = Cov̂(W, C) / Var̂(C) with the exact E[C] as the centre of C.
+    pub fn gamma(w: &[f64], c: &[f64], e: f64) -> f64 {
+        let l = w.len() as f64;
+        let wbar = w.iter().sum::<f64>() / l;
+        let cov = w
+            .iter()
+            .zip(c)
+            .map(|(a, b)| (a - wbar) * (b - e))
+            .sum::<f64>()
+            / l;
+        let var = c.iter().map(|b| (b - e).powi(2)).sum::<f64>() / l;
+        cov / var
+    }
+
+    /// W̄ − γ (C̄ − E[C]) clamped at 0, with γ given (for the detached-γ gradient) or fitted.
+    pub fn cv_estimate(w: &[f64], c: &[f64], e: f64, gamma_fixed: Option<f64>) -> f64 {
+        let l = w.len() as f64;
+        let g = gamma_fixed.unwrap_or_else(|| gamma(w, c, e));
+        let wbar = w.iter().sum::<f64>() / l;
+        let cbar = c.iter().sum::<f64>() / l;
+        (wbar - g * (cbar - e)).max(0.0)
+    }
+
+    /// LCV-SW_p^p (`upper = false`) or UCV-SW_p^p with the given directions.
+    pub fn cv_sw_pp(x: &[f64], y: &[f64], d: usize, dirs: &[f64], p: f64, upper: bool) -> f64 {
+        let (w, c, e) = cv_terms(x, y, d, dirs, p, upper);
+        cv_estimate(&w, &c, e, None)
+    }
+
+    /// Mean of f over the Fibonacci lattice of `count` points on S² (an f64 quadrature).
+    pub fn fibonacci_mean(count: usize, f: impl Fn(&[f64]) -> f64 + Sync) -> f64 {
+        use rayon::prelude::*;
+        let golden = std::f64::consts::PI * (3.0 - 5f64.sqrt());
+        (0..count)
+            .into_par_iter()
+            .map(|i| {
+                let z = 1.0 - (2.0 * i as f64 + 1.0) / count as f64;
+                let r = (1.0 - z * z).max(0.0).sqrt();
+                let phi = golden * i as f64;
+                f(&[r * phi.cos(), r * phi.sin(), z])
+            })
+            .sum::<f64>()
+            / count as f64
+    }
+}
