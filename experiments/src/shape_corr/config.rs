@@ -217,6 +217,8 @@ impl Default for RefineConfig {
 pub struct EvalConfig {
     /// At most this many test pairs (0 = every ordered pair, as official).
     pub max_pairs: usize,
+    /// Test a shape against itself too (official `PairFaustDataset`: `product(range(20), repeat=2)`).
+    pub self_pairs: bool,
     /// PCK threshold (official `plot_pck` 0.10).
     pub pck_threshold: f64,
     /// PCK steps (official 40).
@@ -227,6 +229,7 @@ impl Default for EvalConfig {
     fn default() -> Self {
         Self {
             max_pairs: 0,
+            self_pairs: true,
             pck_threshold: 0.1,
             pck_steps: 40,
         }

@@ -76,10 +76,15 @@ pub fn errors(x: &Prepared, y: &Prepared, p2p: &[usize]) -> Result<Vec<f64>> {
         .ok_or_else(|| anyhow!("a correspondence index of `{}`/`{}` is out of range", x.shape.name, y.shape.name))
 }
 
-/// The ordered test pairs, at most `max` (0: all), spread evenly over the full list.
-pub fn test_pairs(range: [usize; 2], max: usize) -> Vec<(usize, usize)> {
+/// The ordered test pairs (with `(i, i)` when `self_pairs`), at most `max` (0: all), spread
+/// evenly over the full list.
+pub fn test_pairs(range: [usize; 2], max: usize, self_pairs: bool) -> Vec<(usize, usize)> {
     let idx: Vec<usize> = (range[0]..range[1]).collect();
-    let all: Vec<(usize, usize)> = idx.iter().flat_map(|&i| idx.iter().map(move |&j| (i, j))).collect();
+    let all: Vec<(usize, usize)> = idx
+        .iter()
+        .flat_map(|&i| idx.iter().map(move |&j| (i, j)))
+        .filter(|(i, j)| self_pairs || i != j)
+        .collect();
     if max == 0 || max >= all.len() {
         return all;
     }

@@ -58,7 +58,7 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let k = cfg.model.num_evecs;
     let train_shapes = eval::base_shapes(&prepared, &device, k);
     let eval_shapes = eval::base_shapes(&prepared, &base, k);
-    let pairs = eval::test_pairs(cfg.data.test, cfg.eval.max_pairs);
+    let pairs = eval::test_pairs(cfg.data.test, cfg.eval.max_pairs, cfg.eval.self_pairs);
     let mut rows = Vec::new();
     for variant in &cfg.train.variants {
         let net = train::train(&cfg, variant, &train_shapes, &device, &run)?;
