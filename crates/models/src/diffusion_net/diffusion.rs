@@ -85,7 +85,7 @@ mod tests {
         let mesh = bumpy_sphere(1, 0.15, 7); // 42 vertices
         let v = mesh.num_vertices();
         let spectral = SpectralOperators::compute(&mesh, v).unwrap();
-        let device = Device::default();
+        let device = Device::flex();
         let ops = MeshOperators::new(&spectral, v, &device);
         let times = [0.02f32, 0.3];
         let layer = LearnedTimeDiffusion {
@@ -135,7 +135,7 @@ mod tests {
 
     #[test]
     fn negative_times_are_clamped_with_identity_gradient() {
-        let device = Device::default().autodiff();
+        let device = Device::flex().autodiff();
         let layer = LearnedTimeDiffusion {
             time: Param::from_tensor(Tensor::from_data(TensorData::new(vec![-0.5f32], [1]), &device)),
         };

@@ -111,7 +111,7 @@ mod tests {
     /// Relabelling the vertices relabels the output rows and changes nothing else.
     #[test]
     fn output_is_equivariant_to_a_vertex_permutation() {
-        let device = Device::default();
+        let device = Device::flex();
         let net = DiffusionNetConfig::new()
             .with_out_channels(8)
             .with_hidden_channels(16)

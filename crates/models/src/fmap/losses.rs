@@ -84,7 +84,7 @@ mod tests {
     use super::*;
 
     fn t(v: &[f32], k: usize) -> Tensor<2> {
-        Tensor::from_data(TensorData::new(v.to_vec(), [k, k]), &Device::default())
+        Tensor::from_data(TensorData::new(v.to_vec(), [k, k]), &Device::flex())
     }
 
     fn value(x: Tensor<1>) -> f64 {

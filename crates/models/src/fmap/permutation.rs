@@ -50,7 +50,7 @@ mod tests {
 
     #[test]
     fn soft_permutation_is_row_stochastic_and_sharp_for_matching_features() {
-        let device = Device::default();
+        let device = Device::flex();
         let f = Tensor::<2>::from_data(
             TensorData::new(vec![1.0f32, 0.0, 0.0, 1.0, 0.7, 0.7], [3, 2]),
             &device,
@@ -69,7 +69,7 @@ mod tests {
 
     #[test]
     fn identity_fmap_gives_the_identity_point_map() {
-        let device = Device::default();
+        let device = Device::flex();
         let phi = Tensor::<2>::from_data(
             TensorData::new(vec![1.0f32, 0.3, 1.0, -0.8, 1.0, 0.9, 1.0, -0.1], [4, 2]),
             &device,

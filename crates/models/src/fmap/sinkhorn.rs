@@ -92,7 +92,7 @@ mod tests {
     }
 
     fn plan(x: &[f32], y: &[f32], n: usize, d: usize, sigma: f64, it: usize) -> (Vec<f32>, Vec<f32>, Vec<f64>) {
-        let device = Device::default();
+        let device = Device::flex();
         let fx = Tensor::<2>::from_data(TensorData::new(x.to_vec(), [n, d]), &device);
         let fy = Tensor::<2>::from_data(TensorData::new(y.to_vec(), [n, d]), &device);
         let dist = feature_distances(fx, fy);

@@ -189,7 +189,7 @@ mod tests {
     #[test]
     fn forward_matches_the_reference_and_the_official_fixture() {
         let p = problem();
-        let device = Device::default();
+        let device = Device::flex();
         let c = regularized_fmap(
             tensor2(&p.fx, [p.vx, p.c], &device),
             tensor2(&p.fy, [p.vy, p.c], &device),
@@ -217,7 +217,7 @@ mod tests {
     #[test]
     fn gradient_matches_finite_differences() {
         let p = problem();
-        let device = Device::default().autodiff();
+        let device = Device::flex().autodiff();
         let w = lcg(p.k * p.k, 9);
         let fx = tensor2(&p.fx, [p.vx, p.c], &device).require_grad();
         let fy = tensor2(&p.fy, [p.vy, p.c], &device).require_grad();

@@ -71,7 +71,7 @@ mod tests {
     /// the two sorted samples (every direction is ±1), times the weight.
     #[test]
     fn one_dimensional_features_give_exact_w2() {
-        let device = Device::default();
+        let device = Device::flex();
         let x = [0.0f32, 1.0, 3.0, 7.0];
         let y = [2.0f32, -1.0, 4.0, 0.5];
         let t = |v: &[f32]| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [4, 1]), &device);
