@@ -45,10 +45,10 @@ pub fn refine(
     with_sw: bool,
 ) -> Result<DiffusionNet> {
     let objective = refinement_objective(cfg, with_sw);
-    let mut optim = adam(cfg.train.adam_epsilon, cfg.train.grad_clip).init();
+    let mut optim = adam(cfg.train.adam_epsilon).init();
     let mut refined = net.clone().train();
     for _ in 0..cfg.refine.iterations {
-        refined = step(refined, &mut optim, cfg.refine.lr, x, y, &objective)?.0;
+        refined = step(refined, &mut optim, cfg.refine.lr, cfg.train.grad_clip, x, y, &objective)?.0;
     }
     Ok(refined)
 }

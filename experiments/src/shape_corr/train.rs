@@ -1,15 +1,13 @@
 //! Unsupervised training of DiffusionNet on shape pairs (official `train.py` +
 //! `models/fmnet_model.py`): each step one ordered pair, the SURFMNet + alignment (+ SW)
 //! objective, Adam, cosine annealing per epoch.
-//!
-//! Deviation: PyTorch's `clip_grad_norm_(params, 1.0)` clips the global norm over all
-//! parameters; Burn's `GradientClipping::Norm` clips each parameter tensor's norm to 1.0.
+//! Gradients are clipped to a global norm of 1.0 before each step (official
+//! `clip_grad_norm_(…, 1.0)`, [`models::fmap::clip_grad_norm`]).
 
 use anyhow::{Result, anyhow};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::optim::grad_clipping::GradientClippingConfig;
 use models::diffusion_net::DiffusionNet;
-use models::fmap::{ObjectiveConfig, PlanKind, SurfmnetWeights, pair_objective};
+use models::fmap::{ObjectiveConfig, PlanKind, SurfmnetWeights, clip_grad_norm, pair_objective};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -37,18 +35,18 @@ pub fn training_objective(t: &TrainConfig, with_sw: bool) -> ObjectiveConfig {
     }
 }
 
-/// Adam with PyTorch's ε and the clip of the config.
-pub fn adam(epsilon: f64, clip: f64) -> AdamConfig {
-    AdamConfig::new()
-        .with_epsilon(epsilon as f32)
-        .with_grad_clipping(Some(GradientClippingConfig::Norm(clip as f32)))
+/// Adam with PyTorch's ε.
+pub fn adam(epsilon: f64) -> AdamConfig {
+    AdamConfig::new().with_epsilon(epsilon as f32)
 }
 
-/// One optimiser step of `objective` on the pair `(x, y)`; returns the loss value.
+/// One optimiser step of `objective` on the pair `(x, y)`, gradients clipped to a global
+/// norm of `clip`; returns the loss value.
 pub fn step(
     net: DiffusionNet,
     optim: &mut ModuleOptimizer,
     lr: f64,
+    clip: f64,
     x: &OnDevice,
     y: &OnDevice,
     objective: &ObjectiveConfig,
@@ -62,7 +60,8 @@ pub fn step(
     if !value.is_finite() {
         return Err(anyhow!("the loss became {value}"));
     }
-    let grads = GradientsParams::from_grads(loss.backward(), &net);
+    let mut grads = GradientsParams::from_grads(loss.backward(), &net);
+    clip_grad_norm(&net, &mut grads, clip);
     Ok((optim.step(lr, net, grads).clamp_times(), value))
 }
 
@@ -77,7 +76,7 @@ pub fn train(
     let t = &cfg.train;
     device.seed(cfg.seed);
     let mut net = cfg.model.network().init(device);
-    let mut optim = adam(t.adam_epsilon, t.grad_clip).init();
+    let mut optim = adam(t.adam_epsilon).init();
     let objective = training_objective(t, variant == "sw");
     let train: Vec<usize> = (cfg.data.train[0]..cfg.data.train[1]).collect();
     let mut pairs: Vec<(usize, usize)> = train.iter().flat_map(|&i| train.iter().map(move |&j| (i, j))).collect();
@@ -92,7 +91,7 @@ pub fn train(
         let mut total = 0.0;
         for k in 0..per_epoch {
             let (i, j) = pairs[k % pairs.len()];
-            let (next, loss) = step(net, &mut optim, lr, &shapes[i], &shapes[j], &objective)?;
+            let (next, loss) = step(net, &mut optim, lr, t.grad_clip, &shapes[i], &shapes[j], &objective)?;
             net = next;
             total += loss;
             progress.inc(1, || format!("epoch {epoch} loss {loss:.3}"));

@@ -4,6 +4,7 @@
 //! regularisers, the soft-permutation alignment, the SW feature loss, log-domain Sinkhorn
 //! for the test-time refinement, point maps and the geodesic-error metric.
 
+mod clip;
 mod losses;
 mod metrics;
 mod objective;
@@ -13,6 +14,7 @@ mod sinkhorn;
 mod solver;
 mod sw_feature;
 
+pub use clip::clip_grad_norm;
 pub use losses::{SurfmnetWeights, squared_frobenius, surfmnet_loss};
 pub use metrics::{geodesic_errors, pck_curve};
 pub use objective::{ObjectiveConfig, PairLosses, PairShape, PlanKind, pair_objective, predict_pointmap};
