@@ -15,6 +15,7 @@ pub const EXPERIMENTS: &[&str] = &[
     "mesh_deform_dataset",
     "autoencoder",
     "sngan",
+    "shape_corr",
 ];
 
 /// A config file after overrides, not yet typed.

@@ -13,6 +13,7 @@ pub mod plots;
 pub mod progress;
 pub mod render;
 pub mod run_dir;
+pub mod shape_corr;
 pub mod sngan;
 pub mod variance;
 
@@ -70,6 +71,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 "autoencoder" => autoencoder::run(&loaded, &cli, None),
                 "sngan" => sngan::run(&loaded, &cli, None),
                 "mesh_deform_dataset" => mesh_dataset::run(&loaded, &cli),
+                "shape_corr" => shape_corr::run(&loaded, &cli),
                 other => bail!(
                     "{}: unknown experiment `{other}` in key `experiment`; expected one of: {}",
                     path.display(),

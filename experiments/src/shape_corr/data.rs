@@ -1,0 +1,125 @@
+//! Shapes and their operators for the shape-correspondence experiment.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use burn::tensor::{Device, Tensor, TensorData};
+use datasets::geometry::{SpectralOperators, load_or_compute};
+use datasets::shape_corr::{CorrShape, CorrespondenceFolder, SyntheticCorrConfig, synthetic_collection};
+use models::diffusion_net::MeshOperators;
+use models::fmap::PairShape;
+
+use super::config::ShapeCorrConfig;
+use crate::progress::Progress;
+
+/// A shape with its host operators and WKS input.
+pub struct Prepared {
+    /// Mesh and ground truth.
+    pub shape: CorrShape,
+    /// Operators with max(num_evecs, k_eig) eigenpairs.
+    pub spectral: SpectralOperators,
+    /// WKS `[V, 128]` as f32.
+    pub wks: Vec<f32>,
+}
+
+/// A prepared shape on one device.
+#[derive(Clone)]
+pub struct OnDevice {
+    /// WKS `[V, 128]`.
+    pub wks: Tensor<2>,
+    /// Operators with every eigenpair (DiffusionNet takes its first k_eig).
+    pub ops: MeshOperators,
+    /// The functional-map view (first num_evecs eigenpairs).
+    pub pair: PairShape,
+}
+
+impl Prepared {
+    /// Uploads to `device`, with `num_evecs` eigenpairs for the functional maps.
+    pub fn on(&self, device: &Device, num_evecs: usize) -> OnDevice {
+        let v = self.shape.mesh.num_vertices();
+        let ops = MeshOperators::new(&self.spectral, usize::MAX, device);
+        let pair = PairShape {
+            ops: ops.truncate(num_evecs),
+            evals: self.spectral.basis.evals[..num_evecs].to_vec(),
+        };
+        OnDevice {
+            wks: Tensor::from_data(TensorData::new(self.wks.clone(), [v, self.wks.len() / v]), device),
+            ops,
+            pair,
+        }
+    }
+}
+
+/// The shapes the config names (train and test ranges), with operators from the cache.
+pub fn load(cfg: &ShapeCorrConfig, path: &str) -> Result<(Vec<Prepared>, PathBuf)> {
+    let d = &cfg.data;
+    let end = d.train[1].max(d.test[1]);
+    let (shapes, cache): (Vec<CorrShape>, PathBuf) = match d.source.as_str() {
+        "synthetic" => {
+            if end > d.synthetic_shapes {
+                bail!(
+                    "{path}: [data] train/test ranges reach shape {end} but synthetic_shapes = {}",
+                    d.synthetic_shapes
+                );
+            }
+            let shapes = synthetic_collection(&SyntheticCorrConfig {
+                shapes: d.synthetic_shapes,
+                subdivision: d.synthetic_subdivision,
+                max_bend: d.synthetic_max_bend,
+                seed: cfg.seed,
+            })?;
+            (shapes, d.cache_dir.clone().unwrap_or_else(|| PathBuf::from("runs/cache/shape_corr")))
+        }
+        _ => {
+            let Some(folder) = &d.folder else {
+                bail!("{path}: [data] source = \"folder\" needs `folder`");
+            };
+            let f = CorrespondenceFolder::open(folder)?;
+            if end > f.len() {
+                bail!(
+                    "{path}: [data] train = {:?}, test = {:?} need {end} shapes but {} has {}",
+                    d.train,
+                    d.test,
+                    folder.display(),
+                    f.len()
+                );
+            }
+            let shapes = (0..end).map(|i| f.load(i)).collect::<std::result::Result<Vec<_>, _>>()?;
+            (shapes, d.cache_dir.clone().unwrap_or_else(|| folder.join("diffusion")))
+        }
+    };
+    let k = cfg.model.num_evecs.max(cfg.model.k_eig);
+    let mut progress = Progress::new("operators", shapes.len() as u64);
+    let prepared = shapes
+        .into_iter()
+        .map(|shape| {
+            let spectral = load_or_compute(&shape.mesh, k.min(shape.mesh.num_vertices()), Some(&cache))
+                .with_context(|| format!("operators of shape `{}`", shape.name))?;
+            if spectral.basis.k() < cfg.model.num_evecs {
+                bail!(
+                    "{path}: [model] num_evecs = {} but shape `{}` has only {} vertices",
+                    cfg.model.num_evecs,
+                    shape.name,
+                    shape.mesh.num_vertices()
+                );
+            }
+            let wks = spectral.wks()?.into_iter().map(|x| x as f32).collect();
+            progress.inc(1, String::new);
+            Ok(Prepared { shape, spectral, wks })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    progress.finish();
+    Ok((prepared, cache))
+}
+
+/// Checks that a test shape has the ground truth the metric needs.
+pub fn check_truth(p: &Prepared, root: &Path) -> Result<()> {
+    if p.shape.corr.is_none() || p.shape.dist.is_none() {
+        bail!(
+            "shape `{}` has no corres/*.vts or dist/*.mat under {}: the geodesic error needs both",
+            p.shape.name,
+            root.display()
+        );
+    }
+    Ok(())
+}

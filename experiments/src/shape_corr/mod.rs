@@ -1,0 +1,159 @@
+//! Unsupervised shape correspondence (EOT-Correspondence, Le et al. CVPR 2024): DiffusionNet
+//! features on WKS, regularised functional maps with SURFMNet and alignment losses, the SW
+//! feature loss, and the test-time entropic refinement. Trains the `no-sw` and `sw`
+//! variants, evaluates each with and without refinement, and writes one table
+//! (`results.csv`, `results.md`), a PCK plot and coloured PLY pairs.
+
+pub mod config;
+mod data;
+mod eval;
+mod train;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use datasets::shape_corr::write_correspondence_pair;
+use models::fmap::pck_curve;
+
+use crate::cli::Cli;
+use crate::config::Loaded;
+use crate::plots::{Series, line_plot};
+use crate::progress::Progress;
+use crate::run_dir::RunDir;
+use config::ShapeCorrConfig;
+
+/// One row of the table.
+struct Row {
+    variant: String,
+    refined: bool,
+    mean_error: f64,
+    auc: f64,
+    pck: Vec<f64>,
+}
+
+/// Runs the experiment.
+pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
+    let cfg: ShapeCorrConfig = loaded.parse()?;
+    let path = loaded.path.display().to_string();
+    cfg.validate(&path)?;
+    let seed = cli.seed.unwrap_or(cfg.seed);
+    let cfg = ShapeCorrConfig { seed, ..cfg };
+    let (device_name, base) = crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
+    let device = base.clone().autodiff();
+    let root = cli.out.clone().unwrap_or_else(|| PathBuf::from("runs"));
+    let run = RunDir::create(&root, &loaded.name, &loaded.resolved())?;
+    println!("run folder: {}", run.path().display());
+    let (prepared, cache) = data::load(&cfg, &path)?;
+    let truth_root = cfg.data.folder.clone().unwrap_or_else(|| PathBuf::from("synthetic"));
+    for p in &prepared[cfg.data.test[0]..cfg.data.test[1]] {
+        data::check_truth(p, &truth_root)?;
+    }
+    run.log(&format!(
+        "shape correspondence: {} shapes ({} to {} vertices), operators cached in {}; device {device_name}",
+        prepared.len(),
+        prepared.iter().map(|p| p.shape.mesh.num_vertices()).min().unwrap_or(0),
+        prepared.iter().map(|p| p.shape.mesh.num_vertices()).max().unwrap_or(0),
+        cache.display()
+    ));
+    let k = cfg.model.num_evecs;
+    let train_shapes = eval::base_shapes(&prepared, &device, k);
+    let eval_shapes = eval::base_shapes(&prepared, &base, k);
+    let pairs = eval::test_pairs(cfg.data.test, cfg.eval.max_pairs, cfg.eval.self_pairs);
+    let mut rows = Vec::new();
+    for variant in &cfg.train.variants {
+        let net = train::train(&cfg, variant, &train_shapes, &device, &run)?;
+        let with_sw = variant == "sw";
+        let (mut plain, mut refined) = (Vec::new(), Vec::new());
+        let mut progress = Progress::new(&format!("eval {variant}"), pairs.len() as u64);
+        for (n, &(i, j)) in pairs.iter().enumerate() {
+            let p2p = eval::pointmap(&net, &eval_shapes[i], &eval_shapes[j]);
+            plain.extend(eval::errors(&prepared[i], &prepared[j], &p2p)?);
+            device.seed(seed.wrapping_add(n as u64));
+            let tuned = eval::refine(&cfg, &net, &train_shapes[i], &train_shapes[j], with_sw)?;
+            let p2p_refined = eval::pointmap(&tuned, &eval_shapes[i], &eval_shapes[j]);
+            refined.extend(eval::errors(&prepared[i], &prepared[j], &p2p_refined)?);
+            if n == 0 {
+                for (tag, map) in [("", &p2p), ("_refined", &p2p_refined)] {
+                    let (x, y) = (&prepared[i].shape, &prepared[j].shape);
+                    write_correspondence_pair(
+                        &run.file(&format!("meshes/{variant}{tag}_{}.ply", x.name))?,
+                        &run.file(&format!("meshes/{variant}{tag}_{}-{}.ply", x.name, y.name))?,
+                        &x.mesh,
+                        &y.mesh,
+                        map,
+                    )?;
+                }
+            }
+            progress.inc(1, String::new);
+        }
+        progress.finish();
+        for (refined_flag, errs) in [(false, plain), (true, refined)] {
+            let (_, pck, auc) = pck_curve(&errs, cfg.eval.pck_threshold, cfg.eval.pck_steps);
+            let mean_error = errs.iter().sum::<f64>() / errs.len().max(1) as f64;
+            let line = format!(
+                "{variant}, refinement {}: mean geodesic error {mean_error:.4}, PCK AUC {auc:.4} over {} pairs",
+                if refined_flag { "on" } else { "off" },
+                pairs.len()
+            );
+            println!("{line}");
+            run.log(&line);
+            rows.push(Row {
+                variant: variant.clone(),
+                refined: refined_flag,
+                mean_error,
+                auc,
+                pck,
+            });
+        }
+    }
+    write_outputs(&cfg, &run, &rows, pairs.len())
+}
+
+fn write_outputs(cfg: &ShapeCorrConfig, run: &RunDir, rows: &[Row], pairs: usize) -> Result<()> {
+    let mut csv = csv::Writer::from_path(run.file("results.csv")?)?;
+    csv.write_record(["variant", "refinement", "mean_geodesic_error", "pck_auc", "pairs"])?;
+    let mut md = String::from(
+        "| SW loss | refinement | mean geodesic error (÷√area) | PCK AUC |\n|---|---|---|---|\n",
+    );
+    for r in rows {
+        let refinement = if r.refined { "on" } else { "off" };
+        csv.write_record([
+            r.variant.clone(),
+            refinement.into(),
+            format!("{:.6}", r.mean_error),
+            format!("{:.6}", r.auc),
+            pairs.to_string(),
+        ])?;
+        md.push_str(&format!(
+            "| {} | {refinement} | {:.4} | {:.4} |\n",
+            if r.variant == "sw" { "with" } else { "without" },
+            r.mean_error,
+            r.auc
+        ));
+    }
+    csv.flush()?;
+    std::fs::write(run.file("results.md")?, &md)?;
+    println!("{md}");
+    let steps = cfg.eval.pck_steps;
+    let series: Vec<Series> = rows
+        .iter()
+        .map(|r| Series {
+            label: format!("{}{}", r.variant, if r.refined { " + refinement" } else { "" }),
+            points: r
+                .pck
+                .iter()
+                .enumerate()
+                .map(|(i, &p)| (cfg.eval.pck_threshold * i as f64 / (steps.max(2) - 1) as f64, p))
+                .collect(),
+        })
+        .collect();
+    line_plot(
+        &run.file("pck.png")?,
+        "PCK: fraction of matches within a geodesic error",
+        "geodesic error (÷√area)",
+        "fraction of correspondences",
+        &series,
+        false,
+        false,
+    )
+}
