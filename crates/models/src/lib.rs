@@ -1,9 +1,11 @@
 //! Models trained with sliced-Wasserstein losses. One family per folder:
 //! `amortized/` (projection networks for amortized SW), `mesh_ode/` (DDOT's neural-ODE
-//! deformer), `pointnet/` (the PointNet autoencoder), `sngan/` (CV-SW's generator and discriminator), `inception/` (the FID network, FID and IS).
+//! deformer), `pointnet/` (the PointNet autoencoder), `evaluation/` (its
+//! approximate EMD and latent linear SVM), `sngan/` (CV-SW's generator and discriminator), `inception/` (the FID network, FID and IS).
 #![warn(missing_docs)]
 
 pub mod amortized;
+pub mod evaluation;
 pub mod inception;
 pub mod mesh_ode;
 pub mod pointnet;

@@ -6,10 +6,12 @@
 //! efficient  Attention = ρ_q(Q) (ρ_k(K)ᵀ V),  ρ_q softmax over features, ρ_k over points   O(m)
 //! linformer  Attention = softmax(Q (E K)ᵀ / √k) (F V),  E, F: [k_p, m] projections   O(m k_p)
 //! ```
-//! with W_q, W_k: Linear(3, k) and W_v: Linear(3, 3).
+//! with W_q, W_k: Linear(3, k) and W_v: Linear(3, 3) (PyTorch's default init), and
+//! Linformer's E, F: Linear(m, k_p) with bias, Xavier-normal weights and PyTorch's default
+//! bias U(±1/√m) (hsgser/Self-Amortized-DSW loss/amortized_functions.py, `get_proj`).
 
 use burn::module::Module;
-use burn::nn::{Linear, LinearConfig};
+use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor};
 use sw_loss::directions::normalize_rows;
@@ -23,6 +25,20 @@ pub enum AttentionKind {
     Efficient,
     /// Linformer.
     Linformer,
+}
+
+/// Linformer's `get_proj(m, k)`: `nn.Linear(m, k)` with `xavier_normal_` on the weight; the
+/// bias keeps torch's default U(±1/√m), which is Burn's default initializer on a bias.
+fn point_projection(points: usize, k: usize, device: &Device) -> Linear {
+    let weight = LinearConfig::new(points, k)
+        .with_initializer(Initializer::XavierNormal { gain: 1.0 })
+        .with_bias(false)
+        .init(device)
+        .weight;
+    Linear {
+        weight,
+        ..LinearConfig::new(points, k).init(device)
+    }
 }
 
 /// The attention amortizer.
@@ -51,10 +67,8 @@ impl AttentionAmortizer {
             query: LinearConfig::new(3, key_dim).init(device),
             key: LinearConfig::new(3, key_dim).init(device),
             value: LinearConfig::new(3, 3).init(device),
-            project_keys: linformer
-                .then(|| LinearConfig::new(points, k).with_bias(false).init(device)),
-            project_values: linformer
-                .then(|| LinearConfig::new(points, k).with_bias(false).init(device)),
+            project_keys: linformer.then(|| point_projection(points, k, device)),
+            project_values: linformer.then(|| point_projection(points, k, device)),
             efficient: kind == AttentionKind::Efficient,
         }
     }

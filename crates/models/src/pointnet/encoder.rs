@@ -4,8 +4,12 @@
 //! x [B, N, 3] → pointwise Conv1d 3→c₁→…→c_k (each BatchNorm + ReLU) → max over points
 //!             → Linear c_k→latent → z / ‖z‖                              [B, latent]
 //! ```
-//! Xavier-uniform weights, biases 0.01. Shared by the autoencoder and by the conditioned
-//! mesh deformer (DDOT's dataset mode).
+//! Initialisation as the official code (hsgser/Self-Amortized-DSW models/utils.py,
+//! `init_weights`, applied by train.py): Linear layers Xavier-uniform with bias 0.01; the
+//! Conv1d layers are not touched by `init_weights` (it matches Linear and Conv2d only), so
+//! they keep PyTorch's default, U(±1/√fan_in) for weight and bias — Burn's default
+//! `KaimingUniform { gain: 1/√3 }` is the same law. Shared by the autoencoder and by the
+//! conditioned mesh deformer (DDOT's dataset mode).
 
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv1d, Conv1dConfig};
@@ -47,14 +51,8 @@ impl PointNetEncoder {
         let mut norms = Vec::new();
         let mut c_in = 3;
         for &c in channels {
-            let conv = Conv1dConfig::new(c_in, c, 1)
-                .with_initializer(XAVIER)
-                .with_bias(false)
-                .init(device);
-            convs.push(Conv1d {
-                bias: bias_001(c, device),
-                ..conv
-            });
+            // PyTorch's default Conv1d init (see the module doc).
+            convs.push(Conv1dConfig::new(c_in, c, 1).init(device));
             norms.push(BatchNormConfig::new(c).init(device));
             c_in = c;
         }
