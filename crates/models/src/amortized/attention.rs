@@ -99,3 +99,37 @@ impl AttentionAmortizer {
         normalize_rows((self.attend(x) + self.attend(y)).div_scalar(2.0))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linformer_projections_have_bias_and_xavier_normal_weights() {
+        let device = Device::default();
+        device.seed(4);
+        let (m, k) = (2048, 64);
+        let model = AttentionAmortizer::new(AttentionKind::Linformer, 64, m, k, &device);
+        for proj in [&model.project_keys, &model.project_values] {
+            let proj = proj.as_ref().expect("Linformer has E and F");
+            let w: Vec<f64> = proj.weight.val().into_data().convert::<f64>().try_to_vec().unwrap();
+            let var = w.iter().map(|x| x * x).sum::<f64>() / w.len() as f64;
+            let want = 2.0 / (m + k) as f64; // xavier_normal_: std² = 2/(fan_in + fan_out)
+            assert!((var - want).abs() < 0.03 * want, "{var} vs {want}");
+            // Normal, not uniform: a uniform law of that variance is bounded by √(3·want).
+            assert!(w.iter().any(|x| x.abs() > (3.0 * want).sqrt()));
+            let b: Vec<f64> = proj
+                .bias
+                .as_ref()
+                .expect("E and F have a bias")
+                .val()
+                .into_data()
+                .convert::<f64>()
+                .try_to_vec()
+                .unwrap();
+            let bound = 1.0 / (m as f64).sqrt();
+            assert!(b.iter().all(|x| x.abs() <= bound * (1.0 + 1e-6)));
+            assert!(b.iter().any(|x| x.abs() > 0.5 * bound));
+        }
+    }
+}
