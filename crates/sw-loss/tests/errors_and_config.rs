@@ -147,8 +147,14 @@ fn configs_parse_validate_and_run_for_every_kind() {
     let y = Measure::new(x.points().clone() + shift);
     let norms = [3f64.sqrt(), 12f64.sqrt()];
     for kind in ["sw", "lcv-sw", "ucv-sw", "max-sw", "v-dsw"] {
-        // Max-SW / v-DSW: plain ascent run to convergence (the maximiser ±t/‖t‖ is reached).
-        let ascent = "ascent_optimizer = \"plain\"\nascent_steps = 60\nascent_lr = 0.5\nkappa = 50.0\n";
+        // Max-SW / v-DSW: plain ascent run to convergence (the maximiser ±t/‖t‖ is reached;
+        // v-DSW's objective is sampled, so its steps are small enough that the sampling
+        // noise moves ϑ by a few hundredths of a radian at most).
+        let ascent = if kind == "v-dsw" {
+            "ascent_optimizer = \"plain\"\nascent_steps = 200\nascent_lr = 0.01\nkappa = 50.0\n"
+        } else {
+            "ascent_optimizer = \"plain\"\nascent_steps = 60\nascent_lr = 0.5\n"
+        };
         let text = format!(
             "kind = \"{kind}\"\nprojections = 10\np = 2\ndirections = \"orthogonal\"\nreduction = \"none\"\n{ascent}"
         );
@@ -175,10 +181,16 @@ fn configs_parse_validate_and_run_for_every_kind() {
                     got >= 0.3f64.sqrt() * n * 0.999 && got <= 0.4f64.sqrt() * n * 1.001,
                     "{kind} pair {b}: {got} vs ‖t‖ = {n}"
                 ),
-                // The control variates are exact here (W₂²(θ) = (θᵀ(m_y − m_x))², equal
-                // covariances), so γ̂ = 1 and the estimate is E_θ (θᵀt)² = ‖t‖²/3 exactly.
-                _ => assert!(
+                // The lower control variate (θᵀ(m_y − m_x))² equals W₂²(θ) here, so γ̂ = 1
+                // and the estimate is E_θ (θᵀt)² = ‖t‖²/3 exactly.
+                "lcv-sw" => assert!(
                     (got - n / 3f64.sqrt()).abs() < 1e-3 * n,
+                    "{kind} pair {b}: {got} vs ‖t‖/√3 = {}",
+                    n / 3f64.sqrt()
+                ),
+                // The upper one is not exact; the estimate stays near SW₂ = ‖t‖/√3.
+                _ => assert!(
+                    (got - n / 3f64.sqrt()).abs() < 0.05 * n / 3f64.sqrt(),
                     "{kind} pair {b}: {got} vs ‖t‖/√3 = {}",
                     n / 3f64.sqrt()
                 ),

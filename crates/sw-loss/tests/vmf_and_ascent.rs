@@ -187,6 +187,8 @@ fn norm(t: [f64; 3]) -> f64 {
     t.iter().map(|v| v * v).sum::<f64>().sqrt()
 }
 
+/// Max-SW₂ of the shifted pair (computed in f32 on the default float type: agreement to
+/// ~1e-6 relative is the precision of the sorted sums).
 fn max_sw_value(t: [f64; 3], ascent: AscentOptions, seed: u64) -> f64 {
     let device = Device::flex();
     device.seed(seed);
@@ -204,7 +206,7 @@ fn plain_ascent_reaches_max_sw_equal_to_the_norm_of_the_shift() {
     let t = [2.0, -1.0, 0.5];
     for seed in [1, 2, 3] {
         let v = max_sw_value(t, AscentOptions::plain(60, 0.5), seed);
-        assert!(rel_err(v, norm(t)) < 1e-9, "seed {seed}: {v} vs ‖t‖ = {}", norm(t));
+        assert!(rel_err(v, norm(t)) < 1e-6, "seed {seed}: {v} vs ‖t‖ = {}", norm(t));
     }
 }
 
@@ -215,7 +217,7 @@ fn adam_ascent_run_to_convergence_gives_the_norm_of_the_shift() {
     let t = [1.5, -1.5, 1.5];
     for seed in [1, 2, 3] {
         let v = max_sw_value(t, AscentOptions::adam(600, 5e-2), seed);
-        assert!(rel_err(v, norm(t)) < 1e-9, "seed {seed}: {v} vs ‖t‖ = {}", norm(t));
+        assert!(rel_err(v, norm(t)) < 1e-6, "seed {seed}: {v} vs ‖t‖ = {}", norm(t));
     }
 }
 
@@ -228,7 +230,7 @@ fn projected_adam_stops_at_the_sign_vector_of_the_shift() {
     let want = 3.5 / 3f64.sqrt();
     for seed in [1, 2, 3] {
         let v = max_sw_value(t, AscentOptions::adam(600, 5e-2), seed);
-        assert!(rel_err(v, want) < 1e-8, "seed {seed}: {v} vs ‖t‖₁/√3 = {want}");
+        assert!(rel_err(v, want) < 1e-5, "seed {seed}: {v} vs ‖t‖₁/√3 = {want}");
     }
     assert!(want < 0.9 * norm(t));
 }

@@ -17,6 +17,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow, bail};
+use burn::data::dataset::Dataset;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use datasets::PointCloud;
@@ -256,6 +257,7 @@ pub fn evaluate(run_dir: &Path, options: &EvalOptions, cli: &Cli) -> Result<()> 
             synthetic_clouds: 2 * options.subset.unwrap_or(64),
             points,
             held_out: options.subset.unwrap_or(64),
+            monitor_clouds: 1,
         };
         let (train, test, _) = training_set(&data, cfg.seed.wrapping_add(999))?;
         (train, test)
