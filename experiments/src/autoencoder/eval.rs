@@ -346,7 +346,7 @@ pub fn evaluate(run_dir: &Path, options: &EvalOptions, cli: &Cli) -> Result<()> 
     ];
     if options.exact_emd {
         let (m, s) = mean_std(&exact);
-        table += &format!("EMD exact assignment (ours)       {m:.3} ± {s:.3}\n");
+        table += &format!("EMD exact assignment (ours)        {m:.3} ± {s:.3}\n");
         rows.push(("emd_exact", (m, s)));
     }
     table += &format!(
