@@ -188,6 +188,23 @@ fn best_so_far(run_dir: &Path) -> Result<f64> {
     }
 }
 
+/// The (epoch, training loss) rows of a resumed run's `metrics.csv` before `first_epoch`, so
+/// the loss plot covers the whole run.
+fn logged_losses(path: &Path, first_epoch: usize) -> Vec<(f64, f64)> {
+    let Ok(mut reader) = csv::Reader::from_path(path) else {
+        return Vec::new();
+    };
+    reader
+        .records()
+        .filter_map(|r| {
+            let r = r.ok()?;
+            let epoch: usize = r.get(0)?.parse().ok()?;
+            let loss: f64 = r.get(1)?.parse().ok()?;
+            (epoch < first_epoch).then_some((epoch as f64, loss))
+        })
+        .collect()
+}
+
 /// Trains the autoencoder (or resumes `resume`'s run) and writes the run folder.
 pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     let cfg: AutoencoderConfig = loaded.parse()?;
@@ -272,7 +289,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
         &run.file("metrics.csv")?,
         &["epoch", "train_loss", "eval_chamfer", "seconds"],
     )?;
-    let mut curve = Vec::new();
+    let mut curve = logged_losses(&run.path().join("metrics.csv"), first_epoch);
     let mut progress = Progress::new("epochs", cfg.train.epochs as u64);
     progress.inc((first_epoch - 1) as u64, String::new);
     // Ctrl-C: finish the current epoch, checkpoint it, and stop; a second Ctrl-C quits at once.
