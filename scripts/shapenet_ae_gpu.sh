@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# The Self-Attention Amortized DSW table on a GPU: trains the four ShapeNet-55 autoencoders
-# (SW, Max-SW, v-DSW, LA v-DSW; 300 epochs each) and evaluates each on ModelNet40
-# (CD×100, SW×100, exact EMD; mean ± std over 3 seeds; latent linear probe).
+# The Self-Attention Amortized DSW paper's Table 1 on a GPU: trains one ShapeNet-55 PointNet
+# autoencoder per row (configs/shapenet_ae_*.toml: SW, Max-SW, v-DSW, amortized Max-SW with
+# the linear / generalized-linear / non-linear amortizers, amortized v-DSW with those and with
+# attention / efficient attention / linear attention; 301 epochs each, the official
+# hyper-parameters of hsgser/Self-Amortized-DSW config.json + train.sh), evaluates each `best/`
+# checkpoint on ModelNet40 with `eval-ae` (Chamfer, √(N·SW₂²) with L = 100, approxmatch EMD,
+# exact EMD, LinearSVC accuracy on the codes) and prints one table with the paper's numbers
+# (scripts/sa_dsw_table1_paper.tsv, one row per config; its cells are "n/a" until someone
+# transcribes Table 1 of arXiv 2301.04791, which was not reachable when this was written)
+# beside ours.
 #
 #   scripts/shapenet_ae_gpu.sh [wgpu|cuda] [EXTRA --set ARGS...]
 #
 # Data (see datasets/README.md): $SWBURN_DATA (default data/) holds shapenet57448xyzonly.npz
-# and modelnet40_ply_hdf5_2048/. Outputs: $RUNS (default runs_gpu/)/shapenet_ae_*/…, with
-# each evaluation appended to $RUNS/table.txt. `cuda` needs network at build time (Burn's
-# CUDA runtime downloads LLVM); `wgpu` runs on Vulkan. Set BIN to use a prebuilt binary and
-# EVAL_ARGS for extra eval-ae flags (e.g. "--subset 500": the exact EMD is ~1 s per cloud).
-# Checked end to end on lavapipe with tiny stand-in data (1 epoch); not yet run on a GPU.
+# and modelnet40_ply_hdf5_2048/. Outputs: $RUNS (default runs_gpu/)/shapenet_ae_*/…, each
+# evaluation appended to $RUNS/table.txt and summarised in $RUNS/table1.tsv. `cuda` needs
+# network at build time (Burn's CUDA runtime downloads LLVM); `wgpu` runs on Vulkan. Set BIN to
+# use a prebuilt binary, ROWS to run a subset (e.g. ROWS="sw la_vdsw"), EVAL_ARGS for extra
+# eval-ae flags (e.g. "--subset 500 --no-exact-emd").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEVICE="${1:-wgpu}"
@@ -22,17 +29,31 @@ if [ -z "${BIN:-}" ]; then
 fi
 DATA="${SWBURN_DATA:-data}"
 RUNS="${RUNS:-runs_gpu}"
+ROWS="${ROWS:-sw maxsw vdsw amsw_linear amsw_glinear amsw_nonlinear avdsw_linear avdsw_glinear avdsw_nonlinear avdsw_attn avdsw_eff_attn la_vdsw}"
 for f in "$DATA/shapenet57448xyzonly.npz" "$DATA/modelnet40_ply_hdf5_2048"; do
   [ -e "$f" ] || { echo "missing $f (see datasets/README.md)" >&2; exit 1; }
 done
 mkdir -p "$RUNS"
-for name in sw maxsw vdsw la_vdsw; do
+printf 'row\tchamfer\tsw\temd_approxmatch\temd_exact\tsvm_accuracy\n' > "$RUNS/table1.tsv"
+for name in $ROWS; do
   "$BIN" --device "$DEVICE" --out "$RUNS" --config "configs/shapenet_ae_${name}.toml" \
     --set "data.file=\"$DATA/shapenet57448xyzonly.npz\"" "$@"
   run="$(ls -d "$RUNS/shapenet_ae_${name}"/* | sort | tail -n 1)"
   # shellcheck disable=SC2086
   { echo "== shapenet_ae_${name} ($run)"
-    "$BIN" --device "$DEVICE" eval-ae --run "$run" --data "$DATA" --seeds 3 ${EVAL_ARGS:-}; } \
+    "$BIN" --device "$DEVICE" eval-ae --run "$run" --data "$DATA" --checkpoint best ${EVAL_ARGS:-}; } \
     | tee -a "$RUNS/table.txt"
+  csv="$(ls "$run"/eval/eval-*.csv | sort | tail -n 1)"
+  # metric,mean,std,checkpoint → one row: "mean ± std" per metric.
+  awk -F, -v row="$name" 'NR > 1 { v[$1] = sprintf("%.4g ± %.3g", $2, $3) }
+    END { printf "%s\t%s\t%s\t%s\t%s\t%s\n", row, v["chamfer"], v["sw_sqrt_n_sw2sq_l100"],
+          v["emd_approxmatch"], (("emd_exact" in v) ? v["emd_exact"] : "-"), v["linear_svm_accuracy"] }' \
+    "$csv" >> "$RUNS/table1.tsv"
 done
-echo "table: $RUNS/table.txt"
+echo
+echo "Table 1 (ours: best checkpoint on ModelNet40; paper: scripts/sa_dsw_table1_paper.tsv)"
+awk -F'\t' 'NR == FNR { if (FNR > 1) paper[$1] = $2 "\t" $3 "\t" $4 "\t" $5; next }
+  FNR == 1 { printf "%-16s %-22s %-22s %-22s %-22s %-14s | paper: CD / SW / EMD / SVM acc.\n", "row", "Chamfer", "SW", "EMD approxmatch", "EMD exact", "SVM acc."; next }
+  { printf "%-16s %-22s %-22s %-22s %-22s %-14s | %s\n", $1, $2, $3, $4, $5, $6, (($1 in paper) ? paper[$1] : "-") }' \
+  scripts/sa_dsw_table1_paper.tsv "$RUNS/table1.tsv"
+echo "table: $RUNS/table1.tsv (full eval outputs in $RUNS/table.txt)"

@@ -49,12 +49,16 @@ pub enum Command {
         /// ModelNet40 folder (with modelnet40_ply_hdf5_2048/); default: $SWBURN_DATA.
         #[arg(long)]
         data: Option<PathBuf>,
-        /// Use only the first N test clouds (the exact EMD costs about a second per cloud).
+        /// Use only the first N test clouds (the EMDs cost about a second per cloud).
         #[arg(long)]
         subset: Option<usize>,
-        /// Repetitions of the SW metric with fresh directions (mean ± std).
-        #[arg(long, default_value_t = 3)]
-        seeds: u64,
+        /// Which checkpoint: `best` (lowest mean training loss, the official model.pth) or
+        /// `latest`.
+        #[arg(long, value_enum, default_value_t = crate::autoencoder::Checkpoint::Best)]
+        checkpoint: crate::autoencoder::Checkpoint,
+        /// Skip the exact EMD column (the approxmatch EMD, the paper's, is always computed).
+        #[arg(long)]
+        no_exact_emd: bool,
         /// Evaluate on synthetic clouds instead of ModelNet40 (for runs trained on synthetic data).
         #[arg(long)]
         synthetic: bool,

@@ -30,9 +30,20 @@ pub fn run(cli: Cli) -> Result<()> {
             run,
             data,
             subset,
-            seeds,
+            checkpoint,
+            no_exact_emd,
             synthetic,
-        }) => autoencoder::evaluate(run, data.clone(), *subset, *seeds, *synthetic, &cli),
+        }) => autoencoder::evaluate(
+            run,
+            &autoencoder::EvalOptions {
+                data: data.clone(),
+                subset: *subset,
+                synthetic: *synthetic,
+                checkpoint: *checkpoint,
+                exact_emd: !*no_exact_emd,
+            },
+            &cli,
+        ),
         Some(Command::Sample { run, n, out, batch }) => sngan::sample(run, *n, out, *batch, &cli),
         Some(Command::EvalGan {
             run,

@@ -731,15 +731,18 @@ fn eval_ae_reports_the_table_for_a_trained_run() {
             "--synthetic",
             "--subset",
             "10",
-            "--seeds",
-            "2",
         ],
         dir.path(),
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(
-        out.contains("CD ×100") && out.contains("EMD") && out.contains("latent probe accuracy"),
+        out.contains("best (lowest mean training loss, epoch")
+            && out.contains("Chamfer")
+            && out.contains("SW √(N·SW₂²), L = 100 per cloud")
+            && out.contains("EMD approxmatch (paper's column)")
+            && out.contains("EMD exact assignment (ours)")
+            && out.contains("latent linear SVM (LinearSVC defaults, C = 1)"),
         "{out}"
     );
     let csv_path = std::fs::read_dir(run.join("eval"))
@@ -749,12 +752,27 @@ fn eval_ae_reports_the_table_for_a_trained_run() {
         .unwrap();
     let mut reader = csv::Reader::from_path(csv_path).unwrap();
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
-    assert_eq!(rows.len(), 4);
+    let names: Vec<&str> = rows.iter().map(|r| &r[0]).collect();
+    assert_eq!(
+        names,
+        [
+            "chamfer",
+            "sw_sqrt_n_sw2sq_l100",
+            "emd_approxmatch",
+            "emd_exact",
+            "linear_svm_accuracy"
+        ]
+    );
     for r in &rows {
         let v: f64 = r[1].parse().unwrap();
         assert!(v.is_finite() && v >= 0.0, "{r:?}");
+        assert!(r[3].starts_with("best"), "{r:?}");
     }
-    assert!(rows[3][1].parse::<f64>().unwrap() <= 1.0);
+    // approxmatch is an upper bound of the exact EMD.
+    assert!(rows[2][1].parse::<f64>().unwrap() >= rows[3][1].parse::<f64>().unwrap() * 0.999);
+    assert!(rows[4][1].parse::<f64>().unwrap() <= 1.0);
+    assert!(run.join("checkpoints/best/model.bpk").exists());
+    assert!(run.join("final_metrics.csv").exists());
     let e = stderr(&experiments(
         &[
             "eval-ae",

@@ -8,6 +8,9 @@
 //! directions = "uniform" # "uniform" | "orthogonal" | "rqmc" | "halton" (crate::directions)
 //! reduction = "mean"     # "mean" | "sum" | "none"
 //! power = false          # true: return SW_p^p instead of SW_p
+//! ascent_optimizer = "adam" # max-sw / v-dsw: "adam" (official) | "plain"
+//! ascent_steps = 50      # max-sw / v-dsw: T
+//! ascent_lr = 1e-4       # max-sw / v-dsw: η
 //! ```
 //! Every field has a default; unknown fields are rejected. [`LossConfig::validate`] names the
 //! offending field in its error.
@@ -18,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::control_variates::ControlVariate;
 use crate::directions::{DirectionKind, Directions};
 use crate::error::{Result, SwError};
-use crate::max_sliced::{AscentOptions, MaxSwOptions, max_sw_direction};
+use crate::max_sliced::{AscentOptimizer, AscentOptions, MaxSwOptions, max_sw_direction};
 use crate::measure::{Measure, check_pair};
 use crate::sliced::{Reduction, SlicedOptions};
 use crate::vmf::{self, VdswOptions};
@@ -81,9 +84,13 @@ pub struct LossConfig {
     pub power: bool,
     /// Control variates: use γ̂ as a constant in the backward pass.
     pub detach_gamma: bool,
-    /// Max-SW / v-DSW: ascent steps T.
+    /// Max-SW / v-DSW: the ascent's optimiser (Adam with its state, or plain steps).
+    pub ascent_optimizer: AscentOptimizer,
+    /// Max-SW / v-DSW: ascent steps T (hsgser/Self-Amortized-DSW config.json:
+    /// `max_sw_num_iters` 50).
     pub ascent_steps: usize,
-    /// Max-SW / v-DSW: ascent step size η.
+    /// Max-SW / v-DSW: ascent step size η (hsgser/Self-Amortized-DSW config.json:
+    /// `max_sw_lr` 1e-4).
     pub ascent_lr: f64,
     /// v-DSW: vMF concentration κ.
     pub kappa: f64,
@@ -102,8 +109,9 @@ impl Default for LossConfig {
             reduction: Reduction::Mean,
             power: false,
             detach_gamma: false,
-            ascent_steps: 10,
-            ascent_lr: 1.0,
+            ascent_optimizer: AscentOptimizer::Adam,
+            ascent_steps: 50,
+            ascent_lr: 1e-4,
             kappa: 1.0,
             check_finite: true,
         }
@@ -165,6 +173,7 @@ impl LossConfig {
         AscentOptions {
             steps: self.ascent_steps,
             lr: self.ascent_lr,
+            optimizer: self.ascent_optimizer,
         }
     }
 

@@ -23,7 +23,7 @@ pub use control_variates::{
 pub use directions::{DirectionKind, Directions};
 pub use error::{Result, SwError};
 pub use exact::{exact_emd, exact_w2sq};
-pub use max_sliced::{AscentOptions, MaxSwOptions, max_sw, max_sw_direction};
+pub use max_sliced::{AscentOptimizer, AscentOptions, MaxSwOptions, max_sw, max_sw_direction};
 pub use measure::Measure;
 pub use sliced::{
     Reduction, SlicedOptions, projected_wpp, sw, sw_pp, sw_pp_with_directions, sw_with_directions,

@@ -20,7 +20,9 @@
 //! ```text
 //! v-DSW_p(μ, ν) = max_{ϑ ∈ S^{d−1}} ( E_{θ~vMF(ϑ, κ)} W_p^p(θ♯μ, θ♯ν) )^{1/p}
 //! ```
-//! estimated by T steps of projected gradient ascent on ϑ with L samples per step.
+//! estimated by T steps of projected gradient ascent on ϑ with L samples per step (the
+//! official `VSW` of hsgser/Self-Amortized-DSW `loss/sw_variants.py`: Adam η = 1e-4, 50
+//! iterations, the vMF mean renormalised after each step; see [`crate::max_sliced`]).
 
 use burn::tensor::{Distribution, Tensor, TensorData};
 use rand::{Rng, SeedableRng, rngs::StdRng};
@@ -165,10 +167,13 @@ pub fn dsw_vmf_mean(x: &Measure, y: &Measure, options: &VdswOptions) -> Result<T
         .reshape([b, d])
         .cast(x.points().dtype());
     let (kappa, l, p) = (options.kappa, options.projections, options.p);
+    if l == 0 {
+        return Err(SwError::NoProjections);
+    }
     ascent(x, y, start, &options.ascent, |xa, ya, mu| {
-        let theta = sample(mu, kappa, l).expect("checked parameters");
+        let theta = sample(mu, kappa, l)?;
         let wpp = crate::sliced::projected_wpp_unchecked(xa, ya, &Directions::PerPair(theta), p);
-        wpp.mean_dim(1).squeeze_dim::<1>(1).sum()
+        Ok(wpp.mean_dim(1).squeeze_dim::<1>(1))
     })
 }
 

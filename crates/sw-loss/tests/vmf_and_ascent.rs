@@ -86,10 +86,14 @@ fn vmf_samples_are_differentiable_in_the_mean() {
 
 /// y = x + t for an isotropic x: W₂²(θ) ≈ (θᵀt)² is maximal at ±t/‖t‖.
 fn shifted_pair(device: &Device) -> (Measure, Measure, [f64; 3]) {
+    shifted_by(device, [2.0, -1.0, 0.5], 256)
+}
+
+/// y = x + t exactly (the same points moved): sorted θᵀy = sorted θᵀx + θᵀt, so
+/// W₂²(θ♯x, θ♯y) = (θᵀt)² exactly and Max-SW₂ = ‖t‖. Returns (x, y, t/‖t‖).
+fn shifted_by(device: &Device, t: [f64; 3], n: usize) -> (Measure, Measure, [f64; 3]) {
     let mut rng = HostRng::new(21);
-    let n = 256;
     let x = rng.normals(n * 3);
-    let t = [2.0, -1.0, 0.5];
     let y: Vec<f64> = x.iter().enumerate().map(|(i, v)| v + t[i % 3]).collect();
     let norm = (t.iter().map(|v| v * v).sum::<f64>()).sqrt();
     (
@@ -107,7 +111,7 @@ fn max_sw_ascent_finds_the_shift_direction() {
     let (x, y, t) = shifted_pair(&device);
     let options = MaxSwOptions {
         p: 2.0,
-        ascent: AscentOptions { steps: 30, lr: 0.5 },
+        ascent: AscentOptions::plain(30, 0.5),
         reduction: Reduction::Mean,
     };
     let theta = to_vec(max_sw_direction(&x, &y, &options).unwrap());
@@ -145,11 +149,11 @@ fn one_ascent_step_raises_the_projected_distance() {
     device.seed(8);
     let (x, y, _) = shifted_pair(&device);
     let p0 = MaxSwOptions {
-        ascent: AscentOptions { steps: 0, lr: 0.5 },
+        ascent: AscentOptions::plain(0, 0.5),
         ..Default::default()
     };
     let p1 = MaxSwOptions {
-        ascent: AscentOptions { steps: 1, lr: 0.5 },
+        ascent: AscentOptions::plain(1, 0.5),
         ..Default::default()
     };
     device.seed(8);
@@ -169,10 +173,7 @@ fn v_dsw_mean_aligns_with_the_shift() {
         kappa: 10.0,
         projections: 20,
         p: 2.0,
-        ascent: AscentOptions {
-            steps: 60,
-            lr: 0.02,
-        },
+        ascent: AscentOptions::plain(60, 0.02),
         reduction: Reduction::Mean,
     };
     let mu = to_vec(vmf::dsw_vmf_mean(&x, &y, &options).unwrap());
@@ -180,4 +181,128 @@ fn v_dsw_mean_aligns_with_the_shift() {
     assert!(cos.abs() > 0.98, "μ {mu:?} vs shift {t:?}");
     let value = scalar(vmf::dsw_vmf(&x, &y, &options).unwrap());
     assert!(value > 1.0 && value.is_finite());
+}
+
+fn norm(t: [f64; 3]) -> f64 {
+    t.iter().map(|v| v * v).sum::<f64>().sqrt()
+}
+
+/// Max-SW₂ of the shifted pair (computed in f32 on the default float type: agreement to
+/// ~1e-6 relative is the precision of the sorted sums).
+fn max_sw_value(t: [f64; 3], ascent: AscentOptions, seed: u64) -> f64 {
+    let device = Device::flex();
+    device.seed(seed);
+    let (x, y, _) = shifted_by(&device, t, 128);
+    let options = MaxSwOptions {
+        ascent,
+        ..Default::default()
+    };
+    scalar(max_sw(&x, &y, &options).unwrap())
+}
+
+#[test]
+fn plain_ascent_reaches_max_sw_equal_to_the_norm_of_the_shift() {
+    let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let t = [2.0, -1.0, 0.5];
+    for seed in [1, 2, 3] {
+        let v = max_sw_value(t, AscentOptions::plain(60, 0.5), seed);
+        assert!(rel_err(v, norm(t)) < 1e-6, "seed {seed}: {v} vs ‖t‖ = {}", norm(t));
+    }
+}
+
+#[test]
+fn adam_ascent_run_to_convergence_gives_the_norm_of_the_shift() {
+    let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    // Equal |tᵢ|: the maximiser t/‖t‖ is the fixed point of projected Adam.
+    let t = [1.5, -1.5, 1.5];
+    for seed in [1, 2, 3] {
+        let v = max_sw_value(t, AscentOptions::adam(600, 5e-2), seed);
+        assert!(rel_err(v, norm(t)) < 1e-6, "seed {seed}: {v} vs ‖t‖ = {}", norm(t));
+    }
+}
+
+#[test]
+fn projected_adam_stops_at_the_sign_vector_of_the_shift() {
+    let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    // ∇W₂² = 2(θᵀt)t ∥ t, so Adam's m̂/√v̂ = ±sign(t) and θ → sign(t)/√3:
+    // Max-SW → ‖t‖₁/√3 = 3.5/√3, below ‖t‖ = 2.29 (what the official Adam ascent does).
+    let t = [2.0, -1.0, 0.5];
+    let want = 3.5 / 3f64.sqrt();
+    for seed in [1, 2, 3] {
+        let v = max_sw_value(t, AscentOptions::adam(600, 5e-2), seed);
+        assert!(rel_err(v, want) < 1e-5, "seed {seed}: {v} vs ‖t‖₁/√3 = {want}");
+    }
+    assert!(want < 0.9 * norm(t));
+}
+
+#[test]
+fn official_default_ascent_is_fifty_adam_steps_of_1e4() {
+    let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let d = AscentOptions::default();
+    assert_eq!((d.steps, d.lr), (50, 1e-4));
+    assert_eq!(d.optimizer, sw_loss::AscentOptimizer::Adam);
+    // Each Adam step moves each coordinate by at most ≈ η (|m̂/√v̂| ≤ 1 for a constant
+    // gradient), so 50 steps of 1e-4 turn θ by well under 0.01 rad: the official Max-SW
+    // stays close to its random start. Compare the start (0 steps) with 50 steps, same seed.
+    let device = Device::flex();
+    let (x, y, _) = shifted_by(&device, [2.0, -1.0, 0.5], 128);
+    let dir = |steps: usize| {
+        device.seed(4);
+        let o = MaxSwOptions {
+            ascent: AscentOptions { steps, ..d },
+            ..Default::default()
+        };
+        to_vec(max_sw_direction(&x, &y, &o).unwrap())
+    };
+    let (a, b) = (dir(0), dir(50));
+    let cos: f64 = (0..3).map(|i| a[i] * b[i]).sum();
+    let angle = cos.min(1.0).acos();
+    assert!(angle > 1e-4 && angle < 50.0 * 1e-4 * 3f64.sqrt(), "turned {angle} rad");
+}
+
+#[test]
+fn v_dsw_with_adam_matches_the_vmf_second_moment() {
+    let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    // At ϑ = t/‖t‖ and θ ~ vMF(ϑ, κ) on S²: θᵀt = ‖t‖w, E[w²] = 1 − 2A₃(κ)/κ with
+    // A₃(κ) = coth κ − 1/κ, so v-DSW₂ = ‖t‖ √(1 − 2A₃(κ)/κ).
+    let device = Device::flex();
+    device.seed(31);
+    let t = [1.5, -1.5, 1.5];
+    let (x, y, unit) = shifted_by(&device, t, 64);
+    let kappa: f64 = 10.0;
+    let options = VdswOptions {
+        kappa,
+        projections: 400,
+        p: 2.0,
+        ascent: AscentOptions::adam(200, 2e-2),
+        reduction: Reduction::Mean,
+    };
+    let mu = to_vec(vmf::dsw_vmf_mean(&x, &y, &options).unwrap());
+    let cos: f64 = (0..3).map(|i| mu[i] * unit[i]).sum();
+    assert!(cos.abs() > 0.995, "μ {mu:?} vs shift {unit:?}");
+    let a3 = 1.0 / kappa.tanh() - 1.0 / kappa;
+    let want = norm(t) * (1.0 - 2.0 * a3 / kappa).sqrt();
+    let value = scalar(vmf::dsw_vmf(&x, &y, &options).unwrap());
+    assert!(rel_err(value, want) < 0.03, "v-DSW {value} vs {want}");
+}
+
+#[test]
+fn v_dsw_parameter_errors_are_errors_not_panics() {
+    let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let device = Device::flex();
+    let (x, y, _) = shifted_by(&device, [1.0, 0.0, 0.0], 16);
+    let zero = VdswOptions {
+        projections: 0,
+        ..Default::default()
+    };
+    assert!(matches!(
+        vmf::dsw_vmf(&x, &y, &zero),
+        Err(sw_loss::SwError::NoProjections)
+    ));
+    let bad = VdswOptions {
+        kappa: f64::NAN,
+        ..Default::default()
+    };
+    let err = vmf::dsw_vmf(&x, &y, &bad).unwrap_err();
+    assert!(err.to_string().contains("kappa"), "{err}");
 }

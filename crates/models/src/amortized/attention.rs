@@ -6,10 +6,12 @@
 //! efficient  Attention = ρ_q(Q) (ρ_k(K)ᵀ V),  ρ_q softmax over features, ρ_k over points   O(m)
 //! linformer  Attention = softmax(Q (E K)ᵀ / √k) (F V),  E, F: [k_p, m] projections   O(m k_p)
 //! ```
-//! with W_q, W_k: Linear(3, k) and W_v: Linear(3, 3).
+//! with W_q, W_k: Linear(3, k) and W_v: Linear(3, 3) (PyTorch's default init), and
+//! Linformer's E, F: Linear(m, k_p) with bias, Xavier-normal weights and PyTorch's default
+//! bias U(±1/√m) (hsgser/Self-Amortized-DSW loss/amortized_functions.py, `get_proj`).
 
 use burn::module::Module;
-use burn::nn::{Linear, LinearConfig};
+use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor};
 use sw_loss::directions::normalize_rows;
@@ -23,6 +25,20 @@ pub enum AttentionKind {
     Efficient,
     /// Linformer.
     Linformer,
+}
+
+/// Linformer's `get_proj(m, k)`: `nn.Linear(m, k)` with `xavier_normal_` on the weight; the
+/// bias keeps torch's default U(±1/√m), which is Burn's default initializer on a bias.
+fn point_projection(points: usize, k: usize, device: &Device) -> Linear {
+    let weight = LinearConfig::new(points, k)
+        .with_initializer(Initializer::XavierNormal { gain: 1.0 })
+        .with_bias(false)
+        .init(device)
+        .weight;
+    Linear {
+        weight,
+        ..LinearConfig::new(points, k).init(device)
+    }
 }
 
 /// The attention amortizer.
@@ -51,10 +67,8 @@ impl AttentionAmortizer {
             query: LinearConfig::new(3, key_dim).init(device),
             key: LinearConfig::new(3, key_dim).init(device),
             value: LinearConfig::new(3, 3).init(device),
-            project_keys: linformer
-                .then(|| LinearConfig::new(points, k).with_bias(false).init(device)),
-            project_values: linformer
-                .then(|| LinearConfig::new(points, k).with_bias(false).init(device)),
+            project_keys: linformer.then(|| point_projection(points, k, device)),
+            project_values: linformer.then(|| point_projection(points, k, device)),
             efficient: kind == AttentionKind::Efficient,
         }
     }
@@ -83,5 +97,39 @@ impl AttentionAmortizer {
     /// `x, y: [B, m, 3]` → `[B, 3]`, symmetric in (x, y).
     pub fn forward(&self, x: Tensor<3>, y: Tensor<3>) -> Tensor<2> {
         normalize_rows((self.attend(x) + self.attend(y)).div_scalar(2.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linformer_projections_have_bias_and_xavier_normal_weights() {
+        let device = Device::default();
+        device.seed(4);
+        let (m, k) = (2048, 64);
+        let model = AttentionAmortizer::new(AttentionKind::Linformer, 64, m, k, &device);
+        for proj in [&model.project_keys, &model.project_values] {
+            let proj = proj.as_ref().expect("Linformer has E and F");
+            let w: Vec<f64> = proj.weight.val().into_data().convert::<f64>().try_to_vec().unwrap();
+            let var = w.iter().map(|x| x * x).sum::<f64>() / w.len() as f64;
+            let want = 2.0 / (m + k) as f64; // xavier_normal_: std² = 2/(fan_in + fan_out)
+            assert!((var - want).abs() < 0.03 * want, "{var} vs {want}");
+            // Normal, not uniform: a uniform law of that variance is bounded by √(3·want).
+            assert!(w.iter().any(|x| x.abs() > (3.0 * want).sqrt()));
+            let b: Vec<f64> = proj
+                .bias
+                .as_ref()
+                .expect("E and F have a bias")
+                .val()
+                .into_data()
+                .convert::<f64>()
+                .try_to_vec()
+                .unwrap();
+            let bound = 1.0 / (m as f64).sqrt();
+            assert!(b.iter().all(|x| x.abs() <= bound * (1.0 + 1e-6)));
+            assert!(b.iter().any(|x| x.abs() > 0.5 * bound));
+        }
     }
 }

@@ -5,8 +5,9 @@
 //!          → max over points → Linear 1024→256 → z / ‖z‖          latent [B, 256]
 //! decoder  Linear 256→1024 (BN, ReLU) → 1024 (BN, ReLU) → N·3, tanh → [B, N, 3]
 //! ```
-//! Xavier-uniform weights, biases 0.01. The max over points makes the encoder invariant to the
-//! order of the points.
+//! Linear layers Xavier-uniform with biases 0.01, Conv1d layers PyTorch's default init
+//! (hsgser/Self-Amortized-DSW models/utils.py `init_weights`; see [`super::encoder`]). The max
+//! over points makes the encoder invariant to the order of the points.
 
 use burn::module::Module;
 use burn::nn::{BatchNorm, BatchNormConfig, Linear};

@@ -4,8 +4,12 @@
 //! x [B, N, 3] → pointwise Conv1d 3→c₁→…→c_k (each BatchNorm + ReLU) → max over points
 //!             → Linear c_k→latent → z / ‖z‖                              [B, latent]
 //! ```
-//! Xavier-uniform weights, biases 0.01. Shared by the autoencoder and by the conditioned
-//! mesh deformer (DDOT's dataset mode).
+//! Initialisation as the official code (hsgser/Self-Amortized-DSW models/utils.py,
+//! `init_weights`, applied by train.py): Linear layers Xavier-uniform with bias 0.01; the
+//! Conv1d layers are not touched by `init_weights` (it matches Linear and Conv2d only), so
+//! they keep PyTorch's default, U(±1/√fan_in) for weight and bias — Burn's default
+//! `KaimingUniform { gain: 1/√3 }` is the same law. Shared by the autoencoder and by the
+//! conditioned mesh deformer (DDOT's dataset mode).
 
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv1d, Conv1dConfig};
@@ -47,14 +51,8 @@ impl PointNetEncoder {
         let mut norms = Vec::new();
         let mut c_in = 3;
         for &c in channels {
-            let conv = Conv1dConfig::new(c_in, c, 1)
-                .with_initializer(XAVIER)
-                .with_bias(false)
-                .init(device);
-            convs.push(Conv1d {
-                bias: bias_001(c, device),
-                ..conv
-            });
+            // PyTorch's default Conv1d init (see the module doc).
+            convs.push(Conv1dConfig::new(c_in, c, 1).init(device));
             norms.push(BatchNormConfig::new(c).init(device));
             c_in = c;
         }
@@ -78,5 +76,45 @@ impl PointNetEncoder {
         let c = h.dims()[1];
         let pooled = h.max_dim(2).reshape([b, c]); // [B, C]
         normalize_rows(self.to_latent.forward(pooled)) // [B, latent]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values<const D: usize>(t: Tensor<D>) -> Vec<f64> {
+        t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()
+    }
+
+    fn variance(v: &[f64]) -> f64 {
+        let m = v.iter().sum::<f64>() / v.len() as f64;
+        v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64
+    }
+
+    #[test]
+    fn init_is_the_official_one() {
+        let device = Device::default();
+        device.seed(3);
+        let enc = PointNetEncoder::new(&[64, 128, 1024], 256, &device);
+        // Conv1d: torch's default, weight and bias ~ U(±1/√fan_in): variance 1/(3 fan_in).
+        for (conv, fan_in) in enc.convs.iter().zip([3usize, 64, 128]) {
+            let bound = 1.0 / (fan_in as f64).sqrt();
+            let w = values(conv.weight.val());
+            assert!(w.iter().all(|x| x.abs() <= bound * (1.0 + 1e-6)));
+            if w.len() >= 8000 {
+                let want = 1.0 / (3.0 * fan_in as f64);
+                assert!((variance(&w) - want).abs() < 0.05 * want, "fan_in {fan_in}");
+            }
+            let b = values(conv.bias.as_ref().expect("conv bias").val());
+            assert!(b.iter().all(|x| x.abs() <= bound * (1.0 + 1e-6)));
+            assert!(b.iter().any(|x| (x - 0.01).abs() > 1e-3), "conv bias is not 0.01");
+        }
+        // Linear: Xavier-uniform (variance 2/(fan_in + fan_out)), bias 0.01.
+        let w = values(enc.to_latent.weight.val());
+        let want = 2.0 / (1024.0 + 256.0);
+        assert!((variance(&w) - want).abs() < 0.05 * want);
+        let b = values(enc.to_latent.bias.as_ref().unwrap().val());
+        assert!(b.iter().all(|x| (x - 0.01).abs() < 1e-7));
     }
 }

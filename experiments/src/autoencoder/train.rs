@@ -1,0 +1,495 @@
+//! The training loop (hsgser/Self-Amortized-DSW train.py + trainer/trainer.py +
+//! loss/sw_variants.py): per batch, for the amortized losses one Adam step of the amortized
+//! model maximising the projected distance on detached clouds, then one SGD step of the
+//! autoencoder on the loss in official units (N·SW_p^p, mean over the batch). After each
+//! epoch: the mean training loss, Chamfer on the evaluation clouds, the latest checkpoint and,
+//! when the mean training loss is the lowest so far, `checkpoints/best/` (the official
+//! model selection, `evaluator = "based_on_train_loss"`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+use burn::data::dataloader::DataLoaderBuilder;
+use burn::data::dataset::{Dataset, InMemDataset};
+use burn::module::Module;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::tensor::{Device, Tensor};
+use datasets::PointCloud;
+use datasets::shapenet::{CloudBatcher, CloudItem, ShapeNet};
+use datasets::synthetic::Shape;
+use models::amortized::Amortizer;
+use models::pointnet::PointNetAutoencoder;
+use sw_loss::{Directions, EstimatorKind, LossConfig, Measure, Reduction, sw_pp_with_directions};
+
+use super::config::{AMORTIZER_ADAM, AeData, AutoencoderConfig};
+use super::eval::{EvalClouds, mean_std};
+use crate::cli::Cli;
+use crate::config::Loaded;
+use crate::plots::{self, Series};
+use crate::progress::Progress;
+use crate::run_dir::RunDir;
+
+/// The training clouds and the evaluation clouds: the last `held_out` clouds, or (held_out =
+/// 0) the training clouds themselves. The flag says which.
+pub(super) fn training_set(
+    cfg: &AeData,
+    seed: u64,
+) -> Result<(Vec<CloudItem>, Vec<CloudItem>, bool)> {
+    let all: Vec<CloudItem> = match &cfg.file {
+        Some(path) => {
+            let ds = ShapeNet::open(path).context("[data] file")?;
+            (0..ds.len())
+                .map(|i| ds.get(i).map_err(|e| anyhow!("{e}")))
+                .collect::<Result<_>>()?
+        }
+        None => (0..cfg.synthetic_clouds)
+            .map(|i| {
+                let shape = Shape::ALL[i % Shape::ALL.len()];
+                CloudItem {
+                    cloud: shape
+                        .sample(cfg.points, seed.wrapping_mul(1000).wrapping_add(i as u64))
+                        .normalized(),
+                    label: (i % Shape::ALL.len()) as u8,
+                }
+            })
+            .collect(),
+    };
+    if all.len() <= cfg.held_out {
+        bail!(
+            "[data] needs more than held_out = {} clouds, has {}",
+            cfg.held_out,
+            all.len()
+        );
+    }
+    if cfg.held_out == 0 {
+        return Ok((all.clone(), all, false));
+    }
+    let split = all.len() - cfg.held_out;
+    Ok((all[..split].to_vec(), all[split..].to_vec(), true))
+}
+
+/// The directions (max-sw: `[B, 1, 3]`) or vMF samples (v-dsw: `[B, L, 3]`) the amortized
+/// model gives the pairs (official `Amortized_MSW` / `Amortized_VSW`: f_slice([x; y])).
+fn directions_from(
+    amortizer: &Amortizer,
+    x: &Tensor<3>,
+    y: &Tensor<3>,
+    loss: &LossConfig,
+) -> Result<Tensor<3>> {
+    let mu = amortizer.forward(x.clone(), y.clone()); // [B, 3]
+    Ok(if loss.kind == EstimatorKind::VDsw {
+        sw_loss::vmf::sample(mu, loss.kappa, loss.projections)? // [B, L, 3]
+    } else {
+        mu.unsqueeze_dim::<3>(1) // [B, 1, 3]
+    })
+}
+
+/// The amortized loss of one batch, `x` the input and `recon` the reconstruction `[B, N, 3]`:
+/// one Adam step of the amortized model on −scale·mean_b W_p^p (official: amortize_num_iters
+/// 1, `-first_moment.mean()` with `squared_loss`), then scale·mean_b W_p^p under the detached
+/// directions of the updated model. Returns the loss and the updated model.
+pub(super) fn amortized_loss(
+    amortizer: Amortizer,
+    optimizer: &mut ModuleOptimizer,
+    lr: f64,
+    x: Tensor<3>,
+    recon: Tensor<3>,
+    loss: &LossConfig,
+    scale: f64,
+) -> Result<(Tensor<1>, Amortizer)> {
+    let (xd, rd) = (x.clone().detach(), recon.clone().detach());
+    let dirs = directions_from(&amortizer, &xd, &rd, loss)?;
+    let projected = sw_pp_with_directions(
+        &Measure::new(xd.clone()),
+        &Measure::new(rd.clone()),
+        &Directions::PerPair(dirs),
+        loss.p,
+        Reduction::Mean,
+    )?
+    .mul_scalar(scale);
+    let grads = GradientsParams::from_grads(projected.neg().backward(), &amortizer);
+    let amortizer = optimizer.step(lr, amortizer, grads);
+    let dirs = directions_from(&amortizer, &xd, &rd, loss)?.detach();
+    let value = sw_pp_with_directions(
+        &Measure::new(x),
+        &Measure::new(recon),
+        &Directions::PerPair(dirs),
+        loss.p,
+        Reduction::Mean,
+    )?
+    .mul_scalar(scale);
+    Ok((value, amortizer))
+}
+
+/// What a checkpoint holds.
+struct Snapshot<'a> {
+    ae: &'a PointNetAutoencoder,
+    sgd: &'a ModuleOptimizer,
+    amortizer: Option<&'a Amortizer>,
+    adam: &'a ModuleOptimizer,
+}
+
+/// Writes the model files into `dir` (a fresh `*.tmp` folder).
+fn write_snapshot(dir: &Path, s: &Snapshot) -> Result<()> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir)?;
+    s.ae.clone()
+        .save_file(dir.join("model.bpk"))
+        .map_err(|e| anyhow!("saving the model: {e:?}"))?;
+    s.sgd
+        .save(dir.join("optimizer.bpk"))
+        .map_err(|e| anyhow!("saving the optimizer: {e:?}"))?;
+    if let Some(a) = s.amortizer {
+        a.clone()
+            .save_file(dir.join("amortizer.bpk"))
+            .map_err(|e| anyhow!("saving the amortizer: {e:?}"))?;
+        s.adam
+            .save(dir.join("amortizer_optimizer.bpk"))
+            .map_err(|e| anyhow!("saving the amortizer's optimizer: {e:?}"))?;
+    }
+    Ok(())
+}
+
+/// The latest checkpoint, atomically (`checkpoints/epoch-K/`, then `LATEST` names it).
+fn save_latest(run: &RunDir, epoch: usize, seconds: f64, s: &Snapshot) -> Result<()> {
+    let name = format!("epoch-{epoch}");
+    write_snapshot(&run.path().join("checkpoints").join(format!("{name}.tmp")), s)?;
+    crate::run_dir::commit_checkpoint(run.path(), &name, epoch, seconds)?;
+    Ok(())
+}
+
+/// `checkpoints/best/`: written to `best.tmp/` and renamed; `LATEST` is not touched. Its
+/// `state` holds the epoch and `train_loss` the epoch's mean training loss.
+fn save_best(run: &RunDir, epoch: usize, loss: f64, s: &Snapshot) -> Result<()> {
+    let dir = run.path().join("checkpoints");
+    let tmp = dir.join("best.tmp");
+    write_snapshot(&tmp, s)?;
+    std::fs::write(tmp.join("state"), format!("{epoch}\n"))?;
+    std::fs::write(tmp.join("train_loss"), format!("{loss:e}\n"))?;
+    let done = dir.join("best");
+    let _ = std::fs::remove_dir_all(&done);
+    std::fs::rename(&tmp, &done)?;
+    Ok(())
+}
+
+/// The lowest mean training loss so far of a resumed run (`checkpoints/best/train_loss`).
+fn best_so_far(run_dir: &Path) -> Result<f64> {
+    let file = run_dir.join("checkpoints/best/train_loss");
+    match std::fs::read_to_string(&file) {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .with_context(|| format!("{}: not a number", file.display())),
+        Err(_) => Ok(f64::INFINITY),
+    }
+}
+
+/// The (epoch, training loss) rows of a resumed run's `metrics.csv` before `first_epoch`, so
+/// the loss plot covers the whole run.
+fn logged_losses(path: &Path, first_epoch: usize) -> Vec<(f64, f64)> {
+    let Ok(mut reader) = csv::Reader::from_path(path) else {
+        return Vec::new();
+    };
+    reader
+        .records()
+        .filter_map(|r| {
+            let r = r.ok()?;
+            let epoch: usize = r.get(0)?.parse().ok()?;
+            let loss: f64 = r.get(1)?.parse().ok()?;
+            (epoch < first_epoch).then_some((epoch as f64, loss))
+        })
+        .collect()
+}
+
+/// Trains the autoencoder (or resumes `resume`'s run) and writes the run folder.
+pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
+    let cfg: AutoencoderConfig = loaded.parse()?;
+    let path = loaded.path.display().to_string();
+    cfg.check(&loaded.table)
+        .map_err(|e| anyhow!("{path}: {e}"))?;
+    let seed = cli.seed.unwrap_or(cfg.seed);
+    let (device_name, device) =
+        crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
+    let device = device.autodiff();
+    device.seed(seed);
+    let (train, eval_clouds, held_out) =
+        training_set(&cfg.data, seed).with_context(|| path.clone())?;
+    let eval_set = if held_out { "held-out" } else { "training" };
+    let run = match resume {
+        Some(dir) => RunDir::reopen(dir)?,
+        None => RunDir::create(
+            &cli.out.clone().unwrap_or_else(|| PathBuf::from("runs")),
+            &loaded.name,
+            &loaded.resolved(),
+        )?,
+    };
+    println!("run folder: {}", run.path().display());
+    let points = cfg.data.points;
+    let mut ae = cfg.model_config().init(&device);
+    // hsgser/Self-Amortized-DSW train.py: SGD(lr, momentum, weight_decay).
+    let mut sgd = SgdConfig::new()
+        .with_momentum(Some(MomentumConfig {
+            momentum: cfg.train.momentum,
+            dampening: 0.0,
+            nesterov: false,
+        }))
+        .with_weight_decay(Some(WeightDecayConfig {
+            penalty: cfg.train.weight_decay as f32,
+        }))
+        .init();
+    let mut amortizer = cfg.amortized_config().map(|a| a.init(&device));
+    let (beta_1, beta_2, epsilon) = AMORTIZER_ADAM;
+    let mut adam = AdamConfig::new()
+        .with_beta_1(beta_1 as f32)
+        .with_beta_2(beta_2 as f32)
+        .with_epsilon(epsilon as f32)
+        .init();
+    let mut first_epoch = 1;
+    let mut seconds = 0.0;
+    let mut best = f64::INFINITY;
+    if let Some(dir) = resume {
+        let (ckpt, epoch, secs) = crate::run_dir::latest_checkpoint(dir)?;
+        seconds = secs;
+        best = best_so_far(dir)?;
+        ae = ae
+            .try_load_file(ckpt.join("model.bpk"))
+            .map_err(|e| anyhow!("{}: loading the model: {e:?}", ckpt.display()))?;
+        sgd = sgd
+            .load(ckpt.join("optimizer.bpk"))
+            .map_err(|e| anyhow!("{}: loading the optimizer: {e:?}", ckpt.display()))?;
+        if let Some(a) = amortizer.take() {
+            amortizer = Some(
+                a.try_load_file(ckpt.join("amortizer.bpk"))
+                    .map_err(|e| anyhow!("{}: loading the amortizer: {e:?}", ckpt.display()))?,
+            );
+            adam = adam.load(ckpt.join("amortizer_optimizer.bpk")).map_err(|e| {
+                anyhow!("{}: loading the amortizer's optimizer: {e:?}", ckpt.display())
+            })?;
+        }
+        first_epoch = epoch + 1;
+        run.log(&format!("resumed from {} (epoch {epoch})", ckpt.display()));
+        println!("resuming after epoch {epoch}");
+    }
+    let loss_cfg = cfg.training_loss();
+    let scale = cfg.train.loss_scale.factor(points);
+    let label = cfg.label();
+    run.log(&format!(
+        "autoencoder: {} training clouds, {} evaluation clouds ({eval_set}; {} monitored), loss {label} in {}, device {device_name}",
+        train.len(),
+        eval_clouds.len(),
+        eval_clouds.len().min(cfg.data.monitor_clouds),
+        cfg.train.loss_scale.label()
+    ));
+    let eval = EvalClouds::new(&eval_clouds[..eval_clouds.len().min(cfg.data.monitor_clouds)]);
+    let mut metrics = crate::run_dir::append_csv(
+        &run.file("metrics.csv")?,
+        &["epoch", "train_loss", "eval_chamfer", "seconds"],
+    )?;
+    let mut curve = logged_losses(&run.path().join("metrics.csv"), first_epoch);
+    let mut progress = Progress::new("epochs", cfg.train.epochs as u64);
+    progress.inc((first_epoch - 1) as u64, String::new);
+    // Ctrl-C: finish the current epoch, checkpoint it, and stop; a second Ctrl-C quits at once.
+    let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let flag = interrupted.clone();
+        let _ = ctrlc::set_handler(move || {
+            if flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!(
+                "\ninterrupted: finishing this epoch and writing a checkpoint (Ctrl-C again to quit now)"
+            );
+        });
+    }
+    for epoch in first_epoch..=cfg.train.epochs {
+        let start = Instant::now();
+        // Everything random in an epoch derives from (seed, epoch), so a run resumed from a
+        // checkpoint continues exactly as the uninterrupted run would.
+        let epoch_seed = seed
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(epoch as u64);
+        device.seed(epoch_seed);
+        let loader: Arc<_> = DataLoaderBuilder::new(CloudBatcher::resample(points, epoch_seed))
+            .batch_size(cfg.train.batch_size)
+            .shuffle(epoch_seed)
+            .set_device(device.clone())
+            .build(InMemDataset::new(train.clone()));
+        let (mut total, mut batches) = (0.0, 0usize);
+        for batch in loader.iter() {
+            let x = batch.map_err(|e| anyhow!("loading a batch: {e}"))?.points;
+            let recon = ae.forward(x.clone());
+            // Official order of arguments: loss_func.forward(input, reconstruction).
+            let loss = match amortizer.take() {
+                Some(amort) => {
+                    let lr = cfg.amortized.as_ref().map_or(1e-3, |a| a.lr);
+                    let (loss, amort) =
+                        amortized_loss(amort, &mut adam, lr, x, recon, &loss_cfg, scale)?;
+                    amortizer = Some(amort);
+                    loss
+                }
+                None => loss_cfg
+                    .forward(&Measure::new(x), &Measure::new(recon))?
+                    .mul_scalar(scale),
+            };
+            total += loss.clone().into_scalar::<f32>() as f64;
+            batches += 1;
+            let grads = GradientsParams::from_grads(loss.backward(), &ae);
+            ae = sgd.step(cfg.train.lr, ae, grads);
+        }
+        seconds += start.elapsed().as_secs_f64();
+        let mean = total / batches.max(1) as f64;
+        let recon = eval.reconstruct(&ae.valid(), &device.clone().inner());
+        let (chamfer, _) = mean_std(&eval.chamfer(&recon, points));
+        metrics.write_record([
+            epoch.to_string(),
+            format!("{mean:.6e}"),
+            format!("{chamfer:.6e}"),
+            format!("{seconds:.3}"),
+        ])?;
+        metrics.flush()?;
+        run.log(&format!(
+            "epoch {epoch}: train loss {mean:.5}, {eval_set} Chamfer {chamfer:.5}"
+        ));
+        curve.push((epoch as f64, mean));
+        progress.inc(1, || format!("loss {mean:.5} chamfer {chamfer:.5}"));
+        let snapshot = Snapshot {
+            ae: &ae,
+            sgd: &sgd,
+            amortizer: amortizer.as_ref(),
+            adam: &adam,
+        };
+        if mean < best {
+            best = mean;
+            save_best(&run, epoch, mean, &snapshot)?;
+        }
+        let stop = interrupted.load(std::sync::atomic::Ordering::SeqCst);
+        if stop || epoch % cfg.train.checkpoint_every.max(1) == 0 || epoch == cfg.train.epochs {
+            save_latest(&run, epoch, seconds, &snapshot)?;
+        }
+        if stop {
+            progress.finish();
+            run.log(&format!("interrupted after epoch {epoch}; checkpoint written"));
+            println!(
+                "stopped after epoch {epoch}; continue with: experiments --resume {}",
+                run.path().display()
+            );
+            return Ok(());
+        }
+        if epoch == cfg.train.epochs {
+            write_reconstructions(&run, &eval, &recon, points)?;
+        }
+    }
+    progress.finish();
+    final_metrics(&run, &cfg, &eval, eval_set, &device.clone().inner(), &ae)?;
+    plots::line_plot(
+        &run.file("loss_vs_epoch.png")?,
+        &format!("Autoencoder, {label}"),
+        "epoch",
+        &format!("training loss, {}", cfg.train.loss_scale.label()),
+        &[Series {
+            label,
+            points: curve,
+        }],
+        false,
+        true,
+    )?;
+    println!("outputs in {}", run.path().display());
+    Ok(())
+}
+
+/// PLY and PNG of the first four evaluation clouds and their reconstructions (inputs at the
+/// file's own number of points).
+fn write_reconstructions(run: &RunDir, eval: &EvalClouds, recon: &[f32], points: usize) -> Result<()> {
+    let per = points * 3;
+    for i in 0..eval.len().min(4) {
+        let (a, b) = (eval.input(i), &recon[i * per..(i + 1) * per]);
+        datasets::ply::write_cloud(
+            run.file(&format!("reconstructions/{i}_input.ply"))?,
+            &PointCloud::new(a.to_vec()),
+        )?;
+        datasets::ply::write_cloud(
+            run.file(&format!("reconstructions/{i}_output.ply"))?,
+            &PointCloud::new(b.to_vec()),
+        )?;
+        plots::cloud_views(
+            &run.file(&format!("reconstructions/{i}.png"))?,
+            &format!("evaluation cloud {i}"),
+            &[("input", a), ("reconstruction", b)],
+        )?;
+    }
+    Ok(())
+}
+
+/// End of run: Chamfer and the paper's SW metric on the evaluation clouds for the latest and
+/// the best (lowest mean training loss) checkpoints, into `final_metrics.csv` and the log.
+fn final_metrics(
+    run: &RunDir,
+    cfg: &AutoencoderConfig,
+    eval: &EvalClouds,
+    eval_set: &str,
+    device: &Device,
+    latest: &PointNetAutoencoder,
+) -> Result<()> {
+    let points = cfg.data.points;
+    let best_file = run.path().join("checkpoints/best/model.bpk");
+    let best = cfg
+        .model_config()
+        .init(device)
+        .try_load_file(&best_file)
+        .map_err(|e| anyhow!("{}: loading the best model: {e:?}", best_file.display()))?;
+    let best_epoch = std::fs::read_to_string(run.path().join("checkpoints/best/state"))
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let mut w = csv::Writer::from_path(run.file("final_metrics.csv")?)?;
+    w.write_record([
+        "checkpoint",
+        "eval_set",
+        "clouds",
+        "chamfer_mean",
+        "chamfer_std",
+        "sw_metric_mean",
+        "sw_metric_std",
+    ])?;
+    for (name, model) in [("latest", latest.valid()), (&*format!("best (epoch {best_epoch})"), best)] {
+        let recon = eval.reconstruct(&model, device);
+        let (cd, cd_sd) = mean_std(&eval.chamfer(&recon, points));
+        let sw = eval.sw_metric(&recon, points, device)?;
+        let line = match sw {
+            Some(v) => {
+                let (m, sd) = mean_std(&v);
+                w.write_record([
+                    name.to_string(),
+                    eval_set.to_string(),
+                    eval.len().to_string(),
+                    format!("{cd:.6e}"),
+                    format!("{cd_sd:.6e}"),
+                    format!("{m:.6e}"),
+                    format!("{sd:.6e}"),
+                ])?;
+                format!("Chamfer {cd:.5} ± {cd_sd:.5}, SW √(N·SW₂²) L=100 {m:.5} ± {sd:.5}")
+            }
+            None => {
+                w.write_record([
+                    name.to_string(),
+                    eval_set.to_string(),
+                    eval.len().to_string(),
+                    format!("{cd:.6e}"),
+                    format!("{cd_sd:.6e}"),
+                    String::new(),
+                    String::new(),
+                ])?;
+                format!("Chamfer {cd:.5} ± {cd_sd:.5} (SW metric skipped: the clouds do not have [data] points points)")
+            }
+        };
+        let line = format!("final, {name} checkpoint, {} {eval_set} clouds: {line}", eval.len());
+        run.log(&line);
+        println!("{line}");
+    }
+    w.flush()?;
+    Ok(())
+}
