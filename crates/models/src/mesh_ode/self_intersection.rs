@@ -133,7 +133,7 @@ mod tests {
         // triangle pierced by two vertical ones. Intersecting faces: 3·2 + 3 = 9 (pairs: 5).
         let clean = icosphere(2);
         let (mut v, mut f) = (clean.vertices.clone(), clean.faces.clone());
-        let mut add = |v: &mut Vec<f32>, f: &mut Vec<u32>, tri: [[f32; 3]; 3]| {
+        let add = |v: &mut Vec<f32>, f: &mut Vec<u32>, tri: [[f32; 3]; 3]| {
             let base = (v.len() / 3) as u32;
             tri.iter().for_each(|p| v.extend_from_slice(p));
             f.extend_from_slice(&[base, base + 1, base + 2]);
