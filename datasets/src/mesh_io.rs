@@ -323,7 +323,8 @@ mod tests {
         // A NaN vertex is named, in every format.
         std::fs::write(&obj, "v 0 0 0\nv 1 nan 0\nv 0 1 0\nf 1 2 3\n").unwrap();
         std::fs::write(&off, "OFF\n3 1 0\n0 0 0\n1 0 0\n0 NaN 1\n3 0 1 2\n").unwrap();
-        std::fs::write(&ply, "ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\nelement face 1\nproperty list uchar int vertex_indices\nend_header\n0 0 0\n1 0 0\ninf 1 0\n3 0 1 2\n").unwrap();
+        let nan_mesh = Mesh::new(vec![0., 0., 0., 1., 0., 0., f32::INFINITY, 1., 0.], vec![0, 1, 2]).unwrap();
+        write_ply(&ply, &nan_mesh).unwrap();
         let mut fs = std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/data/freesurfer_octahedron.white"
