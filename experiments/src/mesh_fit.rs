@@ -200,12 +200,19 @@ pub fn table_text(rows: &[(String, MeshMetrics, f64)]) -> String {
     }
     let losses: Vec<_> = rows.iter().filter(|r| LOSSES.contains(&r.0.as_str())).collect();
     if losses.len() > 1 {
+        // The loss with the smallest value, or every loss sharing it ("tie: a = b").
         let best = |key: &dyn Fn(&MeshMetrics) -> f64| {
-            losses
+            let min = losses.iter().map(|r| key(&r.1)).fold(f64::INFINITY, f64::min);
+            let winners: Vec<&str> = losses
                 .iter()
-                .min_by(|a, b| key(&a.1).total_cmp(&key(&b.1)))
-                .map(|r| r.0.clone())
-                .unwrap_or_default()
+                .filter(|r| key(&r.1) == min)
+                .map(|r| r.0.as_str())
+                .collect();
+            match winners.len() {
+                1 => winners[0].to_string(),
+                n if n == losses.len() => "all equal".to_string(),
+                _ => format!("tie: {}", winners.join(" = ")),
+            }
         };
         text += &format!(
             "best: chamfer {}, assd {}, hd90 {}, sif % {}, flipped {}, nc {}\n",
@@ -259,6 +266,27 @@ mod tests {
             assert!(g.iter().any(|x| *x != 0.0) && g.iter().all(|x| x.is_finite()), "{name}");
         }
         assert!(training_loss("emd", &template.vertices_tensor(&device), &faces, &target, None, 8, 0, &sw, 0.1).is_err());
+    }
+
+    #[test]
+    fn the_table_names_the_best_loss_and_ties() {
+        let m = |chamfer, sif_percent| MeshMetrics {
+            chamfer,
+            assd: chamfer,
+            hd90: chamfer,
+            sif_percent,
+            flipped: 0,
+            normal_consistency: 1.0 - chamfer,
+        };
+        let rows = vec![
+            ("template".to_string(), m(0.0, 0.0), 0.0),
+            ("chamfer".to_string(), m(0.2, 1.0), 1.0),
+            ("sw-surface".to_string(), m(0.1, 1.0), 1.0),
+            ("sw-varifold".to_string(), m(0.3, 2.0), 1.0),
+        ];
+        let text = table_text(&rows);
+        assert!(text.contains("best: chamfer sw-surface, assd sw-surface"), "{text}");
+        assert!(text.contains("sif % tie: chamfer = sw-surface, flipped all equal, nc sw-surface"), "{text}");
     }
 
     #[test]
