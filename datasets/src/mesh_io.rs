@@ -1,6 +1,9 @@
-//! Mesh files: OBJ (via `tobj`), PLY ASCII and binary (via `ply-rs`) and OFF (by hand: a text
-//! header, counts and index lists, which needs no library). Polygons are triangulated as fans.
-//! Written back as OBJ (text) and binary little-endian PLY.
+//! Mesh files: OBJ (via `tobj`), PLY ASCII and binary (via `ply-rs`), OFF (by hand: a text
+//! header, counts and index lists, which needs no library) and FreeSurfer binary surfaces
+//! (`lh.white`, `lh.pial`, ...; recognised by their magic number whatever the file name, see
+//! [`crate::freesurfer`]). Polygons are triangulated as fans. Every reader rejects a vertex with
+//! a NaN or infinite coordinate, naming the file and the vertex. Written back as OBJ (text) and
+//! binary little-endian PLY.
 
 use std::io::Write;
 use std::path::Path;
@@ -11,14 +14,43 @@ use ply_rs::ply::{DefaultElement, Property};
 use crate::error::{DataError, Result};
 use crate::mesh::Mesh;
 
-/// Reads an `.obj`, `.off` or `.ply` mesh (by extension).
+/// Reads a FreeSurfer surface (by its magic number) or an `.obj`, `.off` or `.ply` mesh (by
+/// extension); a non-finite vertex coordinate is an error naming the file and the vertex.
 pub fn read_mesh(path: impl AsRef<Path>) -> Result<Mesh> {
     let path = path.as_ref();
-    if !path.exists() {
+    let mesh = read_any(path)?;
+    if let Some((i, v)) = mesh
+        .vertices
+        .chunks_exact(3)
+        .enumerate()
+        .find(|(_, v)| v.iter().any(|c| !c.is_finite()))
+    {
+        return Err(DataError::format(
+            path,
+            format!(
+                "vertex {i} has a non-finite coordinate ({}, {}, {})",
+                v[0], v[1], v[2]
+            ),
+        ));
+    }
+    Ok(mesh)
+}
+
+fn read_any(path: &Path) -> Result<Mesh> {
+    if !path.is_file() {
         return Err(DataError::NotFound {
             path: path.to_path_buf(),
-            hint: "Meshes are read from .obj, .off and .ply files.".into(),
+            hint: "Meshes are read from .obj, .off, .ply and FreeSurfer surface files.".into(),
         });
+    }
+    let mut magic = [0u8; 3];
+    let head = {
+        use std::io::Read;
+        let mut f = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+        f.read(&mut magic).map_err(|e| DataError::io(path, e))?
+    };
+    if crate::freesurfer::is_freesurfer(&magic[..head]) {
+        return crate::freesurfer::read_freesurfer(path);
     }
     let ext = path
         .extension()
@@ -34,7 +66,9 @@ pub fn read_mesh(path: impl AsRef<Path>) -> Result<Mesh> {
         "ply" => read_ply(path).map_err(named),
         other => Err(DataError::format(
             path,
-            format!("unknown mesh extension `.{other}` (expected .obj, .off or .ply)"),
+            format!(
+                "unknown mesh extension `.{other}` (expected .obj, .off, .ply or a FreeSurfer surface)"
+            ),
         )),
     }
 }
@@ -286,6 +320,29 @@ mod tests {
                 .to_string()
                 .contains("not found")
         );
+        // A NaN vertex is named, in every format.
+        std::fs::write(&obj, "v 0 0 0\nv 1 nan 0\nv 0 1 0\nf 1 2 3\n").unwrap();
+        std::fs::write(&off, "OFF\n3 1 0\n0 0 0\n1 0 0\n0 NaN 1\n3 0 1 2\n").unwrap();
+        let nan_mesh = Mesh::new(vec![0., 0., 0., 1., 0., 0., f32::INFINITY, 1., 0.], vec![0, 1, 2]).unwrap();
+        write_ply(&ply, &nan_mesh).unwrap();
+        let mut fs = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/freesurfer_octahedron.white"
+        ))
+        .unwrap();
+        // Vertex 3's y: header (3 magic + 33 stamp + 2 newlines + 8 counts), 12 bytes a vertex.
+        let at = 3 + "created by swburn fixture script".len() + 2 + 8 + 3 * 12 + 4;
+        fs[at..at + 4].copy_from_slice(&f32::NAN.to_be_bytes());
+        let white = dir.path().join("lh.white");
+        std::fs::write(&white, fs).unwrap();
+        for (p, vertex) in [(&obj, 1), (&off, 2), (&ply, 2), (&white, 3)] {
+            let e = read_mesh(p).unwrap_err().to_string();
+            let name = p.file_name().unwrap().to_str().unwrap();
+            assert!(
+                e.contains(name) && e.contains(&format!("vertex {vertex} has a non-finite")),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -1,4 +1,7 @@
-//! Seeded synthetic triangle meshes: icosphere, UV sphere, torus, ellipsoid, bumpy sphere.
+//! Seeded synthetic triangle meshes: icosphere, UV sphere, torus, ellipsoid, bumpy sphere, and
+//! two folded targets for surface fitting — a sphere cut by deep, narrow sulci (fold walls facing
+//! each other, as in a cortical surface) and a bent capsule (a genus-0 shape with a concave
+//! side that no ray from its centre sees whole).
 //! All are closed, consistently oriented (normals point outward) and genus 0 except the torus.
 
 use std::collections::HashMap;
@@ -168,6 +171,70 @@ pub fn bumpy_sphere(k: usize, amplitude: f32, seed: u64) -> Mesh {
     m
 }
 
+/// A sphere with `sulci` deep, narrow grooves along great circles whose normals n_j are drawn
+/// from `seed`:
+///
+/// ```text
+/// r(u) = 1 − depth · (1 − Π_j (1 − exp(−⟨u, n_j⟩² / (2 width²))))
+/// ```
+/// ⟨u, n_j⟩ is the sine of the angle from u to groove j, so each groove is a Gaussian trench of
+/// angular standard deviation `width` (radians) whose floor lies at radius 1 − depth. With
+/// depth ≫ width the two walls of a groove are nearly radial and face each other, the
+/// regime where a loss that sees normals has something to do. Still a radial graph over the
+/// sphere, hence closed, genus 0 and free of self-intersections. Resolve the walls with
+/// `k` ≥ 5 (edge ≈ 0.038 rad) for width ≈ 0.07.
+pub fn folded_sphere(k: usize, sulci: usize, depth: f32, width: f32, seed: u64) -> Mesh {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, StandardNormal};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let normals: Vec<[f64; 3]> = (0..sulci)
+        .map(|_| {
+            let n: [f64; 3] = std::array::from_fn(|_| StandardNormal.sample(&mut rng));
+            let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+            n.map(|c| c / len)
+        })
+        .collect();
+    let mut m = icosphere(k);
+    let two_w2 = 2.0 * (width as f64).powi(2);
+    for p in m.vertices.chunks_exact_mut(3) {
+        let u = [p[0] as f64, p[1] as f64, p[2] as f64];
+        let outside: f64 = normals
+            .iter()
+            .map(|n| {
+                let s = u[0] * n[0] + u[1] * n[1] + u[2] * n[2];
+                1.0 - (-s * s / two_w2).exp()
+            })
+            .product();
+        let r = 1.0 - depth as f64 * (1.0 - outside);
+        p.iter_mut().for_each(|c| *c = (*c as f64 * r) as f32);
+    }
+    m
+}
+
+/// A capsule-like ellipsoid (semi-axes 1, `thickness`, `thickness`) bent around the z axis into
+/// a kidney shape, then centred and scaled into the unit ball (radius 0.95):
+///
+/// ```text
+/// (x, y, z) ↦ ((R − y) sin(x / R), R − (R − y) cos(x / R), z),   R = `bend_radius`
+/// ```
+/// The map's Jacobian determinant is (R − y)/R > 0 for y < R (`thickness` < R), so the result is
+/// an embedded, outward-oriented genus-0 surface; its inner side is concave, and some of its
+/// outward normals point back towards its centre (the shape is not star-shaped from there).
+pub fn bent_capsule(k: usize, thickness: f32, bend_radius: f32) -> Mesh {
+    let mut m = ellipsoid(k, 1.0, thickness, thickness);
+    let r = bend_radius as f64;
+    for p in m.vertices.chunks_exact_mut(3) {
+        let (x, y) = (p[0] as f64, p[1] as f64);
+        let (s, c) = (x / r).sin_cos();
+        p[0] = ((r - y) * s) as f32;
+        p[1] = (r - (r - y) * c) as f32;
+    }
+    let frame = crate::mesh_frame::UnitFrame::fitting(&m).expect("a non-degenerate capsule");
+    let mut unit = frame.forward(&m);
+    unit.vertices.iter_mut().for_each(|c| *c *= 0.95);
+    unit
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +304,80 @@ mod tests {
         assert!((volume(&icosphere(5)) - 4.0 / 3.0 * PI).abs() < 0.01);
         assert!((volume(&torus(0.7, 0.3, 128, 64)) - 2.0 * PI * PI * 0.7 * 0.09).abs() < 0.01);
         assert_eq!(bumpy_sphere(2, 0.15, 4), bumpy_sphere(2, 0.15, 4));
+        for m in [folded_sphere(4, 3, 0.35, 0.07, 2), bent_capsule(3, 0.3, 0.75)] {
+            closed_and_oriented(&m);
+            assert_eq!(euler(&m), 2);
+            assert!(volume(&m) > 0.0);
+        }
+    }
+
+    /// Unit outward normal and centroid of every face.
+    fn faces_normals_centroids(m: &Mesh) -> Vec<([f64; 3], [f64; 3])> {
+        let n = m.face_normals();
+        m.faces
+            .chunks_exact(3)
+            .enumerate()
+            .map(|(f, t)| {
+                let c = std::array::from_fn(|k| {
+                    t.iter().map(|&i| m.vertices[3 * i as usize + k] as f64).sum::<f64>() / 3.0
+                });
+                (std::array::from_fn(|k| n[3 * f + k] as f64), c)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn folded_targets_have_facing_walls_and_concavities() {
+        // Sulci: the floor reaches radius 1 − depth, and a large share of faces are walls whose
+        // normal is more than 60° from the radial direction (a sphere or bumpy sphere has none).
+        let (depth, width) = (0.35f32, 0.07f32);
+        let folded = folded_sphere(5, 3, depth, width, 2);
+        let radii: Vec<f64> = folded
+            .vertices
+            .chunks_exact(3)
+            .map(|v| v.iter().map(|&c| (c as f64).powi(2)).sum::<f64>().sqrt())
+            .collect();
+        let min_r = radii.iter().cloned().fold(f64::INFINITY, f64::min);
+        assert!((min_r - (1.0 - depth as f64)).abs() < 0.02, "floor radius {min_r}");
+        assert!(radii.iter().all(|&r| r <= 1.0 + 1e-6));
+        let wall_share = |m: &Mesh| {
+            let fs = faces_normals_centroids(m);
+            fs.iter()
+                .filter(|(n, c)| {
+                    let len = (c[0] * c[0] + c[1] * c[1] + c[2] * c[2]).sqrt();
+                    (n[0] * c[0] + n[1] * c[1] + n[2] * c[2]) / len < 0.5
+                })
+                .count() as f64
+                / fs.len() as f64
+        };
+        assert!(wall_share(&folded) > 0.05, "{}", wall_share(&folded));
+        assert_eq!(wall_share(&bumpy_sphere(5, 0.15, 4)), 0.0);
+        // Walls face each other: across a groove, two faces within 3·width of each other have
+        // normals more than 107° apart (opposite walls), which no convex surface has.
+        let fs = faces_normals_centroids(&folded);
+        let facing = fs.iter().step_by(7).any(|(n, c)| {
+            fs.iter().any(|(m, d)| {
+                let dist2: f64 = (0..3).map(|k| (c[k] - d[k]).powi(2)).sum();
+                dist2 < (3.0 * width as f64).powi(2) && (0..3).map(|k| n[k] * m[k]).sum::<f64>() < -0.3
+            })
+        });
+        assert!(facing, "no pair of facing walls");
+        // The bent capsule: inside the unit ball, and some outward normals point back to the
+        // centre of its bounding box (a concavity; impossible for a star-shaped surface).
+        let kidney = bent_capsule(4, 0.3, 0.75);
+        assert!(kidney.vertices.chunks_exact(3).all(|v| v.iter().map(|c| c * c).sum::<f32>() <= 0.95f32.powi(2) + 1e-5));
+        let inward = faces_normals_centroids(&kidney)
+            .iter()
+            .filter(|(n, c)| n[0] * c[0] + n[1] * c[1] + n[2] * c[2] < 0.0)
+            .count();
+        assert!(inward > 0, "no concave face");
+        assert_eq!(
+            faces_normals_centroids(&ellipsoid(4, 1.0, 0.3, 0.3))
+                .iter()
+                .filter(|(n, c)| n[0] * c[0] + n[1] * c[1] + n[2] * c[2] < 0.0)
+                .count(),
+            0
+        );
         assert_ne!(bumpy_sphere(2, 0.15, 4), bumpy_sphere(2, 0.15, 5));
     }
 }

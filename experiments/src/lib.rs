@@ -8,6 +8,7 @@ pub mod device;
 pub mod flow;
 pub mod mesh_dataset;
 pub mod mesh_deform;
+pub mod mesh_fit;
 pub mod pair;
 pub mod plots;
 pub mod progress;

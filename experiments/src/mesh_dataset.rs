@@ -1,6 +1,8 @@
 //! DDOT's dataset mode: one conditioned network (PointNet code of the target cloud → velocity
 //! field v(x, t, z)) deforms the template icosphere towards many targets; trained on a training
-//! split with the configured loss, evaluated by Chamfer on held-out targets it never saw.
+//! split once per configured loss (both meshes resampled every step, `mesh_fit`), and scored on
+//! held-out targets it never saw with the full metric set (Chamfer, ASSD, HD90, SIF %, flipped
+//! faces, normal consistency; means over the held-out targets), the four losses in one table.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -11,15 +13,16 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use datasets::Mesh;
 use datasets::synthetic_mesh::{bumpy_sphere, ellipsoid, icosphere};
-use models::mesh_ode::metrics::point_metrics;
-use models::mesh_ode::{ConditionedDeformerConfig, OdeMethod, chamfer_loss};
+use models::mesh_ode::metrics::{MeshMetrics, point_metrics};
+use models::mesh_ode::surface_distance::CORTEXODE_POINTS;
+use models::mesh_ode::{ConditionedDeformer, ConditionedDeformerConfig, OdeMethod};
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
-use sw_loss::mesh::{surface_measure, varifold_measure, vertex_measure};
-use sw_loss::{LossConfig, Measure, Reduction};
+use sw_loss::{LossConfig, Reduction};
 
 use crate::cli::Cli;
 use crate::config::Loaded;
+use crate::mesh_fit::{self, LOSSES, Target};
 use crate::plots::{self, Series};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
@@ -67,13 +70,17 @@ pub struct DatasetShapes {
     pub targets: usize,
     /// Subdivisions of the synthetic targets.
     pub target_subdivisions: usize,
-    /// A folder of target meshes (.obj, .off, .ply; sorted by name) instead of synthetic ones.
-    /// They should be genus 0 and roughly centred in the unit ball, like the template.
+    /// A folder of target meshes (.obj, .off, .ply, FreeSurfer `*.white` / `*.pial`; sorted by
+    /// name) instead of synthetic ones. They should be genus 0; each is rescaled into the
+    /// template's frame and scored in its own units.
     pub target_dir: Option<PathBuf>,
     /// The last `test` targets are held out.
     pub test: usize,
-    /// Surface samples of each target: the encoder's input and the losses' target measure.
+    /// Surface samples of each target: the encoder's input (fixed) and K, the samples of each
+    /// mesh the losses draw anew every step.
     pub points: usize,
+    /// Surface samples per mesh for the held-out ASSD / HD90 / Chamfer (CortexODE: 100 000).
+    pub eval_points: usize,
 }
 
 impl Default for DatasetShapes {
@@ -85,6 +92,7 @@ impl Default for DatasetShapes {
             target_dir: None,
             test: 8,
             points: 1024,
+            eval_points: CORTEXODE_POINTS,
         }
     }
 }
@@ -93,8 +101,9 @@ impl Default for DatasetShapes {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatasetTrain {
-    /// `chamfer`, `sw-vertices`, `sw-surface` or `sw-varifold`.
-    pub loss: String,
+    /// Losses to compare, one training each: `chamfer`, `sw-vertices`, `sw-surface`,
+    /// `sw-varifold`.
+    pub losses: Vec<String>,
     /// Adam steps.
     pub steps: usize,
     /// Targets per step.
@@ -114,7 +123,7 @@ pub struct DatasetTrain {
 impl Default for DatasetTrain {
     fn default() -> Self {
         Self {
-            loss: "sw-surface".into(),
+            losses: LOSSES.iter().map(|s| s.to_string()).collect(),
             steps: 600,
             batch: 8,
             lr: 1e-3,
@@ -126,43 +135,39 @@ impl Default for DatasetTrain {
     }
 }
 
-const LOSSES: [&str; 4] = ["chamfer", "sw-vertices", "sw-surface", "sw-varifold"];
-
-/// One target: its mesh and `points` surface samples.
-struct Target {
-    mesh: Mesh,
+/// One target: the mesh (unit frame and file units), the encoder's cloud, curve samples.
+struct Item {
+    target: Target,
     cloud: Vec<f32>,
     eval: Vec<f32>,
 }
 
-fn targets(s: &DatasetShapes, seed: u64) -> Result<Vec<Mesh>> {
+fn targets(s: &DatasetShapes, seed: u64) -> Result<Vec<Target>> {
     if let Some(dir) = &s.target_dir {
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .with_context(|| format!("[shapes] target_dir {}", dir.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
                 p.extension().is_some_and(|x| {
-                    ["obj", "off", "ply"].contains(&x.to_ascii_lowercase().to_str().unwrap_or(""))
+                    ["obj", "off", "ply", "white", "pial"]
+                        .contains(&x.to_ascii_lowercase().to_str().unwrap_or(""))
                 })
             })
             .collect();
         files.sort();
         if files.is_empty() {
             bail!(
-                "[shapes] target_dir {}: no .obj, .off or .ply files",
+                "[shapes] target_dir {}: no .obj, .off, .ply, .white or .pial files",
                 dir.display()
             );
         }
-        return files
-            .iter()
-            .map(|f| Ok(datasets::mesh_io::read_mesh(f)?))
-            .collect();
+        return files.iter().map(|f| Target::from_file(f)).collect();
     }
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x7461_7267);
     Ok((0..s.targets)
         .map(|i| {
             let k = s.target_subdivisions;
-            if i % 2 == 0 {
+            Target::synthetic(if i % 2 == 0 {
                 ellipsoid(
                     k,
                     rng.random_range(0.55..1.1),
@@ -171,7 +176,7 @@ fn targets(s: &DatasetShapes, seed: u64) -> Result<Vec<Mesh>> {
                 )
             } else {
                 bumpy_sphere(k, rng.random_range(0.05..0.25), rng.random())
-            }
+            })
         })
         .collect())
 }
@@ -189,21 +194,162 @@ fn to_vec(t: Tensor<2>) -> Result<Vec<f32>> {
         .map_err(|e| anyhow!("{e:?}"))
 }
 
-/// Trains the conditioned deformer and writes the run folder.
+
+/// The template deformed towards targets `range` (network in evaluation mode), unit frame.
+fn deform_all(
+    model: &ConditionedDeformer,
+    template: &Mesh,
+    items: &[Item],
+    range: std::ops::Range<usize>,
+    t: &DatasetTrain,
+    base: &Device,
+) -> Result<Vec<Mesh>> {
+    let frozen = model.valid();
+    let clouds: Vec<&[f32]> = range.clone().map(|i| &items[i].cloud[..]).collect();
+    frozen
+        .forward(
+            template.vertices_tensor(base),
+            cloud_tensor(&clouds, base),
+            t.ode_steps,
+            t.method,
+        )
+        .into_iter()
+        .map(|v| Ok(Mesh::new(to_vec(v)?, template.faces.clone())?))
+        .collect()
+}
+
+/// Mean point-set Chamfer (2 000 samples, unit frame) of `meshes` to targets `range`: the
+/// cheap curve logged during training.
+fn curve_chamfer(meshes: &[Mesh], items: &[Item], range: std::ops::Range<usize>) -> f64 {
+    meshes
+        .iter()
+        .zip(range.clone())
+        .map(|(m, i)| point_metrics(&m.sample_surface(2000, 5).points, &items[i].eval).chamfer)
+        .sum::<f64>()
+        / range.len().max(1) as f64
+}
+
+/// Everything one training needs, shared by the losses.
+struct Setup<'a> {
+    cfg: &'a MeshDatasetConfig,
+    items: &'a [Item],
+    template: &'a Mesh,
+    n_train: usize,
+    seed: u64,
+    device: &'a Device,
+    base: &'a Device,
+}
+
+/// Trains one conditioned deformer with `loss_name`, logging curves to `metrics`.
+fn train_one(
+    s: &Setup,
+    loss_name: &str,
+    metrics: &mut csv::Writer<std::fs::File>,
+    run: &RunDir,
+) -> Result<(ConditionedDeformer, f64, Vec<(f64, f64)>)> {
+    let t = &s.cfg.train;
+    let points = s.cfg.shapes.points;
+    let sw_cfg = LossConfig {
+        power: true,
+        reduction: Reduction::Mean,
+        ..s.cfg.loss.clone()
+    };
+    s.device.seed(s.seed);
+    let mut model = s.cfg.model.init(s.device);
+    let mut optim = AdamConfig::new().init();
+    let template_v = s.template.vertices_tensor(s.device);
+    let template_f: Tensor<2, Int> = s.template.faces_tensor(s.device);
+    let (eval_train, eval_test) = (0..s.n_train.min(8), s.n_train..s.items.len());
+    let mut curve = Vec::new();
+    let mut progress = Progress::new(loss_name, t.steps as u64);
+    let mut seconds = 0.0;
+    let mut loss_sum = (0.0, 0usize);
+    for step in 0..=t.steps {
+        if step % t.log_every == 0 || step == t.steps {
+            let train_cd = curve_chamfer(
+                &deform_all(&model, s.template, s.items, eval_train.clone(), t, s.base)?,
+                s.items,
+                eval_train.clone(),
+            );
+            let test_cd = curve_chamfer(
+                &deform_all(&model, s.template, s.items, eval_test.clone(), t, s.base)?,
+                s.items,
+                eval_test.clone(),
+            );
+            let mean_loss = loss_sum.0 / loss_sum.1.max(1) as f64;
+            metrics.write_record([
+                loss_name.to_string(),
+                step.to_string(),
+                format!("{mean_loss:.6e}"),
+                format!("{train_cd:.6e}"),
+                format!("{test_cd:.6e}"),
+                format!("{seconds:.2}"),
+            ])?;
+            metrics.flush()?;
+            let line = format!(
+                "{loss_name} step {step}: loss {mean_loss:.5}, Chamfer train {train_cd:.5}, held-out {test_cd:.5}"
+            );
+            progress.println(&line);
+            run.log(&line);
+            curve.push((step.max(1) as f64, test_cd));
+            loss_sum = (0.0, 0);
+        }
+        if step == t.steps {
+            break;
+        }
+        let start = Instant::now();
+        let mut rng =
+            rand::rngs::StdRng::seed_from_u64(s.seed.wrapping_mul(31).wrapping_add(step as u64));
+        let batch: Vec<usize> = (0..t.batch).map(|_| rng.random_range(0..s.n_train)).collect();
+        let clouds: Vec<&[f32]> = batch.iter().map(|&i| &s.items[i].cloud[..]).collect();
+        let codes_in = cloud_tensor(&clouds, s.device); // [B, P, 3]
+        let deformed = model.forward(template_v.clone(), codes_in, t.ode_steps, t.method);
+        let mut losses = Vec::with_capacity(t.batch);
+        for (b, v) in deformed.iter().enumerate() {
+            losses.push(mesh_fit::training_loss(
+                loss_name,
+                v,
+                &template_f,
+                &s.items[batch[b]].target.unit,
+                None,
+                points,
+                rng.random(),
+                &sw_cfg,
+                t.normal_weight,
+            )?);
+        }
+        let loss = Tensor::cat(losses, 0).mean();
+        let value = loss.clone().into_scalar::<f64>();
+        if !value.is_finite() {
+            bail!("{loss_name}: the loss is {value} at step {step}; lower [train] lr");
+        }
+        loss_sum = (loss_sum.0 + value, loss_sum.1 + 1);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(t.lr, model, grads);
+        seconds += start.elapsed().as_secs_f64();
+        progress.inc(1, || format!("loss {value:.5}"));
+    }
+    progress.finish();
+    Ok((model, seconds, curve))
+}
+
+/// Trains one conditioned deformer per loss and writes the run folder.
 pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let cfg: MeshDatasetConfig = loaded.parse()?;
     let path = loaded.path.display().to_string();
     let t = &cfg.train;
-    if !LOSSES.contains(&t.loss.as_str()) {
-        bail!(
-            "{path}: [train] loss `{}` is not one of {}",
-            t.loss,
-            LOSSES.join(", ")
-        );
+    if let Some(bad) = t.losses.iter().find(|l| !LOSSES.contains(&l.as_str())) {
+        bail!("{path}: [train] losses: `{bad}` is not one of {}", LOSSES.join(", "));
     }
-    if t.steps == 0 || t.batch < 2 || t.log_every == 0 || !(t.lr > 0.0) {
+    if t.losses.is_empty()
+        || t.steps == 0
+        || t.batch < 2
+        || t.log_every == 0
+        || !(t.lr > 0.0)
+        || cfg.shapes.eval_points == 0
+    {
         bail!(
-            "{path}: [train] steps and log_every must be positive, batch ≥ 2 (batch norm), lr > 0"
+            "{path}: [train] losses must be non-empty, steps and log_every positive, batch ≥ 2 (batch norm), lr > 0; [shapes] eval_points positive"
         );
     }
     cfg.loss
@@ -212,7 +358,6 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let seed = cli.seed.unwrap_or(cfg.seed);
     let (device_name, base) = crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
     let device = base.clone().autodiff();
-    device.seed(seed);
     let meshes = targets(&cfg.shapes, seed).with_context(|| path.clone())?;
     let test = cfg.shapes.test;
     if meshes.len() < test + 2 {
@@ -223,21 +368,20 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         );
     }
     let points = cfg.shapes.points;
-    let data: Vec<Target> = meshes
+    let items: Vec<Item> = meshes
         .into_iter()
         .enumerate()
-        .map(|(i, mesh)| Target {
-            cloud: mesh
+        .map(|(i, target)| Item {
+            cloud: target
+                .unit
                 .sample_surface(points, seed.wrapping_add(i as u64))
                 .points,
-            eval: mesh.sample_surface(2000, 9_000 + i as u64).points,
-            mesh,
+            eval: target.unit.sample_surface(2000, 9_000 + i as u64).points,
+            target,
         })
         .collect();
-    let n_train = data.len() - test;
+    let n_train = items.len() - test;
     let template = icosphere(cfg.shapes.template_subdivisions);
-    let template_v = template.vertices_tensor(&device);
-    let template_f: Tensor<2, Int> = template.faces_tensor(&device);
     let run = RunDir::create(
         &cli.out.clone().unwrap_or_else(|| PathBuf::from("runs")),
         &loaded.name,
@@ -245,178 +389,98 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     )?;
     println!("run folder: {}", run.path().display());
     run.log(&format!(
-        "conditioned deformer: {n_train} training / {test} test targets, template {} vertices, loss {}, device {device_name}",
+        "conditioned deformer: {n_train} training / {test} held-out targets, template {} vertices, losses {}, device {device_name}",
         template.num_vertices(),
-        t.loss
+        t.losses.join(", ")
     ));
-    let sw_cfg = LossConfig {
-        power: true,
-        reduction: Reduction::Mean,
-        ..cfg.loss.clone()
-    };
-    let mut model = cfg.model.init(&device);
-    let mut optim = AdamConfig::new().init();
-    // Chamfer of the undeformed template to each target: the baseline the network must beat.
-    let template_samples = template.sample_surface(2000, 5).points;
-    let baseline = |range: std::ops::Range<usize>| {
-        range
+    let eval_test = n_train..items.len();
+    // The undeformed template: the row every loss must beat.
+    let template_row = MeshMetrics::mean(
+        &eval_test
             .clone()
-            .map(|i| point_metrics(&template_samples, &data[i].eval).chamfer)
-            .sum::<f64>()
-            / range.len() as f64
-    };
-    let eval_train = 0..n_train.min(8);
-    let eval_test = n_train..data.len();
-    let (base_train, base_test) = (baseline(eval_train.clone()), baseline(eval_test.clone()));
-    // Mean Chamfer after deformation over `range`, with the network in evaluation mode.
-    let evaluate = |model: &models::mesh_ode::ConditionedDeformer,
-                    range: std::ops::Range<usize>|
-     -> Result<(f64, Vec<Mesh>)> {
-        let frozen = model.valid();
-        let tv = template.vertices_tensor(&base);
-        let clouds: Vec<&[f32]> = range.clone().map(|i| &data[i].cloud[..]).collect();
-        let deformed = frozen.forward(tv, cloud_tensor(&clouds, &base), t.ode_steps, t.method);
-        let mut total = 0.0;
-        let mut meshes = Vec::new();
-        for (v, i) in deformed.into_iter().zip(range.clone()) {
-            let mesh = Mesh::new(to_vec(v)?, template.faces.clone())?;
-            total += point_metrics(&mesh.sample_surface(2000, 5).points, &data[i].eval).chamfer;
-            meshes.push(mesh);
-        }
-        Ok((total / range.len() as f64, meshes))
-    };
+            .map(|i| items[i].target.score(&template, &template, cfg.shapes.eval_points, 7))
+            .collect::<Vec<_>>(),
+    );
     let mut metrics = csv::Writer::from_path(run.file("metrics.csv")?)?;
     metrics.write_record([
+        "loss",
         "step",
         "train_loss",
         "train_chamfer",
         "test_chamfer",
         "seconds",
     ])?;
-    let (mut train_curve, mut test_curve) = (Vec::new(), Vec::new());
-    let mut progress = Progress::new("steps", t.steps as u64);
-    let mut seconds = 0.0;
-    let mut loss_sum = (0.0, 0usize);
-    for step in 0..=t.steps {
-        if step % t.log_every == 0 || step == t.steps {
-            let (train_cd, _) = evaluate(&model, eval_train.clone())?;
-            let (test_cd, _) = evaluate(&model, eval_test.clone())?;
-            let mean_loss = loss_sum.0 / loss_sum.1.max(1) as f64;
-            metrics.write_record([
-                step.to_string(),
-                format!("{mean_loss:.6e}"),
-                format!("{train_cd:.6e}"),
-                format!("{test_cd:.6e}"),
-                format!("{seconds:.2}"),
-            ])?;
-            metrics.flush()?;
-            let line = format!(
-                "step {step}: loss {mean_loss:.5}, Chamfer train {train_cd:.5} (template {base_train:.5}), test {test_cd:.5} (template {base_test:.5})"
-            );
-            progress.println(&line);
-            run.log(&line);
-            train_curve.push((step.max(1) as f64, train_cd));
-            test_curve.push((step.max(1) as f64, test_cd));
-            loss_sum = (0.0, 0);
-        }
-        if step == t.steps {
-            break;
-        }
-        let start = Instant::now();
-        let mut rng =
-            rand::rngs::StdRng::seed_from_u64(seed.wrapping_mul(31).wrapping_add(step as u64));
-        let batch: Vec<usize> = (0..t.batch).map(|_| rng.random_range(0..n_train)).collect();
-        let clouds: Vec<&[f32]> = batch.iter().map(|&i| &data[i].cloud[..]).collect();
-        let targets = cloud_tensor(&clouds, &device); // [B, P, 3]
-        let deformed = model.forward(template_v.clone(), targets.clone(), t.ode_steps, t.method);
-        let mut losses = Vec::with_capacity(t.batch);
-        for (b, v) in deformed.into_iter().enumerate() {
-            let target = targets
-                .clone()
-                .slice([b..b + 1, 0..points, 0..3])
-                .reshape([points, 3]);
-            losses.push(match t.loss.as_str() {
-                "chamfer" => chamfer_loss(v, target),
-                "sw-vertices" => sw_cfg.forward(&vertex_measure(v), &Measure::single(target))?,
-                "sw-surface" => sw_cfg.forward(
-                    &surface_measure(&v, &template_f, points)?,
-                    &Measure::single(target),
-                )?,
-                _ => {
-                    let m = &data[batch[b]].mesh;
-                    sw_cfg.forward(
-                        &varifold_measure(&v, &template_f, t.normal_weight)?,
-                        &varifold_measure(
-                            &m.vertices_tensor(&device),
-                            &m.faces_tensor(&device),
-                            t.normal_weight,
-                        )?,
-                    )?
-                }
-            });
-        }
-        let loss = Tensor::cat(losses, 0).mean();
-        let value = loss.clone().into_scalar::<f64>();
-        if !value.is_finite() {
-            bail!("the loss is {value} at step {step}; lower [train] lr");
-        }
-        loss_sum = (loss_sum.0 + value, loss_sum.1 + 1);
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(t.lr, model, grads);
-        seconds += start.elapsed().as_secs_f64();
-        progress.inc(1, || format!("loss {value:.5}"));
-    }
-    progress.finish();
-    let (test_cd, test_meshes) = evaluate(&model, eval_test.clone())?;
-    for (k, (mesh, i)) in test_meshes
-        .iter()
-        .zip(eval_test.clone())
-        .enumerate()
-        .take(4)
-    {
+    let mut held_out = csv::Writer::from_path(run.file("held_out.csv")?)?;
+    held_out.write_record(["loss", "target"].iter().chain(&mesh_fit::COLUMNS))?;
+    let setup = Setup {
+        cfg: &cfg,
+        items: &items,
+        template: &template,
+        n_train,
+        seed,
+        device: &device,
+        base: &base,
+    };
+    let mut rows = vec![("template".to_string(), template_row, 0.0)];
+    let mut series = Vec::new();
+    for (k, i) in eval_test.clone().enumerate().take(4) {
         datasets::mesh_io::write_obj(
             run.file(&format!("meshes/test{k}_target.obj"))?,
-            &data[i].mesh,
+            &items[i].target.original,
         )?;
-        datasets::mesh_io::write_obj(run.file(&format!("meshes/test{k}_deformed.obj"))?, mesh)?;
-        plots::cloud_views(
-            &run.file(&format!("renders/test{k}.png"))?,
-            &format!("held-out target {k}"),
-            &[
-                ("deformed template", &mesh.vertices),
-                ("target samples", &data[i].eval),
-            ],
-        )?;
-        plots::mesh_views(
-            &run.file(&format!("renders/test{k}_mesh.png"))?,
-            &format!("held-out target {k}"),
-            &[("deformed template", mesh), ("target", &data[i].mesh)],
-        )?;
+    }
+    for loss_name in &t.losses {
+        let (model, seconds, curve) = train_one(&setup, loss_name, &mut metrics, &run)?;
+        let deformed = deform_all(&model, &template, &items, eval_test.clone(), t, &base)?;
+        let mut scores = Vec::new();
+        for (k, (mesh, i)) in deformed.iter().zip(eval_test.clone()).enumerate() {
+            let m = items[i].target.score(&template, mesh, cfg.shapes.eval_points, 7);
+            held_out.write_record(
+                [loss_name.clone(), i.to_string()]
+                    .into_iter()
+                    .chain(mesh_fit::cells(&m, seconds)),
+            )?;
+            scores.push(m);
+            if k < 4 {
+                datasets::mesh_io::write_obj(
+                    run.file(&format!("meshes/{loss_name}_test{k}_deformed.obj"))?,
+                    &items[i].target.frame.inverse(mesh),
+                )?;
+                plots::mesh_views(
+                    &run.file(&format!("renders/{loss_name}_test{k}_mesh.png"))?,
+                    &format!("{loss_name}, held-out target {k}, ASSD {:.4}", m.assd),
+                    &[("deformed template", mesh), ("target", &items[i].target.unit)],
+                )?;
+            }
+        }
+        held_out.flush()?;
+        rows.push((loss_name.clone(), MeshMetrics::mean(&scores), seconds));
+        series.push(Series {
+            label: loss_name.clone(),
+            points: curve,
+        });
     }
     plots::line_plot(
         &run.file("chamfer_vs_step.png")?,
-        &format!("Conditioned deformer, loss {}", t.loss),
+        "Conditioned deformer: held-out Chamfer",
         "step",
         "Chamfer",
-        &[
-            Series {
-                label: "training targets".into(),
-                points: train_curve,
-            },
-            Series {
-                label: "held-out targets".into(),
-                points: test_curve,
-            },
-        ],
+        &series,
         false,
         true,
     )?;
-    let summary = format!(
-        "held-out Chamfer: template {base_test:.5} → deformed {test_cd:.5} ({:.1}× lower)",
-        base_test / test_cd
+    let mut table = csv::Writer::from_path(run.file("comparison.csv")?)?;
+    table.write_record(["loss"].iter().chain(&mesh_fit::COLUMNS))?;
+    for (loss, m, s) in &rows {
+        table.write_record(std::iter::once(loss.clone()).chain(mesh_fit::cells(m, *s)))?;
+    }
+    table.flush()?;
+    let text = format!(
+        "held-out targets (means over {test}):{}",
+        mesh_fit::table_text(&rows)
     );
-    println!("{summary}");
-    run.log(&summary);
+    println!("{text}");
+    run.log(&text);
     println!("outputs in {}", run.path().display());
     Ok(())
 }

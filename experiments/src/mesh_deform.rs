@@ -1,23 +1,27 @@
 //! DDOT-style surface fitting: a neural-ODE velocity field deforms a template icosphere into a
 //! target surface, trained with SW between meshes as measures (vertices, surface samples or
-//! varifolds) or with Chamfer as the baseline; one run per loss, compared in one table.
+//! varifolds) or with Chamfer as the baseline (CortexODE's loss); one run per loss, every
+//! sample-based loss resampling both meshes each step (`mesh_fit`), compared in one table of
+//! CortexODE's metrics (Chamfer, ASSD, HD90, SIF %, flipped faces, normal consistency, seconds).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
 use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Tensor;
 use datasets::Mesh;
-use datasets::synthetic_mesh::{bumpy_sphere, ellipsoid, icosphere};
-use models::mesh_ode::metrics::{count_self_intersections, normal_consistency, point_metrics};
-use models::mesh_ode::{OdeMethod, VelocityFieldConfig, chamfer_loss, integrate};
+use datasets::synthetic_mesh::icosphere;
+use models::mesh_ode::metrics::MeshMetrics;
+use models::mesh_ode::surface_distance::CORTEXODE_POINTS;
+use models::mesh_ode::{OdeMethod, VelocityFieldConfig, integrate};
 use serde::{Deserialize, Serialize};
-use sw_loss::mesh::{surface_measure, varifold_measure, vertex_measure};
-use sw_loss::{Directions, LossConfig, Measure, Reduction, sw_with_directions};
+use sw_loss::mesh::varifold_measure;
+use sw_loss::{LossConfig, Reduction};
 
 use crate::cli::Cli;
 use crate::config::Loaded;
+use crate::mesh_fit::{self, LOSSES, Target};
 use crate::plots::{self, Series};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
@@ -43,7 +47,7 @@ pub struct MeshDeformConfig {
     /// The fit.
     #[serde(default)]
     pub fit: FitConfig,
-    /// The velocity field.
+    /// The velocity field (`code_dim` must be 0: one shape needs no code).
     #[serde(default)]
     pub field: VelocityFieldConfig,
     /// The SW estimator of the SW losses (`kind`, `projections`, `p`, ...).
@@ -61,11 +65,13 @@ fn one() -> u64 {
 pub struct ShapesConfig {
     /// Icosphere subdivisions of the template (3 → 642 vertices).
     pub template_subdivisions: usize,
-    /// Synthetic target: `ellipsoid`, `bumpy-sphere` or `folded-sphere`.
+    /// Synthetic target: `ellipsoid`, `bumpy-sphere`, `folded-sphere` or `bent-capsule`.
     pub target: String,
     /// Subdivisions of the synthetic target.
     pub target_subdivisions: usize,
-    /// A target mesh file (.obj, .off, .ply) instead of a synthetic one.
+    /// A target mesh file (.obj, .off, .ply or a FreeSurfer surface such as `lh.white`)
+    /// instead of a synthetic one; rescaled into the template's frame, and the metrics are
+    /// reported in the file's units.
     pub target_file: Option<PathBuf>,
 }
 
@@ -90,27 +96,25 @@ pub struct FitConfig {
     pub steps: usize,
     /// Adam step size.
     pub lr: f64,
-    /// ODE steps over t ∈ [0, 1].
+    /// ODE steps over t ∈ [0, 1] (CortexODE: Euler with step 0.1, i.e. 10 steps).
     pub ode_steps: usize,
     /// `rk4` or `euler`.
     pub method: OdeMethod,
-    /// Surface samples K per step (sw-surface) and of the target (chamfer, sw-vertices, sw-surface).
+    /// Surface samples K of **each** mesh per step (chamfer, sw-surface); sw-vertices draws as
+    /// many target samples as the template has vertices.
     pub samples: usize,
     /// Weight λ of the normal part of varifolds.
     pub normal_weight: f64,
     /// Metrics and meshes every this many steps (and at the last).
     pub log_every: usize,
+    /// Surface samples per mesh for ASSD / HD90 / Chamfer (CortexODE util/mesh.py: 100 000).
+    pub eval_points: usize,
 }
 
 impl Default for FitConfig {
     fn default() -> Self {
         Self {
-            losses: vec![
-                "chamfer".into(),
-                "sw-vertices".into(),
-                "sw-surface".into(),
-                "sw-varifold".into(),
-            ],
+            losses: LOSSES.iter().map(|s| s.to_string()).collect(),
             steps: 400,
             lr: 2e-3,
             ode_steps: 4,
@@ -118,26 +122,41 @@ impl Default for FitConfig {
             samples: 4096,
             normal_weight: 0.1,
             log_every: 100,
+            eval_points: CORTEXODE_POINTS,
         }
     }
 }
 
-const LOSSES: [&str; 4] = ["chamfer", "sw-vertices", "sw-surface", "sw-varifold"];
-
-/// The target surface named in the config.
-pub fn target_mesh(s: &ShapesConfig, seed: u64) -> Result<Mesh> {
-    if let Some(path) = &s.target_file {
-        return Ok(datasets::mesh_io::read_mesh(path)?);
+/// The checks that need no data: every error names the config file and the field.
+fn validate(cfg: &MeshDeformConfig, path: &str) -> Result<()> {
+    let f = &cfg.fit;
+    if let Some(bad) = f.losses.iter().find(|l| !LOSSES.contains(&l.as_str())) {
+        bail!("{path}: [fit] losses: `{bad}` is not one of {}", LOSSES.join(", "));
     }
-    let k = s.target_subdivisions;
-    Ok(match s.target.as_str() {
-        "ellipsoid" => ellipsoid(k, 1.0, 0.7, 0.45),
-        "bumpy-sphere" => bumpy_sphere(k, 0.15, seed),
-        "folded-sphere" => bumpy_sphere(k, 0.35, seed.wrapping_add(17)),
-        other => bail!(
-            "[shapes] target `{other}` is not one of ellipsoid, bumpy-sphere, folded-sphere (or set target_file)"
-        ),
-    })
+    if f.steps == 0 || f.log_every == 0 || f.samples == 0 || f.eval_points == 0 || !(f.lr > 0.0) {
+        bail!("{path}: [fit] steps, log_every, samples and eval_points must be positive and lr > 0");
+    }
+    if cfg.field.code_dim != 0 {
+        bail!(
+            "{path}: [field] code_dim = {}: the single-shape mode has no conditioning code; set it to 0 (codes belong to mesh_deform_dataset's [model] code_dim)",
+            cfg.field.code_dim
+        );
+    }
+    cfg.loss
+        .validate()
+        .map_err(|e| anyhow!("{path}: [loss] {e}"))
+}
+
+/// The target named in the config.
+pub fn target(s: &ShapesConfig, seed: u64) -> Result<Target> {
+    match &s.target_file {
+        Some(path) => Target::from_file(path),
+        None => Ok(Target::synthetic(mesh_fit::synthetic_target(
+            &s.target,
+            s.target_subdivisions,
+            seed,
+        )?)),
+    }
 }
 
 fn mesh_from(vertices: Tensor<2>, faces: &[u32]) -> Result<Mesh> {
@@ -149,134 +168,38 @@ fn mesh_from(vertices: Tensor<2>, faces: &[u32]) -> Result<Mesh> {
     Ok(Mesh::new(v, faces.to_vec())?)
 }
 
-/// One row of metrics.
-#[derive(Debug, Clone)]
-pub struct Row {
-    /// Loss name.
-    pub loss: String,
-    /// Step.
-    pub step: usize,
-    /// Chamfer between 5 000 surface samples of each mesh.
-    pub chamfer: f64,
-    /// Hausdorff distance (same samples).
-    pub hausdorff: f64,
-    /// ASSD (same samples).
-    pub assd: f64,
-    /// Normal consistency.
-    pub normal_consistency: f64,
-    /// Self-intersecting face pairs of the deformed mesh.
-    pub self_intersections: usize,
-    /// SW₂ between the surface samples, L = 100.
-    pub sw: f64,
-    /// Seconds of training so far.
-    pub seconds: f64,
-}
-
-impl Row {
-    /// The CSV columns after `loss` (and `step` in metrics.csv).
-    const COLUMNS: [&'static str; 7] = [
-        "chamfer",
-        "hausdorff",
-        "assd",
-        "normal_consistency",
-        "self_intersections",
-        "sw",
-        "seconds",
-    ];
-
-    /// The CSV cells of [`Self::COLUMNS`].
-    fn cells(&self) -> [String; 7] {
-        [
-            format!("{:.6e}", self.chamfer),
-            format!("{:.6e}", self.hausdorff),
-            format!("{:.6e}", self.assd),
-            format!("{:.6}", self.normal_consistency),
-            self.self_intersections.to_string(),
-            format!("{:.6e}", self.sw),
-            format!("{:.3}", self.seconds),
-        ]
-    }
-}
-
-fn evaluate(
-    loss: &str,
-    step: usize,
-    mesh: &Mesh,
-    target: &Mesh,
-    target_samples: &datasets::PointCloud,
-    device: &Device,
-    seconds: f64,
-) -> Result<Row> {
-    let samples = mesh.sample_surface(5000, 7);
-    let m = point_metrics(&samples.points, &target_samples.points);
-    let dirs = Directions::Shared(sw_loss::directions::fibonacci_sphere(100, device));
-    let sw = sw_with_directions(
-        &Measure::single(samples.to_tensor(device)),
-        &Measure::single(target_samples.to_tensor(device)),
-        &dirs,
-        2.0,
-        Reduction::Mean,
-    )?
-    .into_scalar::<f32>() as f64;
-    Ok(Row {
-        loss: loss.into(),
-        step,
-        chamfer: m.chamfer,
-        hausdorff: m.hausdorff,
-        assd: m.assd,
-        normal_consistency: normal_consistency(mesh, target),
-        self_intersections: count_self_intersections(mesh),
-        sw,
-        seconds,
-    })
-}
-
 /// Runs every configured loss and writes the run folder.
 pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let cfg: MeshDeformConfig = loaded.parse()?;
     let path = loaded.path.display().to_string();
-    if let Some(bad) = cfg
-        .fit
-        .losses
-        .iter()
-        .find(|l| !LOSSES.contains(&l.as_str()))
-    {
-        bail!(
-            "{path}: [fit] losses: `{bad}` is not one of {}",
-            LOSSES.join(", ")
-        );
-    }
-    if cfg.fit.steps == 0 || cfg.fit.log_every == 0 || cfg.fit.samples == 0 || !(cfg.fit.lr > 0.0) {
-        bail!("{path}: [fit] steps, log_every and samples must be positive and lr > 0");
-    }
-    cfg.loss
-        .validate()
-        .map_err(|e| anyhow!("{path}: [loss] {e}"))?;
+    validate(&cfg, &path)?;
+    let fit = &cfg.fit;
     let seed = cli.seed.unwrap_or(cfg.seed);
     let (device_name, base) = crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
     let device = base.clone().autodiff();
     let template = icosphere(cfg.shapes.template_subdivisions);
-    let target = target_mesh(&cfg.shapes, seed).with_context(|| path.clone())?;
+    let target = target(&cfg.shapes, seed).with_context(|| path.clone())?;
     let root = cli.out.clone().unwrap_or_else(|| PathBuf::from("runs"));
     let run = RunDir::create(&root, &loaded.name, &loaded.resolved())?;
     println!("run folder: {}", run.path().display());
     run.log(&format!(
-        "mesh deform: template icosphere({}) with {} vertices → target with {} vertices / {} faces; device {device_name}",
+        "mesh deform: template icosphere({}) with {} vertices → target with {} vertices / {} faces; {} × {} ODE steps; device {device_name}; metrics in the target's units (scale {:.6} per unit)",
         cfg.shapes.template_subdivisions,
         template.num_vertices(),
-        target.num_vertices(),
-        target.num_faces()
+        target.unit.num_vertices(),
+        target.unit.num_faces(),
+        fit.ode_steps,
+        method_name(fit.method),
+        target.frame.scale,
     ));
-    datasets::mesh_io::write_obj(run.file("meshes/target.obj")?, &target)?;
+    datasets::mesh_io::write_obj(run.file("meshes/target.obj")?, &target.original)?;
     datasets::mesh_io::write_obj(run.file("meshes/template.obj")?, &template)?;
 
-    let eval_target = target.sample_surface(5000, 11);
-    let target_samples = target
-        .sample_surface(cfg.fit.samples, seed)
-        .to_tensor(&device);
-    let target_vertices = target.vertices_tensor(&device);
-    let target_faces = target.faces_tensor(&device);
-    let target_varifold = varifold_measure(&target_vertices, &target_faces, cfg.fit.normal_weight)?;
+    let target_varifold = varifold_measure(
+        &target.unit.vertices_tensor(&device),
+        &target.unit.faces_tensor(&device),
+        fit.normal_weight,
+    )?;
     let template_vertices = template.vertices_tensor(&device);
     let template_faces = template.faces_tensor(&device);
     let sw_cfg = LossConfig {
@@ -284,132 +207,119 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         reduction: Reduction::Mean,
         ..cfg.loss.clone()
     };
+    let eval_target = target.unit.sample_surface(3000, 11);
 
     let mut metrics = csv::Writer::from_path(run.file("metrics.csv")?)?;
-    metrics.write_record(["loss", "step"].iter().chain(&Row::COLUMNS))?;
-    let mut finals = Vec::new();
+    metrics.write_record(["loss", "step"].iter().chain(&mesh_fit::COLUMNS))?;
+    let mut finals: Vec<(String, MeshMetrics, f64)> = Vec::new();
     let mut series = Vec::new();
-    for loss_name in &cfg.fit.losses {
+    for loss_name in &fit.losses {
         device.seed(seed);
         let mut field = cfg.field.init(&device);
         let mut optim = AdamConfig::new().init();
-        let mut progress = Progress::new(loss_name, cfg.fit.steps as u64);
+        let mut progress = Progress::new(loss_name, fit.steps as u64);
         let mut seconds = 0.0;
         let mut curve = Vec::new();
-        let mut last_row = None;
-        for step in 0..=cfg.fit.steps {
+        let mut last = None;
+        for step in 0..=fit.steps {
             let start = Instant::now();
-            let deformed = integrate(
-                template_vertices.clone(),
-                cfg.fit.ode_steps,
-                cfg.fit.method,
-                |x, t| field.forward(x, t, None),
-            );
-            if step % cfg.fit.log_every == 0 || step == cfg.fit.steps {
+            let deformed = integrate(template_vertices.clone(), fit.ode_steps, fit.method, |x, t| {
+                field.forward(x, t, None)
+            });
+            if step % fit.log_every == 0 || step == fit.steps {
                 let mesh = mesh_from(deformed.clone().inner(), &template.faces)?;
-                let row = evaluate(
-                    loss_name,
-                    step,
-                    &mesh,
-                    &target,
-                    &eval_target,
-                    &base,
-                    seconds,
-                )?;
+                let m = target.score(&template, &mesh, fit.eval_points, 7);
                 metrics.write_record(
-                    [row.loss.clone(), step.to_string()]
+                    [loss_name.clone(), step.to_string()]
                         .into_iter()
-                        .chain(row.cells()),
+                        .chain(mesh_fit::cells(&m, seconds)),
                 )?;
                 metrics.flush()?;
                 let line = format!(
-                    "{loss_name} step {step}: chamfer {:.5}, hausdorff {:.4}, nc {:.4}, self-intersections {}",
-                    row.chamfer, row.hausdorff, row.normal_consistency, row.self_intersections
+                    "{loss_name} step {step}: chamfer {:.3e}, assd {:.4}, hd90 {:.4}, sif {:.2} %, flipped {}, nc {:.4}",
+                    m.chamfer, m.assd, m.hd90, m.sif_percent, m.flipped, m.normal_consistency
                 );
                 progress.println(&line);
                 run.log(&line);
-                curve.push((step.max(1) as f64, row.chamfer));
+                curve.push((step.max(1) as f64, m.assd));
+                let file_mesh = target.frame.inverse(&mesh);
                 datasets::mesh_io::write_obj(
                     run.file(&format!("meshes/{loss_name}_step{step:05}.obj"))?,
-                    &mesh,
+                    &file_mesh,
                 )?;
                 plots::cloud_views(
                     &run.file(&format!("renders/{loss_name}_step{step:05}.png"))?,
-                    &format!("{loss_name}, step {step}, chamfer {:.4}", row.chamfer),
+                    &format!("{loss_name}, step {step}, ASSD {:.4}", m.assd),
                     &[
                         ("deformed vertices", &mesh.vertices),
-                        ("target samples", &eval_target.points[..3000]),
+                        ("target samples", &eval_target.points),
                     ],
                 )?;
                 plots::mesh_views(
                     &run.file(&format!("renders/{loss_name}_step{step:05}_mesh.png"))?,
-                    &format!("{loss_name}, step {step}, chamfer {:.4}", row.chamfer),
-                    &[("deformed template", &mesh), ("target", &target)],
+                    &format!("{loss_name}, step {step}, ASSD {:.4}", m.assd),
+                    &[("deformed template", &mesh), ("target", &target.unit)],
                 )?;
-                last_row = Some(row);
+                last = Some(m);
             }
-            if step == cfg.fit.steps {
+            if step == fit.steps {
                 break;
             }
-            let loss = match loss_name.as_str() {
-                "chamfer" => chamfer_loss(deformed, target_samples.clone()),
-                "sw-vertices" => sw_cfg.forward(
-                    &vertex_measure(deformed),
-                    &Measure::single(target_samples.clone()),
-                )?,
-                "sw-surface" => {
-                    let samples = surface_measure(&deformed, &template_faces, cfg.fit.samples)?;
-                    sw_cfg.forward(&samples, &Measure::single(target_samples.clone()))?
-                }
-                _ => sw_cfg.forward(
-                    &varifold_measure(&deformed, &template_faces, cfg.fit.normal_weight)?,
-                    &target_varifold,
-                )?,
-            };
+            let step_seed = seed
+                .wrapping_mul(1_000_003)
+                .wrapping_add(step as u64);
+            let loss = mesh_fit::training_loss(
+                loss_name,
+                &deformed,
+                &template_faces,
+                &target.unit,
+                Some(&target_varifold),
+                fit.samples,
+                step_seed,
+                &sw_cfg,
+                fit.normal_weight,
+            )?;
             let grads = GradientsParams::from_grads(loss.backward(), &field);
-            field = optim.step(cfg.fit.lr, field, grads);
+            field = optim.step(fit.lr, field, grads);
             seconds += start.elapsed().as_secs_f64();
-            progress.inc(1, || String::new());
+            progress.inc(1, String::new);
         }
         progress.finish();
         series.push(Series {
             label: loss_name.clone(),
             points: curve,
         });
-        finals.push(last_row.expect("the last step is always logged"));
+        finals.push((
+            loss_name.clone(),
+            last.expect("the last step is always logged"),
+            seconds,
+        ));
     }
     plots::line_plot(
-        &run.file("chamfer_vs_step.png")?,
-        "Surface fit: Chamfer to the target",
+        &run.file("assd_vs_step.png")?,
+        "Surface fit: ASSD to the target",
         "step",
-        "Chamfer",
+        "ASSD",
         &series,
         false,
         true,
     )?;
     let mut table = csv::Writer::from_path(run.file("comparison.csv")?)?;
-    table.write_record(["loss"].iter().chain(&Row::COLUMNS))?;
-    let mut text = format!(
-        "\n{:<13}{:>12}{:>11}{:>11}{:>8}{:>7}{:>11}{:>9}\n",
-        "loss", "chamfer", "hausdorff", "assd", "nc", "s.i.", "sw", "seconds"
-    );
-    for r in &finals {
-        table.write_record(std::iter::once(r.loss.clone()).chain(r.cells()))?;
-        text += &format!(
-            "{:<13}{:>12.3e}{:>11.4}{:>11.4}{:>8.4}{:>7}{:>11.4}{:>9.1}\n",
-            r.loss,
-            r.chamfer,
-            r.hausdorff,
-            r.assd,
-            r.normal_consistency,
-            r.self_intersections,
-            r.sw,
-            r.seconds
-        );
+    table.write_record(["loss"].iter().chain(&mesh_fit::COLUMNS))?;
+    for (loss, m, s) in &finals {
+        table.write_record(std::iter::once(loss.clone()).chain(mesh_fit::cells(m, *s)))?;
     }
     table.flush()?;
+    let text = mesh_fit::table_text(&finals);
     println!("{text}");
     run.log(&text);
     println!("outputs in {}", run.path().display());
     Ok(())
+}
+
+fn method_name(m: OdeMethod) -> &'static str {
+    match m {
+        OdeMethod::Euler => "euler",
+        OdeMethod::Rk4 => "rk4",
+    }
 }

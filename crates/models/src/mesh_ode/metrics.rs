@@ -1,16 +1,18 @@
-//! Surface-fitting metrics, on the host in f64.
+//! Surface-fitting metrics, on the host in f64: the table every mesh run writes.
 //!
 //! ```text
-//! Chamfer(A, B)  = mean_a min_b ‖a − b‖² + mean_b min_a ‖a − b‖²
-//! Hausdorff(A, B)= max( max_a min_b ‖a − b‖, max_b min_a ‖a − b‖ )
-//! ASSD(A, B)     = ( Σ_a min_b ‖a − b‖ + Σ_b min_a ‖a − b‖ ) / (|A| + |B|)
+//! Chamfer(A, B)  = mean_a min_b ‖a − b‖² + mean_b min_a ‖a − b‖²   (point sets; PyTorch3D's
+//!                  chamfer_distance, the loss CortexODE trains with, on the evaluation samples)
+//! Hausdorff(A, B)= max( max_a min_b ‖a − b‖, max_b min_a ‖a − b‖ )  (point sets)
+//! ASSD, HD90     point-to-surface, CortexODE's definition: see [`super::surface_distance`]
+//! SIF %          self-intersecting faces, CortexODE's definition: see [`super::self_intersection`]
+//! flipped        #{f : ⟨n_f(template), n_f(deformed)⟩ < 0}, faces whose normal reversed
 //! NC(M, N)       = ½ ( mean_f |⟨n_f, n_{g(f)}⟩| + mean_g |⟨n_g, n_{f(g)}⟩| ),  g(f) the face of N
 //!                  whose centroid is nearest to f's
 //! ```
-//! Nearest neighbours come from `kiddo`'s k-d tree. Self-intersections are counted exactly:
-//! candidate face pairs from a sweep over x of the faces' bounding boxes (overlapping in y and
-//! z too), then a separating-axis test on the two triangles; faces sharing a vertex are
-//! neighbours, not intersections.
+//! Nearest neighbours come from `kiddo`'s k-d tree. "Flipped" compares each face with the same
+//! face of the template: a fold-over reverses it, but so would a legitimate turn of more than
+//! 90° (an overhang of the target), so on folded targets it is an upper bound on fold-overs.
 
 use datasets::Mesh;
 use kiddo::{ImmutableKdTree, SquaredEuclidean};
@@ -97,116 +99,109 @@ pub fn normal_consistency(a: &Mesh, b: &Mesh) -> f64 {
     0.5 * (one_way(a, b) + one_way(b, a))
 }
 
-type Tri = [[f64; 3]; 3];
-
-fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+/// Faces of `deformed` whose unit normal points against the same face's normal in `template`
+/// (degenerate faces, with no normal, are not counted).
+pub fn flipped_faces(template: &Mesh, deformed: &Mesh) -> usize {
+    let (a, b) = (template.face_normals(), deformed.face_normals());
+    a.chunks_exact(3)
+        .zip(b.chunks_exact(3))
+        .filter(|(n, m)| (0..3).map(|k| n[k] as f64 * m[k] as f64).sum::<f64>() < 0.0)
+        .count()
 }
 
-fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [
-        a[1] * b[2] - a[2] * b[1],
-        a[2] * b[0] - a[0] * b[2],
-        a[0] * b[1] - a[1] * b[0],
-    ]
+/// The metric set of one fitted mesh against its target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MeshMetrics {
+    /// Chamfer (squared distances) between the evaluation samples.
+    pub chamfer: f64,
+    /// CortexODE's ASSD.
+    pub assd: f64,
+    /// CortexODE's HD (90th percentile).
+    pub hd90: f64,
+    /// Percentage of self-intersecting faces.
+    pub sif_percent: f64,
+    /// Faces whose normal reversed against the template.
+    pub flipped: usize,
+    /// Normal consistency with the target.
+    pub normal_consistency: f64,
 }
 
-fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-}
+impl MeshMetrics {
+    /// Scores `deformed` (the template's faces, moved vertices) against `target`, from
+    /// `points` surface samples on each (seeded); distances in the meshes' own units.
+    pub fn compute(
+        template: &Mesh,
+        deformed: &Mesh,
+        target: &Mesh,
+        points: usize,
+        seed: u64,
+    ) -> Self {
+        let d = super::surface_distance::surface_distances(deformed, target, points, seed);
+        Self {
+            chamfer: point_metrics(&d.pred_points, &d.target_points).chamfer,
+            assd: d.assd,
+            hd90: d.hd90,
+            sif_percent: super::self_intersection::self_intersecting_percent(deformed),
+            flipped: flipped_faces(template, deformed),
+            normal_consistency: normal_consistency(deformed, target),
+        }
+    }
 
-/// Whether two triangles intersect (touching counts), by the separating-axis theorem over the
-/// two normals, the nine edge–edge cross products and, for the coplanar case, the in-plane
-/// edge normals.
-pub fn triangles_intersect(p: &Tri, q: &Tri) -> bool {
-    let ep = [sub(p[1], p[0]), sub(p[2], p[1]), sub(p[0], p[2])];
-    let eq = [sub(q[1], q[0]), sub(q[2], q[1]), sub(q[0], q[2])];
-    let (np, nq) = (cross(ep[0], ep[1]), cross(eq[0], eq[1]));
-    let mut axes = vec![np, nq];
-    for a in ep {
-        for b in eq {
-            axes.push(cross(a, b));
+    /// The mean of each metric over `rows` (flipped faces rounded).
+    pub fn mean(rows: &[MeshMetrics]) -> Self {
+        let n = rows.len().max(1) as f64;
+        let avg = |f: fn(&MeshMetrics) -> f64| rows.iter().map(f).sum::<f64>() / n;
+        Self {
+            chamfer: avg(|m| m.chamfer),
+            assd: avg(|m| m.assd),
+            hd90: avg(|m| m.hd90),
+            sif_percent: avg(|m| m.sif_percent),
+            flipped: avg(|m| m.flipped as f64).round() as usize,
+            normal_consistency: avg(|m| m.normal_consistency),
         }
     }
-    for e in ep {
-        axes.push(cross(np, e));
-    }
-    for e in eq {
-        axes.push(cross(nq, e));
-    }
-    let scale = p
-        .iter()
-        .chain(q)
-        .flat_map(|v| v.iter())
-        .fold(0f64, |m, c| m.max(c.abs()))
-        .max(1e-300);
-    for axis in axes {
-        let len = dot(axis, axis).sqrt();
-        if len <= 1e-12 * scale * scale {
-            continue;
-        }
-        let project = |t: &Tri| {
-            let s = [dot(t[0], axis), dot(t[1], axis), dot(t[2], axis)];
-            (s[0].min(s[1]).min(s[2]), s[0].max(s[1]).max(s[2]))
-        };
-        let ((p0, p1), (q0, q1)) = (project(p), project(q));
-        let tol = 1e-12 * len * scale;
-        if p1 < q0 - tol || q1 < p0 - tol {
-            return false;
-        }
-    }
-    true
-}
-
-/// Number of pairs of non-adjacent faces (no shared vertex) that intersect.
-pub fn count_self_intersections(mesh: &Mesh) -> usize {
-    let v = points(&mesh.vertices);
-    let tris: Vec<([u32; 3], Tri)> = mesh
-        .faces
-        .chunks_exact(3)
-        .map(|t| {
-            (
-                [t[0], t[1], t[2]],
-                [v[t[0] as usize], v[t[1] as usize], v[t[2] as usize]],
-            )
-        })
-        .collect();
-    let boxes: Vec<([f64; 3], [f64; 3])> = tris
-        .iter()
-        .map(|(_, t)| {
-            let lo = std::array::from_fn(|k| t[0][k].min(t[1][k]).min(t[2][k]));
-            let hi = std::array::from_fn(|k| t[0][k].max(t[1][k]).max(t[2][k]));
-            (lo, hi)
-        })
-        .collect();
-    let mut order: Vec<usize> = (0..tris.len()).collect();
-    order.sort_by(|&a, &b| boxes[a].0[0].total_cmp(&boxes[b].0[0]));
-    let mut count = 0;
-    for (k, &i) in order.iter().enumerate() {
-        let (lo_i, hi_i) = boxes[i];
-        for &j in &order[k + 1..] {
-            let (lo_j, hi_j) = boxes[j];
-            if lo_j[0] > hi_i[0] {
-                break;
-            }
-            if lo_j[1] > hi_i[1] || lo_i[1] > hi_j[1] || lo_j[2] > hi_i[2] || lo_i[2] > hi_j[2] {
-                continue;
-            }
-            if tris[i].0.iter().any(|a| tris[j].0.contains(a)) {
-                continue;
-            }
-            if triangles_intersect(&tris[i].1, &tris[j].1) {
-                count += 1;
-            }
-        }
-    }
-    count
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datasets::synthetic_mesh::{ellipsoid, icosphere, torus};
+    use datasets::synthetic_mesh::{ellipsoid, icosphere};
+
+    #[test]
+    fn flipped_faces_counts_reversed_normals() {
+        // Two triangles of a square; vertex 3 moved across the diagonal 0–2 folds face 1 over.
+        let square = Mesh::new(
+            vec![0., 0., 0., 1., 0., 0., 1., 1., 0., 0., 1., 0.],
+            vec![0, 1, 2, 0, 2, 3],
+        )
+        .unwrap();
+        let mut folded = square.clone();
+        folded.vertices[9..12].copy_from_slice(&[1.0, 0.2, 0.0]);
+        assert_eq!(flipped_faces(&square, &folded), 1);
+        assert_eq!(flipped_faces(&square, &square), 0);
+        // A rotation, a scaling and a smooth deformation flip nothing.
+        let s = icosphere(3);
+        assert_eq!(flipped_faces(&s, &ellipsoid(3, 1.0, 0.4, 0.7)), 0);
+        let mut turned = s.clone();
+        turned.vertices.chunks_exact_mut(3).for_each(|v| {
+            let (x, y) = (v[0], v[1]);
+            (v[0], v[1]) = (-y, x);
+        });
+        assert_eq!(flipped_faces(&s, &turned), 0);
+        // Mirroring the flat square (x ↦ −x) reverses both normals.
+        let mut mirrored = square.clone();
+        mirrored.vertices.chunks_exact_mut(3).for_each(|v| v[0] = -v[0]);
+        assert_eq!(flipped_faces(&square, &mirrored), 2);
+    }
+
+    #[test]
+    fn mesh_metrics_of_a_perfect_fit() {
+        let s = icosphere(3);
+        let m = MeshMetrics::compute(&s, &s, &s, 4_000, 1);
+        assert!(m.assd < 1e-6 && m.hd90 < 1e-6 && m.chamfer < 1e-2);
+        assert_eq!((m.sif_percent, m.flipped), (0.0, 0));
+        assert!((m.normal_consistency - 1.0).abs() < 1e-6);
+    }
 
     #[test]
     fn point_metrics_on_known_sets() {
@@ -228,38 +223,5 @@ mod tests {
         let e = ellipsoid(3, 1.0, 0.3, 0.3);
         let nc = normal_consistency(&s, &e);
         assert!(nc < 0.95 && nc > 0.3, "{nc}");
-    }
-
-    #[test]
-    fn self_intersection_counts() {
-        assert_eq!(count_self_intersections(&icosphere(4)), 0);
-        assert_eq!(count_self_intersections(&torus(0.7, 0.3, 48, 24)), 0);
-        // Plant 3 crossing pairs, far apart, next to a clean icosphere.
-        let mut v = icosphere(2).vertices;
-        let mut f = icosphere(2).faces;
-        for k in 0..3 {
-            let x = 10.0 + 5.0 * k as f32;
-            let base = (v.len() / 3) as u32;
-            // A horizontal triangle and a vertical one piercing it.
-            v.extend_from_slice(&[x - 1.0, -1.0, 0.0, x + 1.0, -1.0, 0.0, x, 1.0, 0.0]);
-            v.extend_from_slice(&[x, 0.0, -1.0, x, 0.0, 1.0, x + 0.3, 0.2, 0.0]);
-            f.extend_from_slice(&[base, base + 1, base + 2, base + 3, base + 4, base + 5]);
-        }
-        let planted = Mesh::new(v, f).unwrap();
-        assert_eq!(count_self_intersections(&planted), 3);
-        // Separated, touching-at-a-corner and coplanar-overlapping cases of the exact test.
-        let t: Tri = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]];
-        assert!(!triangles_intersect(
-            &t,
-            &[[0.0, 0.0, 1.0], [1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]
-        ));
-        assert!(triangles_intersect(
-            &t,
-            &[[0.2, 0.2, 0.0], [1.2, 0.2, 0.0], [0.2, 1.2, 0.0]]
-        ));
-        assert!(!triangles_intersect(
-            &t,
-            &[[0.6, 0.6, 0.0], [1.6, 0.6, 0.0], [0.6, 1.6, 0.0]]
-        ));
     }
 }
