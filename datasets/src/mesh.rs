@@ -19,22 +19,14 @@ pub struct Mesh {
 }
 
 impl Mesh {
-    /// Builds a mesh, checking that every coordinate is finite and every index refers to a
-    /// vertex (the readers add the file's name to the error).
+    /// Builds a mesh, checking that every index refers to a vertex (the readers also check
+    /// that every coordinate is finite, naming the file and the vertex).
     pub fn new(vertices: Vec<f32>, faces: Vec<u32>) -> Result<Self> {
         if vertices.len() % 3 != 0 || faces.len() % 3 != 0 {
             return Err(DataError::Invalid(format!(
                 "a mesh needs 3 coordinates per vertex and 3 indices per face, got {} and {} values",
                 vertices.len(),
                 faces.len()
-            )));
-        }
-        if let Some(i) = vertices.iter().position(|c| !c.is_finite()) {
-            return Err(DataError::Invalid(format!(
-                "vertex {}: coordinate {} is {} (every coordinate must be finite)",
-                i / 3,
-                ["x", "y", "z"][i % 3],
-                vertices[i]
             )));
         }
         let v = vertices.len() / 3;
