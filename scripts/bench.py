@@ -204,7 +204,7 @@ def section_flow(benches, binary, args):
     ests = list(dict.fromkeys(m[est_key] for m in metrics))
     w2 = {(m[est_key], int(m[step_key])): float(m[w2_key]) for m in metrics}
     secs = {e: max(float(m[secs_key]) for m in metrics if m[est_key] == e) for e in ests} if secs_key else {}
-    rows = [[e] + [f"{w2[(e, s)]:.4g}" for s in steps] + [f"{secs.get(e, float('nan')):.1f}"]
+    rows = [[e] + [f"{w2[(e, s)]:.6g}" for s in steps] + [f"{secs.get(e, float('nan')):.1f}"]
             for e in ests]
     md = table(["estimator"] + [f"W₂² at step {s}" for s in steps] + ["seconds of flow"], rows)
     md += f"\n\nWhole command, wall clock (exact W₂² evaluations, renders and PLY files included): {wall:.0f} s."
