@@ -93,6 +93,23 @@ impl RunDir {
         })
     }
 
+    /// The run folder of a training experiment: `resume`'s folder reopened (rows past its last
+    /// checkpoint dropped), or a new one under `out` (default `runs/`) named after the config.
+    pub fn open_or_create(
+        resume: Option<&Path>,
+        out: Option<&Path>,
+        loaded: &crate::config::Loaded,
+    ) -> Result<Self> {
+        match resume {
+            Some(dir) => Self::reopen(dir),
+            None => Self::create(
+                out.unwrap_or_else(|| Path::new("runs")),
+                &loaded.name,
+                &loaded.resolved(),
+            ),
+        }
+    }
+
     /// Reopens an existing run folder (to resume it); its log is appended to. The rows of
     /// `metrics.csv` past the latest checkpoint (written before a kill, about to be written
     /// again) are dropped, so the resumed file has each step once.

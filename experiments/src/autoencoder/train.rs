@@ -6,7 +6,7 @@
 //! when the mean training loss is the lowest so far, `checkpoints/best/` (the official
 //! model selection, `evaluator = "based_on_train_loss"`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -219,14 +219,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     let (train, eval_clouds, held_out) =
         training_set(&cfg.data, seed).with_context(|| path.clone())?;
     let eval_set = if held_out { "held-out" } else { "training" };
-    let run = match resume {
-        Some(dir) => RunDir::reopen(dir)?,
-        None => RunDir::create(
-            &cli.out.clone().unwrap_or_else(|| PathBuf::from("runs")),
-            &loaded.name,
-            &loaded.resolved(),
-        )?,
-    };
+    let run = RunDir::open_or_create(resume, cli.out.as_deref(), loaded)?;
     println!("run folder: {}", run.path().display());
     let points = cfg.data.points;
     let mut ae = cfg.model_config().init(&device);

@@ -11,7 +11,7 @@
 //! [`super::eval`]) with noise seeded from (seed, step), so a resumed run writes the same
 //! `eval.csv` rows as an uninterrupted one.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -247,14 +247,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
             images.len()
         );
     }
-    let run = match resume {
-        Some(dir) => RunDir::reopen(dir)?,
-        None => RunDir::create(
-            &cli.out.clone().unwrap_or_else(|| PathBuf::from("runs")),
-            &loaded.name,
-            &loaded.resolved(),
-        )?,
-    };
+    let run = RunDir::open_or_create(resume, cli.out.as_deref(), loaded)?;
     println!("run folder: {}", run.path().display());
     let g = g_cfg.init(&device);
     let adam = t.adam();
