@@ -3,7 +3,7 @@
 
     python3 scripts/bench.py                 # all sections, PyTorch anchors included
     python3 scripts/bench.py --only sw,flow  # some sections
-    python3 scripts/bench.py --no-write      # print the tables, leave the files alone
+    python3 scripts/bench.py --no-write      # print the tables, leave BENCHMARKS/README alone
 
 What it does, in this order, on an otherwise idle machine:
 1. builds the benches and the `experiments` binary with the test command's features and profile
@@ -58,7 +58,7 @@ def build():
                 benches[msg["target"]["name"]] = msg["executable"]
     subprocess.run(["cargo", "build", "--release", "--workspace", "--features", FEATURES],
                    cwd=ROOT, env=env, check=True)
-    binary = pathlib.Path(env["CARGO_TARGET_DIR"]) / "release" / "experiments"
+    binary = ROOT / env["CARGO_TARGET_DIR"] / "release" / "experiments"  # cargo ran in ROOT
     return benches, binary
 
 

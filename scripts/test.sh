@@ -15,13 +15,21 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 FEATURES=sw-loss/ndarray,sw-loss/wgpu,experiments/wgpu
 
 have_vulkan() {
-  ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1' &&
-    ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json >/dev/null 2>&1
+  # The loader (ldconfig lives in /sbin, off a normal user's PATH) and at least one driver manifest.
+  { PATH="$PATH:/sbin:/usr/sbin" ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'; } &&
+    { compgen -G '/usr/share/vulkan/icd.d/*.json' >/dev/null ||
+      compgen -G '/etc/vulkan/icd.d/*.json' >/dev/null; }
 }
 if ! have_vulkan; then
   if command -v apt-get >/dev/null 2>&1; then
     sudo=""
-    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    if [ "$(id -u)" -ne 0 ]; then
+      command -v sudo >/dev/null 2>&1 || {
+        echo "scripts/test.sh: no Vulkan driver found and not root: install mesa-vulkan-drivers libvulkan1" >&2
+        exit 1
+      }
+      sudo="sudo"
+    fi
     echo "scripts/test.sh: no Vulkan driver found; installing Debian's lavapipe (mesa-vulkan-drivers libvulkan1)"
     $sudo apt-get update -qq
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mesa-vulkan-drivers libvulkan1

@@ -69,13 +69,14 @@ fn parse(bytes: &[u8]) -> std::result::Result<Mesh, String> {
     };
     let v = count(next("the vertex count")?, "vertex count")?;
     let f = count(next("the face count")?, "face count")?;
-    let mut vertices = Vec::with_capacity(3 * v);
+    // Capacities bounded by the file's size: a corrupt count must give "truncated", not an abort.
+    let mut vertices = Vec::with_capacity((3 * v).min(bytes.len() / 4));
     for i in 0..v {
         for axis in ["x", "y", "z"] {
             vertices.push(f32::from_be_bytes(next(&format!("{axis} of vertex {i}"))?));
         }
     }
-    let mut faces = Vec::with_capacity(3 * f);
+    let mut faces = Vec::with_capacity((3 * f).min(bytes.len() / 4));
     for i in 0..f {
         for _ in 0..3 {
             let k = i32::from_be_bytes(next(&format!("an index of face {i}"))?);

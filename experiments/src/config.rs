@@ -120,12 +120,16 @@ impl Loaded {
             .unwrap_or_default();
         let config_dir = std::fs::canonicalize(&config_dir).unwrap_or(config_dir);
         let mut tried = vec![std::env::current_dir().unwrap_or_default().join(path)];
+        // Up to the folder holding the workspace's Cargo.toml (or `/`), not beyond.
         for dir in config_dir.ancestors() {
             let candidate = dir.join(path);
             if candidate.exists() {
                 return Ok(candidate);
             }
             tried.push(candidate);
+            if dir.join("Cargo.toml").is_file() && dir.join("configs").is_dir() {
+                break;
+            }
         }
         bail!(
             "{}: `{key}` = {}: no such file (looked in: {})",

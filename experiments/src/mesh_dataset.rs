@@ -347,9 +347,11 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         || t.log_every == 0
         || !(t.lr > 0.0)
         || cfg.shapes.eval_points == 0
+        || cfg.shapes.test == 0
+        || cfg.shapes.points == 0
     {
         bail!(
-            "{path}: [train] losses must be non-empty, steps and log_every positive, batch ≥ 2 (batch norm), lr > 0; [shapes] eval_points positive"
+            "{path}: [train] losses must be non-empty, steps and log_every positive, batch ≥ 2 (batch norm), lr > 0; [shapes] eval_points, test and points positive"
         );
     }
     cfg.loss

@@ -279,6 +279,12 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
                 &sw_cfg,
                 fit.normal_weight,
             )?;
+            let value = loss.clone().into_scalar::<f64>();
+            if !value.is_finite() {
+                bail!(
+                    "loss `{loss_name}` is {value} at step {step}: the fit diverged (lower [fit] lr)"
+                );
+            }
             let grads = GradientsParams::from_grads(loss.backward(), &field);
             field = optim.step(fit.lr, field, grads);
             seconds += start.elapsed().as_secs_f64();

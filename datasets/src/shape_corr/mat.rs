@@ -12,7 +12,9 @@ use crate::error::{DataError, Result};
 /// and finite.
 pub fn read_dist_mat(path: &Path, num_vertices: usize) -> Result<Vec<f64>> {
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
-    if bytes.len() > 128 && bytes[128..].starts_with(b"\x89HDF") {
+    // A v7.3 file is HDF5 behind MATLAB's 512-byte user block.
+    let hdf5_at = |o: usize| bytes.get(o..).is_some_and(|b| b.starts_with(b"\x89HDF"));
+    if hdf5_at(512) || hdf5_at(128) {
         return Err(DataError::format(
             path,
             "a MATLAB v7.3 (HDF5) file; save it as v5 (scipy.io.savemat, or MATLAB `-v7`)",

@@ -33,6 +33,16 @@ use crate::plots::{self, Series};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
 
+/// `data` with its `file` found as [`Loaded::resolve_path`] says (working directory, then the
+/// config's folder upwards).
+fn data_resolved(data: &AeData, loaded: &Loaded) -> Result<AeData> {
+    let mut data = data.clone();
+    if let Some(file) = &data.file {
+        data.file = Some(loaded.resolve_path("data.file", file)?);
+    }
+    Ok(data)
+}
+
 /// The training clouds and the evaluation clouds: the last `held_out` clouds, or (held_out =
 /// 0) the training clouds themselves. The flag says which.
 pub(super) fn training_set(
@@ -217,7 +227,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     let device = device.autodiff();
     device.seed(seed);
     let (train, eval_clouds, held_out) =
-        training_set(&cfg.data, seed).with_context(|| path.clone())?;
+        training_set(&data_resolved(&cfg.data, loaded)?, seed).with_context(|| path.clone())?;
     let eval_set = if held_out { "held-out" } else { "training" };
     let run = RunDir::open_or_create(resume, cli.out.as_deref(), loaded)?;
     println!("run folder: {}", run.path().display());
@@ -335,6 +345,9 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
         }
         seconds += start.elapsed().as_secs_f64();
         let mean = total / batches.max(1) as f64;
+        if !mean.is_finite() {
+            bail!("{path}: the mean training loss of epoch {epoch} is {mean}: training diverged (lower [train] lr)");
+        }
         let recon = eval.reconstruct(&ae.valid(), &device.clone().inner());
         let (chamfer, _) = mean_std(&eval.chamfer(&recon, points));
         metrics.write_record([

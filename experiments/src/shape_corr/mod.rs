@@ -11,7 +11,7 @@ mod train;
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use datasets::shape_corr::write_correspondence_pair;
 use models::fmap::pck_curve;
 
@@ -59,6 +59,9 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let train_shapes = eval::base_shapes(&prepared, &device, k);
     let eval_shapes = eval::base_shapes(&prepared, &base, k);
     let pairs = eval::test_pairs(cfg.data.test, cfg.eval.max_pairs, cfg.eval.self_pairs);
+    if pairs.is_empty() {
+        bail!("[data] test range gives no test pairs: widen it, or set [eval] self_pairs = true");
+    }
     let mut rows = Vec::new();
     for variant in &cfg.train.variants {
         let net = train::train(&cfg, variant, &train_shapes, &device, &run)?;
