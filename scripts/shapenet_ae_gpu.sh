@@ -43,7 +43,7 @@ for name in $ROWS; do
   { echo "== shapenet_ae_${name} ($run)"
     "$BIN" --device "$DEVICE" eval-ae --run "$run" --data "$DATA" --checkpoint best ${EVAL_ARGS:-}; } \
     | tee -a "$RUNS/table.txt"
-  csv="$(ls "$run"/eval/eval-*.csv | sort | tail -n 1)"
+  csv="$(ls -t "$run"/eval/*/eval.csv | head -n 1)"   # the evaluation just written
   # metric,mean,std,checkpoint → one row: "mean ± std" per metric.
   awk -F, -v row="$name" 'NR > 1 { v[$1] = sprintf("%.4g ± %.3g", $2, $3) }
     END { printf "%s\t%s\t%s\t%s\t%s\t%s\n", row, v["chamfer"], v["sw_sqrt_n_sw2sq_l100"],

@@ -599,7 +599,10 @@ fn mesh_deform_fits_an_ellipsoid_with_every_sw_loss() {
             chamfer[0],
             chamfer[1]
         );
-        assert!(assd[1] * 3.0 <= assd[0] && hd90[1] < hd90[0], "{loss}: ASSD {assd:?}, HD90 {hd90:?}");
+        assert!(
+            assd[1] * 3.0 <= assd[0] && hd90[1] < hd90[0],
+            "{loss}: ASSD {assd:?}, HD90 {hd90:?}"
+        );
         assert_eq!(
             column(5),
             vec![0.0, 0.0],
@@ -612,7 +615,11 @@ fn mesh_deform_fits_an_ellipsoid_with_every_sw_loss() {
     // A conditioning code in single-shape mode is a config error naming the field.
     let o = run_config(dir.path(), "mesh_deform.toml", &["field.code_dim=4"]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("[field] code_dim = 4"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("[field] code_dim = 4"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -766,11 +773,47 @@ fn eval_ae_reports_the_table_for_a_trained_run() {
             && out.contains("latent linear SVM (LinearSVC defaults, C = 1)"),
         "{out}"
     );
-    let csv_path = std::fs::read_dir(run.join("eval"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "csv"))
-        .unwrap();
+    let eval_dirs = || -> Vec<PathBuf> {
+        let mut d: Vec<PathBuf> = std::fs::read_dir(run.join("eval"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        d.sort();
+        d
+    };
+    let first = eval_dirs();
+    assert_eq!(first.len(), 1, "{first:?}");
+    let csv_path = first[0].join("eval.csv");
+    assert!(first[0].join("pair0.png").exists());
+    let first_csv = std::fs::read(&csv_path).unwrap();
+    // A second evaluation (same second or not) writes its own folder; the first is untouched.
+    let o = experiments(
+        &[
+            "eval-ae",
+            "--run",
+            run.to_str().unwrap(),
+            "--synthetic",
+            "--subset",
+            "4",
+            "--no-exact-emd",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(eval_dirs().len(), 2);
+    assert_eq!(std::fs::read(&csv_path).unwrap(), first_csv);
+    let e = stderr(&experiments(
+        &[
+            "eval-ae",
+            "--run",
+            run.to_str().unwrap(),
+            "--synthetic",
+            "--subset",
+            "0",
+        ],
+        dir.path(),
+    ));
+    assert!(e.contains("--subset 0"), "{e}");
     let mut reader = csv::Reader::from_path(csv_path).unwrap();
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     let names: Vec<&str> = rows.iter().map(|r| &r[0]).collect();
@@ -1072,7 +1115,10 @@ fn eval_rows(run: &Path) -> Vec<(usize, String)> {
     r.records()
         .map(|x| {
             let x = x.unwrap();
-            (x[0].parse().unwrap(), format!("{},{},{}", &x[2], &x[3], &x[4]))
+            (
+                x[0].parse().unwrap(),
+                format!("{},{},{}", &x[2], &x[3], &x[4]),
+            )
         })
         .collect()
 }
@@ -1109,7 +1155,10 @@ fn sngan_scores_every_k_steps_keeps_the_best_and_resumes_on_schedule() {
     );
     for (_, v) in &rows_a {
         let v: Vec<f64> = v.split(',').map(|x| x.parse().unwrap()).collect();
-        assert!(v[0].is_finite() && v[0] >= 0.0 && v[1] >= 1.0 && v[2] >= 0.0, "{v:?}");
+        assert!(
+            v[0].is_finite() && v[0] >= 0.0 && v[1] >= 1.0 && v[2] >= 0.0,
+            "{v:?}"
+        );
     }
     assert!(run_a.join("fid.png").is_file());
     let best_state = std::fs::read_to_string(run_a.join("best/state")).unwrap();
@@ -1135,7 +1184,10 @@ fn sngan_scores_every_k_steps_keeps_the_best_and_resumes_on_schedule() {
         eval_rows(&run_b).iter().map(|r| r.0).collect::<Vec<_>>(),
         [2, 4, 5]
     );
-    for (file, row) in [("metrics.csv", "6,1,1,1,1\n"), ("eval.csv", "6,20,0.5,1,0,x\n")] {
+    for (file, row) in [
+        ("metrics.csv", "6,1,1,1,1\n"),
+        ("eval.csv", "6,20,0.5,1,0,x\n"),
+    ] {
         let mut text = std::fs::read_to_string(run_b.join(file)).unwrap();
         text.push_str(row);
         std::fs::write(run_b.join(file), text).unwrap();
@@ -1183,7 +1235,11 @@ fn sngan_scores_every_k_steps_keeps_the_best_and_resumes_on_schedule() {
         ],
         a.path(),
     );
-    assert!(!o.status.success() && stderr(&o).contains("--n must be at least 10"), "{}", stderr(&o));
+    assert!(
+        !o.status.success() && stderr(&o).contains("--n must be at least 10"),
+        "{}",
+        stderr(&o)
+    );
     let o = experiments(
         &[
             "eval-gan",
@@ -1200,10 +1256,16 @@ fn sngan_scores_every_k_steps_keeps_the_best_and_resumes_on_schedule() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(eval_rows(&run_a).last().unwrap().0, 7);
-    let o = run_config(a.path(), "synthetic_sngan.toml", &["generator.bottom_width=8"]);
+    let o = run_config(
+        a.path(),
+        "synthetic_sngan.toml",
+        &["generator.bottom_width=8"],
+    );
     let e = stderr(&o);
     assert!(
-        !o.status.success() && e.contains("synthetic_sngan.toml") && e.contains("[generator] bottom_width"),
+        !o.status.success()
+            && e.contains("synthetic_sngan.toml")
+            && e.contains("[generator] bottom_width"),
         "{e}"
     );
 }
@@ -1233,7 +1295,13 @@ fn mesh_dataset_mode_beats_the_template_on_held_out_targets() {
     // Columns: loss, step, train_loss, train_chamfer, test_chamfer, seconds.
     let rows: Vec<Vec<f64>> = r
         .records()
-        .map(|x| x.unwrap().iter().skip(1).map(|v| v.parse().unwrap()).collect())
+        .map(|x| {
+            x.unwrap()
+                .iter()
+                .skip(1)
+                .map(|v| v.parse().unwrap())
+                .collect()
+        })
         .collect();
     assert_eq!(rows.len(), 3);
     let (first, last) = (&rows[0], &rows[2]);
@@ -1279,7 +1347,11 @@ fn mesh_dataset_mode_beats_the_template_on_held_out_targets() {
         "mesh_deform_dataset.toml",
         &["train.losses=[\"emd\"]"],
     );
-    assert!(stderr(&o).contains("[train] losses: `emd`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("[train] losses: `emd`"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// Every experiment runs end to end with `--device wgpu` (lavapipe in CI), tiny sizes. The
@@ -1429,7 +1501,10 @@ fn tiny_shape_correspondence_writes_the_four_variant_table() {
     let table = std::fs::read_to_string(run.join("results.csv")).unwrap();
     let rows: Vec<&str> = table.lines().skip(1).collect();
     assert_eq!(rows.len(), 4, "{table}");
-    for (row, want) in rows.iter().zip(["no-sw,off", "no-sw,on", "sw,off", "sw,on"]) {
+    for (row, want) in rows
+        .iter()
+        .zip(["no-sw,off", "no-sw,on", "sw,off", "sw,on"])
+    {
         assert!(row.starts_with(want), "{row}");
         let err: f64 = row.split(',').nth(2).unwrap().parse().unwrap();
         assert!(err.is_finite() && err >= 0.0, "{row}");
@@ -1438,7 +1513,11 @@ fn tiny_shape_correspondence_writes_the_four_variant_table() {
     let plys = std::fs::read_dir(run.join("meshes")).unwrap().count();
     assert_eq!(plys, 8);
     // a bad variant name is refused, naming the file and key
-    let o = run_config(dir.path(), "shape_corr_synthetic.toml", &["train.variants=[\"ot\"]"]);
+    let o = run_config(
+        dir.path(),
+        "shape_corr_synthetic.toml",
+        &["train.variants=[\"ot\"]"],
+    );
     assert!(!o.status.success());
     assert!(stderr(&o).contains("[train] variants"), "{}", stderr(&o));
 }

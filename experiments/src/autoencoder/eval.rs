@@ -16,7 +16,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use burn::data::dataset::Dataset;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -97,7 +97,9 @@ impl EvalClouds {
             return Ok(None);
         }
         let targets: Vec<f32> = self.inputs.iter().flatten().copied().collect();
-        Ok(Some(sw_metric_per_cloud(recon, &targets, points, device, 64)?))
+        Ok(Some(sw_metric_per_cloud(
+            recon, &targets, points, device, 64,
+        )?))
     }
 }
 
@@ -216,7 +218,10 @@ fn load_trained(
                 );
             }
             let epoch = std::fs::read_to_string(dir.join("state")).unwrap_or_default();
-            (dir, format!("best (lowest mean training loss, epoch {})", epoch.trim()))
+            (
+                dir,
+                format!("best (lowest mean training loss, epoch {})", epoch.trim()),
+            )
         }
         Checkpoint::Latest => {
             let (dir, epoch, _) = crate::run_dir::latest_checkpoint(run_dir)?;
@@ -245,8 +250,36 @@ pub struct EvalOptions {
     pub exact_emd: bool,
 }
 
+/// A new folder `eval/<checkpoint>-<YYYYmmdd-HHMMSS>[-k]` of the run for one evaluation's
+/// outputs: an earlier evaluation's files are never overwritten.
+fn new_eval_dir(run_dir: &Path, which: Checkpoint) -> Result<PathBuf> {
+    let parent = run_dir.join("eval");
+    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
+    let name = match which {
+        Checkpoint::Best => "best",
+        Checkpoint::Latest => "latest",
+    };
+    let stamp = format!("{name}-{}", chrono::Local::now().format("%Y%m%d-%H%M%S"));
+    for k in 1.. {
+        let dir = if k == 1 {
+            parent.join(&stamp)
+        } else {
+            parent.join(format!("{stamp}-{k}"))
+        };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
+        }
+    }
+    unreachable!("an unbounded search ends at a free name")
+}
+
 /// `experiments eval-ae`: the paper's reconstruction table and the latent linear SVM.
 pub fn evaluate(run_dir: &Path, options: &EvalOptions, cli: &Cli) -> Result<()> {
+    if options.subset == Some(0) {
+        bail!("eval-ae --subset 0: evaluate at least one cloud");
+    }
     let (_, device) = crate::device::resolve(cli.device.as_deref(), None)?;
     device.seed(cli.seed.unwrap_or(1));
     let (cfg, model, checkpoint) = load_trained(run_dir, options.checkpoint, &device)?;
@@ -263,7 +296,10 @@ pub fn evaluate(run_dir: &Path, options: &EvalOptions, cli: &Cli) -> Result<()> 
         (train, test)
     } else {
         use datasets::modelnet::{ModelNet40, ModelNetSplit};
-        let root = options.data.clone().unwrap_or_else(datasets::download::data_dir);
+        let root = options
+            .data
+            .clone()
+            .unwrap_or_else(datasets::download::data_dir);
         let load = |split| -> Result<Vec<CloudItem>> {
             let ds = ModelNet40::load(&root, split)?;
             (0..ds.len())
@@ -277,7 +313,11 @@ pub fn evaluate(run_dir: &Path, options: &EvalOptions, cli: &Cli) -> Result<()> 
         };
         (load(ModelNetSplit::Train)?, load(ModelNetSplit::Test)?)
     };
-    if let Some((i, c)) = test.iter().enumerate().find(|(_, c)| c.cloud.len() != points) {
+    if let Some((i, c)) = test
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.cloud.len() != points)
+    {
         bail!(
             "test cloud {i} has {} points but the model decodes {points}: the paper's metrics compare clouds of equal size",
             c.cloud.len()
@@ -294,7 +334,10 @@ pub fn evaluate(run_dir: &Path, options: &EvalOptions, cli: &Cli) -> Result<()> 
     let cd = clouds.chamfer(&recons, points);
     let sw = sw_metric_per_cloud(
         &recons,
-        &test.iter().flat_map(|c| c.cloud.points.clone()).collect::<Vec<_>>(),
+        &test
+            .iter()
+            .flat_map(|c| c.cloud.points.clone())
+            .collect::<Vec<_>>(),
         points,
         &device,
         64,
@@ -357,12 +400,8 @@ pub fn evaluate(run_dir: &Path, options: &EvalOptions, cli: &Cli) -> Result<()> 
     );
     rows.push(("linear_svm_accuracy", (accuracy, 0.0)));
     println!("{table}");
-    let out = run_dir.join("eval");
-    std::fs::create_dir_all(&out)?;
-    let mut w = csv::Writer::from_path(out.join(format!(
-        "eval-{}.csv",
-        chrono::Local::now().format("%Y%m%d-%H%M%S")
-    )))?;
+    let out = new_eval_dir(run_dir, options.checkpoint)?;
+    let mut w = csv::Writer::from_path(out.join("eval.csv"))?;
     w.write_record(["metric", "mean", "std", "checkpoint"])?;
     for (name, (m, s)) in rows {
         w.write_record([
