@@ -32,7 +32,7 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FEATURES = "sw-loss/ndarray,sw-loss/wgpu,experiments/wgpu"
-SECTIONS = ["sw", "datasets", "mesh", "sngan", "inception", "flow"]
+SECTIONS = ["sw", "datasets", "eigen", "mesh", "sngan", "inception", "flow"]
 
 
 def log(msg):
@@ -150,6 +150,43 @@ def section_datasets(benches, binary, args):
     return rows, {"datasets": md}
 
 
+def has_scipy(python):
+    try:
+        subprocess.run([python, "-c", "import numpy, scipy.sparse.linalg"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return True
+    except (OSError, subprocess.CalledProcessError):
+        return False
+
+
+def section_eigen(benches, binary, args):
+    """Laplace–Beltrami eigenpairs: ours (dense, shift-invert) beside the official scipy eigsh
+    on the same dumped matrices."""
+    with tempfile.TemporaryDirectory() as dump:
+        rows = json_lines(run_lines([benches["eigensolver"], dump]))
+        if has_scipy(args.python):
+            rows += json_lines(run_lines([args.python, ROOT / "scripts/bench/eigsh_anchor.py", dump],
+                                         {"OMP_NUM_THREADS": str(args.threads)}))
+        else:
+            log(f"{args.python} cannot import numpy and scipy: eigsh anchor skipped")
+    by = {(r["vertices"], r["k"], r["solver"]): r for r in rows}
+    solvers = list(dict.fromkeys(r["solver"] for r in rows))
+    out = []
+    for v, k in sorted({(r["vertices"], r["k"]) for r in rows}):
+        ref = by.get((v, k, "scipy eigsh (official)"))
+        cells = []
+        for sname in solvers:
+            r = by.get((v, k, sname))
+            cells.append("—" if r is None else f"{r['seconds']:.2f}")
+        ours = by.get((v, k, "shift-invert"))
+        agree = "—"
+        if ref and ours:
+            agree = f"{abs(ours['lambda_last'] - ref['lambda_last']) / ref['lambda_last']:.1e}"
+        out.append([f"{v:,}", k] + cells + [agree])
+    md = table(["vertices", "K"] + [f"{s} (s)" for s in solvers] + ["λ_K rel. diff. vs eigsh"], out)
+    return rows, {"eigen": md}
+
+
 def section_mesh(benches, binary, args):
     rows = json_lines(run_lines([benches["mesh_losses"]]))
     losses = list(dict.fromkeys(r["loss"] for r in rows))
@@ -253,7 +290,12 @@ def main():
         raw += rows
         blocks.update(md)
     machine = f"{os.cpu_count()} cores, {stamp[:10]}"
-    blocks["sitting"] = f"{machine}, `python3 scripts/bench.py --only {','.join(only)}`"
+    if set(only) == set(SECTIONS):
+        blocks["sitting"] = f"{machine}, `python3 scripts/bench.py`"
+    else:
+        # a partial sitting dates its own tables and leaves the global line alone
+        for name in list(blocks):
+            blocks[name] += f"\n\n_Measured {machine}, `python3 scripts/bench.py --only {','.join(only)}`._"
     with open(out_dir / "raw.jsonl", "w") as f:
         for r in raw:
             f.write(json.dumps(r) + "\n")

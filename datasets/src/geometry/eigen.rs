@@ -6,10 +6,17 @@
 //! ```
 //! Official: `scipy.sparse.linalg.eigsh(L + eps·I, k, M=diag(mass), sigma=eps)` with
 //! `eps = 1e-8`, eigenvalues clipped at 0 (EOT-Correspondence `utils/geometry_util.py`,
-//! `compute_operators`). Here the solve is dense (nalgebra's symmetric eigensolver): exact
-//! for the meshes of the tests and the synthetic benchmark; O(V³) time and O(V²) memory, so a
-//! 5k-vertex FAUST_r shape takes minutes once and is then read from the cache
-//! ([`super::operators`]). Eigenvector signs are arbitrary, as with `eigsh`.
+//! `compute_operators`). Two solvers of the same pencil ([`EigenSolver`]):
+//! - dense (nalgebra's symmetric eigensolver, [`dense_eigenpairs`]): every eigenpair, O(V³)
+//!   time and O(V²) memory — exact for the tests and the synthetic benchmark;
+//! - sparse shift-invert Lanczos (faer, [`super::shift_invert`]): K pairs in O(V·K)
+//!   memory, as the official `eigsh` — for FAUST/SCAPE/SMAL-size shapes and beyond.
+//!
+//! [`generalized_eigenpairs`] uses the sparse solver, which itself falls back to the dense one
+//! when the Krylov basis would span most of the space (`4K + 232 ≥ V`). Measured (BENCHMARKS.md,
+//! `eigensolver`): 2 562 vertices, K = 200: dense 47 s, shift-invert 2.1 s, scipy `eigsh` 11 s.
+//! Results are cached on disk ([`super::operators`]). Eigenvector signs are arbitrary, as
+//! with `eigsh`.
 
 use nalgebra::DMatrix;
 
@@ -17,7 +24,19 @@ use super::laplacian::SparseMatrix;
 use crate::error::{DataError, Result};
 
 /// Official shift `L + eps·I` before the eigensolve, `eps = 1e-8`.
-const EIG_EPS: f64 = 1e-8;
+pub(crate) const EIG_EPS: f64 = 1e-8;
+
+/// Which eigensolver computes the pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EigenSolver {
+    /// Sparse shift-invert, dense when K is a large fraction of V.
+    #[default]
+    Auto,
+    /// Dense symmetric eigensolver (all V pairs, then the first K kept).
+    Dense,
+    /// Sparse shift-invert Lanczos (official `eigsh(sigma=…)`).
+    ShiftInvert,
+}
 
 /// K eigenpairs of a mesh.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,12 +81,36 @@ impl Eigenbasis {
     }
 }
 
-/// The first `k` generalized eigenpairs of `(L, diag(mass))`.
+/// The first `k` generalized eigenpairs of `(L + εI, diag(mass))` with the solver `Auto`
+/// picks ([`EigenSolver`]).
 ///
 /// # Shapes
 /// `laplacian` `[V, V]`, `mass` `[V]` → evals `[k]`, evecs `[V, k]`.
-pub fn generalized_eigenpairs(laplacian: &SparseMatrix, mass: &[f64], k: usize) -> Result<Eigenbasis> {
-    let v = laplacian.n;
+pub fn generalized_eigenpairs(
+    laplacian: &SparseMatrix,
+    mass: &[f64],
+    k: usize,
+) -> Result<Eigenbasis> {
+    eigenpairs_with(laplacian, mass, k, EigenSolver::Auto)
+}
+
+/// [`generalized_eigenpairs`] with an explicit solver.
+pub fn eigenpairs_with(
+    laplacian: &SparseMatrix,
+    mass: &[f64],
+    k: usize,
+    solver: EigenSolver,
+) -> Result<Eigenbasis> {
+    match solver {
+        EigenSolver::Dense => dense_eigenpairs(laplacian, mass, k),
+        EigenSolver::Auto | EigenSolver::ShiftInvert => {
+            super::shift_invert::shift_invert_eigenpairs(laplacian, mass, k)
+        }
+    }
+}
+
+/// `1 ≤ k ≤ V`, one positive finite mass per vertex.
+pub(crate) fn check_problem(v: usize, mass: &[f64], k: usize) -> Result<()> {
     if mass.len() != v {
         return Err(DataError::Invalid(format!(
             "mass has {} entries but the Laplacian is {v} × {v}",
@@ -79,6 +122,23 @@ pub fn generalized_eigenpairs(laplacian: &SparseMatrix, mass: &[f64], k: usize) 
             "asked for {k} eigenpairs of a {v}-vertex mesh (need 1 ≤ K ≤ V)"
         )));
     }
+    if let Some(i) = mass.iter().position(|m| !(m.is_finite() && *m > 0.0)) {
+        return Err(DataError::Invalid(format!(
+            "vertex {i} has mass {} (need a positive, finite vertex area)",
+            mass[i]
+        )));
+    }
+    Ok(())
+}
+
+/// Every eigenpair of `(L + εI, diag(mass))` by a dense symmetric eigensolve; the first `k`
+/// are returned.
+///
+/// # Shapes
+/// `laplacian` `[V, V]`, `mass` `[V]` → evals `[k]`, evecs `[V, k]`.
+pub fn dense_eigenpairs(laplacian: &SparseMatrix, mass: &[f64], k: usize) -> Result<Eigenbasis> {
+    let v = laplacian.n;
+    check_problem(v, mass, k)?;
     let inv_sqrt: Vec<f64> = mass.iter().map(|m| 1.0 / m.sqrt()).collect();
     let mut a = DMatrix::<f64>::zeros(v, v);
     for i in 0..v {
@@ -129,7 +189,11 @@ mod tests {
             for idx in start..start + 2 * degree + 1 {
                 // the discretisation error grows with the frequency: ≤ 1% per degree here
                 let rel = (basis.evals[idx] - exact).abs() / exact;
-                assert!(rel < 0.01 * degree as f64, "λ{idx} = {} vs l(l+1) = {exact}", basis.evals[idx]);
+                assert!(
+                    rel < 0.01 * degree as f64,
+                    "λ{idx} = {} vs l(l+1) = {exact}",
+                    basis.evals[idx]
+                );
             }
             start += 2 * degree + 1;
         }

@@ -58,7 +58,12 @@ impl SpectralOperators {
         for n in [v, k, w] {
             out.extend((n as u64).to_le_bytes());
         }
-        for x in self.mass.iter().chain(&self.basis.evals).chain(&self.basis.evecs) {
+        for x in self
+            .mass
+            .iter()
+            .chain(&self.basis.evals)
+            .chain(&self.basis.evecs)
+        {
             out.extend(x.to_le_bytes());
         }
         for i in &self.gradient.indices {
@@ -73,13 +78,22 @@ impl SpectralOperators {
     fn decode(bytes: &[u8], num_vertices: usize, k: usize) -> Option<Self> {
         let rest = bytes.strip_prefix(MAGIC)?;
         let mut words = rest.chunks_exact(8);
-        let mut u = || words.next().map(|b| u64::from_le_bytes(b.try_into().unwrap()) as usize);
+        let mut u = || {
+            words
+                .next()
+                .map(|b| u64::from_le_bytes(b.try_into().unwrap()) as usize)
+        };
         let (v, kk, w) = (u()?, u()?, u()?);
         if v != num_vertices || kk != k || w == 0 {
             return None;
         }
-        let floats = v + k + v * k;
-        let need = 24 + 8 * floats + 4 * v * w + 16 * v * w;
+        // sizes come from the file: checked, so a corrupt header is a cache miss, not an overflow
+        let vw = v.checked_mul(w)?;
+        let floats = v.checked_mul(k)?.checked_add(v + k)?;
+        let need = 8usize
+            .checked_mul(floats)?
+            .checked_add(vw.checked_mul(20)?)?
+            .checked_add(24)?;
         if rest.len() != need {
             return None;
         }
@@ -127,7 +141,12 @@ pub fn cache_path(dir: &Path, mesh: &Mesh, k: usize) -> PathBuf {
         h.update(f.to_le_bytes());
     }
     h.update((k as u64).to_le_bytes());
-    let hex: String = h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let hex: String = h
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     dir.join(format!("{hex}.spec"))
 }
 
@@ -150,7 +169,8 @@ pub fn load_or_compute(mesh: &Mesh, k: usize, dir: Option<&Path>) -> Result<Spec
     std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
     let tmp = path.with_extension("spec.tmp");
     let mut file = std::fs::File::create(&tmp).map_err(|e| DataError::io(&tmp, e))?;
-    file.write_all(&ops.encode()).map_err(|e| DataError::io(&tmp, e))?;
+    file.write_all(&ops.encode())
+        .map_err(|e| DataError::io(&tmp, e))?;
     drop(file);
     std::fs::rename(&tmp, &path).map_err(|e| DataError::io(&path, e))?;
     Ok(ops)
@@ -177,5 +197,14 @@ mod tests {
         std::fs::write(&path, b"SWBSPEC1garbage").unwrap();
         let c = load_or_compute(&mesh, 10, Some(dir.path())).unwrap();
         assert_eq!(a, c);
+        // a header whose width would overflow the size computation is a miss, not a panic
+        let mut header = MAGIC.to_vec();
+        for n in [mesh.num_vertices() as u64, 10, u64::MAX / 3] {
+            header.extend(n.to_le_bytes());
+        }
+        header.extend([0u8; 64]);
+        std::fs::write(&path, &header).unwrap();
+        let d = load_or_compute(&mesh, 10, Some(dir.path())).unwrap();
+        assert_eq!(a, d);
     }
 }

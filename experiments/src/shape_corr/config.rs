@@ -56,7 +56,8 @@ pub struct DataConfig {
     pub train: [usize; 2],
     /// Test shapes `[start, end)` (official FAUST: the last 20); every ordered pair is tested.
     pub test: [usize; 2],
-    /// Operator cache (default: `<folder>/diffusion`, or `runs/cache` for synthetic data).
+    /// Operator cache (default `runs/cache/shape_corr`; the official ULRSSM code writes
+    /// `<folder>/diffusion`, inside the dataset — we never write into the user's data).
     pub cache_dir: Option<PathBuf>,
     /// Synthetic: number of shapes.
     pub synthetic_shapes: usize,

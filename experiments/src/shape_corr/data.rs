@@ -50,6 +50,10 @@ impl Prepared {
     }
 }
 
+/// Default operator cache, relative to the working directory. Files are keyed by a hash of
+/// the mesh and K, so every dataset can share it.
+pub const DEFAULT_CACHE: &str = "runs/cache/shape_corr";
+
 /// The shapes the config names (train and test ranges), with operators from the cache.
 pub fn load(cfg: &ShapeCorrConfig, path: &str) -> Result<(Vec<Prepared>, PathBuf)> {
     let d = &cfg.data;
@@ -68,7 +72,7 @@ pub fn load(cfg: &ShapeCorrConfig, path: &str) -> Result<(Vec<Prepared>, PathBuf
                 max_bend: d.synthetic_max_bend,
                 seed: cfg.seed,
             })?;
-            (shapes, d.cache_dir.clone().unwrap_or_else(|| PathBuf::from("runs/cache/shape_corr")))
+            (shapes, d.cache_dir.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CACHE)))
         }
         _ => {
             let Some(folder) = &d.folder else {
@@ -85,7 +89,8 @@ pub fn load(cfg: &ShapeCorrConfig, path: &str) -> Result<(Vec<Prepared>, PathBuf
                 );
             }
             let shapes = (0..end).map(|i| f.load(i)).collect::<std::result::Result<Vec<_>, _>>()?;
-            (shapes, d.cache_dir.clone().unwrap_or_else(|| folder.join("diffusion")))
+            // not `<folder>/diffusion` as ULRSSM does: nothing is written into the user's dataset
+            (shapes, d.cache_dir.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CACHE)))
         }
     };
     let k = cfg.model.num_evecs.max(cfg.model.k_eig);
