@@ -101,13 +101,18 @@ def ms(s):
     return "—" if s is None else f"{s * 1e3:.2f}"
 
 
-def has_torch(python):
+def can_import(python, modules):
+    """Whether `python` imports every module named (comma-separated)."""
     try:
-        subprocess.run([python, "-c", "import torch, numpy, ot"], check=True,
+        subprocess.run([python, "-c", f"import {modules}"], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return True
     except (OSError, subprocess.CalledProcessError):
         return False
+
+
+def has_torch(python):
+    return can_import(python, "torch, numpy, ot")
 
 
 # --- sections: each returns (raw rows, {marker: markdown}) ----------------------------------
@@ -150,21 +155,12 @@ def section_datasets(benches, binary, args):
     return rows, {"datasets": md}
 
 
-def has_scipy(python):
-    try:
-        subprocess.run([python, "-c", "import numpy, scipy.sparse.linalg"], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return True
-    except (OSError, subprocess.CalledProcessError):
-        return False
-
-
 def section_eigen(benches, binary, args):
     """Laplace–Beltrami eigenpairs: ours (dense, shift-invert) beside the official scipy eigsh
     on the same dumped matrices."""
     with tempfile.TemporaryDirectory() as dump:
         rows = json_lines(run_lines([benches["eigensolver"], dump]))
-        if has_scipy(args.python):
+        if can_import(args.python, "numpy, scipy.sparse.linalg"):
             rows += json_lines(run_lines([args.python, ROOT / "scripts/bench/eigsh_anchor.py", dump],
                                          {"OMP_NUM_THREADS": str(args.threads)}))
         else:
