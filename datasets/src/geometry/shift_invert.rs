@@ -445,19 +445,7 @@ mod tests {
             "λ0 = {} vs εV/area = {mu0}",
             b.evals[0]
         );
-        let mut start = 1;
-        for degree in 1..=5usize {
-            let exact = (degree * (degree + 1)) as f64;
-            for idx in start..start + 2 * degree + 1 {
-                let rel = (b.evals[idx] - exact).abs() / exact;
-                assert!(
-                    rel < 0.005 * degree as f64,
-                    "λ{idx} = {} vs l(l+1) = {exact}",
-                    b.evals[idx]
-                );
-            }
-            start += 2 * degree + 1;
-        }
+        crate::geometry::eigen::assert_sphere_spectrum(&b.evals, 5, 0.005);
         // Φᵀ M Φ = I and L φ = λ M φ
         let (v, k) = (mesh.num_vertices(), b.k());
         for a in 0..k {
