@@ -111,30 +111,35 @@ fn read_off(path: &Path) -> Result<Mesh> {
             format!("expected the header `OFF`, found `{header}`"),
         ));
     }
-    let mut number = |what: &str| -> Result<f64> {
-        let t = tokens
+    let mut token = |what: &str| -> Result<&str> {
+        tokens
             .next()
-            .ok_or_else(|| DataError::format(path, format!("truncated: expected {what}")))?;
-        t.parse::<f64>()
-            .map_err(|_| DataError::format(path, format!("expected {what}, found `{t}`")))
+            .ok_or_else(|| DataError::format(path, format!("truncated: expected {what}")))
     };
-    let (v, f) = (
-        number("the vertex count")? as usize,
-        number("the face count")? as usize,
-    );
-    let _edges = number("the edge count")?;
-    let mut vertices = Vec::with_capacity(v * 3);
+    fn parse<T: std::str::FromStr>(path: &Path, t: &str, what: &str) -> Result<T> {
+        t.parse::<T>()
+            .map_err(|_| DataError::format(path, format!("expected {what}, found `{t}`")))
+    }
+    let v: usize = parse(path, token("the vertex count")?, "the vertex count (an integer ≥ 0)")?;
+    let f: usize = parse(path, token("the face count")?, "the face count (an integer ≥ 0)")?;
+    let _edges: f64 = parse(path, token("the edge count")?, "the edge count")?;
+    // counts come from the file: allocate no more than its tokens can fill (≥ 2 bytes each)
+    let room = text.len() / 2;
+    let mut vertices = Vec::with_capacity(v.saturating_mul(3).min(room));
     for i in 0..v {
         for _ in 0..3 {
-            vertices.push(number(&format!("coordinates of vertex {i}"))? as f32);
+            let what = format!("coordinates of vertex {i}");
+            vertices.push(parse::<f64>(path, token(&what)?, &what)? as f32);
         }
     }
-    let mut faces = Vec::with_capacity(f * 3);
+    let mut faces = Vec::with_capacity(f.saturating_mul(3).min(room));
     for i in 0..f {
-        let k = number(&format!("the size of face {i}"))? as usize;
-        let mut polygon = Vec::with_capacity(k);
+        let what = format!("the size of face {i}");
+        let k: usize = parse(path, token(&what)?, &what)?;
+        let mut polygon = Vec::with_capacity(k.min(room));
         for _ in 0..k {
-            polygon.push(number(&format!("an index of face {i}"))? as u32);
+            let what = format!("an index of face {i} (an integer ≥ 0)");
+            polygon.push(parse::<u32>(path, token(&what)?, &what)?);
         }
         fan(&polygon, &mut faces);
     }
@@ -308,6 +313,19 @@ mod tests {
         std::fs::write(&off, "OFF\n3 1 0\n0 0 0\n1 0 0\n").unwrap();
         let e = read_mesh(&off).unwrap_err().to_string();
         assert!(e.contains("bad.off") && e.contains("truncated"), "{e}");
+        // counts and indices are integers; a huge count is an error, not an allocation
+        for (text, want) in [
+            ("OFF\n1e30 1 0\n", "vertex count"),
+            ("OFF\n-3 1 0\n", "vertex count"),
+            ("OFF\n3 2.5 0\n", "face count"),
+            ("OFF\n18446744073709551615 0 0\n0 0 0\n", "truncated"),
+            ("OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 -2\n", "an index of face 0"),
+            ("OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n99999999999 0 1 2\n", "truncated"),
+        ] {
+            std::fs::write(&off, text).unwrap();
+            let e = read_mesh(&off).unwrap_err().to_string();
+            assert!(e.contains("bad.off") && e.contains(want), "{text:?}: {e}");
+        }
         std::fs::write(&off, "OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 5\n").unwrap();
         let e = read_mesh(&off).unwrap_err().to_string();
         assert!(

@@ -401,7 +401,7 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         &eval_test
             .clone()
             .map(|i| items[i].target.score(&template, &template, cfg.shapes.eval_points, 7))
-            .collect::<Vec<_>>(),
+            .collect::<Result<Vec<_>>>()?,
     );
     let mut metrics = csv::Writer::from_path(run.file("metrics.csv")?)?;
     metrics.write_record([
@@ -436,7 +436,10 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         let deformed = deform_all(&model, &template, &items, eval_test.clone(), t, &base)?;
         let mut scores = Vec::new();
         for (k, (mesh, i)) in deformed.iter().zip(eval_test.clone()).enumerate() {
-            let m = items[i].target.score(&template, mesh, cfg.shapes.eval_points, 7);
+            let m = items[i]
+                .target
+                .score(&template, mesh, cfg.shapes.eval_points, 7)
+                .with_context(|| format!("loss `{loss_name}`, test target {i}: lower [train] lr"))?;
             held_out.write_record(
                 [loss_name.clone(), i.to_string()]
                     .into_iter()

@@ -25,6 +25,9 @@ use models::mesh_ode::metrics::MeshMetrics;
 use sw_loss::mesh::{surface_measure, varifold_measure, vertex_measure};
 use sw_loss::{LossConfig, Measure};
 
+/// A deformed vertex beyond this distance from the unit frame's origin means a diverged fit.
+pub const DIVERGED_RADIUS: f32 = 1e6;
+
 /// The losses both modes compare.
 pub const LOSSES: [&str; 4] = ["chamfer", "sw-vertices", "sw-surface", "sw-varifold"];
 
@@ -88,14 +91,29 @@ impl Target {
     }
 
     /// The full metric set of `deformed` (unit frame) in the target file's units.
-    pub fn score(&self, template: &Mesh, deformed: &Mesh, points: usize, seed: u64) -> MeshMetrics {
-        MeshMetrics::compute(
+    ///
+    /// # Errors
+    /// A deformed vertex farther than [`DIVERGED_RADIUS`] from the origin of the unit frame
+    /// (the target fits in the unit ball): the fit diverged, and the metrics' spatial
+    /// queries would overflow.
+    pub fn score(&self, template: &Mesh, deformed: &Mesh, points: usize, seed: u64) -> Result<MeshMetrics> {
+        if let Some(i) = (0..deformed.num_vertices()).find(|&i| {
+            deformed.vertices[3 * i..3 * i + 3]
+                .iter()
+                .any(|x| !(x.abs() <= DIVERGED_RADIUS))
+        }) {
+            bail!(
+                "deformed vertex {i} is at {:?}, beyond {DIVERGED_RADIUS:e} of the unit frame: the fit diverged",
+                &deformed.vertices[3 * i..3 * i + 3]
+            );
+        }
+        Ok(MeshMetrics::compute(
             template,
             &self.frame.inverse(deformed),
             &self.original,
             points,
             seed,
-        )
+        ))
     }
 }
 
@@ -304,11 +322,11 @@ mod tests {
         datasets::mesh_io::write_obj(&path, &big).unwrap();
         let target = Target::from_file(&path).unwrap();
         let template = icosphere(3);
-        let exact = target.score(&template, &target.unit, 5_000, 1);
+        let exact = target.score(&template, &target.unit, 5_000, 1).unwrap();
         assert!(exact.assd < 1e-3, "{}", exact.assd);
         let mut lifted = target.unit.clone();
         lifted.vertices.iter_mut().for_each(|c| *c *= 1.01);
-        let off = target.score(&template, &lifted, 5_000, 1);
+        let off = target.score(&template, &lifted, 5_000, 1).unwrap();
         // Radius gap 0.01 in the unit frame = 0.4 file units; the two meshes' faces are
         // parallel, 0.4·h apart with h ∈ [0.996, 1] the faces' distance to the centre.
         assert!((off.assd - 0.4).abs() < 0.03, "{}", off.assd);

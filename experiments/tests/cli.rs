@@ -612,6 +612,27 @@ fn mesh_deform_fits_an_ellipsoid_with_every_sw_loss() {
     }
     let table = std::fs::read_to_string(run.join("comparison.csv")).unwrap();
     assert_eq!(table.lines().count(), 4, "{table}");
+    // An update that blows the template up (lr 1e30, one step: the loss before it is finite)
+    // is an error naming the loss and the step, not metrics of a NaN mesh.
+    let o = run_config(
+        dir.path(),
+        "mesh_deform.toml",
+        &[
+            "fit.losses=[\"sw-vertices\"]",
+            "shapes.template_subdivisions=1",
+            "shapes.target_subdivisions=1",
+            "field.width=8",
+            "fit.steps=1",
+            "fit.log_every=1",
+            "fit.ode_steps=1",
+            "fit.samples=64",
+            "fit.lr=1e30",
+            "fit.eval_points=100",
+        ],
+    );
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("sw-vertices") && e.contains("diverged"), "{e}");
     // A conditioning code in single-shape mode is a config error naming the field.
     let o = run_config(dir.path(), "mesh_deform.toml", &["field.code_dim=4"]);
     assert!(!o.status.success());
