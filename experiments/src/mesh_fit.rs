@@ -103,7 +103,7 @@ impl Target {
                 .any(|x| !(x.abs() <= DIVERGED_RADIUS))
         }) {
             bail!(
-                "deformed vertex {i} is at {:?}, beyond {DIVERGED_RADIUS:e} of the unit frame: the fit diverged",
+                "deformed vertex {i} is at {:?} (not finite, or beyond {DIVERGED_RADIUS:e} of the unit frame): the fit diverged",
                 &deformed.vertices[3 * i..3 * i + 3]
             );
         }
