@@ -227,11 +227,9 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
                 field.forward(x, t, None)
             });
             if step % fit.log_every == 0 || step == fit.steps {
-                // the last update is not followed by a loss check: a non-finite deformed
-                // template is reported here, before any metric or file sees it
-                let mesh = mesh_from(deformed.clone().inner(), &template.faces).with_context(|| {
-                    format!("loss `{loss_name}`, step {step}: the deformed template is not finite, the fit diverged (lower [fit] lr)")
-                })?;
+                let mesh = mesh_from(deformed.clone().inner(), &template.faces)?;
+                // the last update is not followed by a loss check: `score` refuses a diverged
+                // template before any metric or file sees it
                 let m = target
                     .score(&template, &mesh, fit.eval_points, 7)
                     .with_context(|| format!("loss `{loss_name}`, step {step}: lower [fit] lr"))?;
