@@ -23,6 +23,15 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Writes `text` to `<dir>/bad.toml`, runs it (it must fail) and returns stderr.
+fn config_error(dir: &Path, text: &str) -> String {
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, text).unwrap();
+    let o = experiments(&["--config", bad.to_str().unwrap()], dir);
+    assert!(!o.status.success(), "{text:?} ran");
+    stderr(&o)
+}
+
 fn only_run_dir(root: &Path) -> PathBuf {
     let runs: Vec<PathBuf> = std::fs::read_dir(root)
         .unwrap()
@@ -103,11 +112,7 @@ const TINY_FLOW: [&str; 8] = [
 #[test]
 fn config_errors_name_the_file_and_key() {
     let dir = tempfile::tempdir().unwrap();
-    let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "experiment = \"gradient_flow\"\n[flow]\nstep = 10\n").unwrap();
-    let o = experiments(&["--config", bad.to_str().unwrap()], dir.path());
-    assert!(!o.status.success());
-    let e = stderr(&o);
+    let e = config_error(dir.path(), "experiment = \"gradient_flow\"\n[flow]\nstep = 10\n");
     assert!(
         e.contains("bad.toml")
             && e.contains("flow")
@@ -115,20 +120,8 @@ fn config_errors_name_the_file_and_key() {
             && e.contains("line 3"),
         "{e}"
     );
-
-    std::fs::write(
-        &bad,
-        "experiment = \"gradient_flow\"\n[flow]\nsteps = \"many\"\n",
-    )
-    .unwrap();
-    let e = stderr(&experiments(
-        &["--config", bad.to_str().unwrap()],
-        dir.path(),
-    ));
-    assert!(
-        e.contains("flow.steps") && e.contains("invalid type"),
-        "{e}"
-    );
+    let e = config_error(dir.path(), "experiment = \"gradient_flow\"\n[flow]\nsteps = \"many\"\n");
+    assert!(e.contains("flow.steps") && e.contains("invalid type"), "{e}");
 
     let flow = repo().join("configs/gradient_flow.toml");
     let e = stderr(&experiments(
@@ -154,34 +147,15 @@ fn config_errors_name_the_file_and_key() {
         "{e}"
     );
 
-    std::fs::write(
-        &bad,
-        "experiment = \"gradient_flow\"\n[data]\nsource = \"blob\"\n",
-    )
-    .unwrap();
-    let e = stderr(&experiments(
-        &["--config", bad.to_str().unwrap()],
-        dir.path(),
-    ));
-    assert!(
-        e.contains("[data] source") && e.contains("bumpy-sphere"),
-        "{e}"
-    );
+    let e = config_error(dir.path(), "experiment = \"gradient_flow\"\n[data]\nsource = \"blob\"\n");
+    assert!(e.contains("[data] source") && e.contains("bumpy-sphere"), "{e}");
     // An unknown experiment lists the known ones; each known one is dispatched (its own
     // parser names the stray key).
-    std::fs::write(&bad, "experiment = \"teleport\"\n").unwrap();
-    let e = stderr(&experiments(
-        &["--config", bad.to_str().unwrap()],
-        dir.path(),
-    ));
+    let e = config_error(dir.path(), "experiment = \"teleport\"\n");
     assert!(e.contains("unknown experiment `teleport`"), "{e}");
     for name in experiments::config::EXPERIMENTS {
         assert!(e.contains(name), "{name} missing from: {e}");
-        std::fs::write(&bad, format!("experiment = \"{name}\"\nbogus_key = 1\n")).unwrap();
-        let e = stderr(&experiments(
-            &["--config", bad.to_str().unwrap()],
-            dir.path(),
-        ));
+        let e = config_error(dir.path(), &format!("experiment = \"{name}\"\nbogus_key = 1\n"));
         assert!(e.contains("bogus_key"), "{name}: {e}");
     }
     // Nothing was written for failed configs.
