@@ -120,8 +120,16 @@ fn read_off(path: &Path) -> Result<Mesh> {
         t.parse::<T>()
             .map_err(|_| DataError::format(path, format!("expected {what}, found `{t}`")))
     }
-    let v: usize = parse(path, token("the vertex count")?, "the vertex count (an integer ≥ 0)")?;
-    let f: usize = parse(path, token("the face count")?, "the face count (an integer ≥ 0)")?;
+    let v: usize = parse(
+        path,
+        token("the vertex count")?,
+        "the vertex count (an integer ≥ 0)",
+    )?;
+    let f: usize = parse(
+        path,
+        token("the face count")?,
+        "the face count (an integer ≥ 0)",
+    )?;
     let _edges: f64 = parse(path, token("the edge count")?, "the edge count")?;
     // counts come from the file: allocate no more than its tokens can fill (≥ 2 bytes each)
     let room = text.len() / 2;
@@ -319,8 +327,14 @@ mod tests {
             ("OFF\n-3 1 0\n", "vertex count"),
             ("OFF\n3 2.5 0\n", "face count"),
             ("OFF\n18446744073709551615 0 0\n0 0 0\n", "truncated"),
-            ("OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 -2\n", "an index of face 0"),
-            ("OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n99999999999 0 1 2\n", "truncated"),
+            (
+                "OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 -2\n",
+                "an index of face 0",
+            ),
+            (
+                "OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n99999999999 0 1 2\n",
+                "truncated",
+            ),
         ] {
             std::fs::write(&off, text).unwrap();
             let e = read_mesh(&off).unwrap_err().to_string();
@@ -341,7 +355,11 @@ mod tests {
         // A NaN vertex is named, in every format.
         std::fs::write(&obj, "v 0 0 0\nv 1 nan 0\nv 0 1 0\nf 1 2 3\n").unwrap();
         std::fs::write(&off, "OFF\n3 1 0\n0 0 0\n1 0 0\n0 NaN 1\n3 0 1 2\n").unwrap();
-        let nan_mesh = Mesh::new(vec![0., 0., 0., 1., 0., 0., f32::INFINITY, 1., 0.], vec![0, 1, 2]).unwrap();
+        let nan_mesh = Mesh::new(
+            vec![0., 0., 0., 1., 0., 0., f32::INFINITY, 1., 0.],
+            vec![0, 1, 2],
+        )
+        .unwrap();
         write_ply(&ply, &nan_mesh).unwrap();
         let mut fs = std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),

@@ -194,7 +194,6 @@ fn to_vec(t: Tensor<2>) -> Result<Vec<f32>> {
         .map_err(|e| anyhow!("{e:?}"))
 }
 
-
 /// The template deformed towards targets `range` (network in evaluation mode), unit frame.
 fn deform_all(
     model: &ConditionedDeformer,
@@ -300,7 +299,9 @@ fn train_one(
         let start = Instant::now();
         let mut rng =
             rand::rngs::StdRng::seed_from_u64(s.seed.wrapping_mul(31).wrapping_add(step as u64));
-        let batch: Vec<usize> = (0..t.batch).map(|_| rng.random_range(0..s.n_train)).collect();
+        let batch: Vec<usize> = (0..t.batch)
+            .map(|_| rng.random_range(0..s.n_train))
+            .collect();
         let clouds: Vec<&[f32]> = batch.iter().map(|&i| &s.items[i].cloud[..]).collect();
         let codes_in = cloud_tensor(&clouds, s.device); // [B, P, 3]
         let deformed = model.forward(template_v.clone(), codes_in, t.ode_steps, t.method);
@@ -339,7 +340,10 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let path = loaded.path.display().to_string();
     let t = &cfg.train;
     if let Some(bad) = t.losses.iter().find(|l| !LOSSES.contains(&l.as_str())) {
-        bail!("{path}: [train] losses: `{bad}` is not one of {}", LOSSES.join(", "));
+        bail!(
+            "{path}: [train] losses: `{bad}` is not one of {}",
+            LOSSES.join(", ")
+        );
     }
     if t.losses.is_empty()
         || t.steps == 0
@@ -400,7 +404,11 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let template_row = MeshMetrics::mean(
         &eval_test
             .clone()
-            .map(|i| items[i].target.score(&template, &template, cfg.shapes.eval_points, 7))
+            .map(|i| {
+                items[i]
+                    .target
+                    .score(&template, &template, cfg.shapes.eval_points, 7)
+            })
             .collect::<Result<Vec<_>>>()?,
     );
     let mut metrics = csv::Writer::from_path(run.file("metrics.csv")?)?;
@@ -439,7 +447,9 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
             let m = items[i]
                 .target
                 .score(&template, mesh, cfg.shapes.eval_points, 7)
-                .with_context(|| format!("loss `{loss_name}`, test target {i}: lower [train] lr"))?;
+                .with_context(|| {
+                    format!("loss `{loss_name}`, test target {i}: lower [train] lr")
+                })?;
             held_out.write_record(
                 [loss_name.clone(), i.to_string()]
                     .into_iter()
@@ -454,7 +464,10 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
                 plots::mesh_views(
                     &run.file(&format!("renders/{loss_name}_test{k}_mesh.png"))?,
                     &format!("{loss_name}, held-out target {k}, ASSD {:.4}", m.assd),
-                    &[("deformed template", mesh), ("target", &items[i].target.unit)],
+                    &[
+                        ("deformed template", mesh),
+                        ("target", &items[i].target.unit),
+                    ],
                 )?;
             }
         }

@@ -131,10 +131,15 @@ impl Default for FitConfig {
 fn validate(cfg: &MeshDeformConfig, path: &str) -> Result<()> {
     let f = &cfg.fit;
     if let Some(bad) = f.losses.iter().find(|l| !LOSSES.contains(&l.as_str())) {
-        bail!("{path}: [fit] losses: `{bad}` is not one of {}", LOSSES.join(", "));
+        bail!(
+            "{path}: [fit] losses: `{bad}` is not one of {}",
+            LOSSES.join(", ")
+        );
     }
     if f.steps == 0 || f.log_every == 0 || f.samples == 0 || f.eval_points == 0 || !(f.lr > 0.0) {
-        bail!("{path}: [fit] steps, log_every, samples and eval_points must be positive and lr > 0");
+        bail!(
+            "{path}: [fit] steps, log_every, samples and eval_points must be positive and lr > 0"
+        );
     }
     if cfg.field.code_dim != 0 {
         bail!(
@@ -223,9 +228,12 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         let mut last = None;
         for step in 0..=fit.steps {
             let start = Instant::now();
-            let deformed = integrate(template_vertices.clone(), fit.ode_steps, fit.method, |x, t| {
-                field.forward(x, t, None)
-            });
+            let deformed = integrate(
+                template_vertices.clone(),
+                fit.ode_steps,
+                fit.method,
+                |x, t| field.forward(x, t, None),
+            );
             if step % fit.log_every == 0 || step == fit.steps {
                 let mesh = mesh_from(deformed.clone().inner(), &template.faces)?;
                 // the last update is not followed by a loss check: `score` refuses a diverged
@@ -269,9 +277,7 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
             if step == fit.steps {
                 break;
             }
-            let step_seed = seed
-                .wrapping_mul(1_000_003)
-                .wrapping_add(step as u64);
+            let step_seed = seed.wrapping_mul(1_000_003).wrapping_add(step as u64);
             let loss = mesh_fit::training_loss(
                 loss_name,
                 &deformed,

@@ -82,7 +82,8 @@ impl Target {
         if original.num_faces() == 0 {
             bail!("{}: the mesh has no faces", path.display());
         }
-        let frame = UnitFrame::fitting(&original).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        let frame =
+            UnitFrame::fitting(&original).map_err(|e| anyhow!("{}: {e}", path.display()))?;
         Ok(Self {
             unit: frame.forward(&original),
             frame,
@@ -96,7 +97,13 @@ impl Target {
     /// A deformed vertex farther than [`DIVERGED_RADIUS`] from the origin of the unit frame
     /// (the target fits in the unit ball): the fit diverged, and the metrics' spatial
     /// queries would overflow.
-    pub fn score(&self, template: &Mesh, deformed: &Mesh, points: usize, seed: u64) -> Result<MeshMetrics> {
+    pub fn score(
+        &self,
+        template: &Mesh,
+        deformed: &Mesh,
+        points: usize,
+        seed: u64,
+    ) -> Result<MeshMetrics> {
         if let Some(i) = (0..deformed.num_vertices()).find(|&i| {
             deformed.vertices[3 * i..3 * i + 3]
                 .iter()
@@ -145,7 +152,10 @@ pub fn training_loss(
         Ok(m.points().clone().reshape([k, 3]))
     };
     Ok(match name {
-        "chamfer" => chamfer_loss(surface(samples)?, target_samples(target, samples, seed, &device)),
+        "chamfer" => chamfer_loss(
+            surface(samples)?,
+            target_samples(target, samples, seed, &device),
+        ),
         "sw-surface" => sw.forward(
             &Measure::single(surface(samples)?),
             &Measure::single(target_samples(target, samples, seed, &device)),
@@ -216,11 +226,17 @@ pub fn table_text(rows: &[(String, MeshMetrics, f64)]) -> String {
             loss, m.chamfer, m.assd, m.hd90, m.sif_percent, m.flipped, m.normal_consistency, s
         );
     }
-    let losses: Vec<_> = rows.iter().filter(|r| LOSSES.contains(&r.0.as_str())).collect();
+    let losses: Vec<_> = rows
+        .iter()
+        .filter(|r| LOSSES.contains(&r.0.as_str()))
+        .collect();
     if losses.len() > 1 {
         // The loss with the smallest value, or every loss sharing it ("tie: a = b").
         let best = |key: &dyn Fn(&MeshMetrics) -> f64| {
-            let min = losses.iter().map(|r| key(&r.1)).fold(f64::INFINITY, f64::min);
+            let min = losses
+                .iter()
+                .map(|r| key(&r.1))
+                .fold(f64::INFINITY, f64::min);
             let winners: Vec<&str> = losses
                 .iter()
                 .filter(|r| key(&r.1) == min)
@@ -281,9 +297,25 @@ mod tests {
                 .convert::<f32>()
                 .try_to_vec::<f32>()
                 .unwrap();
-            assert!(g.iter().any(|x| *x != 0.0) && g.iter().all(|x| x.is_finite()), "{name}");
+            assert!(
+                g.iter().any(|x| *x != 0.0) && g.iter().all(|x| x.is_finite()),
+                "{name}"
+            );
         }
-        assert!(training_loss("emd", &template.vertices_tensor(&device), &faces, &target, None, 8, 0, &sw, 0.1).is_err());
+        assert!(
+            training_loss(
+                "emd",
+                &template.vertices_tensor(&device),
+                &faces,
+                &target,
+                None,
+                8,
+                0,
+                &sw,
+                0.1
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -303,8 +335,14 @@ mod tests {
             ("sw-varifold".to_string(), m(0.3, 2.0), 1.0),
         ];
         let text = table_text(&rows);
-        assert!(text.contains("best: chamfer sw-surface, assd sw-surface"), "{text}");
-        assert!(text.contains("sif % tie: chamfer = sw-surface, flipped all equal, nc sw-surface"), "{text}");
+        assert!(
+            text.contains("best: chamfer sw-surface, assd sw-surface"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sif % tie: chamfer = sw-surface, flipped all equal, nc sw-surface"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -32,6 +32,17 @@ fn config_error(dir: &Path, text: &str) -> String {
     stderr(&o)
 }
 
+/// Asserts the command succeeded, returns its only run folder under `root` and asserts each
+/// of `files` exists in it.
+fn finished_run(o: &Output, root: &Path, files: &[&str]) -> PathBuf {
+    assert!(o.status.success(), "{}", stderr(o));
+    let run = only_run_dir(root);
+    for f in files {
+        assert!(run.join(f).is_file(), "missing {f} in {}", run.display());
+    }
+    run
+}
+
 fn only_run_dir(root: &Path) -> PathBuf {
     let runs: Vec<PathBuf> = std::fs::read_dir(root)
         .unwrap()
@@ -112,7 +123,10 @@ const TINY_FLOW: [&str; 8] = [
 #[test]
 fn config_errors_name_the_file_and_key() {
     let dir = tempfile::tempdir().unwrap();
-    let e = config_error(dir.path(), "experiment = \"gradient_flow\"\n[flow]\nstep = 10\n");
+    let e = config_error(
+        dir.path(),
+        "experiment = \"gradient_flow\"\n[flow]\nstep = 10\n",
+    );
     assert!(
         e.contains("bad.toml")
             && e.contains("flow")
@@ -120,8 +134,14 @@ fn config_errors_name_the_file_and_key() {
             && e.contains("line 3"),
         "{e}"
     );
-    let e = config_error(dir.path(), "experiment = \"gradient_flow\"\n[flow]\nsteps = \"many\"\n");
-    assert!(e.contains("flow.steps") && e.contains("invalid type"), "{e}");
+    let e = config_error(
+        dir.path(),
+        "experiment = \"gradient_flow\"\n[flow]\nsteps = \"many\"\n",
+    );
+    assert!(
+        e.contains("flow.steps") && e.contains("invalid type"),
+        "{e}"
+    );
 
     let flow = repo().join("configs/gradient_flow.toml");
     let e = stderr(&experiments(
@@ -147,15 +167,24 @@ fn config_errors_name_the_file_and_key() {
         "{e}"
     );
 
-    let e = config_error(dir.path(), "experiment = \"gradient_flow\"\n[data]\nsource = \"blob\"\n");
-    assert!(e.contains("[data] source") && e.contains("bumpy-sphere"), "{e}");
+    let e = config_error(
+        dir.path(),
+        "experiment = \"gradient_flow\"\n[data]\nsource = \"blob\"\n",
+    );
+    assert!(
+        e.contains("[data] source") && e.contains("bumpy-sphere"),
+        "{e}"
+    );
     // An unknown experiment lists the known ones; each known one is dispatched (its own
     // parser names the stray key).
     let e = config_error(dir.path(), "experiment = \"teleport\"\n");
     assert!(e.contains("unknown experiment `teleport`"), "{e}");
     for name in experiments::config::EXPERIMENTS {
         assert!(e.contains(name), "{name} missing from: {e}");
-        let e = config_error(dir.path(), &format!("experiment = \"{name}\"\nbogus_key = 1\n"));
+        let e = config_error(
+            dir.path(),
+            &format!("experiment = \"{name}\"\nbogus_key = 1\n"),
+        );
         assert!(e.contains("bogus_key"), "{name}: {e}");
     }
     // Nothing was written for failed configs.
@@ -440,19 +469,19 @@ fn tiny_variance_study_writes_its_outputs() {
             "study.gaussian_points=256",
         ],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let run = only_run_dir(&dir.path().join("runs/variance"));
-    for f in [
-        "metrics.csv",
-        "error_vs_L_shapes.png",
-        "error_vs_L_gaussian.png",
-        "variance_vs_L_shapes.png",
-        "variance_vs_L_gaussian.png",
-        "log.txt",
-        "config.toml",
-    ] {
-        assert!(run.join(f).exists(), "missing {f}");
-    }
+    let run = finished_run(
+        &o,
+        &dir.path().join("runs/variance"),
+        &[
+            "metrics.csv",
+            "error_vs_L_shapes.png",
+            "error_vs_L_gaussian.png",
+            "variance_vs_L_shapes.png",
+            "variance_vs_L_gaussian.png",
+            "log.txt",
+            "config.toml",
+        ],
+    );
     let mut reader = csv::Reader::from_path(run.join("metrics.csv")).unwrap();
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     assert_eq!(
@@ -516,18 +545,18 @@ fn mesh_deform_fits_an_ellipsoid_with_every_sw_loss() {
             "fit.eval_points=5000",
         ],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let run = only_run_dir(&dir.path().join("runs/mesh_deform"));
-    for f in [
-        "metrics.csv",
-        "comparison.csv",
-        "assd_vs_step.png",
-        "meshes/target.obj",
-        "meshes/sw-varifold_step00120.obj",
-        "renders/sw-surface_step00000.png",
-    ] {
-        assert!(run.join(f).exists(), "missing {f}");
-    }
+    let run = finished_run(
+        &o,
+        &dir.path().join("runs/mesh_deform"),
+        &[
+            "metrics.csv",
+            "comparison.csv",
+            "assd_vs_step.png",
+            "meshes/target.obj",
+            "meshes/sw-varifold_step00120.obj",
+            "renders/sw-surface_step00000.png",
+        ],
+    );
     // The shaded render: two panels, each with lit (non-white, not black) mesh pixels.
     let img = image::open(run.join("renders/sw-surface_step00120_mesh.png"))
         .unwrap()
@@ -631,17 +660,17 @@ fn tiny_autoencoder_runs_train_with_sw_and_amortized_v_dsw() {
         ];
         sets.extend_from_slice(extra);
         let o = run_config(dir.path(), "synthetic_ae.toml", &sets);
-        assert!(o.status.success(), "{}", stderr(&o));
-        let run = only_run_dir(&dir.path().join("runs/synthetic_ae"));
-        for f in [
-            "metrics.csv",
-            "loss_vs_epoch.png",
-            "reconstructions/0_input.ply",
-            "reconstructions/0_output.ply",
-            "reconstructions/0.png",
-        ] {
-            assert!(run.join(f).exists(), "missing {f} ({extra:?})");
-        }
+        let run = finished_run(
+            &o,
+            &dir.path().join("runs/synthetic_ae"),
+            &[
+                "metrics.csv",
+                "loss_vs_epoch.png",
+                "reconstructions/0_input.ply",
+                "reconstructions/0_output.ply",
+                "reconstructions/0.png",
+            ],
+        );
         let mut reader = csv::Reader::from_path(run.join("metrics.csv")).unwrap();
         let loss: Vec<f64> = reader
             .records()
@@ -927,16 +956,16 @@ fn tiny_sngan_trains_samples_and_refuses_bad_input() {
     let mut sets = TINY_GAN.to_vec();
     sets.push("train.generator_steps=4");
     let o = run_config(dir.path(), "synthetic_sngan.toml", &sets);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let run = only_run_dir(&dir.path().join("runs/synthetic_sngan"));
-    for f in [
-        "losses.png",
-        "samples/step-0000002.png",
-        "samples/step-0000004.png",
-        "log.txt",
-    ] {
-        assert!(run.join(f).is_file(), "{f} missing");
-    }
+    let run = finished_run(
+        &o,
+        &dir.path().join("runs/synthetic_sngan"),
+        &[
+            "losses.png",
+            "samples/step-0000002.png",
+            "samples/step-0000004.png",
+            "log.txt",
+        ],
+    );
     let grid = image::open(run.join("samples/step-0000004.png")).unwrap();
     assert_eq!((grid.width(), grid.height()), (8 * 34 + 2, 8 * 34 + 2));
     let rows = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
@@ -1284,8 +1313,7 @@ fn mesh_dataset_mode_beats_the_template_on_held_out_targets() {
             "train.log_every=15",
         ],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let run = only_run_dir(&dir.path().join("runs/mesh_deform_dataset"));
+    let run = finished_run(&o, &dir.path().join("runs/mesh_deform_dataset"), &[]);
     let mut r = csv::Reader::from_path(run.join("metrics.csv")).unwrap();
     // Columns: loss, step, train_loss, train_chamfer, test_chamfer, seconds.
     let rows: Vec<Vec<f64>> = r
@@ -1491,8 +1519,7 @@ fn tiny_shape_correspondence_writes_the_four_variant_table() {
             "eval.max_pairs=2",
         ],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let run = only_run_dir(&dir.path().join("runs/shape_corr_synthetic"));
+    let run = finished_run(&o, &dir.path().join("runs/shape_corr_synthetic"), &[]);
     let table = std::fs::read_to_string(run.join("results.csv")).unwrap();
     let rows: Vec<&str> = table.lines().skip(1).collect();
     assert_eq!(rows.len(), 4, "{table}");

@@ -13,7 +13,7 @@
 //! The gradient of a vertex function `f` in the frame of vertex i is
 //! `(Gx f)_i + i (Gy f)_i`; Gx, Gy are stored row by row as padded neighbour lists.
 
-use super::laplacian::{cross, dot, norm, position, sub, SparseMatrix};
+use super::laplacian::{SparseMatrix, cross, dot, norm, position, sub};
 use crate::error::{DataError, Result};
 use crate::mesh::Mesh;
 
@@ -108,7 +108,13 @@ pub fn gradient_operator(
 ) -> GradientOperator {
     let v = mesh.num_vertices();
     let neighbours: Vec<Vec<usize>> = (0..v)
-        .map(|i| laplacian.row(i).map(|(j, _)| j).filter(|&j| j != i).collect())
+        .map(|i| {
+            laplacian
+                .row(i)
+                .map(|(j, _)| j)
+                .filter(|&j| j != i)
+                .collect()
+        })
         .collect();
     let width = neighbours.iter().map(|n| n.len()).max().unwrap_or(0) + 1;
     let mut op = GradientOperator {
@@ -176,7 +182,12 @@ mod tests {
         for i in 0..mesh.num_vertices() {
             let [bx, by, n] = frames[i];
             assert!((n[2].abs() - 1.0).abs() < 1e-12);
-            assert!((gx[i] - dot(a, bx)).abs() < 1e-4, "vertex {i}: {} vs {}", gx[i], dot(a, bx));
+            assert!(
+                (gx[i] - dot(a, bx)).abs() < 1e-4,
+                "vertex {i}: {} vs {}",
+                gx[i],
+                dot(a, bx)
+            );
             assert!((gy[i] - dot(a, by)).abs() < 1e-4);
         }
     }

@@ -131,7 +131,11 @@ pub fn cotangent_laplacian(mesh: &Mesh) -> Result<SparseMatrix> {
     for t in mesh.faces.chunks_exact(3) {
         for c in 0..3 {
             // the angle at corner c is opposite the edge (i, j)
-            let (o, i, j) = (t[c] as usize, t[(c + 1) % 3] as usize, t[(c + 2) % 3] as usize);
+            let (o, i, j) = (
+                t[c] as usize,
+                t[(c + 1) % 3] as usize,
+                t[(c + 2) % 3] as usize,
+            );
             let (u, v) = (
                 sub(position(mesh, i), position(mesh, o)),
                 sub(position(mesh, j), position(mesh, o)),
@@ -184,10 +188,16 @@ pub(crate) mod tests {
             for j in 0..n {
                 let interior = i > 0 && j > 0 && i + 1 < n && j + 1 < n;
                 let mut r = || {
-                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     ((state >> 33) as f64 / (1u64 << 31) as f64) - 0.5
                 };
-                let (dx, dy) = if interior { (jitter * r(), jitter * r()) } else { (0.0, 0.0) };
+                let (dx, dy) = if interior {
+                    (jitter * r(), jitter * r())
+                } else {
+                    (0.0, 0.0)
+                };
                 v.extend([(j as f64 + dx) as f32, (i as f64 + dy) as f32, 0.0]);
             }
         }
@@ -243,7 +253,11 @@ pub(crate) mod tests {
         }
         let mass = lumped_mass(&mesh).unwrap();
         let total: f64 = mass.iter().sum();
-        assert!((total - mesh.area()).abs() < 1e-5 * total, "{total} vs {}", mesh.area());
+        assert!(
+            (total - mesh.area()).abs() < 1e-5 * total,
+            "{total} vs {}",
+            mesh.area()
+        );
     }
 
     #[test]

@@ -19,9 +19,11 @@ pub mod operators;
 pub mod shift_invert;
 pub mod wks;
 
-pub use eigen::{EigenSolver, Eigenbasis, dense_eigenpairs, eigenpairs_with, generalized_eigenpairs};
-pub use shift_invert::shift_invert_eigenpairs;
+pub use eigen::{
+    EigenSolver, Eigenbasis, dense_eigenpairs, eigenpairs_with, generalized_eigenpairs,
+};
 pub use gradient::{GradientOperator, gradient_operator, tangent_frames, vertex_normals};
 pub use laplacian::{SparseMatrix, cotangent_laplacian, lumped_mass};
 pub use operators::{SpectralOperators, load_or_compute};
+pub use shift_invert::shift_invert_eigenpairs;
 pub use wks::wave_kernel_signature;

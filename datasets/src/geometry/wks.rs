@@ -76,7 +76,10 @@ pub fn wave_kernel_signature(basis: &Eigenbasis, mass: &[f64], count: usize) -> 
         }
     }
     for t in 0..count {
-        let norm: f64 = (0..v).map(|i| mass[i] * out[i * count + t].powi(2)).sum::<f64>().sqrt();
+        let norm: f64 = (0..v)
+            .map(|i| mass[i] * out[i * count + t].powi(2))
+            .sum::<f64>()
+            .sqrt();
         for i in 0..v {
             out[i * count + t] /= norm;
         }
@@ -98,7 +101,9 @@ mod tests {
     fn matches_the_official_formula_on_a_small_basis() {
         let basis = Eigenbasis {
             evals: vec![0.0, 1.0, 2.5, 7.0],
-            evecs: vec![0.5, 0.1, -0.3, 0.7, 0.5, -0.4, 0.2, 0.1, 0.5, 0.6, 0.9, -0.2],
+            evecs: vec![
+                0.5, 0.1, -0.3, 0.7, 0.5, -0.4, 0.2, 0.1, 0.5, 0.6, 0.9, -0.2,
+            ],
             num_vertices: 3,
         };
         let mass = [0.3, 0.5, 0.2];
@@ -118,7 +123,9 @@ mod tests {
         let b = generalized_eigenpairs(&cotangent_laplacian(&mesh).unwrap(), &m, 36).unwrap();
         let w = wave_kernel_signature(&b, &m, 16).unwrap();
         for t in 0..16 {
-            let n: f64 = (0..mesh.num_vertices()).map(|i| m[i] * w[i * 16 + t].powi(2)).sum();
+            let n: f64 = (0..mesh.num_vertices())
+                .map(|i| m[i] * w[i * 16 + t].powi(2))
+                .sum();
             assert!((n - 1.0).abs() < 1e-9);
         }
         // rotate the sphere: the descriptors are intrinsic, so they do not change
