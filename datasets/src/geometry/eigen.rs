@@ -56,6 +56,31 @@ impl Eigenbasis {
         self.evals.len()
     }
 
+    /// Assembles a basis from ascending eigenvalues `[K]` and the eigenvector entries
+    /// `column(c, i)` = φ_c at vertex i (`V` vertices): each eigenvalue must be finite and is
+    /// clipped at 0, as the official `compute_operators` does.
+    pub(crate) fn from_columns(
+        num_vertices: usize,
+        evals: Vec<f64>,
+        column: impl Fn(usize, usize) -> f64,
+    ) -> Result<Self> {
+        let k = evals.len();
+        if let Some(c) = evals.iter().position(|l| !l.is_finite()) {
+            return Err(DataError::Invalid(format!("eigenvalue {c} is not finite")));
+        }
+        let mut evecs = vec![0.0; num_vertices * k];
+        for i in 0..num_vertices {
+            for c in 0..k {
+                evecs[i * k + c] = column(c, i);
+            }
+        }
+        Ok(Eigenbasis {
+            evals: evals.into_iter().map(|l| l.max(0.0)).collect(),
+            evecs,
+            num_vertices,
+        })
+    }
+
     /// The pseudo-inverse `Φᵀ M` `[K, V]` row-major (official `evecs.T * mass[None]`).
     pub fn pseudo_inverse(&self, mass: &[f64]) -> Vec<f64> {
         let (v, k) = (self.num_vertices, self.k());
@@ -151,22 +176,10 @@ pub fn dense_eigenpairs(laplacian: &SparseMatrix, mass: &[f64], k: usize) -> Res
     let eig = a.symmetric_eigen();
     let mut order: Vec<usize> = (0..v).collect();
     order.sort_by(|&x, &y| eig.eigenvalues[x].total_cmp(&eig.eigenvalues[y]));
-    let mut evals = Vec::with_capacity(k);
-    let mut evecs = vec![0.0; v * k];
-    for (c, &o) in order.iter().take(k).enumerate() {
-        let lambda = eig.eigenvalues[o];
-        if !lambda.is_finite() {
-            return Err(DataError::Invalid(format!("eigenvalue {c} is not finite")));
-        }
-        evals.push(lambda.max(0.0));
-        for i in 0..v {
-            evecs[i * k + c] = eig.eigenvectors[(i, o)] * inv_sqrt[i];
-        }
-    }
-    Ok(Eigenbasis {
-        evals,
-        evecs,
-        num_vertices: v,
+    order.truncate(k);
+    let evals: Vec<f64> = order.iter().map(|&o| eig.eigenvalues[o]).collect();
+    Eigenbasis::from_columns(v, evals, |c, i| {
+        eig.eigenvectors[(i, order[c])] * inv_sqrt[i]
     })
 }
 

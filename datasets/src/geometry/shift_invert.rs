@@ -150,22 +150,8 @@ pub fn shift_invert_eigenpairs(
         })
         .collect();
     pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut evals = Vec::with_capacity(k);
-    let mut evecs = vec![0.0; v * k];
-    for (c, (mu, phi)) in pairs.into_iter().enumerate() {
-        if !mu.is_finite() {
-            return Err(DataError::Invalid(format!("eigenvalue {c} is not finite")));
-        }
-        evals.push(mu.max(0.0));
-        for (i, p) in phi.into_iter().enumerate() {
-            evecs[i * k + c] = p;
-        }
-    }
-    Ok(Eigenbasis {
-        evals,
-        evecs,
-        num_vertices: v,
-    })
+    let evals = pairs.iter().map(|p| p.0).collect();
+    Eigenbasis::from_columns(v, evals, |c, i| pairs[c].1[i])
 }
 
 /// The orthonormal basis `Q` `[V, m]` (column-major) and the projected matrix `H = QᵀBQ`.
