@@ -23,6 +23,12 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// `experiments --resume RUN --set SET` in `cwd`; asserts it succeeded.
+fn resume(run: &Path, set: &str, cwd: &Path) {
+    let o = experiments(&["--resume", run.to_str().unwrap(), "--set", set], cwd);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 /// Writes `text` to `<dir>/bad.toml`, runs it (it must fail) and returns stderr.
 fn config_error(dir: &Path, text: &str) -> String {
     let bad = dir.join("bad.toml");
@@ -716,16 +722,7 @@ fn resumed_training_is_bit_identical_to_an_uninterrupted_one() {
         );
         let run_a = only_run_dir(&a.path().join("runs/synthetic_ae"));
         let run_b = only_run_dir(&b.path().join("runs/synthetic_ae"));
-        let o = experiments(
-            &[
-                "--resume",
-                run_b.to_str().unwrap(),
-                "--set",
-                "train.epochs=4",
-            ],
-            b.path(),
-        );
-        assert!(o.status.success(), "{}", stderr(&o));
+        resume(&run_b, "train.epochs=4", b.path());
         assert_eq!(
             std::fs::read_to_string(run_b.join("checkpoints/LATEST")).unwrap(),
             "epoch-4"
@@ -923,16 +920,11 @@ fn ctrl_c_checkpoints_the_epoch_and_the_run_resumes() {
         format!("epoch-{epochs_done}"),
         "the checkpoint is the last finished epoch"
     );
-    let o = experiments(
-        &[
-            "--resume",
-            run.to_str().unwrap(),
-            "--set",
-            &format!("train.epochs={}", epochs_done + 1),
-        ],
+    resume(
+        &run,
+        &format!("train.epochs={}", epochs_done + 1),
         dir.path(),
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         std::fs::read_to_string(run.join("checkpoints/LATEST")).unwrap(),
         format!("epoch-{}", epochs_done + 1)
@@ -1093,11 +1085,7 @@ fn sngan_interrupted_and_resumed_equals_an_uninterrupted_run() {
         "the checkpoint is the last finished step"
     );
     let total = format!("train.generator_steps={}", done + 3);
-    let o = experiments(
-        &["--resume", run_b.to_str().unwrap(), "--set", &total],
-        b.path(),
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    resume(&run_b, &total, b.path());
     let mut sets = TINY_GAN.to_vec();
     sets.extend(["train.checkpoint_every=1000", total.as_str()]);
     let o = run_config(a.path(), "synthetic_sngan.toml", &sets);
@@ -1216,16 +1204,7 @@ fn sngan_scores_every_k_steps_keeps_the_best_and_resumes_on_schedule() {
         text.push_str(row);
         std::fs::write(run_b.join(file), text).unwrap();
     }
-    let o = experiments(
-        &[
-            "--resume",
-            run_b.to_str().unwrap(),
-            "--set",
-            "train.generator_steps=7",
-        ],
-        b.path(),
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    resume(&run_b, "train.generator_steps=7", b.path());
     let rows_b = eval_rows(&run_b);
     assert_eq!(
         rows_b.iter().map(|r| r.0).collect::<Vec<_>>(),

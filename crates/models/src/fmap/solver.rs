@@ -42,7 +42,11 @@ pub fn regularized_fmap(
 ) -> Tensor<2> {
     let device = feat_x.device();
     let k = evals_x.len();
-    assert_eq!(evals_y.len(), k, "both meshes need the same number of eigenpairs");
+    assert_eq!(
+        evals_y.len(),
+        k,
+        "both meshes need the same number of eigenpairs"
+    );
     let a = evecs_trans_x.matmul(feat_x); // [K, C]
     let b = evecs_trans_y.matmul(feat_y); // [K, C]
     let aat = a.clone().matmul(a.clone().transpose()); // [K, K]
@@ -70,14 +74,24 @@ fn tensor2(values: &[f64], shape: [usize; 2], device: &Device) -> Tensor<2> {
 
 /// Solves the K systems on the host: `(c₀ [K, K, 1], S⁻¹ [K, K, K])` as f32.
 fn host_solve(systems: &Tensor<3>, rhs: &Tensor<3>, k: usize) -> (Vec<f32>, Vec<f32>) {
-    let s = systems.to_data().convert::<f64>().try_to_vec::<f64>().expect("f64 systems");
-    let r = rhs.to_data().convert::<f64>().try_to_vec::<f64>().expect("f64 rhs");
+    let s = systems
+        .to_data()
+        .convert::<f64>()
+        .try_to_vec::<f64>()
+        .expect("f64 systems");
+    let r = rhs
+        .to_data()
+        .convert::<f64>()
+        .try_to_vec::<f64>()
+        .expect("f64 rhs");
     let mut c0 = Vec::with_capacity(k * k);
     let mut inv = Vec::with_capacity(k * k * k);
     for i in 0..k {
         let m = DMatrix::from_row_slice(k, k, &s[i * k * k..(i + 1) * k * k]);
         let lu = m.lu();
-        let inverse = lu.try_inverse().unwrap_or_else(|| DMatrix::from_element(k, k, f64::NAN));
+        let inverse = lu
+            .try_inverse()
+            .unwrap_or_else(|| DMatrix::from_element(k, k, f64::NAN));
         let rhs = DVector::from_row_slice(&r[i * k..(i + 1) * k]);
         let sol = &inverse * rhs;
         c0.extend(sol.iter().map(|&x| x as f32));
@@ -132,7 +146,9 @@ mod tests {
         let mut s = seed;
         (0..n)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
             })
             .collect()
@@ -163,7 +179,25 @@ mod tests {
             px: lcg(k * vx, 3),
             py: lcg(k * vy, 4),
             ex: (0..k).map(|i| (i * i) as f64 * 0.7).collect(),
-            ey: (0..k).map(|i| (i * i) as f64 * 0.75 + 0.1 * i as f64).collect(),
+            ey: (0..k)
+                .map(|i| (i * i) as f64 * 0.75 + 0.1 * i as f64)
+                .collect(),
+        }
+    }
+
+    impl Problem {
+        /// `regularized_fmap` of this problem with the given feature tensors.
+        fn solve(&self, fx: Tensor<2>, fy: Tensor<2>, device: &Device) -> Tensor<2> {
+            regularized_fmap(
+                fx,
+                fy,
+                &self.ex,
+                &self.ey,
+                tensor2(&self.px, [self.k, self.vx], device),
+                tensor2(&self.py, [self.k, self.vy], device),
+                FMAP_LAMBDA,
+                FMAP_GAMMA,
+            )
         }
     }
 
@@ -190,25 +224,26 @@ mod tests {
     fn forward_matches_the_reference_and_the_official_fixture() {
         let p = problem();
         let device = Device::flex();
-        let c = regularized_fmap(
-            tensor2(&p.fx, [p.vx, p.c], &device),
-            tensor2(&p.fy, [p.vy, p.c], &device),
-            &p.ex,
-            &p.ey,
-            tensor2(&p.px, [p.k, p.vx], &device),
-            tensor2(&p.py, [p.k, p.vy], &device),
-            FMAP_LAMBDA,
-            FMAP_GAMMA,
-        )
-        .into_data()
-        .try_to_vec::<f32>()
-        .unwrap();
+        let c = p
+            .solve(
+                tensor2(&p.fx, [p.vx, p.c], &device),
+                tensor2(&p.fy, [p.vy, p.c], &device),
+                &device,
+            )
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         let want = reference(&p, &p.fx);
         let fixture: [f64; 36] = include!("../../tests/data/fmap_solver_fixture.txt");
         let scale = want.iter().fold(0f64, |m, x| m.max(x.abs()));
         for i in 0..36 {
             assert!((want[i] - fixture[i]).abs() < 1e-10 * scale.max(1.0), "{i}");
-            assert!((c[i] as f64 - want[i]).abs() < 1e-4 * scale, "{i}: {} vs {}", c[i], want[i]);
+            assert!(
+                (c[i] as f64 - want[i]).abs() < 1e-4 * scale,
+                "{i}: {} vs {}",
+                c[i],
+                want[i]
+            );
         }
     }
 
@@ -221,20 +256,17 @@ mod tests {
         let w = lcg(p.k * p.k, 9);
         let fx = tensor2(&p.fx, [p.vx, p.c], &device).require_grad();
         let fy = tensor2(&p.fy, [p.vy, p.c], &device).require_grad();
-        let c = regularized_fmap(
-            fx.clone(),
-            fy.clone(),
-            &p.ex,
-            &p.ey,
-            tensor2(&p.px, [p.k, p.vx], &device),
-            tensor2(&p.py, [p.k, p.vy], &device),
-            FMAP_LAMBDA,
-            FMAP_GAMMA,
-        );
+        let c = p.solve(fx.clone(), fy.clone(), &device);
         let loss = (c * tensor2(&w, [p.k, p.k], &device)).sum();
         let grads = loss.backward();
-        let gx = fx.grad(&grads).unwrap().to_data().try_to_vec::<f32>().unwrap();
-        let objective = |f: &[f64]| -> f64 { reference(&p, f).iter().zip(&w).map(|(a, b)| a * b).sum() };
+        let gx = fx
+            .grad(&grads)
+            .unwrap()
+            .to_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let objective =
+            |f: &[f64]| -> f64 { reference(&p, f).iter().zip(&w).map(|(a, b)| a * b).sum() };
         let h = 1e-6;
         let gmax = gx.iter().fold(0f32, |m, x| m.max(x.abs())) as f64;
         assert!(gmax > 1e-3, "the test needs a non-zero gradient");
@@ -243,7 +275,11 @@ mod tests {
             plus[i] += h;
             minus[i] -= h;
             let fd = (objective(&plus) - objective(&minus)) / (2.0 * h);
-            assert!((gx[i] as f64 - fd).abs() < 2e-3 * gmax, "∂/∂fx[{i}]: autodiff {} vs fd {fd}", gx[i]);
+            assert!(
+                (gx[i] as f64 - fd).abs() < 2e-3 * gmax,
+                "∂/∂fx[{i}]: autodiff {} vs fd {fd}",
+                gx[i]
+            );
         }
         // and the target features receive a gradient too
         assert!(fy.grad(&grads).is_some());
