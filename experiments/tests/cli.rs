@@ -1224,39 +1224,29 @@ fn sngan_scores_every_k_steps_keeps_the_best_and_resumes_on_schedule() {
     assert_eq!(steps, [1, 2, 3, 4, 5, 6, 7], "each step once");
 
     // Bad input: too few images for the IS splits, a bottom_width that misses the resolution.
-    let o = experiments(
-        &[
-            "eval-gan",
-            "--run",
-            run_a.to_str().unwrap(),
-            "--inception",
-            "stand-in",
-            "--stats",
-            "stats.npz",
-            "--n",
-            "9",
-        ],
-        a.path(),
-    );
+    let eval_gan = |n: &str| {
+        experiments(
+            &[
+                "eval-gan",
+                "--run",
+                run_a.to_str().unwrap(),
+                "--inception",
+                "stand-in",
+                "--stats",
+                "stats.npz",
+                "--n",
+                n,
+            ],
+            a.path(),
+        )
+    };
+    let o = eval_gan("9");
     assert!(
         !o.status.success() && stderr(&o).contains("--n must be at least 10"),
         "{}",
         stderr(&o)
     );
-    let o = experiments(
-        &[
-            "eval-gan",
-            "--run",
-            run_a.to_str().unwrap(),
-            "--inception",
-            "stand-in",
-            "--stats",
-            "stats.npz",
-            "--n",
-            "10",
-        ],
-        a.path(),
-    );
+    let o = eval_gan("10");
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(eval_rows(&run_a).last().unwrap().0, 7);
     let o = run_config(
