@@ -102,6 +102,23 @@ fn read_f32_row_major<R: std::io::Read>(
     Ok((values, shape))
 }
 
+/// The number of values of an array of `shape`, refusing a shape whose product does not fit
+/// in `usize`: `npyz` multiplies the header's dimensions unchecked (wrapping in release), so a
+/// header such as `(2, 2**63, 3)` would read as an empty array of 2 clouds whose slices
+/// overflow (found by `crates/fuzz`).
+fn element_count(shape: &[u64], path: &Path, what: &str) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1u64, |n, &d| n.checked_mul(d))
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| {
+            DataError::format(
+                path,
+                format!("{what}: shape {shape:?} has more elements than can be addressed"),
+            )
+        })
+}
+
 fn read_array<R: std::io::Read>(npy: NpyFile<R>, path: &Path) -> Result<CloudArray> {
     let shape: Vec<u64> = npy.shape().to_vec();
     if shape.len() != 3 || shape[2] != 3 {
@@ -110,6 +127,7 @@ fn read_array<R: std::io::Read>(npy: NpyFile<R>, path: &Path) -> Result<CloudArr
             format!("expected an array of shape (N, P, 3), got {shape:?}"),
         ));
     }
+    element_count(&shape, path, "values")?;
     let (values, _) = read_f32_row_major(npy, path, "values")?;
     let points = shape[1] as usize;
     check_finite_clouds(path, &values, points)?;
@@ -118,6 +136,64 @@ fn read_array<R: std::io::Read>(npy: NpyFile<R>, path: &Path) -> Result<CloudArr
         points,
         values,
     })
+}
+
+/// Refuses `.npy` bytes whose preamble declares a header longer than the bytes that follow:
+/// `npyz` allocates the declared length before reading it (up to 4 GiB for a version 2 or 3
+/// header), so a 188-byte file allocated 660 MB (found by `crates/fuzz`). Anything else wrong
+/// with the preamble is left for `npyz` to report.
+fn check_header_length(bytes: &[u8], path: &Path, what: &str) -> Result<()> {
+    if !bytes.starts_with(b"\x93NUMPY") || bytes.len() < 10 {
+        return Ok(());
+    }
+    let (declared, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        _ if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        _ => return Ok(()),
+    };
+    if declared > bytes.len() - start {
+        return Err(DataError::format(
+            path,
+            format!(
+                "{what}: the .npy header claims {declared} bytes, but only {} bytes follow",
+                bytes.len() - start
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Parses `.npy` bytes (the file, or an entry of an archive named by `what`).
+fn npy_from_bytes<'a>(bytes: &'a [u8], path: &Path, what: &str) -> Result<NpyFile<&'a [u8]>> {
+    check_header_length(bytes, path, what)?;
+    NpyFile::new(bytes)
+        .map_err(|e| DataError::format(path, format!("{what}: not a .npy array: {e}")))
+}
+
+/// The bytes of entry `key` of the `.npz` archive at `path`. Read whole before `npyz` parses
+/// them, so that its header can be checked against them ([`check_header_length`]); the zip
+/// reader yields no more than the entry's data really holds.
+fn npz_entry(path: &Path, key: &str) -> Result<Vec<u8>> {
+    let mut archive = npyz::npz::NpzArchive::open(path)
+        .map_err(|e| DataError::format(path, format!("not a readable .npz archive: {e}")))?;
+    let names: Vec<String> = archive.array_names().map(str::to_string).collect();
+    if !names.iter().any(|n| n == key) {
+        return Err(DataError::format(
+            path,
+            format!("the archive has no `{key}` entry (entries: {names:?})"),
+        ));
+    }
+    let mut entry = archive
+        .zip_archive()
+        .by_name(&npyz::npz::file_name_from_array_name(key))
+        .map_err(|e| DataError::format(path, format!("reading entry `{key}`: {e}")))?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut entry, &mut bytes)
+        .map_err(|e| DataError::format(path, format!("reading entry `{key}`: {e}")))?;
+    Ok(bytes)
 }
 
 /// Reads `(N, P, 3)` float32/float64 clouds from a `.npy` file or from the `data` entry of a `.npz`.
@@ -133,24 +209,11 @@ pub fn read_clouds(path: impl AsRef<Path>) -> Result<CloudArray> {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npz"));
     if is_npz {
-        let mut archive = npyz::npz::NpzArchive::open(path)
-            .map_err(|e| DataError::format(path, format!("not a readable .npz archive: {e}")))?;
-        let names: Vec<String> = archive.array_names().map(str::to_string).collect();
-        let npy = archive
-            .by_name("data")
-            .map_err(|e| DataError::format(path, format!("reading entry `data`: {e}")))?
-            .ok_or_else(|| {
-                DataError::format(
-                    path,
-                    format!("the archive has no `data` entry (entries: {names:?})"),
-                )
-            })?;
-        read_array(npy, path)
+        let bytes = npz_entry(path, "data")?;
+        read_array(npy_from_bytes(&bytes, path, "entry `data`")?, path)
     } else {
         let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
-        let npy = NpyFile::new(&bytes[..])
-            .map_err(|e| DataError::format(path, format!("not a .npy file: {e}")))?;
-        read_array(npy, path)
+        read_array(npy_from_bytes(&bytes, path, "the file")?, path)
     }
 }
 
@@ -163,19 +226,10 @@ pub fn read_npz_f64(path: impl AsRef<Path>, key: &str) -> Result<(Vec<f64>, Vec<
             hint: format!("expected a .npz archive with an entry `{key}`"),
         });
     }
-    let mut archive = npyz::npz::NpzArchive::open(path)
-        .map_err(|e| DataError::format(path, format!("not a readable .npz archive: {e}")))?;
-    let names: Vec<String> = archive.array_names().map(str::to_string).collect();
-    let npy = archive
-        .by_name(key)
-        .map_err(|e| DataError::format(path, format!("reading entry `{key}`: {e}")))?
-        .ok_or_else(|| {
-            DataError::format(
-                path,
-                format!("the archive has no `{key}` entry (entries: {names:?})"),
-            )
-        })?;
+    let bytes = npz_entry(path, key)?;
+    let npy = npy_from_bytes(&bytes, path, &format!("entry `{key}`"))?;
     let shape = npy.shape().to_vec();
+    element_count(&shape, path, &format!("entry `{key}`"))?;
     let dtype = match npy.dtype() {
         npyz::DType::Plain(ts) => ts.to_string(),
         other => format!("{other:?}"),
@@ -400,6 +454,51 @@ mod tests {
         let err = read_clouds(&path).unwrap_err().to_string();
         assert!(
             err.contains("ints.npy") && err.contains("float32") && err.contains("<i4"),
+            "{err}"
+        );
+    }
+
+    /// `crates/fuzz` (npy_clouds, input 2264; npz_f64, input 16592): a version-2 preamble
+    /// declaring a 660 MB header in a small file, in a `.npy` and in a `.npz` entry.
+    #[test]
+    fn a_header_longer_than_the_file_is_an_error_not_an_allocation() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = b"\x93NUMPY\x02\x00".to_vec();
+        bytes.extend(0x2780_0000u32.to_le_bytes());
+        bytes.extend(b"{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3), }");
+        let npy = dir.path().join("long_header.npy");
+        std::fs::write(&npy, &bytes).unwrap();
+        let err = read_clouds(&npy).unwrap_err().to_string();
+        assert!(
+            err.contains("long_header.npy") && err.contains("claims 662700032 bytes"),
+            "{err}"
+        );
+        let npz = dir.path().join("long_header.npz");
+        {
+            let mut w = zip::ZipWriter::new(std::fs::File::create(&npz).unwrap());
+            w.start_file("mu.npy", zip::write::SimpleFileOptions::default())
+                .unwrap();
+            std::io::Write::write_all(&mut w, &bytes).unwrap();
+            w.finish().unwrap();
+        }
+        let err = read_npz_f64(&npz, "mu").unwrap_err().to_string();
+        assert!(
+            err.contains("long_header.npz") && err.contains("entry `mu`") && err.contains("claims"),
+            "{err}"
+        );
+    }
+
+    /// `crates/fuzz` (npy_clouds, input 507, minimised): the dimensions' product wraps to 0.
+    #[test]
+    fn a_shape_whose_size_overflows_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.npy");
+        let mut bytes = b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (2, 9223372036854775808, 3, ), }".to_vec();
+        bytes.resize(128, b' ');
+        std::fs::write(&path, &bytes).unwrap();
+        let err = read_clouds(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("huge.npy") && err.contains("more elements than can be addressed"),
             "{err}"
         );
     }
