@@ -183,9 +183,21 @@ fn list(p: &Property) -> Option<Vec<u32>> {
 fn read_ply(path: &Path) -> Result<Mesh> {
     let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
     let mut reader = std::io::BufReader::new(file);
-    let ply = Parser::<DefaultElement>::new()
-        .read_ply(&mut reader)
-        .map_err(|e| DataError::format(path, format!("PLY: {e}")))?;
+    // ply-rs 0.1.3 unwraps its parse of header integers (`ply_grammar.rs`, `n.parse().unwrap()`),
+    // so a count past u64::MAX panics inside it (found by `crates/fuzz`): caught, and reported
+    // as the format error it is.
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Parser::<DefaultElement>::new().read_ply(&mut reader)
+    }))
+    .map_err(|panic| {
+        let why = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        DataError::format(path, format!("PLY: malformed file (ply-rs: {why})"))
+    })?;
+    let ply = parsed.map_err(|e| DataError::format(path, format!("PLY: {e}")))?;
     let vertex = ply
         .payload
         .get("vertex")
@@ -300,6 +312,23 @@ mod tests {
             assert_eq!(m.face_areas(), vec![0.5, 0.5]);
             assert_eq!(&m.face_normals()[..3], &[0.0, 0.0, 1.0]);
         }
+    }
+
+    /// `crates/fuzz` (mesh_ply, input 505, minimised): ply-rs panicked on this element count.
+    #[test]
+    fn a_ply_count_past_u64_is_a_format_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let ply = dir.path().join("count.ply");
+        std::fs::write(
+            &ply,
+            b"ply\nformat binary_little_endian 1.0\ncomment\nelement x 18446744073709551616",
+        )
+        .unwrap();
+        let e = read_mesh(&ply).unwrap_err().to_string();
+        assert!(
+            e.contains("count.ply") && e.contains("PLY: malformed file"),
+            "{e}"
+        );
     }
 
     #[test]
