@@ -31,6 +31,9 @@ pub struct ModelNet40 {
 /// Pure Rust (`hdf5-pure`): contiguous, chunked and chunked + gzip (deflate, shuffle) layouts, as
 /// h5py and PointNet's own files write them — no system HDF5 library.
 pub fn read_h5(path: &Path) -> Result<Vec<CloudItem>> {
+    let file_len = std::fs::metadata(path)
+        .map_err(|e| DataError::io(path, e))?
+        .len();
     let file = hdf5_pure::File::open(path)
         .map_err(|e| DataError::format(path, format!("not a readable HDF5 file: {e}")))?;
     let data = file
@@ -45,12 +48,14 @@ pub fn read_h5(path: &Path) -> Result<Vec<CloudItem>> {
             format!("dataset `data` has shape {shape:?}, expected (N, P, 3)"),
         ));
     }
+    check_extent(path, "data", &data, file_len)?;
     let values: Vec<f32> = data
         .read_f32()
         .map_err(|e| DataError::format(path, format!("reading `data` as float32: {e}")))?;
     let label = file
         .dataset("label")
         .map_err(|_| DataError::format(path, "no dataset `label` (expected (N, 1) uint8)"))?;
+    check_extent(path, "label", &label, file_len)?;
     let labels: Vec<i64> = label
         .read_i64()
         .map_err(|e| DataError::format(path, format!("reading `label` as integers: {e}")))?;
@@ -84,6 +89,49 @@ pub fn read_h5(path: &Path) -> Result<Vec<CloudItem>> {
             label: labels[i] as u8,
         })
         .collect())
+}
+
+/// The most bytes deflate can expand one compressed byte into (258-byte matches coded in
+/// 2 bits: 1032:1), the bound on a filtered dataset's decoded size.
+const DEFLATE_MAX_RATIO: u64 = 1032;
+
+/// Refuses a dataset whose full read (elements × element size) could not come from a file of
+/// `file_len` bytes — at most the file itself, or deflate's maximum ratio of it when the
+/// dataset is filtered. `hdf5-pure` allocates the declared extent before it decodes a byte
+/// (its `Dataset::element_size` documents this bound for untrusted files), so a 479-byte file
+/// declaring hundreds of MB allocated them (found by `crates/fuzz`).
+fn check_extent(
+    path: &Path,
+    name: &str,
+    dataset: &hdf5_pure::Dataset,
+    file_len: u64,
+) -> Result<()> {
+    let bad = |e: hdf5_pure::Error| {
+        DataError::format(path, format!("reading the layout of `{name}`: {e}"))
+    };
+    let shape = dataset.shape().map_err(bad)?;
+    let element = dataset.element_size().map_err(bad)?;
+    let filtered = !dataset.filters().is_empty();
+    let room = if filtered {
+        file_len.saturating_mul(DEFLATE_MAX_RATIO)
+    } else {
+        file_len
+    };
+    let bytes = shape.iter().try_fold(element, |n, &d| n.checked_mul(d));
+    match bytes {
+        Some(bytes) if bytes <= room => Ok(()),
+        _ => Err(DataError::format(
+            path,
+            format!(
+                "dataset `{name}` declares shape {shape:?} of {element}-byte elements, more than this {file_len}-byte file can hold{}",
+                if filtered {
+                    " even at deflate's maximum ratio"
+                } else {
+                    ""
+                }
+            ),
+        )),
+    }
 }
 
 impl ModelNet40 {
@@ -247,6 +295,27 @@ mod tests {
             assert_eq!(got_bits, bits, "{layout}: values differ from h5py's");
             let got_labels: Vec<u8> = (0..5).map(|i| set.get(i).unwrap().label).collect();
             assert_eq!(got_labels, labels, "{layout}");
+        }
+    }
+
+    /// `crates/fuzz` (modelnet_h5, inputs 1027 and 1709): 481-byte files whose `data` element
+    /// size was mutated to 16 MB and 50 MB made `hdf5-pure` allocate 300 MB and 900 MB before
+    /// failing. Minimising removes nothing more: HDF5 offsets and checksums pin the layout.
+    #[test]
+    fn a_dataset_larger_than_its_file_is_refused_before_reading() {
+        for (name, filtered) in [
+            ("h5_shuffle_extent.h5", true),
+            ("h5_wide_element.h5", false),
+        ] {
+            let path = fixture_dir().join("fuzz").join(name);
+            let e = read_h5(&path).unwrap_err().to_string();
+            assert!(
+                e.contains(name)
+                    && e.contains("dataset `data` declares shape [2, 6, 3]")
+                    && e.contains("more than this 481-byte file can hold")
+                    && e.contains("deflate") == filtered,
+                "{e}"
+            );
         }
     }
 
