@@ -56,11 +56,38 @@ pub struct Celeba {
     skipped: Mutex<Vec<PathBuf>>,
 }
 
-/// Decodes one JPEG (or any format `image` reads) to a centre-cropped square.
+/// The most pixels [`load_image`] decodes (2048 × 2048; CelebA's aligned images are 178 × 218).
+/// The header's size is checked before decoding: a decoder allocates what the header declares
+/// and fills what the data lacks, so an 800-byte JPEG declaring thousands of pixels a side
+/// decoded "fine" into 120 MB (found by `crates/fuzz`).
+pub const MAX_PIXELS: u64 = 1 << 22;
+
+/// The most one side of an image may exceed the other: the short side is resized to `size`,
+/// so the resized long side, and its buffer, grow with this ratio.
+pub const MAX_ASPECT: u64 = 16;
+
+/// Decodes one JPEG (or any format `image` reads, chosen by extension) to a centre-cropped
+/// square. Images above [`MAX_PIXELS`] or [`MAX_ASPECT`] are refused before decoding.
 pub fn load_image(path: &Path, size: usize) -> Result<ImageItem> {
-    let img = image::open(path)
-        .map_err(|e| DataError::format(path, format!("cannot decode image: {e}")))?
-        .to_rgb8();
+    use image::ImageDecoder;
+    let bad = |e: image::ImageError| DataError::format(path, format!("cannot decode image: {e}"));
+    let decoder = image::ImageReader::open(path)
+        .map_err(|e| DataError::io(path, e))?
+        .into_decoder()
+        .map_err(bad)?;
+    let (w, h) = decoder.dimensions();
+    let (short, long) = (w.min(h) as u64, w.max(h) as u64);
+    if short == 0 || short * long > MAX_PIXELS || long > MAX_ASPECT * short {
+        return Err(DataError::format(
+            path,
+            format!(
+                "the image is {w}×{h}: only images with both sides ≥ 1, at most {MAX_PIXELS} pixels and an aspect ratio up to {MAX_ASPECT}:1 are loaded"
+            ),
+        ));
+    }
+    let img = image::DynamicImage::from_decoder(decoder)
+        .map_err(bad)?
+        .into_rgb8();
     let (w, h) = (img.width() as usize, img.height() as usize);
     let scale = size as f64 / w.min(h) as f64;
     let (nw, nh) = (
@@ -273,6 +300,29 @@ mod tests {
         let green = item.pixels[64 * 64 + 32] as f64;
         assert!((green - 255.0 * 7.5 / 78.4).abs() < 12.0, "{green}");
         assert_eq!(all.decode_many(&[0, 1, 2]).unwrap().len(), 3);
+    }
+
+    /// `crates/fuzz` (celeba_jpeg, input 2279): a JPEG whose header was mutated to declare a
+    /// large image decoded into 120 MB from 791 bytes. Here: a valid 8 × 8 JPEG whose SOF0
+    /// height and width are set to 4000 × 3000, and a PNG of 200 × 4 (aspect 50:1).
+    #[test]
+    fn oversized_and_extreme_images_are_refused_before_decoding() {
+        let dir = tempfile::tempdir().unwrap();
+        let jpeg = dir.path().join("big.jpg");
+        image::RgbImage::from_pixel(8, 8, image::Rgb([9, 99, 199]))
+            .save(&jpeg)
+            .unwrap();
+        let mut bytes = std::fs::read(&jpeg).unwrap();
+        let sof = bytes.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        bytes[sof + 5..sof + 7].copy_from_slice(&4000u16.to_be_bytes());
+        bytes[sof + 7..sof + 9].copy_from_slice(&3000u16.to_be_bytes());
+        std::fs::write(&jpeg, &bytes).unwrap();
+        let e = load_image(&jpeg, 64).unwrap_err().to_string();
+        assert!(e.contains("big.jpg") && e.contains("3000×4000"), "{e}");
+        let png = dir.path().join("strip.png");
+        image::RgbImage::new(200, 4).save(&png).unwrap();
+        let e = load_image(&png, 64).unwrap_err().to_string();
+        assert!(e.contains("strip.png") && e.contains("aspect ratio"), "{e}");
     }
 
     #[test]
