@@ -26,6 +26,10 @@ pub struct Cli {
     /// Continue a training run from its last good checkpoint.
     #[arg(long, value_name = "RUN_DIR")]
     pub resume: Option<PathBuf>,
+    /// With --resume: continue from this checkpoint (a folder name under RUN_DIR/checkpoints,
+    /// e.g. step-4) instead of the latest; the checkpoints after it are set aside, not deleted.
+    #[arg(long, value_name = "NAME", requires = "resume")]
+    pub from_checkpoint: Option<String>,
     /// A subcommand instead of a run.
     #[command(subcommand)]
     pub command: Option<Command>,

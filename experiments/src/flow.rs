@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow, bail};
 use datasets::PointCloud;
 use serde::{Deserialize, Serialize};
+use burn::tensor::Tensor;
 use sw_loss::{EstimatorKind, LossConfig, Measure, Reduction, exact_w2sq};
 
 use crate::cli::Cli;
@@ -183,7 +184,6 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         let mut progress = Progress::new(kind.name(), cfg.flow.steps as u64);
         let mut seconds = 0.0;
         let mut points = Vec::new();
-        let mut last_loss = f32::NAN;
         for i in 0..cfg.flow.steps {
             let step = i + 1;
             if cfg.flow.log_steps.contains(&step) {
@@ -223,14 +223,25 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
             let g = xa
                 .grad(&grads)
                 .ok_or_else(|| anyhow!("no gradient reached the source points"))?;
+            // One read per step: [loss, all(isfinite(∇))].
+            let read = Tensor::cat(
+                vec![loss.inner().reshape([1]), g.clone().is_finite().all().float()],
+                0,
+            )
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .map_err(|e| anyhow!("reading the loss: {e:?}"))?;
+            let (what, at) = (format!("{kind} loss"), format!("step {step}"));
+            crate::numerics::check_loss(read[0] as f64, &what, &at, crate::numerics::Kept::Nothing)?;
+            if read[1] != 1.0 {
+                bail!(
+                    "training stopped at {at}: the gradient of the {what} with respect to the source points is not finite (NaN or ±inf); nothing of this step was applied or saved; this experiment keeps no checkpoints"
+                );
+            }
             x = x - g.mul_scalar(cfg.flow.lr);
             seconds += start.elapsed().as_secs_f64();
-            if step % 25 == 0 || step == cfg.flow.steps {
-                last_loss = loss.into_scalar::<f32>();
-                if !last_loss.is_finite() {
-                    bail!("{kind}: the loss became {last_loss} at step {step}; lower [flow] lr");
-                }
-            }
+            let last_loss = read[0];
             progress.inc(1, || format!("loss {last_loss:.4}"));
         }
         progress.finish();

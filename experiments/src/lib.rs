@@ -2,6 +2,7 @@
 //! No math lives here; estimators are in `sw-loss`, data in `datasets`.
 
 pub mod autoencoder;
+pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod device;
@@ -9,6 +10,7 @@ pub mod flow;
 pub mod mesh_dataset;
 pub mod mesh_deform;
 pub mod mesh_fit;
+pub mod numerics;
 pub mod pair;
 pub mod plots;
 pub mod progress;

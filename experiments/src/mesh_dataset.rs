@@ -321,11 +321,11 @@ fn train_one(
         }
         let loss = Tensor::cat(losses, 0).mean();
         let value = loss.clone().into_scalar::<f64>();
-        if !value.is_finite() {
-            bail!("{loss_name}: the loss is {value} at step {step}; lower [train] lr");
-        }
+        let (what, at) = (format!("loss `{loss_name}`"), format!("step {step}"));
+        crate::numerics::check_loss(value, &what, &at, crate::numerics::Kept::Nothing)?;
         loss_sum = (loss_sum.0 + value, loss_sum.1 + 1);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
+        crate::numerics::check_gradients(&model, &grads, &what, &at, crate::numerics::Kept::Nothing)?;
         model = optim.step(t.lr, model, grads);
         seconds += start.elapsed().as_secs_f64();
         progress.inc(1, || format!("loss {value:.5}"));

@@ -290,12 +290,10 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
                 fit.normal_weight,
             )?;
             let value = loss.clone().into_scalar::<f64>();
-            if !value.is_finite() {
-                bail!(
-                    "loss `{loss_name}` is {value} at step {step}: the fit diverged (lower [fit] lr)"
-                );
-            }
+            let (what, at) = (format!("loss `{loss_name}`"), format!("step {step}"));
+            crate::numerics::check_loss(value, &what, &at, crate::numerics::Kept::Nothing)?;
             let grads = GradientsParams::from_grads(loss.backward(), &field);
+            crate::numerics::check_gradients(&field, &grads, &what, &at, crate::numerics::Kept::Nothing)?;
             field = optim.step(fit.lr, field, grads);
             seconds += start.elapsed().as_secs_f64();
             progress.inc(1, String::new);

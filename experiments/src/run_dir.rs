@@ -7,6 +7,8 @@ use std::sync::Mutex;
 
 use anyhow::{Context, Result, anyhow};
 
+use crate::checkpoint::Checkpoint;
+
 /// Opens the CSV file `path` for appending (a resumed run adds rows to its own file) and writes
 /// `header` first if the file is new.
 pub fn append_csv(path: &Path, header: &[&str]) -> Result<csv::Writer<File>> {
@@ -56,10 +58,50 @@ pub fn drop_rows_after(path: &Path, counter: usize) -> Result<usize> {
     Ok(dropped)
 }
 
-/// A fresh run folder and its `log.txt`.
+/// A run folder, its `log.txt`, and the lock that keeps a second process out of it.
 pub struct RunDir {
     path: PathBuf,
     log: Mutex<File>,
+    /// `run.lock`, locked exclusively for the life of this value (the OS drops the lock when
+    /// the process ends, also on kill -9, so a stale file never blocks a resume).
+    _lock: File,
+    resume: Option<Checkpoint>,
+}
+
+/// Takes the exclusive lock on `<run>/run.lock` (created if missing) and writes our pid into
+/// it; a second process gets an error naming the folder and the pid holding it.
+fn lock(path: &Path) -> Result<File> {
+    let lock_path = path.join("run.lock");
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("opening {}", lock_path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
+            return Err(anyhow!(
+                "{} is in use by another run ({}; {} is locked): wait for it to finish or stop it first",
+                path.display(),
+                holder.trim().trim_end_matches('.'),
+                lock_path.display()
+            ));
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(anyhow!("locking {}: {e}", lock_path.display()));
+        }
+    }
+    file.set_len(0)?;
+    writeln!(
+        file,
+        "pid {}, started {}",
+        std::process::id(),
+        chrono::Local::now().format("%Y-%m-%d %H:%M:%S")
+    )?;
+    Ok(file)
 }
 
 impl RunDir {
@@ -82,6 +124,7 @@ impl RunDir {
                 Err(e) => return Err(anyhow!("creating run folder {}: {e}", path.display())),
             }
         }
+        let lock = lock(&path)?;
         std::fs::write(path.join("config.toml"), resolved_config)?;
         let log = OpenOptions::new()
             .create_new(true)
@@ -90,47 +133,78 @@ impl RunDir {
         Ok(Self {
             path,
             log: Mutex::new(log),
+            _lock: lock,
+            resume: None,
         })
     }
 
-    /// The run folder of a training experiment: `resume`'s folder reopened (rows past its last
-    /// checkpoint dropped), or a new one under `out` (default `runs/`) named after the config.
+    /// The run folder of a training experiment: `resume`'s folder reopened at its latest
+    /// checkpoint (or `from`, see [`RunDir::reopen`]), or a new one under `out` (default
+    /// `runs/`) named after the config.
     pub fn open_or_create(
         resume: Option<&Path>,
+        from: Option<&str>,
         out: Option<&Path>,
         loaded: &crate::config::Loaded,
     ) -> Result<Self> {
         match resume {
-            Some(dir) => Self::reopen(dir),
-            None => Self::create(
-                out.unwrap_or_else(|| Path::new("runs")),
-                &loaded.name,
-                &loaded.resolved(),
-            ),
+            Some(dir) => Self::reopen(dir, from),
+            None => {
+                if from.is_some() {
+                    return Err(anyhow!("--from-checkpoint needs --resume RUN_DIR"));
+                }
+                Self::create(
+                    out.unwrap_or_else(|| Path::new("runs")),
+                    &loaded.name,
+                    &loaded.resolved(),
+                )
+            }
         }
     }
 
-    /// Reopens an existing run folder (to resume it); its log is appended to. The rows of
-    /// `metrics.csv` past the latest checkpoint (written before a kill, about to be written
-    /// again) are dropped, so the resumed file has each step once.
-    pub fn reopen(path: &Path) -> Result<Self> {
+    /// Reopens an existing run folder to resume it, locked against a second process. The
+    /// checkpoint to continue from (`from`, else the one `LATEST` names) is verified first —
+    /// a damaged one is an error that changes nothing in the folder and offers the newest
+    /// intact one. Then checkpoints after it are set aside (renamed, not deleted) and the rows
+    /// of `metrics.csv` past it (written before a kill, about to be written again) are
+    /// dropped, so the resumed file has each step once; the log is appended to.
+    pub fn reopen(path: &Path, from: Option<&str>) -> Result<Self> {
         if !path.join("config.toml").is_file() {
             return Err(anyhow!(
                 "{} is not a run folder (it has no config.toml)",
                 path.display()
             ));
         }
-        if let Ok((_, counter, _)) = latest_checkpoint(path) {
-            drop_rows_after(&path.join("metrics.csv"), counter)?;
-        }
+        let lock = lock(path)?;
+        let resume = crate::checkpoint::resume_point(path, from)?;
+        let set_aside = crate::checkpoint::set_aside_after(path, &resume)?;
+        drop_rows_after(&path.join("metrics.csv"), resume.counter)?;
         let log = OpenOptions::new()
             .append(true)
             .create(true)
             .open(path.join("log.txt"))?;
-        Ok(Self {
+        let run = Self {
             path: path.to_path_buf(),
             log: Mutex::new(log),
-        })
+            _lock: lock,
+            resume: Some(resume),
+        };
+        if !set_aside.is_empty() {
+            run.log(&format!(
+                "resuming from {}: set aside the later checkpoints {} (renamed *.set-aside-*)",
+                run.resume.as_ref().map_or("", |c| c.name.as_str()),
+                set_aside.join(", ")
+            ));
+        }
+        if run.resume.as_ref().is_some_and(|c| !c.checksummed) {
+            run.log("the checkpoint has no MANIFEST (written by an older swburn): loaded unverified");
+        }
+        Ok(run)
+    }
+
+    /// The verified checkpoint a reopened run continues from (`None` for a new run).
+    pub fn resume(&self) -> Option<&Checkpoint> {
+        self.resume.as_ref()
     }
 
     /// The folder.
@@ -156,52 +230,6 @@ impl RunDir {
     }
 }
 
-/// The latest checkpoint folder of a run (named by `checkpoints/LATEST`) and the (counter,
-/// seconds) in its `state` file: the epoch or step it ends, and the training seconds so far.
-pub fn latest_checkpoint(run_dir: &Path) -> Result<(PathBuf, usize, f64)> {
-    let ckpt = run_dir.join("checkpoints");
-    let latest = std::fs::read_to_string(ckpt.join("LATEST")).map_err(|_| {
-        anyhow!(
-            "{}: no checkpoint (checkpoints/LATEST is missing)",
-            run_dir.display()
-        )
-    })?;
-    let ckpt = ckpt.join(latest.trim());
-    let state = std::fs::read_to_string(ckpt.join("state"))
-        .with_context(|| format!("{}: reading the checkpoint state", ckpt.display()))?;
-    let mut lines = state.lines();
-    let counter = lines
-        .next()
-        .unwrap_or("")
-        .parse()
-        .with_context(|| format!("{}: the state's first line", ckpt.display()))?;
-    let seconds = lines
-        .next()
-        .unwrap_or("0")
-        .parse()
-        .with_context(|| format!("{}: the state's second line", ckpt.display()))?;
-    Ok((ckpt, counter, seconds))
-}
-
-/// Finishes a checkpoint written into `checkpoints/<name>.tmp/`: writes its `state`, renames the
-/// folder to `checkpoints/<name>/`, and only then points `checkpoints/LATEST` (itself written to
-/// a temporary file and renamed) at it — a checkpoint interrupted half-way is never referenced.
-pub fn commit_checkpoint(
-    run_dir: &Path,
-    name: &str,
-    counter: usize,
-    seconds: f64,
-) -> std::io::Result<()> {
-    let dir = run_dir.join("checkpoints");
-    let tmp = dir.join(format!("{name}.tmp"));
-    std::fs::write(tmp.join("state"), format!("{counter}\n{seconds}\n"))?;
-    let done = dir.join(name);
-    let _ = std::fs::remove_dir_all(&done);
-    std::fs::rename(&tmp, &done)?;
-    std::fs::write(dir.join("LATEST.tmp"), name)?;
-    std::fs::rename(dir.join("LATEST.tmp"), dir.join("LATEST"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,9 +249,9 @@ mod tests {
         }
         w.flush().unwrap();
         drop(w);
-        std::fs::create_dir_all(path.join("checkpoints/step-4.tmp")).unwrap();
-        commit_checkpoint(&path, "step-4", 4, 12.0).unwrap();
-        let _ = RunDir::reopen(&path).unwrap();
+        crate::checkpoint::save(&path, "step-4", 4, 12.0, crate::checkpoint::Role::Latest, |_| Ok(()))
+            .unwrap();
+        drop(RunDir::reopen(&path, None).unwrap());
         assert_eq!(
             std::fs::read_to_string(path.join("metrics.csv")).unwrap(),
             "step,loss\n1,9.5\n2,8.5\n3,7.5\n4,6.5\n"
@@ -240,5 +268,24 @@ mod tests {
         );
         // No file: nothing to do.
         assert_eq!(drop_rows_after(&path.join("none.csv"), 1).unwrap(), 0);
+    }
+
+    /// A second process (here: a second open of the folder) is refused with the holder's pid
+    /// while the first holds the folder; once it is dropped the folder can be reopened.
+    #[test]
+    fn a_locked_run_folder_refuses_a_second_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::create(dir.path(), "tiny", "experiment = \"x\"\n").unwrap();
+        let path = run.path().to_path_buf();
+        crate::checkpoint::save(&path, "step-1", 1, 0.0, crate::checkpoint::Role::Latest, |_| Ok(()))
+            .unwrap();
+        let before = std::fs::read_to_string(path.join("log.txt")).unwrap();
+        let err = format!("{:#}", RunDir::reopen(&path, None).err().expect("refused"));
+        assert!(err.contains("is in use by another run"), "{err}");
+        assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
+        assert_eq!(std::fs::read_to_string(path.join("log.txt")).unwrap(), before);
+        drop(run);
+        let again = RunDir::reopen(&path, None).unwrap();
+        assert_eq!(again.resume().map(|c| c.counter), Some(1));
     }
 }

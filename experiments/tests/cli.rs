@@ -1,33 +1,12 @@
 //! End-to-end tests of the binary: config errors, tiny runs of every config, determinism and
 //! run-folder safety.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn repo() -> PathBuf {
-    Path::new(
-        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
-    )
-    .join("..")
-}
-
-fn experiments(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_experiments"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// `experiments --resume RUN --set SET` in `cwd`; asserts it succeeded.
-fn resume(run: &Path, set: &str, cwd: &Path) {
-    let o = experiments(&["--resume", run.to_str().unwrap(), "--set", set], cwd);
-    assert!(o.status.success(), "{}", stderr(&o));
-}
+use common::*;
 
 /// Writes `text` to `<dir>/bad.toml`, runs it (it must fail) and returns stderr.
 fn config_error(dir: &Path, text: &str) -> String {
@@ -36,26 +15,6 @@ fn config_error(dir: &Path, text: &str) -> String {
     let o = experiments(&["--config", bad.to_str().unwrap()], dir);
     assert!(!o.status.success(), "{text:?} ran");
     stderr(&o)
-}
-
-/// Asserts the command succeeded, returns its only run folder under `root` and asserts each
-/// of `files` exists in it.
-fn finished_run(o: &Output, root: &Path, files: &[&str]) -> PathBuf {
-    assert!(o.status.success(), "{}", stderr(o));
-    let run = only_run_dir(root);
-    for f in files {
-        assert!(run.join(f).is_file(), "missing {f} in {}", run.display());
-    }
-    run
-}
-
-fn only_run_dir(root: &Path) -> PathBuf {
-    let runs: Vec<PathBuf> = std::fs::read_dir(root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    runs[0].clone()
 }
 
 /// The W₂² column of a flow's metrics.csv, by estimator.
@@ -72,47 +31,6 @@ fn w2_column(run: &Path) -> Vec<(String, usize, f64)> {
             )
         })
         .collect()
-}
-
-/// Runs `configs/<config>` into `<dir>/runs` with `--set` overrides; returns the output.
-fn run_config(dir: &Path, config: &str, sets: &[&str]) -> Output {
-    let cfg = repo().join("configs").join(config);
-    let mut args = vec![
-        "--config".to_string(),
-        cfg.to_string_lossy().into_owned(),
-        "--out".into(),
-        "runs".into(),
-    ];
-    for s in sets {
-        args.push("--set".into());
-        args.push(s.to_string());
-    }
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    experiments(&refs, dir)
-}
-
-/// Waits (up to `limit_s`) until the only run folder under `root` has a metrics.csv of at least
-/// `lines` lines; returns that file.
-fn wait_for_metrics(root: &Path, lines: usize, limit_s: u64) -> PathBuf {
-    let start = std::time::Instant::now();
-    loop {
-        let found = std::fs::read_dir(root)
-            .ok()
-            .and_then(|mut d| d.next())
-            .map(|e| e.unwrap().path().join("metrics.csv"));
-        if let Some(m) = found.filter(|m| {
-            std::fs::read_to_string(m)
-                .map(|t| t.lines().count() >= lines)
-                .unwrap_or(false)
-        }) {
-            return m;
-        }
-        assert!(
-            start.elapsed().as_secs() < limit_s,
-            "no progress logged in {limit_s} s"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
 }
 
 const TINY_FLOW: [&str; 8] = [
@@ -930,17 +848,6 @@ fn ctrl_c_checkpoints_the_epoch_and_the_run_resumes() {
         format!("epoch-{}", epochs_done + 1)
     );
 }
-
-const TINY_GAN: [&str; 8] = [
-    "generator.channels=8",
-    "discriminator.channels=8",
-    "generator.latent=16",
-    "data.synthetic_images=64",
-    "train.batch_size=8",
-    "train.log_every=1",
-    "train.sample_every=2",
-    "train.checkpoint_every=2",
-];
 
 #[test]
 fn tiny_sngan_trains_samples_and_refuses_bad_input() {

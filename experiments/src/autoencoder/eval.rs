@@ -217,15 +217,15 @@ fn load_trained(
                     run_dir.display()
                 );
             }
-            let epoch = std::fs::read_to_string(dir.join("state")).unwrap_or_default();
+            let best = crate::checkpoint::verified(&dir)?;
             (
                 dir,
-                format!("best (lowest mean training loss, epoch {})", epoch.trim()),
+                format!("best (lowest mean training loss, epoch {})", best.counter),
             )
         }
         Checkpoint::Latest => {
-            let (dir, epoch, _) = crate::run_dir::latest_checkpoint(run_dir)?;
-            (dir, format!("latest (epoch {epoch})"))
+            let c = crate::checkpoint::resume_point(run_dir, None)?;
+            (c.dir, format!("latest (epoch {})", c.counter))
         }
     };
     let model = cfg

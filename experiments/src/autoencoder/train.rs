@@ -31,6 +31,8 @@ use crate::cli::Cli;
 use crate::config::Loaded;
 use crate::plots::{self, Series};
 use crate::progress::Progress;
+use crate::checkpoint::Role;
+use crate::numerics;
 use crate::run_dir::RunDir;
 
 /// `data` with its `file` found as [`Loaded::resolve_path`] says (working directory, then the
@@ -143,10 +145,8 @@ struct Snapshot<'a> {
     adam: &'a ModuleOptimizer,
 }
 
-/// Writes the model files into `dir` (a fresh `*.tmp` folder).
+/// Writes the model files into `dir` (the fresh `*.tmp` folder of [`crate::checkpoint::save`]).
 fn write_snapshot(dir: &Path, s: &Snapshot) -> Result<()> {
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir)?;
     s.ae.clone()
         .save_file(dir.join("model.bpk"))
         .map_err(|e| anyhow!("saving the model: {e:?}"))?;
@@ -164,38 +164,58 @@ fn write_snapshot(dir: &Path, s: &Snapshot) -> Result<()> {
     Ok(())
 }
 
-/// The latest checkpoint, atomically (`checkpoints/epoch-K/`, then `LATEST` names it).
+/// The latest checkpoint `checkpoints/epoch-K/` (checksummed, atomic; `LATEST` names it).
 fn save_latest(run: &RunDir, epoch: usize, seconds: f64, s: &Snapshot) -> Result<()> {
     let name = format!("epoch-{epoch}");
-    write_snapshot(&run.path().join("checkpoints").join(format!("{name}.tmp")), s)?;
-    crate::run_dir::commit_checkpoint(run.path(), &name, epoch, seconds)?;
-    Ok(())
+    crate::checkpoint::save(run.path(), &name, epoch, seconds, Role::Latest, |dir| {
+        write_snapshot(dir, s)
+    })
 }
 
-/// `checkpoints/best/`: written to `best.tmp/` and renamed; `LATEST` is not touched. Its
+/// `checkpoints/best/`, checksummed and atomic like the others; `LATEST` is not touched. Its
 /// `state` holds the epoch and `train_loss` the epoch's mean training loss.
 fn save_best(run: &RunDir, epoch: usize, loss: f64, s: &Snapshot) -> Result<()> {
-    let dir = run.path().join("checkpoints");
-    let tmp = dir.join("best.tmp");
-    write_snapshot(&tmp, s)?;
-    std::fs::write(tmp.join("state"), format!("{epoch}\n"))?;
-    std::fs::write(tmp.join("train_loss"), format!("{loss:e}\n"))?;
-    let done = dir.join("best");
-    let _ = std::fs::remove_dir_all(&done);
-    std::fs::rename(&tmp, &done)?;
-    Ok(())
+    crate::checkpoint::save(run.path(), "best", epoch, 0.0, Role::Side, |dir| {
+        write_snapshot(dir, s)?;
+        std::fs::write(dir.join("train_loss"), format!("{loss:e}\n"))?;
+        Ok(())
+    })
 }
 
-/// The lowest mean training loss so far of a resumed run (`checkpoints/best/train_loss`).
-fn best_so_far(run_dir: &Path) -> Result<f64> {
-    let file = run_dir.join("checkpoints/best/train_loss");
-    match std::fs::read_to_string(&file) {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .with_context(|| format!("{}: not a number", file.display())),
-        Err(_) => Ok(f64::INFINITY),
+/// The lowest mean training loss so far of a run resumed after `epoch`
+/// (`checkpoints/best/train_loss`, infinite without a best checkpoint). A `best/` that does
+/// not verify, or that comes from after `epoch` (a resume from an earlier checkpoint), is set
+/// aside (renamed `best.set-aside-<time>`, with a warning) and model selection restarts at
+/// the resume point.
+fn best_so_far(run: &RunDir, epoch: usize) -> Result<f64> {
+    let dir = run.path().join("checkpoints/best");
+    if !dir.exists() {
+        return Ok(f64::INFINITY);
     }
+    let problem = match crate::checkpoint::verified(&dir) {
+        Ok(best) if best.counter <= epoch => {
+            let file = dir.join("train_loss");
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            return text
+                .trim()
+                .parse()
+                .with_context(|| format!("{}: not a number", file.display()));
+        }
+        Ok(best) => format!("it is from epoch {}, after the resume point", best.counter),
+        Err(e) => format!("{e:#}"),
+    };
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    let aside = run.path().join(format!("checkpoints/best.set-aside-{stamp}"));
+    std::fs::rename(&dir, &aside).with_context(|| format!("setting {} aside", dir.display()))?;
+    let note = format!(
+        "checkpoints/best/ set aside as {} ({problem}); the best checkpoint is chosen again from epoch {}",
+        aside.display(),
+        epoch + 1
+    );
+    eprintln!("warning: {note}");
+    run.log(&note);
+    Ok(f64::INFINITY)
 }
 
 /// The (epoch, training loss) rows of a resumed run's `metrics.csv` before `first_epoch`, so
@@ -229,7 +249,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     let (train, eval_clouds, held_out) =
         training_set(&data_resolved(&cfg.data, loaded)?, seed).with_context(|| path.clone())?;
     let eval_set = if held_out { "held-out" } else { "training" };
-    let run = RunDir::open_or_create(resume, cli.out.as_deref(), loaded)?;
+    let run = RunDir::open_or_create(resume, cli.from_checkpoint.as_deref(), cli.out.as_deref(), loaded)?;
     println!("run folder: {}", run.path().display());
     let points = cfg.data.points;
     let mut ae = cfg.model_config().init(&device);
@@ -254,10 +274,10 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     let mut first_epoch = 1;
     let mut seconds = 0.0;
     let mut best = f64::INFINITY;
-    if let Some(dir) = resume {
-        let (ckpt, epoch, secs) = crate::run_dir::latest_checkpoint(dir)?;
+    if let Some(c) = run.resume() {
+        let (ckpt, epoch, secs) = (c.dir.clone(), c.counter, c.seconds);
         seconds = secs;
-        best = best_so_far(dir)?;
+        best = best_so_far(&run, epoch)?;
         ae = ae
             .try_load_file(ckpt.join("model.bpk"))
             .map_err(|e| anyhow!("{}: loading the model: {e:?}", ckpt.display()))?;
@@ -304,10 +324,11 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
                 std::process::exit(130);
             }
             eprintln!(
-                "\ninterrupted: finishing this epoch and writing a checkpoint (Ctrl-C again to quit now)"
+                "\ninterrupted (Ctrl-C or SIGTERM): finishing this epoch and writing a checkpoint (once more to quit now)"
             );
         });
     }
+    let kept = numerics::Kept::Checkpoints(run.path());
     for epoch in first_epoch..=cfg.train.epochs {
         let start = Instant::now();
         // Everything random in an epoch derives from (seed, epoch), so a run resumed from a
@@ -325,22 +346,28 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
         for batch in loader.iter() {
             let x = batch.map_err(|e| anyhow!("loading a batch: {e}"))?.points;
             let recon = ae.forward(x.clone());
+            let at = format!("epoch {epoch}, batch {}", batches + 1);
             // Official order of arguments: loss_func.forward(input, reconstruction).
             let loss = match amortizer.take() {
                 Some(amort) => {
                     let lr = cfg.amortized.as_ref().map_or(1e-3, |a| a.lr);
                     let (loss, amort) =
-                        amortized_loss(amort, &mut adam, lr, x, recon, &loss_cfg, scale)?;
+                        amortized_loss(amort, &mut adam, lr, x, recon, &loss_cfg, scale)
+                            .with_context(|| numerics::stopped_at(&at, kept))?;
                     amortizer = Some(amort);
                     loss
                 }
                 None => loss_cfg
-                    .forward(&Measure::new(x), &Measure::new(recon))?
+                    .forward(&Measure::new(x), &Measure::new(recon))
+                    .with_context(|| numerics::stopped_at(&at, kept))?
                     .mul_scalar(scale),
             };
-            total += loss.clone().into_scalar::<f32>() as f64;
+            let value = loss.clone().into_scalar::<f32>() as f64;
+            numerics::check_loss(value, &format!("training loss ({label})"), &at, kept)?;
+            total += value;
             batches += 1;
             let grads = GradientsParams::from_grads(loss.backward(), &ae);
+            numerics::check_gradients(&ae, &grads, &format!("training loss ({label})"), &at, kept)?;
             ae = sgd.step(cfg.train.lr, ae, grads);
         }
         seconds += start.elapsed().as_secs_f64();
@@ -447,10 +474,7 @@ fn final_metrics(
         .init(device)
         .try_load_file(&best_file)
         .map_err(|e| anyhow!("{}: loading the best model: {e:?}", best_file.display()))?;
-    let best_epoch = std::fs::read_to_string(run.path().join("checkpoints/best/state"))
-        .unwrap_or_default()
-        .trim()
-        .to_string();
+    let best_epoch = crate::checkpoint::verified(&run.path().join("checkpoints/best"))?.counter;
     let mut w = csv::Writer::from_path(run.file("final_metrics.csv")?)?;
     w.write_record([
         "checkpoint",

@@ -47,8 +47,9 @@ pub fn refine(
     let objective = refinement_objective(cfg, with_sw);
     let mut optim = adam(cfg.train.adam_epsilon).init();
     let mut refined = net.clone().train();
-    for _ in 0..cfg.refine.iterations {
-        refined = step(refined, &mut optim, cfg.refine.lr, cfg.train.grad_clip, x, y, &objective)?.0;
+    for it in 0..cfg.refine.iterations {
+        let at = format!("test-time refinement iteration {}", it + 1);
+        refined = step(refined, &mut optim, cfg.refine.lr, cfg.train.grad_clip, x, y, &objective, &at)?.0;
     }
     Ok(refined)
 }

@@ -50,6 +50,7 @@ pub fn step(
     x: &OnDevice,
     y: &OnDevice,
     objective: &ObjectiveConfig,
+    at: &str,
 ) -> Result<(DiffusionNet, f64)> {
     let fx = net.forward(x.wks.clone(), &x.ops);
     let fy = net.forward(y.wks.clone(), &y.ops);
@@ -57,10 +58,9 @@ pub fn step(
         .map_err(|e| anyhow!("SW loss: {e}"))?
         .total();
     let value = loss.clone().into_scalar::<f32>() as f64;
-    if !value.is_finite() {
-        return Err(anyhow!("the loss became {value}"));
-    }
+    crate::numerics::check_loss(value, "correspondence loss", at, crate::numerics::Kept::Nothing)?;
     let mut grads = GradientsParams::from_grads(loss.backward(), &net);
+    crate::numerics::check_gradients(&net, &grads, "correspondence loss", at, crate::numerics::Kept::Nothing)?;
     clip_grad_norm(&net, &mut grads, clip);
     Ok((optim.step(lr, net, grads).clamp_times(), value))
 }
@@ -91,7 +91,8 @@ pub fn train(
         let mut total = 0.0;
         for k in 0..per_epoch {
             let (i, j) = pairs[k % pairs.len()];
-            let (next, loss) = step(net, &mut optim, lr, t.grad_clip, &shapes[i], &shapes[j], &objective)?;
+            let at = format!("{variant} training, epoch {epoch}, pair {} (shapes {i} → {j})", k + 1);
+            let (next, loss) = step(net, &mut optim, lr, t.grad_clip, &shapes[i], &shapes[j], &objective, &at)?;
             net = next;
             total += loss;
             progress.inc(1, || format!("epoch {epoch} loss {loss:.3}"));

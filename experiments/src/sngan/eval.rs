@@ -256,7 +256,7 @@ pub fn load_ema_generator(run_dir: &Path, device: &Device) -> Result<(SnganConfi
         );
     }
     let cfg: SnganConfig = loaded.parse()?;
-    let (ckpt, _, _) = crate::run_dir::latest_checkpoint(run_dir)?;
+    let ckpt = crate::checkpoint::resume_point(run_dir, None)?.dir;
     let g = cfg
         .generator
         .init(device)
@@ -322,7 +322,7 @@ pub fn evaluate(
     let scorer = Scorer::open(inception, stats, &device)?;
     let seed = cli.seed.unwrap_or(cfg.seed);
     device.seed(seed);
-    let (_, step, _) = crate::run_dir::latest_checkpoint(run_dir)?;
+    let step = crate::checkpoint::resume_point(run_dir, None)?.counter;
     let start = Instant::now();
     let s = scorer.score(&g, cfg.generator.latent, n, batch, &device)?;
     println!(

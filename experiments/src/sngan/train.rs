@@ -39,6 +39,8 @@ use crate::cli::Cli;
 use crate::config::Loaded;
 use crate::plots::{self, Series};
 use crate::progress::Progress;
+use crate::checkpoint::Role;
+use crate::numerics;
 use crate::run_dir::RunDir;
 
 /// The training images, in memory or decoded on demand (CelebA).
@@ -170,45 +172,32 @@ struct State {
     opt_d: ModuleOptimizer,
 }
 
+/// `checkpoints/step-<step>/` through [`crate::checkpoint::save`] (checksummed, atomic; a
+/// failed write leaves the previous checkpoints as they were), then the oldest beyond `keep`
+/// (at least 2) are removed.
 fn save_checkpoint(run: &RunDir, step: usize, seconds: f64, s: &State, keep: usize) -> Result<()> {
-    let dir = run.path().join("checkpoints");
-    let tmp = dir.join(format!("step-{step}.tmp"));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp)?;
-    let err = |what: &'static str| move |e| anyhow!("saving the {what}: {e:?}");
-    s.g.clone()
-        .save_file(tmp.join("generator.bpk"))
-        .map_err(err("generator"))?;
-    s.d.clone()
-        .save_file(tmp.join("discriminator.bpk"))
-        .map_err(err("discriminator"))?;
-    s.ema
-        .clone()
-        .save_file(tmp.join("ema_generator.bpk"))
-        .map_err(err("EMA generator"))?;
-    s.opt_g
-        .save(tmp.join("optimizer_generator.bpk"))
-        .map_err(err("generator's optimizer"))?;
-    s.opt_d
-        .save(tmp.join("optimizer_discriminator.bpk"))
-        .map_err(err("discriminator's optimizer"))?;
-    crate::run_dir::commit_checkpoint(run.path(), &format!("step-{step}"), step, seconds)?;
-    // Older checkpoints beyond `keep`.
-    let mut steps: Vec<usize> = std::fs::read_dir(&dir)?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()
-                .and_then(|n| n.strip_prefix("step-"))
-                .and_then(|n| n.parse().ok())
-        })
-        .collect();
-    steps.sort_unstable();
-    let excess = steps.len().saturating_sub(keep.max(1));
-    for old in &steps[..excess] {
-        let _ = std::fs::remove_dir_all(dir.join(format!("step-{old}")));
-    }
-    Ok(())
+    let name = format!("step-{step}");
+    crate::checkpoint::save(run.path(), &name, step, seconds, Role::Latest, |tmp| {
+        let err = |what: &'static str| move |e| anyhow!("saving the {what}: {e:?}");
+        s.g.clone()
+            .save_file(tmp.join("generator.bpk"))
+            .map_err(err("generator"))?;
+        s.d.clone()
+            .save_file(tmp.join("discriminator.bpk"))
+            .map_err(err("discriminator"))?;
+        s.ema
+            .clone()
+            .save_file(tmp.join("ema_generator.bpk"))
+            .map_err(err("EMA generator"))?;
+        s.opt_g
+            .save(tmp.join("optimizer_generator.bpk"))
+            .map_err(err("generator's optimizer"))?;
+        s.opt_d
+            .save(tmp.join("optimizer_discriminator.bpk"))
+            .map_err(err("discriminator's optimizer"))?;
+        Ok(())
+    })?;
+    crate::checkpoint::prune(run.path(), "step-", keep)
 }
 
 /// Trains (or resumes `resume`'s run) and writes the run folder.
@@ -247,7 +236,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
             images.len()
         );
     }
-    let run = RunDir::open_or_create(resume, cli.out.as_deref(), loaded)?;
+    let run = RunDir::open_or_create(resume, cli.from_checkpoint.as_deref(), cli.out.as_deref(), loaded)?;
     println!("run folder: {}", run.path().display());
     let g = g_cfg.init(&device);
     let adam = t.adam();
@@ -260,8 +249,8 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     };
     let mut first = 1;
     let mut seconds = 0.0;
-    if let Some(dir) = resume {
-        let (ckpt, step, secs) = crate::run_dir::latest_checkpoint(dir)?;
+    if let Some(c) = run.resume() {
+        let (ckpt, step, secs) = (c.dir.clone(), c.counter, c.seconds);
         let load = |what: &str, e| anyhow!("{}: loading the {what}: {e:?}", ckpt.display());
         s.g =
             s.g.try_load_file(ckpt.join("generator.bpk"))
@@ -322,13 +311,14 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
                 std::process::exit(130);
             }
             eprintln!(
-                "\ninterrupted: finishing this step and writing a checkpoint (Ctrl-C again to quit now)"
+                "\ninterrupted (Ctrl-C or SIGTERM): finishing this step and writing a checkpoint (once more to quit now)"
             );
         });
     }
     let mut progress = Progress::new("generator steps", t.generator_steps as u64);
     progress.inc((first - 1) as u64, String::new);
     let (mut d_sum, mut g_sum, mut n_sum, mut t_sum) = (0.0, 0.0, 0usize, 0.0);
+    let kept = numerics::Kept::Checkpoints(run.path());
     for step in first..=t.generator_steps {
         let start = Instant::now();
         device.seed(mix(seed, step as u64));
@@ -352,12 +342,10 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
             let d_loss =
                 relu(d_real.neg().add_scalar(1.0)).mean() + relu(d_fake.add_scalar(1.0)).mean();
             d_loss_value = d_loss.clone().into_scalar::<f64>();
-            if !d_loss_value.is_finite() {
-                bail!(
-                    "the discriminator loss is {d_loss_value} at generator step {step}; lower [train] lr_discriminator"
-                );
-            }
+            let at = format!("generator step {step} (discriminator step {})", j + 1);
+            numerics::check_loss(d_loss_value, "discriminator hinge loss", &at, kept)?;
             let grads = GradientsParams::from_grads(d_loss.backward(), &s.d);
+            numerics::check_gradients(&s.d, &grads, "discriminator hinge loss", &at, kept)?;
             s.d = s.opt_d.step(t.lr_discriminator, s.d.clone(), grads);
             real = Some(x);
         }
@@ -373,9 +361,12 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
                 &Measure::new(real_features.unsqueeze_dim::<3>(0)),
                 &Measure::new(fake_features.unsqueeze_dim::<3>(0)),
             )
-            .with_context(|| format!("generator loss at step {step}"))?;
+            .with_context(|| numerics::stopped_at(&format!("generator step {step}"), kept))?;
         let g_loss_value = g_loss.clone().into_scalar::<f64>();
+        let at = format!("generator step {step}");
+        numerics::check_loss(g_loss_value, "generator loss", &at, kept)?;
         let grads = GradientsParams::from_grads(g_loss.backward(), &s.g);
+        numerics::check_gradients(&s.g, &grads, "generator loss", &at, kept)?;
         s.g = s.opt_g.step(t.lr_generator, s.g.clone(), grads);
         sync_running_state(&s.g);
         sync_running_state(&s.d);

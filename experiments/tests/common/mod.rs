@@ -1,0 +1,107 @@
+//! Helpers shared by the end-to-end test files: run the binary, find its run folder, wait
+//! for progress.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo() -> PathBuf {
+    Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("..")
+}
+
+pub fn experiments(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_experiments"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the binary runs")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `experiments --resume RUN --set SET` in `cwd`; asserts it succeeded.
+pub fn resume(run: &Path, set: &str, cwd: &Path) {
+    let o = experiments(&["--resume", run.to_str().unwrap(), "--set", set], cwd);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+
+/// Asserts the command succeeded, returns its only run folder under `root` and asserts each
+/// of `files` exists in it.
+pub fn finished_run(o: &Output, root: &Path, files: &[&str]) -> PathBuf {
+    assert!(o.status.success(), "{}", stderr(o));
+    let run = only_run_dir(root);
+    for f in files {
+        assert!(run.join(f).is_file(), "missing {f} in {}", run.display());
+    }
+    run
+}
+
+pub fn only_run_dir(root: &Path) -> PathBuf {
+    let runs: Vec<PathBuf> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    runs[0].clone()
+}
+
+
+/// Runs `configs/<config>` into `<dir>/runs` with `--set` overrides; returns the output.
+pub fn run_config(dir: &Path, config: &str, sets: &[&str]) -> Output {
+    let cfg = repo().join("configs").join(config);
+    let mut args = vec![
+        "--config".to_string(),
+        cfg.to_string_lossy().into_owned(),
+        "--out".into(),
+        "runs".into(),
+    ];
+    for s in sets {
+        args.push("--set".into());
+        args.push(s.to_string());
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    experiments(&refs, dir)
+}
+
+/// Waits (up to `limit_s`) until the only run folder under `root` has a metrics.csv of at least
+/// `lines` lines; returns that file.
+pub fn wait_for_metrics(root: &Path, lines: usize, limit_s: u64) -> PathBuf {
+    let start = std::time::Instant::now();
+    loop {
+        let found = std::fs::read_dir(root)
+            .ok()
+            .and_then(|mut d| d.next())
+            .map(|e| e.unwrap().path().join("metrics.csv"));
+        if let Some(m) = found.filter(|m| {
+            std::fs::read_to_string(m)
+                .map(|t| t.lines().count() >= lines)
+                .unwrap_or(false)
+        }) {
+            return m;
+        }
+        assert!(
+            start.elapsed().as_secs() < limit_s,
+            "no progress logged in {limit_s} s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+
+pub const TINY_GAN: [&str; 8] = [
+    "generator.channels=8",
+    "discriminator.channels=8",
+    "generator.latent=16",
+    "data.synthetic_images=64",
+    "train.batch_size=8",
+    "train.log_every=1",
+    "train.sample_every=2",
+    "train.checkpoint_every=2",
+];
+
