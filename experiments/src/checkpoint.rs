@@ -75,7 +75,23 @@ pub fn save(
     role: Role,
     write: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<()> {
-    let dir = checkpoints_dir(run_dir);
+    save_in(&checkpoints_dir(run_dir), run_dir, name, counter, seconds, role, write)
+}
+
+/// [`save`] into `dir/<name>/` instead of `run_dir/checkpoints/` (the SNGAN's `best/` lies in
+/// the run folder itself); `LATEST` is still `run_dir/checkpoints/LATEST`, so `dir` other than
+/// the checkpoints folder takes [`Role::Side`].
+pub fn save_in(
+    dir: &Path,
+    run_dir: &Path,
+    name: &str,
+    counter: usize,
+    seconds: f64,
+    role: Role,
+    write: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
+    debug_assert!(role == Role::Side || dir == checkpoints_dir(run_dir));
+    let dir = dir.to_path_buf();
     let tmp = dir.join(format!("{name}.tmp"));
     let result = (|| {
         if tmp.exists() {
@@ -96,7 +112,7 @@ pub fn save(
                 ),
                 None => "no earlier checkpoint exists".to_string(),
             },
-            Role::Side => format!("the previous checkpoints/{name}/ (if any) is intact"),
+            Role::Side => format!("the previous {}/ (if any) is intact", dir.join(name).display()),
         };
         return Err(anyhow!("writing checkpoint {name} failed: {err:#}; {kept}"));
     }

@@ -103,7 +103,7 @@ impl Default for FlowOutput {
 }
 
 impl FlowConfig {
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         if self.flow.steps == 0 {
             bail!("[flow] steps must be at least 1");
         }

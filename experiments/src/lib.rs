@@ -5,6 +5,7 @@ pub mod autoencoder;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
+pub mod config_check;
 pub mod device;
 pub mod flow;
 pub mod mesh_dataset;

@@ -128,7 +128,7 @@ impl Default for FitConfig {
 }
 
 /// The checks that need no data: every error names the config file and the field.
-fn validate(cfg: &MeshDeformConfig, path: &str) -> Result<()> {
+pub(crate) fn validate(cfg: &MeshDeformConfig, path: &str) -> Result<()> {
     let f = &cfg.fit;
     if let Some(bad) = f.losses.iter().find(|l| !LOSSES.contains(&l.as_str())) {
         bail!(

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::*;
 
@@ -202,33 +202,6 @@ fn a_failed_checkpoint_write_keeps_the_last_good_checkpoint() {
     resume(&run, "train.generator_steps=6", dir.path());
     assert_eq!(latest(&run), "step-6");
     assert_eq!(losses(&run).len(), 6);
-}
-
-fn spawn_long_gan(dir: &Path) -> std::process::Child {
-    let cfg = repo().join("configs/synthetic_sngan.toml");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_experiments"));
-    cmd.args(["--config", cfg.to_str().unwrap(), "--out", "runs"]);
-    for s in TINY_GAN.iter().chain(&[
-        "train.generator_steps=100000",
-        "train.checkpoint_every=1000",
-    ]) {
-        cmd.args(["--set", s]);
-    }
-    cmd.current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-fn signal(child: &std::process::Child, sig: &str) {
-    assert!(
-        Command::new("kill")
-            .args([sig, &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
 }
 
 /// SIGTERM (what a scheduler or `kill` sends) is handled like Ctrl-C: the step finishes, a

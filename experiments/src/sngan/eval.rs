@@ -172,20 +172,19 @@ pub fn fid_plot(run_dir: &Path) -> Result<()> {
     )
 }
 
-/// Writes the EMA generator as `run_dir/best/` (`ema_generator.bpk` and `state`: step, FID),
-/// through `best.tmp/` and a rename, so a kill never leaves half a `best/`.
+/// Writes the EMA generator as `run_dir/best/` (`ema_generator.bpk`, `fid`, and `state`'s
+/// first line the step) through [`crate::checkpoint::save_in`]: checksummed, written to
+/// `best.tmp/` and renamed, so a kill or a failed write never leaves half a `best/` and keeps
+/// the previous one.
 pub fn save_best(run_dir: &Path, ema: &Generator, step: usize, fid: f64) -> Result<()> {
-    let tmp = run_dir.join("best.tmp");
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp)?;
-    ema.clone()
-        .save_file(tmp.join("ema_generator.bpk"))
-        .map_err(|e| anyhow!("saving the best EMA generator: {e:?}"))?;
-    std::fs::write(tmp.join("state"), format!("{step}\n{fid}\n"))?;
-    let best = run_dir.join("best");
-    let _ = std::fs::remove_dir_all(&best);
-    std::fs::rename(&tmp, &best)?;
-    Ok(())
+    let role = crate::checkpoint::Role::Side;
+    crate::checkpoint::save_in(run_dir, run_dir, "best", step, 0.0, role, |tmp| {
+        ema.clone()
+            .save_file(tmp.join("ema_generator.bpk"))
+            .map_err(|e| anyhow!("saving the best EMA generator: {e:?}"))?;
+        std::fs::write(tmp.join("fid"), format!("{fid}\n"))?;
+        Ok(())
+    })
 }
 
 /// Training's `[eval]`: the scorer plus the best FID so far.

@@ -105,3 +105,58 @@ pub const TINY_GAN: [&str; 8] = [
     "train.checkpoint_every=2",
 ];
 
+/// The W₂² column of a flow's metrics.csv, by estimator.
+pub fn w2_column(run: &Path) -> Vec<(String, usize, f64)> {
+    let mut reader = csv::Reader::from_path(run.join("metrics.csv")).unwrap();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r[0].to_string(),
+                r[1].parse().unwrap(),
+                r[2].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+pub const TINY_FLOW: [&str; 8] = [
+    "--set",
+    "flow.steps=60",
+    "--set",
+    "flow.log_steps=[1,30,60]",
+    "--set",
+    "data.points=256",
+    "--set",
+    "flow.lr=0.02",
+];
+
+/// Starts a tiny SNGAN run of 100 000 steps (to be interrupted) in `dir/runs`.
+pub fn spawn_long_gan(dir: &Path) -> std::process::Child {
+    let cfg = repo().join("configs/synthetic_sngan.toml");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_experiments"));
+    cmd.args(["--config", cfg.to_str().unwrap(), "--out", "runs"]);
+    for s in TINY_GAN.iter().chain(&[
+        "train.generator_steps=100000",
+        "train.checkpoint_every=1000",
+    ]) {
+        cmd.args(["--set", s]);
+    }
+    cmd.current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Sends `sig` (e.g. `-TERM`) to the child.
+pub fn signal(child: &std::process::Child, sig: &str) {
+    assert!(
+        Command::new("kill")
+            .args([sig, &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+}

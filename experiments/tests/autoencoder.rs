@@ -1,0 +1,287 @@
+//! End-to-end tests of the PointNet autoencoder (SA-DSW): training, resume, Ctrl-C, `eval-ae`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+#[test]
+fn tiny_autoencoder_runs_train_with_sw_and_amortized_v_dsw() {
+    for extra in [&[][..], &["loss.kind=v-dsw", "amortized.kind=eff_attn"][..]] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sets = vec![
+            "data.synthetic_clouds=40",
+            "data.points=128",
+            "data.held_out=4",
+            "model.points=128",
+            "train.epochs=8",
+            "train.batch_size=6",
+        ];
+        sets.extend_from_slice(extra);
+        let o = run_config(dir.path(), "synthetic_ae.toml", &sets);
+        let run = finished_run(
+            &o,
+            &dir.path().join("runs/synthetic_ae"),
+            &[
+                "metrics.csv",
+                "loss_vs_epoch.png",
+                "reconstructions/0_input.ply",
+                "reconstructions/0_output.ply",
+                "reconstructions/0.png",
+            ],
+        );
+        let mut reader = csv::Reader::from_path(run.join("metrics.csv")).unwrap();
+        let loss: Vec<f64> = reader
+            .records()
+            .map(|r| r.unwrap()[1].parse().unwrap())
+            .collect();
+        assert_eq!(loss.len(), 8);
+        assert!(
+            loss[7] < loss[0],
+            "{extra:?}: training loss {loss:?} did not fall"
+        );
+    }
+}
+
+#[test]
+fn resumed_training_is_bit_identical_to_an_uninterrupted_one() {
+    let tiny = [
+        "data.synthetic_clouds=24",
+        "data.points=64",
+        "data.held_out=4",
+        "model.points=64",
+        "train.batch_size=5",
+        "train.checkpoint_every=1",
+    ];
+    let mut straight = tiny.to_vec();
+    straight.push("train.epochs=4");
+    let mut first_half = tiny.to_vec();
+    first_half.push("train.epochs=2");
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for extra in [&[][..], &["loss.kind=max-sw", "amortized.kind=attn"][..]] {
+        let sa: Vec<&str> = straight.iter().chain(extra).copied().collect();
+        let sb: Vec<&str> = first_half.iter().chain(extra).copied().collect();
+        let _ = std::fs::remove_dir_all(a.path().join("runs"));
+        let _ = std::fs::remove_dir_all(b.path().join("runs"));
+        assert!(
+            run_config(a.path(), "synthetic_ae.toml", &sa)
+                .status
+                .success()
+        );
+        assert!(
+            run_config(b.path(), "synthetic_ae.toml", &sb)
+                .status
+                .success()
+        );
+        let run_a = only_run_dir(&a.path().join("runs/synthetic_ae"));
+        let run_b = only_run_dir(&b.path().join("runs/synthetic_ae"));
+        resume(&run_b, "train.epochs=4", b.path());
+        assert_eq!(
+            std::fs::read_to_string(run_b.join("checkpoints/LATEST")).unwrap(),
+            "epoch-4"
+        );
+        // Burnpack files carry parameter ids, so the weights are compared through what they
+        // compute: the final reconstructions (bit for bit) and every logged metric.
+        for i in 0..4 {
+            let f = format!("reconstructions/{i}_output.ply");
+            assert!(
+                std::fs::read(run_a.join(&f)).unwrap() == std::fs::read(run_b.join(&f)).unwrap(),
+                "{f} differs ({extra:?})"
+            );
+        }
+        let losses = |run: &Path| -> Vec<String> {
+            let mut r = csv::Reader::from_path(run.join("metrics.csv")).unwrap();
+            r.records()
+                .map(|x| {
+                    let x = x.unwrap();
+                    format!("{} {}", &x[1], &x[2])
+                })
+                .collect()
+        };
+        assert_eq!(losses(&run_a), losses(&run_b), "{extra:?}");
+        assert_eq!(losses(&run_a).len(), 4);
+    }
+    let e = stderr(&experiments(
+        &["--resume", a.path().to_str().unwrap()],
+        a.path(),
+    ));
+    assert!(e.contains("config.toml"), "{e}");
+}
+
+#[test]
+fn eval_ae_reports_the_table_for_a_trained_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let sets = [
+        "data.synthetic_clouds=30",
+        "data.points=64",
+        "data.held_out=6",
+        "model.points=64",
+        "train.epochs=2",
+        "train.batch_size=8",
+    ];
+    assert!(
+        run_config(dir.path(), "synthetic_ae.toml", &sets)
+            .status
+            .success()
+    );
+    let run = only_run_dir(&dir.path().join("runs/synthetic_ae"));
+    let o = experiments(
+        &[
+            "eval-ae",
+            "--run",
+            run.to_str().unwrap(),
+            "--synthetic",
+            "--subset",
+            "10",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        out.contains("best (lowest mean training loss, epoch")
+            && out.contains("Chamfer")
+            && out.contains("SW √(N·SW₂²), L = 100 per cloud")
+            && out.contains("EMD approxmatch (paper's column)")
+            && out.contains("EMD exact assignment (ours)")
+            && out.contains("latent linear SVM (LinearSVC defaults, C = 1)"),
+        "{out}"
+    );
+    let eval_dirs = || -> Vec<PathBuf> {
+        let mut d: Vec<PathBuf> = std::fs::read_dir(run.join("eval"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        d.sort();
+        d
+    };
+    let first = eval_dirs();
+    assert_eq!(first.len(), 1, "{first:?}");
+    let csv_path = first[0].join("eval.csv");
+    assert!(first[0].join("pair0.png").exists());
+    let first_csv = std::fs::read(&csv_path).unwrap();
+    // A second evaluation (same second or not) writes its own folder; the first is untouched.
+    let o = experiments(
+        &[
+            "eval-ae",
+            "--run",
+            run.to_str().unwrap(),
+            "--synthetic",
+            "--subset",
+            "4",
+            "--no-exact-emd",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(eval_dirs().len(), 2);
+    assert_eq!(std::fs::read(&csv_path).unwrap(), first_csv);
+    let e = stderr(&experiments(
+        &[
+            "eval-ae",
+            "--run",
+            run.to_str().unwrap(),
+            "--synthetic",
+            "--subset",
+            "0",
+        ],
+        dir.path(),
+    ));
+    assert!(e.contains("--subset 0"), "{e}");
+    let mut reader = csv::Reader::from_path(csv_path).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let names: Vec<&str> = rows.iter().map(|r| &r[0]).collect();
+    assert_eq!(
+        names,
+        [
+            "chamfer",
+            "sw_sqrt_n_sw2sq_l100",
+            "emd_approxmatch",
+            "emd_exact",
+            "linear_svm_accuracy"
+        ]
+    );
+    for r in &rows {
+        let v: f64 = r[1].parse().unwrap();
+        assert!(v.is_finite() && v >= 0.0, "{r:?}");
+        assert!(r[3].starts_with("best"), "{r:?}");
+    }
+    // approxmatch is an upper bound of the exact EMD.
+    assert!(rows[2][1].parse::<f64>().unwrap() >= rows[3][1].parse::<f64>().unwrap() * 0.999);
+    assert!(rows[4][1].parse::<f64>().unwrap() <= 1.0);
+    assert!(run.join("checkpoints/best/model.bpk").exists());
+    assert!(run.join("final_metrics.csv").exists());
+    let e = stderr(&experiments(
+        &[
+            "eval-ae",
+            "--run",
+            dir.path().to_str().unwrap(),
+            "--synthetic",
+        ],
+        dir.path(),
+    ));
+    assert!(e.contains("config.toml"), "{e}");
+}
+
+#[test]
+fn ctrl_c_checkpoints_the_epoch_and_the_run_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = repo().join("configs/synthetic_ae.toml");
+    let child = Command::new(env!("CARGO_BIN_EXE_experiments"))
+        .args(["--config", cfg.to_str().unwrap(), "--out", "runs"])
+        .args([
+            "--set",
+            "data.synthetic_clouds=30",
+            "--set",
+            "data.points=64",
+            "--set",
+            "data.held_out=4",
+        ])
+        .args([
+            "--set",
+            "model.points=64",
+            "--set",
+            "train.epochs=100000",
+            "--set",
+            "train.batch_size=8",
+            "--set",
+            "train.checkpoint_every=1000",
+        ])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first logged epoch, then interrupt.
+    let metrics = wait_for_metrics(&dir.path().join("runs/synthetic_ae"), 2, 60);
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = metrics.parent().unwrap().to_path_buf();
+    let latest = std::fs::read_to_string(run.join("checkpoints/LATEST")).unwrap();
+    let epochs_done = std::fs::read_to_string(&metrics).unwrap().lines().count() - 1;
+    assert_eq!(
+        latest,
+        format!("epoch-{epochs_done}"),
+        "the checkpoint is the last finished epoch"
+    );
+    resume(
+        &run,
+        &format!("train.epochs={}", epochs_done + 1),
+        dir.path(),
+    );
+    assert_eq!(
+        std::fs::read_to_string(run.join("checkpoints/LATEST")).unwrap(),
+        format!("epoch-{}", epochs_done + 1)
+    );
+}
