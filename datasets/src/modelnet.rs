@@ -55,6 +55,20 @@ pub fn read_h5(path: &Path) -> Result<Vec<CloudItem>> {
     let label = file
         .dataset("label")
         .map_err(|_| DataError::format(path, "no dataset `label` (expected (N, 1) uint8)"))?;
+    // The shape before the values: `read_i64` widens each label to 8 bytes, so a small file
+    // declaring millions of uint8 labels would allocate 8 × as much (found by `crates/fuzz`).
+    let label_shape = label
+        .shape()
+        .map_err(|e| DataError::format(path, format!("reading the shape of `label`: {e}")))?;
+    if label_shape != [shape[0]] && label_shape != [shape[0], 1] {
+        return Err(DataError::format(
+            path,
+            format!(
+                "dataset `label` has shape {label_shape:?}, expected ({n},) or ({n}, 1) for the {n} clouds of `data`",
+                n = shape[0]
+            ),
+        ));
+    }
     check_extent(path, "label", &label, file_len)?;
     let labels: Vec<i64> = label
         .read_i64()
@@ -317,6 +331,31 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    /// `crates/fuzz` (modelnet_h5, input 370580): 8 388 613 uint8 labels for 5 clouds in an
+    /// 8497-byte chunked + deflate file were widened to 67 MB of i64 before the count was
+    /// compared. Here the same mismatch, written by `hdf5-pure`.
+    #[test]
+    fn a_label_count_that_does_not_match_the_clouds_is_refused_before_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ply_data_test0.h5");
+        let mut b = hdf5_pure::FileBuilder::new();
+        b.create_dataset("data")
+            .with_f32_data(&[0.25f32; 2 * 4 * 3])
+            .with_shape(&[2, 4, 3]);
+        b.create_dataset("label")
+            .with_u8_data(&[0u8; 4096])
+            .with_shape(&[4096, 1])
+            .with_chunks(&[1024, 1])
+            .with_deflate(9);
+        b.write(&path).unwrap();
+        let e = read_h5(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("ply_data_test0.h5")
+                && e.contains("`label` has shape [4096, 1], expected (2,) or (2, 1)"),
+            "{e}"
+        );
     }
 
     #[test]
