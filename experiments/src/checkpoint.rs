@@ -75,7 +75,15 @@ pub fn save(
     role: Role,
     write: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<()> {
-    save_in(&checkpoints_dir(run_dir), run_dir, name, counter, seconds, role, write)
+    save_in(
+        &checkpoints_dir(run_dir),
+        run_dir,
+        name,
+        counter,
+        seconds,
+        role,
+        write,
+    )
 }
 
 /// [`save`] into `dir/<name>/` instead of `run_dir/checkpoints/` (the SNGAN's `best/` lies in
@@ -112,7 +120,10 @@ pub fn save_in(
                 ),
                 None => "no earlier checkpoint exists".to_string(),
             },
-            Role::Side => format!("the previous {}/ (if any) is intact", dir.join(name).display()),
+            Role::Side => format!(
+                "the previous {}/ (if any) is intact",
+                dir.join(name).display()
+            ),
         };
         return Err(anyhow!("writing checkpoint {name} failed: {err:#}; {kept}"));
     }
@@ -135,7 +146,10 @@ fn commit(
     seconds: f64,
     role: Role,
 ) -> Result<()> {
-    write_synced(&tmp.join(STATE), format!("{counter}\n{seconds}\n").as_bytes())?;
+    write_synced(
+        &tmp.join(STATE),
+        format!("{counter}\n{seconds}\n").as_bytes(),
+    )?;
     let manifest = manifest_of(tmp)?;
     write_synced(&tmp.join(MANIFEST), manifest.as_bytes())?;
     sync_dir(tmp)?;
@@ -148,8 +162,7 @@ fn commit(
             std::fs::remove_dir_all(&old)
                 .with_context(|| format!("removing the stale {}", old.display()))?;
         }
-        std::fs::rename(&done, &old)
-            .with_context(|| format!("moving {} aside", done.display()))?;
+        std::fs::rename(&done, &old).with_context(|| format!("moving {} aside", done.display()))?;
     }
     std::fs::rename(tmp, &done).with_context(|| format!("renaming {}", tmp.display()))?;
     if old.exists() {
@@ -212,7 +225,10 @@ fn files_of(dir: &Path) -> Result<Vec<String>> {
             continue;
         }
         if !entry.file_type()?.is_file() {
-            bail!("{}: unexpected non-file entry in a checkpoint", entry.path().display());
+            bail!(
+                "{}: unexpected non-file entry in a checkpoint",
+                entry.path().display()
+            );
         }
         names.push(name);
     }
@@ -303,7 +319,10 @@ pub fn verified(dir: &Path) -> Result<Checkpoint> {
         );
     }
     if !listed.iter().any(|f| f == STATE) {
-        bail!("{}: the manifest does not cover `state` (damaged manifest)", manifest_path.display());
+        bail!(
+            "{}: the manifest does not cover `state` (damaged manifest)",
+            manifest_path.display()
+        );
     }
     Ok(Checkpoint {
         dir: dir.to_path_buf(),
@@ -319,18 +338,18 @@ fn read_state(dir: &Path) -> Result<(usize, f64)> {
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("{}: reading the checkpoint state", path.display()))?;
     let mut lines = text.lines();
-    let counter = lines
-        .next()
-        .unwrap_or("")
-        .trim()
-        .parse()
-        .map_err(|_| anyhow!("{}: the first line is not a step/epoch count (damaged)", path.display()))?;
-    let seconds: f64 = lines
-        .next()
-        .unwrap_or("0")
-        .trim()
-        .parse()
-        .map_err(|_| anyhow!("{}: the second line is not a number of seconds (damaged)", path.display()))?;
+    let counter = lines.next().unwrap_or("").trim().parse().map_err(|_| {
+        anyhow!(
+            "{}: the first line is not a step/epoch count (damaged)",
+            path.display()
+        )
+    })?;
+    let seconds: f64 = lines.next().unwrap_or("0").trim().parse().map_err(|_| {
+        anyhow!(
+            "{}: the second line is not a number of seconds (damaged)",
+            path.display()
+        )
+    })?;
     if !seconds.is_finite() || seconds < 0.0 {
         bail!("{}: {seconds} training seconds (damaged)", path.display());
     }
@@ -367,7 +386,10 @@ pub fn resume_point(run_dir: &Path, from: Option<&str>) -> Result<Checkpoint> {
     let name = match from {
         Some(n) => {
             if n.is_empty() || n.contains('/') || n.contains('\\') || n == ".." {
-                bail!("--from-checkpoint `{n}`: give a folder name under {}", dir.display());
+                bail!(
+                    "--from-checkpoint `{n}`: give a folder name under {}",
+                    dir.display()
+                );
             }
             n.to_string()
         }
@@ -390,7 +412,11 @@ pub fn resume_point(run_dir: &Path, from: Option<&str>) -> Result<Checkpoint> {
                 Some(good) => format!(
                     "the newest intact checkpoint is {} ({} {}): continue from it with `experiments --resume {} --from-checkpoint {}` (checkpoints after it are set aside, not deleted)",
                     good.name,
-                    if good.name.starts_with("epoch") { "epoch" } else { "step" },
+                    if good.name.starts_with("epoch") {
+                        "epoch"
+                    } else {
+                        "step"
+                    },
                     good.counter,
                     run_dir.display(),
                     good.name
@@ -483,7 +509,10 @@ mod tests {
         })
         .unwrap();
         let c = resume_point(run.path(), None).unwrap();
-        assert_eq!((c.name.as_str(), c.counter, c.seconds, c.checksummed), ("step-2", 2, 1.5, true));
+        assert_eq!(
+            (c.name.as_str(), c.counter, c.seconds, c.checksummed),
+            ("step-2", 2, 1.5, true)
+        );
         let manifest = std::fs::read_to_string(c.dir.join(MANIFEST)).unwrap();
         // SHA-256("abc"), FIPS 180-2 appendix B.1.
         assert!(manifest.contains(
@@ -499,35 +528,63 @@ mod tests {
     fn damage_is_named_and_the_previous_good_checkpoint_offered() {
         type Damage = fn(&Path);
         let cases: [(&str, Damage, &str); 5] = [
-            ("bit flip", |d| {
-                let p = d.join("model.bpk");
-                let mut b = std::fs::read(&p).unwrap();
-                b[1] ^= 0x10;
-                std::fs::write(&p, b).unwrap();
-            }, "model.bpk: SHA-256"),
-            ("truncation", |d| {
-                std::fs::write(d.join("model.bpk"), b"m").unwrap();
-            }, "model.bpk: 1 bytes, the manifest says 2"),
-            ("deleted", |d| std::fs::remove_file(d.join("model.bpk")).unwrap(), "model.bpk: listed in the manifest but missing"),
-            ("added", |d| std::fs::write(d.join("extra.bpk"), b"x").unwrap(), "extra.bpk: not in the manifest"),
-            ("cut manifest", |d| {
-                let p = d.join(MANIFEST);
-                let t = std::fs::read_to_string(&p).unwrap();
-                std::fs::write(&p, t.lines().next().unwrap()).unwrap();
-            }, "not in the manifest"),
+            (
+                "bit flip",
+                |d| {
+                    let p = d.join("model.bpk");
+                    let mut b = std::fs::read(&p).unwrap();
+                    b[1] ^= 0x10;
+                    std::fs::write(&p, b).unwrap();
+                },
+                "model.bpk: SHA-256",
+            ),
+            (
+                "truncation",
+                |d| {
+                    std::fs::write(d.join("model.bpk"), b"m").unwrap();
+                },
+                "model.bpk: 1 bytes, the manifest says 2",
+            ),
+            (
+                "deleted",
+                |d| std::fs::remove_file(d.join("model.bpk")).unwrap(),
+                "model.bpk: listed in the manifest but missing",
+            ),
+            (
+                "added",
+                |d| std::fs::write(d.join("extra.bpk"), b"x").unwrap(),
+                "extra.bpk: not in the manifest",
+            ),
+            (
+                "cut manifest",
+                |d| {
+                    let p = d.join(MANIFEST);
+                    let t = std::fs::read_to_string(&p).unwrap();
+                    std::fs::write(&p, t.lines().next().unwrap()).unwrap();
+                },
+                "not in the manifest",
+            ),
         ];
         for (what, damage, expected) in cases {
             let run = tempfile::tempdir().unwrap();
             for step in [2, 4] {
-                save(run.path(), &format!("step-{step}"), step, 0.0, Role::Latest, |d| {
-                    write_files(d, &[("model.bpk", format!("m{step}").as_bytes())])
-                })
+                save(
+                    run.path(),
+                    &format!("step-{step}"),
+                    step,
+                    0.0,
+                    Role::Latest,
+                    |d| write_files(d, &[("model.bpk", format!("m{step}").as_bytes())]),
+                )
                 .unwrap();
             }
             damage(&run.path().join("checkpoints/step-4"));
             let before = snapshot(run.path());
             let err = format!("{:#}", resume_point(run.path(), None).unwrap_err());
-            assert!(err.contains("checkpoint step-4 is damaged"), "{what}: {err}");
+            assert!(
+                err.contains("checkpoint step-4 is damaged"),
+                "{what}: {err}"
+            );
             assert!(err.contains(expected), "{what}: {err}");
             assert!(err.contains("--from-checkpoint step-2"), "{what}: {err}");
             assert_eq!(snapshot(run.path()), before, "{what}: nothing changed");
@@ -546,19 +603,33 @@ mod tests {
         let before = snapshot(run.path());
         let err = save(run.path(), "step-4", 4, 0.0, Role::Latest, |d| {
             write_files(d, &[("model.bpk", b"half")])?;
-            Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "No space left on device").into())
+            Err(
+                std::io::Error::new(std::io::ErrorKind::StorageFull, "No space left on device")
+                    .into(),
+            )
         })
         .unwrap_err();
         let msg = format!("{err:#}");
         assert!(msg.contains("writing checkpoint step-4 failed"), "{msg}");
         assert!(msg.contains("No space left on device"), "{msg}");
-        assert!(msg.contains("the last good checkpoint step-2 is intact"), "{msg}");
+        assert!(
+            msg.contains("the last good checkpoint step-2 is intact"),
+            "{msg}"
+        );
         assert_eq!(snapshot(run.path()), before);
         assert_eq!(resume_point(run.path(), None).unwrap().counter, 2);
         // A side checkpoint (best/) failing leaves the previous best in place.
-        save(run.path(), "best", 2, 0.0, Role::Side, |d| write_files(d, &[("model.bpk", b"b2")])).unwrap();
+        save(run.path(), "best", 2, 0.0, Role::Side, |d| {
+            write_files(d, &[("model.bpk", b"b2")])
+        })
+        .unwrap();
         let before = snapshot(run.path());
-        assert!(save(run.path(), "best", 4, 0.0, Role::Side, |_| Err(anyhow!("disk gone"))).is_err());
+        assert!(
+            save(run.path(), "best", 4, 0.0, Role::Side, |_| Err(anyhow!(
+                "disk gone"
+            )))
+            .is_err()
+        );
         assert_eq!(snapshot(run.path()), before);
         assert_eq!(latest_name(run.path()).as_deref(), Some("step-2"));
     }
@@ -567,9 +638,14 @@ mod tests {
     fn setting_aside_later_checkpoints_keeps_their_files() {
         let run = tempfile::tempdir().unwrap();
         for step in [2, 4, 6] {
-            save(run.path(), &format!("step-{step}"), step, 0.0, Role::Latest, |d| {
-                write_files(d, &[("model.bpk", b"m")])
-            })
+            save(
+                run.path(),
+                &format!("step-{step}"),
+                step,
+                0.0,
+                Role::Latest,
+                |d| write_files(d, &[("model.bpk", b"m")]),
+            )
             .unwrap();
         }
         let from = resume_point(run.path(), Some("step-2")).unwrap();
@@ -580,7 +656,10 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names.iter().filter(|n| n.contains(".set-aside-")).count(), 2);
+        assert_eq!(
+            names.iter().filter(|n| n.contains(".set-aside-")).count(),
+            2
+        );
         // Pruning ignores the set-aside folders and keeps at least two.
         prune(run.path(), "step-", 1).unwrap();
         assert!(run.path().join("checkpoints/step-2").is_dir());
@@ -609,7 +688,10 @@ mod tests {
         let run = tempfile::tempdir().unwrap();
         let model: Vec<u8> = (0..2000u32).map(|i| (i * 7 % 251) as u8).collect();
         save(run.path(), "step-3", 3, 2.25, Role::Latest, |d| {
-            write_files(d, &[("model.bpk", &model), ("optimizer.bpk", b"adam moments")])
+            write_files(
+                d,
+                &[("model.bpk", &model), ("optimizer.bpk", b"adam moments")],
+            )
         })
         .unwrap();
         let dir = run.path().join("checkpoints/step-3");

@@ -20,11 +20,11 @@ pub fn check_config(path: &Path) -> Result<String> {
             let _: crate::variance::VarianceConfig = loaded.parse()?;
         }
         "mesh_deform" => {
-            let cfg: crate::mesh_deform::MeshDeformConfig = loaded.parse()?;
-            crate::mesh_deform::validate(&cfg, &file)?;
+            let cfg: crate::mesh::MeshDeformConfig = loaded.parse()?;
+            crate::mesh::config::validate(&cfg, &file)?;
         }
         "mesh_deform_dataset" => {
-            let _: crate::mesh_dataset::MeshDatasetConfig = loaded.parse()?;
+            let _: crate::mesh::MeshDatasetConfig = loaded.parse()?;
         }
         "autoencoder" => {
             let cfg: crate::autoencoder::AutoencoderConfig = loaded.parse()?;
@@ -65,7 +65,11 @@ mod tests {
         assert!(n >= 7, "{n} configs");
         let dir = tempfile::tempdir().unwrap();
         let bad = dir.path().join("bad.toml");
-        std::fs::write(&bad, "experiment = \"gradient_flow\"\n[flow]\nsteps = \"many\"\n").unwrap();
+        std::fs::write(
+            &bad,
+            "experiment = \"gradient_flow\"\n[flow]\nsteps = \"many\"\n",
+        )
+        .unwrap();
         let e = format!("{:#}", check_config(&bad).unwrap_err());
         assert!(e.contains("steps"), "{e}");
     }

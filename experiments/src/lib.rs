@@ -8,9 +8,7 @@ pub mod config;
 pub mod config_check;
 pub mod device;
 pub mod flow;
-pub mod mesh_dataset;
-pub mod mesh_deform;
-pub mod mesh_fit;
+pub mod mesh;
 pub mod numerics;
 pub mod pair;
 pub mod plots;
@@ -82,10 +80,10 @@ pub fn run(cli: Cli) -> Result<()> {
             match loaded.experiment.as_str() {
                 "gradient_flow" => flow::run(&loaded, &cli),
                 "variance" => variance::run(&loaded, &cli),
-                "mesh_deform" => mesh_deform::run(&loaded, &cli),
+                "mesh_deform" => mesh::train::run(&loaded, &cli),
                 "autoencoder" => autoencoder::run(&loaded, &cli, None),
                 "sngan" => sngan::run(&loaded, &cli, None),
-                "mesh_deform_dataset" => mesh_dataset::run(&loaded, &cli),
+                "mesh_deform_dataset" => mesh::dataset::run(&loaded, &cli),
                 "shape_corr" => shape_corr::run(&loaded, &cli),
                 other => bail!(
                     "{}: unknown experiment `{other}` in key `experiment`; expected one of: {}",

@@ -85,7 +85,10 @@ fn kept_line(kept: Kept) -> String {
             ),
             None => "no checkpoint was written yet".to_string(),
         },
-        Kept::Nothing => "this experiment keeps no checkpoints; outputs of earlier steps are as they were".to_string(),
+        Kept::Nothing => {
+            "this experiment keeps no checkpoints; outputs of earlier steps are as they were"
+                .to_string()
+        }
     }
 }
 
@@ -155,7 +158,10 @@ mod tests {
             second: LinearConfig::new(4, 1).init(&device),
         };
         let x = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 2.0, 3.0], [1, 3]), &device);
-        assert_eq!(first_non_finite_gradient(&model, &grads_of(&model, x)), None);
+        assert_eq!(
+            first_non_finite_gradient(&model, &grads_of(&model, x)),
+            None
+        );
         let bad = Tensor::<2>::from_data(
             TensorData::new(vec![1.0f32, f32::NAN, 3.0], [1, 3]),
             &device,
@@ -164,9 +170,21 @@ mod tests {
             first_non_finite_gradient(&model, &grads_of(&model, bad)).as_deref(),
             Some("first.weight")
         );
-        let err = check_gradients(&model, &grads_of(&model, Tensor::from_data(TensorData::new(vec![f32::INFINITY, 0.0, 0.0], [1, 3]), &device)), "loss", "step 7", Kept::Nothing)
-            .unwrap_err()
-            .to_string();
+        let err = check_gradients(
+            &model,
+            &grads_of(
+                &model,
+                Tensor::from_data(
+                    TensorData::new(vec![f32::INFINITY, 0.0, 0.0], [1, 3]),
+                    &device,
+                ),
+            ),
+            "loss",
+            "step 7",
+            Kept::Nothing,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("training stopped at step 7"), "{err}");
         assert!(err.contains("`first.weight`"), "{err}");
         assert!(err.contains("keeps no checkpoints"), "{err}");
@@ -175,17 +193,40 @@ mod tests {
     #[test]
     fn a_non_finite_loss_names_step_and_last_checkpoint() {
         let run = tempfile::tempdir().unwrap();
-        crate::checkpoint::save(run.path(), "step-4", 4, 0.0, crate::checkpoint::Role::Latest, |_| Ok(()))
-            .unwrap();
+        crate::checkpoint::save(
+            run.path(),
+            "step-4",
+            4,
+            0.0,
+            crate::checkpoint::Role::Latest,
+            |_| Ok(()),
+        )
+        .unwrap();
         assert!(check_loss(1.5, "G loss", "step 5", Kept::Checkpoints(run.path())).is_ok());
-        let err = check_loss(f64::NAN, "generator loss", "generator step 5", Kept::Checkpoints(run.path()))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("training stopped at generator step 5: the generator loss is NaN"), "{err}");
+        let err = check_loss(
+            f64::NAN,
+            "generator loss",
+            "generator step 5",
+            Kept::Checkpoints(run.path()),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("training stopped at generator step 5: the generator loss is NaN"),
+            "{err}"
+        );
         assert!(err.contains("the last good checkpoint is step-4"), "{err}");
-        let err = check_loss(f64::INFINITY, "loss", "epoch 1", Kept::Checkpoints(run.path().join("none").as_path()))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("is inf") && err.contains("no checkpoint was written yet"), "{err}");
+        let err = check_loss(
+            f64::INFINITY,
+            "loss",
+            "epoch 1",
+            Kept::Checkpoints(run.path().join("none").as_path()),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("is inf") && err.contains("no checkpoint was written yet"),
+            "{err}"
+        );
     }
 }

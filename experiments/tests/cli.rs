@@ -114,7 +114,7 @@ fn every_config_parses_and_is_listed() {
             ),
             "mesh_deform" => drop(
                 loaded
-                    .parse::<experiments::mesh_deform::MeshDeformConfig>()
+                    .parse::<experiments::mesh::MeshDeformConfig>()
                     .unwrap(),
             ),
             "autoencoder" => drop(
@@ -125,7 +125,7 @@ fn every_config_parses_and_is_listed() {
             "sngan" => drop(loaded.parse::<experiments::sngan::SnganConfig>().unwrap()),
             "mesh_deform_dataset" => drop(
                 loaded
-                    .parse::<experiments::mesh_dataset::MeshDatasetConfig>()
+                    .parse::<experiments::mesh::MeshDatasetConfig>()
                     .unwrap(),
             ),
             "shape_corr" => loaded

@@ -80,7 +80,12 @@ fn resume_after_a_damaged_latest_checkpoint_continues_from_the_previous_good_one
     let before = user_files(&run_b);
 
     let o = experiments(
-        &["--resume", run_b.to_str().unwrap(), "--set", "train.generator_steps=8"],
+        &[
+            "--resume",
+            run_b.to_str().unwrap(),
+            "--set",
+            "train.generator_steps=8",
+        ],
         b.path(),
     );
     assert!(!o.status.success());
@@ -88,7 +93,11 @@ fn resume_after_a_damaged_latest_checkpoint_continues_from_the_previous_good_one
     assert!(e.contains("checkpoint step-6 is damaged"), "{e}");
     assert!(e.contains("generator.bpk") && e.contains("SHA-256"), "{e}");
     assert!(e.contains("--from-checkpoint step-4"), "{e}");
-    assert_eq!(user_files(&run_b), before, "a refused resume changes nothing");
+    assert_eq!(
+        user_files(&run_b),
+        before,
+        "a refused resume changes nothing"
+    );
 
     // keep_checkpoints = 10: step-4 itself stays, so the comparison below sees every file.
     let o = experiments(
@@ -119,7 +128,10 @@ fn resume_after_a_damaged_latest_checkpoint_continues_from_the_previous_good_one
     let after = user_files(&run_b);
     let aside: Vec<&PathBuf> = after
         .keys()
-        .filter(|p| p.to_string_lossy().contains("checkpoints/step-6.set-aside-"))
+        .filter(|p| {
+            p.to_string_lossy()
+                .contains("checkpoints/step-6.set-aside-")
+        })
         .collect();
     assert!(!aside.is_empty(), "{:?}", after.keys().collect::<Vec<_>>());
     for (path, bytes) in &before {
@@ -131,7 +143,10 @@ fn resume_after_a_damaged_latest_checkpoint_continues_from_the_previous_good_one
                 .unwrap_or_else(|| panic!("{s} was not kept"));
             assert_eq!(&after[*moved], bytes, "{s}");
         } else if s == "log.txt" || s == "metrics.csv" {
-            assert!(after[path].starts_with(&bytes[..bytes.len().min(40)]), "{s}");
+            assert!(
+                after[path].starts_with(&bytes[..bytes.len().min(40)]),
+                "{s}"
+            );
         } else if s == "checkpoints/LATEST" || s == "losses.png" {
             // LATEST names step-8 now; the loss plot is redrawn from the longer metrics.csv.
         } else {
@@ -139,7 +154,10 @@ fn resume_after_a_damaged_latest_checkpoint_continues_from_the_previous_good_one
         }
     }
     let log = String::from_utf8_lossy(&after[Path::new("log.txt")]).into_owned();
-    assert!(log.contains("set aside the later checkpoints step-6"), "{log}");
+    assert!(
+        log.contains("set aside the later checkpoints step-6"),
+        "{log}"
+    );
 }
 
 /// The checkpoint write of step 6 runs into a real file-size limit (`ulimit -f`, SIGXFSZ
@@ -178,7 +196,12 @@ fn a_failed_checkpoint_write_keeps_the_last_good_checkpoint() {
         "trap '' XFSZ; ulimit -f {limit_kib}; exec \"$0\" --resume \"$1\" --set train.generator_steps=6 --set train.sample_every=1000"
     );
     let o = Command::new("bash")
-        .args(["-c", &script, env!("CARGO_BIN_EXE_experiments"), run.to_str().unwrap()])
+        .args([
+            "-c",
+            &script,
+            env!("CARGO_BIN_EXE_experiments"),
+            run.to_str().unwrap(),
+        ])
         .current_dir(dir.path())
         .output()
         .unwrap();
@@ -186,7 +209,10 @@ fn a_failed_checkpoint_write_keeps_the_last_good_checkpoint() {
     let e = stderr(&o);
     assert!(e.contains("writing checkpoint step-6 failed"), "{e}");
     assert!(e.contains("File too large"), "{e}");
-    assert!(e.contains("the last good checkpoint step-4 is intact"), "{e}");
+    assert!(
+        e.contains("the last good checkpoint step-4 is intact"),
+        "{e}"
+    );
     assert!(!run.join("checkpoints/step-6.tmp").exists());
     assert!(!run.join("checkpoints/step-6").exists());
     assert_eq!(latest(&run), "step-4");
@@ -194,7 +220,10 @@ fn a_failed_checkpoint_write_keeps_the_last_good_checkpoint() {
     for (path, bytes) in &before {
         let s = path.to_string_lossy();
         if s == "log.txt" || s == "metrics.csv" {
-            assert!(after[path].starts_with(bytes), "{s}: appended to, not rewritten");
+            assert!(
+                after[path].starts_with(bytes),
+                "{s}: appended to, not rewritten"
+            );
         } else {
             assert_eq!(after.get(path), Some(bytes), "{s} changed");
         }
@@ -213,12 +242,21 @@ fn sigterm_checkpoints_the_finished_step_and_exits_cleanly() {
     let metrics = wait_for_metrics(&dir.path().join("runs/synthetic_sngan"), 3, 120);
     signal(&child, "-TERM");
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let run = metrics.parent().unwrap().to_path_buf();
     let done = std::fs::read_to_string(&metrics).unwrap().lines().count() - 1;
     assert_eq!(latest(&run), format!("step-{done}"));
     let log = std::fs::read_to_string(run.join("log.txt")).unwrap();
-    assert!(log.contains(&format!("interrupted after step {done}; checkpoint written")), "{log}");
+    assert!(
+        log.contains(&format!(
+            "interrupted after step {done}; checkpoint written"
+        )),
+        "{log}"
+    );
 }
 
 /// A second process on a run folder in use is refused with the holder's pid, and nothing of
@@ -235,15 +273,26 @@ fn a_second_run_on_a_busy_run_folder_is_refused() {
     let holder = child.id();
     signal(&child, "-INT");
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!o.status.success());
     assert!(e.contains("is in use by another run"), "{e}");
     assert!(e.contains(&format!("pid {holder}")), "{e}");
     assert!(e.contains("run.lock"), "{e}");
-    assert_eq!(std::fs::read(run.join("config.toml")).unwrap(), config_before);
+    assert_eq!(
+        std::fs::read(run.join("config.toml")).unwrap(),
+        config_before
+    );
     let done = std::fs::read_to_string(&metrics).unwrap().lines().count() - 1;
     assert_eq!(latest(&run), format!("step-{done}"));
-    resume(&run, &format!("train.generator_steps={}", done + 1), dir.path());
+    resume(
+        &run,
+        &format!("train.generator_steps={}", done + 1),
+        dir.path(),
+    );
     assert_eq!(latest(&run), format!("step-{}", done + 1));
 }
 
@@ -264,9 +313,15 @@ fn a_diverging_gan_stops_at_the_step_and_names_the_last_good_checkpoint() {
     let e = stderr(&o);
     let run = only_run_dir(&dir.path().join("runs/synthetic_sngan"));
     assert!(e.contains("training stopped at generator step 2"), "{e}");
-    assert!(e.contains("loss is NaN") || e.contains("loss is inf"), "{e}");
+    assert!(
+        e.contains("loss is NaN") || e.contains("loss is inf"),
+        "{e}"
+    );
     assert!(e.contains("the last good checkpoint is step-1"), "{e}");
-    assert!(e.contains("experiments --resume runs/synthetic_sngan/"), "{e}");
+    assert!(
+        e.contains("experiments --resume runs/synthetic_sngan/"),
+        "{e}"
+    );
     assert_eq!(latest(&run), "step-1");
     assert!(!run.join("checkpoints/step-2").exists());
 }
@@ -291,7 +346,10 @@ fn a_diverging_autoencoder_stops_before_saving_nan_weights() {
     assert!(!o.status.success());
     let e = stderr(&o);
     assert!(e.contains("training stopped at epoch 1, batch 2"), "{e}");
-    assert!(e.contains("non-finite") || e.contains("NaN") || e.contains("inf"), "{e}");
+    assert!(
+        e.contains("non-finite") || e.contains("NaN") || e.contains("inf"),
+        "{e}"
+    );
     assert!(e.contains("no checkpoint was written yet"), "{e}");
     let run = only_run_dir(&dir.path().join("runs/synthetic_ae"));
     assert!(!run.join("checkpoints/LATEST").exists());

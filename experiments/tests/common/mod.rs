@@ -30,7 +30,6 @@ pub fn resume(run: &Path, set: &str, cwd: &Path) {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
-
 /// Asserts the command succeeded, returns its only run folder under `root` and asserts each
 /// of `files` exists in it.
 pub fn finished_run(o: &Output, root: &Path, files: &[&str]) -> PathBuf {
@@ -50,7 +49,6 @@ pub fn only_run_dir(root: &Path) -> PathBuf {
     assert_eq!(runs.len(), 1, "{runs:?}");
     runs[0].clone()
 }
-
 
 /// Runs `configs/<config>` into `<dir>/runs` with `--set` overrides; returns the output.
 pub fn run_config(dir: &Path, config: &str, sets: &[&str]) -> Output {
@@ -92,7 +90,6 @@ pub fn wait_for_metrics(root: &Path, lines: usize, limit_s: u64) -> PathBuf {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
-
 
 pub const TINY_GAN: [&str; 8] = [
     "generator.channels=8",

@@ -1,0 +1,151 @@
+//! `configs/mesh_deform.toml`: the single-shape fit's config and the checks that need no data.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, anyhow, bail};
+use models::mesh_ode::surface_distance::CORTEXODE_POINTS;
+use models::mesh_ode::{OdeMethod, VelocityFieldConfig};
+use serde::{Deserialize, Serialize};
+use sw_loss::LossConfig;
+
+use super::losses::LOSSES;
+use super::targets;
+use super::targets::Target;
+
+/// `configs/mesh_deform.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeshDeformConfig {
+    /// Always `"mesh_deform"`.
+    pub experiment: String,
+    /// One line for `experiments list`.
+    #[serde(default)]
+    pub description: String,
+    /// Seed of the device RNG (initialisation, samples, directions).
+    #[serde(default = "one")]
+    pub seed: u64,
+    /// Backend name (overridden by `--device`).
+    #[serde(default)]
+    pub device: Option<String>,
+    /// Template and target.
+    #[serde(default)]
+    pub shapes: ShapesConfig,
+    /// The fit.
+    #[serde(default)]
+    pub fit: FitConfig,
+    /// The velocity field (`code_dim` must be 0: one shape needs no code).
+    #[serde(default)]
+    pub field: VelocityFieldConfig,
+    /// The SW estimator of the SW losses (`kind`, `projections`, `p`, ...).
+    #[serde(default)]
+    pub loss: LossConfig,
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// `[shapes]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShapesConfig {
+    /// Icosphere subdivisions of the template (3 → 642 vertices).
+    pub template_subdivisions: usize,
+    /// Synthetic target: `ellipsoid`, `bumpy-sphere`, `folded-sphere` or `bent-capsule`.
+    pub target: String,
+    /// Subdivisions of the synthetic target.
+    pub target_subdivisions: usize,
+    /// A target mesh file (.obj, .off, .ply or a FreeSurfer surface such as `lh.white`)
+    /// instead of a synthetic one; rescaled into the template's frame, and the metrics are
+    /// reported in the file's units.
+    pub target_file: Option<PathBuf>,
+}
+
+impl Default for ShapesConfig {
+    fn default() -> Self {
+        Self {
+            template_subdivisions: 3,
+            target: "ellipsoid".into(),
+            target_subdivisions: 4,
+            target_file: None,
+        }
+    }
+}
+
+/// `[fit]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FitConfig {
+    /// Losses to compare: `chamfer`, `sw-vertices`, `sw-surface`, `sw-varifold`.
+    pub losses: Vec<String>,
+    /// Adam steps.
+    pub steps: usize,
+    /// Adam step size.
+    pub lr: f64,
+    /// ODE steps over t ∈ [0, 1] (CortexODE: Euler with step 0.1, i.e. 10 steps).
+    pub ode_steps: usize,
+    /// `rk4` or `euler`.
+    pub method: OdeMethod,
+    /// Surface samples K of **each** mesh per step (chamfer, sw-surface); sw-vertices draws as
+    /// many target samples as the template has vertices.
+    pub samples: usize,
+    /// Weight λ of the normal part of varifolds.
+    pub normal_weight: f64,
+    /// Metrics and meshes every this many steps (and at the last).
+    pub log_every: usize,
+    /// Surface samples per mesh for ASSD / HD90 / Chamfer (CortexODE util/mesh.py: 100 000).
+    pub eval_points: usize,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        Self {
+            losses: LOSSES.iter().map(|s| s.to_string()).collect(),
+            steps: 400,
+            lr: 2e-3,
+            ode_steps: 4,
+            method: OdeMethod::Rk4,
+            samples: 4096,
+            normal_weight: 0.1,
+            log_every: 100,
+            eval_points: CORTEXODE_POINTS,
+        }
+    }
+}
+
+/// The checks that need no data: every error names the config file and the field.
+pub(crate) fn validate(cfg: &MeshDeformConfig, path: &str) -> Result<()> {
+    let f = &cfg.fit;
+    if let Some(bad) = f.losses.iter().find(|l| !LOSSES.contains(&l.as_str())) {
+        bail!(
+            "{path}: [fit] losses: `{bad}` is not one of {}",
+            LOSSES.join(", ")
+        );
+    }
+    if f.steps == 0 || f.log_every == 0 || f.samples == 0 || f.eval_points == 0 || !(f.lr > 0.0) {
+        bail!(
+            "{path}: [fit] steps, log_every, samples and eval_points must be positive and lr > 0"
+        );
+    }
+    if cfg.field.code_dim != 0 {
+        bail!(
+            "{path}: [field] code_dim = {}: the single-shape mode has no conditioning code; set it to 0 (codes belong to mesh_deform_dataset's [model] code_dim)",
+            cfg.field.code_dim
+        );
+    }
+    cfg.loss
+        .validate()
+        .map_err(|e| anyhow!("{path}: [loss] {e}"))
+}
+
+/// The target named in the config.
+pub fn target(s: &ShapesConfig, seed: u64) -> Result<Target> {
+    match &s.target_file {
+        Some(path) => Target::from_file(path),
+        None => Ok(Target::synthetic(targets::synthetic_target(
+            &s.target,
+            s.target_subdivisions,
+            seed,
+        )?)),
+    }
+}

@@ -1,0 +1,19 @@
+//! The DDOT mesh experiments: a neural-ODE velocity field deforms a template icosphere into
+//! target surfaces, trained with SW between meshes as measures or with Chamfer (CortexODE's
+//! loss), compared in one table of CortexODE's metrics.
+//!
+//! - single shape (`experiment = "mesh_deform"`): [`config`] → [`train`];
+//! - dataset mode (`experiment = "mesh_deform_dataset"`): [`dataset_config`] → [`dataset`];
+//! - shared: [`targets`] (synthetic and file targets, scoring), [`losses`] (the four training
+//!   losses, both meshes resampled every step), [`eval`] (the comparison table).
+
+pub mod config;
+pub mod dataset;
+pub mod dataset_config;
+pub mod eval;
+pub mod losses;
+pub mod targets;
+pub mod train;
+
+pub use config::MeshDeformConfig;
+pub use dataset_config::MeshDatasetConfig;
