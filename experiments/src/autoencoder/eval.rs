@@ -29,7 +29,7 @@ use rayon::prelude::*;
 use sw_loss::{Directions, Measure, Reduction, sw_pp_with_directions};
 
 use super::config::{AeData, AutoencoderConfig};
-use super::train::training_set;
+use super::data::training_set;
 use crate::cli::Cli;
 use crate::plots;
 use crate::progress::Progress;

@@ -3,11 +3,13 @@
 //! and the amortized min–max with the linear and attention amortizers.
 //!
 //! - [`config`]: the TOML config and its checks (every field honoured or rejected);
+//! - [`data`]: the training and held-out clouds;
 //! - [`train`]: the loop — loss in official units N·SW_p^p, SGD, the amortizer's Adam step,
 //!   `checkpoints/best/` by lowest mean training loss;
 //! - [`eval`]: `eval-ae` — Chamfer, √(N·SW₂²), approxmatch EMD (and exact EMD), linear SVM.
 
 pub mod config;
+pub mod data;
 pub mod eval;
 pub mod train;
 
@@ -19,7 +21,8 @@ pub use train::run;
 mod tests {
     use super::config::AeData;
     use super::eval::{EvalClouds, mean_std, sw_metric_per_cloud};
-    use super::train::{amortized_loss, training_set};
+    use super::data::training_set;
+    use super::train::amortized_loss;
     use super::*;
     use burn::optim::AdamConfig;
     use burn::tensor::{Device, Tensor, TensorData};

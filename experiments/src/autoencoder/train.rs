@@ -12,20 +12,20 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
 use burn::data::dataloader::DataLoaderBuilder;
-use burn::data::dataset::{Dataset, InMemDataset};
+use burn::data::dataset::InMemDataset;
 use burn::module::Module;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::{Device, Tensor};
 use datasets::PointCloud;
-use datasets::shapenet::{CloudBatcher, CloudItem, ShapeNet};
-use datasets::synthetic::Shape;
+use datasets::shapenet::CloudBatcher;
 use models::amortized::Amortizer;
 use models::pointnet::PointNetAutoencoder;
 use sw_loss::{Directions, EstimatorKind, LossConfig, Measure, Reduction, sw_pp_with_directions};
 
-use super::config::{AMORTIZER_ADAM, AeData, AutoencoderConfig};
+use super::config::{AMORTIZER_ADAM, AutoencoderConfig};
+use super::data::{data_resolved, training_set};
 use super::eval::{EvalClouds, mean_std};
 use crate::cli::Cli;
 use crate::config::Loaded;
@@ -34,55 +34,6 @@ use crate::progress::Progress;
 use crate::checkpoint::Role;
 use crate::numerics;
 use crate::run_dir::RunDir;
-
-/// `data` with its `file` found as [`Loaded::resolve_path`] says (working directory, then the
-/// config's folder upwards).
-fn data_resolved(data: &AeData, loaded: &Loaded) -> Result<AeData> {
-    let mut data = data.clone();
-    if let Some(file) = &data.file {
-        data.file = Some(loaded.resolve_path("data.file", file)?);
-    }
-    Ok(data)
-}
-
-/// The training clouds and the evaluation clouds: the last `held_out` clouds, or (held_out =
-/// 0) the training clouds themselves. The flag says which.
-pub(super) fn training_set(
-    cfg: &AeData,
-    seed: u64,
-) -> Result<(Vec<CloudItem>, Vec<CloudItem>, bool)> {
-    let all: Vec<CloudItem> = match &cfg.file {
-        Some(path) => {
-            let ds = ShapeNet::open(path).context("[data] file")?;
-            (0..ds.len())
-                .map(|i| ds.get(i).map_err(|e| anyhow!("{e}")))
-                .collect::<Result<_>>()?
-        }
-        None => (0..cfg.synthetic_clouds)
-            .map(|i| {
-                let shape = Shape::ALL[i % Shape::ALL.len()];
-                CloudItem {
-                    cloud: shape
-                        .sample(cfg.points, seed.wrapping_mul(1000).wrapping_add(i as u64))
-                        .normalized(),
-                    label: (i % Shape::ALL.len()) as u8,
-                }
-            })
-            .collect(),
-    };
-    if all.len() <= cfg.held_out {
-        bail!(
-            "[data] needs more than held_out = {} clouds, has {}",
-            cfg.held_out,
-            all.len()
-        );
-    }
-    if cfg.held_out == 0 {
-        return Ok((all.clone(), all, false));
-    }
-    let split = all.len() - cfg.held_out;
-    Ok((all[..split].to_vec(), all[split..].to_vec(), true))
-}
 
 /// The directions (max-sw: `[B, 1, 3]`) or vMF samples (v-dsw: `[B, L, 3]`) the amortized
 /// model gives the pairs (official `Amortized_MSW` / `Amortized_VSW`: f_slice([x; y])).
