@@ -9,6 +9,8 @@
 #![warn(missing_docs)]
 
 pub mod alloc;
+pub mod crc32;
+pub mod fixup;
 pub mod minimise;
 pub mod mutate;
 pub mod panics;

@@ -17,7 +17,7 @@ use fuzz::targets::all;
 static ALLOC: fuzz::alloc::CountingAlloc = fuzz::alloc::CountingAlloc;
 
 /// Inputs per reader.
-const INPUTS: u64 = 2000;
+const INPUTS: u64 = 10_000;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 

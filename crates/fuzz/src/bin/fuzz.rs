@@ -49,7 +49,11 @@ struct Args {
     /// With --reproduce or --input: shrink the input first, print it as a Rust byte string.
     #[arg(long)]
     minimise: bool,
-    /// With --reproduce or --input: write the (minimised) input to this file.
+    /// After each target, print its N most frequent error messages (normalised).
+    #[arg(long, default_value_t = 0)]
+    errors: usize,
+    /// With --reproduce or --input: write the input to this file (before running it, and
+    /// again once minimised).
     #[arg(long)]
     save: Option<PathBuf>,
 }
@@ -110,6 +114,11 @@ fn main() -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", target.name))?;
         bar.finish_and_clear();
         print!("{}", fuzz::report::row(&stats));
+        let mut common: Vec<(&String, &u64)> = stats.distinct_errors.iter().collect();
+        common.sort_by(|a, b| b.1.cmp(a.1));
+        for (message, count) in common.into_iter().take(args.errors) {
+            println!("    {count:6}  {message}");
+        }
         all.push(stats);
     }
     let finished = chrono::Utc::now();
@@ -141,10 +150,14 @@ fn reproduce(target: &Target, args: &Args) -> Result<(), String> {
                 .into_iter()
                 .map(|(_, b)| b)
                 .collect();
-            Mutator::new(&corpus, target.text).input(target.name, index)
+            fuzz::runner::input(target, &Mutator::new(&corpus, target.text), index)
         }
         (None, None) => unreachable!("checked by the caller"),
     };
+    // Saved before it runs too: an input that hangs or aborts is then still at hand.
+    if let Some(file) = &args.save {
+        std::fs::write(file, &input).map_err(|e| format!("{}: {e}", file.display()))?;
+    }
     let (input, outcome) = if args.minimise {
         fuzz::minimise::minimise(target, &input).map_err(|e| e.to_string())?
     } else {

@@ -7,7 +7,7 @@ use datasets::celeba::{Celeba, CelebaOptions, CelebaSplit, load_image};
 use datasets::synthetic_images::synthetic_images;
 
 use super::message;
-use crate::target::{Target, no_setup};
+use crate::target::{Target, no_fixup, no_setup};
 
 /// `load_image(_, 64)` on a `.jpg`.
 pub const JPEG: Target = Target {
@@ -16,6 +16,7 @@ pub const JPEG: Target = Target {
     file_name: "000001.jpg",
     text: false,
     setup: no_setup,
+    fixup: no_fixup,
     run: read_image,
     seeds: jpeg_seeds,
 };
@@ -27,6 +28,7 @@ pub const PNG: Target = Target {
     file_name: "000001.png",
     text: false,
     setup: no_setup,
+    fixup: crate::fixup::png,
     run: read_image,
     seeds: png_seeds,
 };
@@ -38,6 +40,7 @@ pub const PARTITION_LIST: Target = Target {
     file_name: "list_eval_partition.txt",
     text: true,
     setup: image_folder,
+    fixup: no_fixup,
     run: open_split,
     seeds: list_seeds,
 };

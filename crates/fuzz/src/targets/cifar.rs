@@ -6,7 +6,7 @@ use datasets::cifar::{Cifar10, Split, encode_batch, parse_batch};
 use datasets::synthetic_images::synthetic_cifar;
 
 use super::message;
-use crate::target::{Target, no_setup};
+use crate::target::{Target, no_fixup, no_setup};
 
 /// `parse_batch` on one batch file.
 pub const BATCH: Target = Target {
@@ -15,6 +15,7 @@ pub const BATCH: Target = Target {
     file_name: "test_batch.bin",
     text: false,
     setup: no_setup,
+    fixup: no_fixup,
     run: read_batch,
     seeds: batch_seeds,
 };
@@ -26,6 +27,7 @@ pub const ARCHIVE: Target = Target {
     file_name: "cifar-10-binary.tar.gz",
     text: false,
     setup: no_setup,
+    fixup: crate::fixup::gzip,
     run: read_archive,
     seeds: archive_seeds,
 };
@@ -55,8 +57,8 @@ fn batch_seeds() -> Vec<(String, Vec<u8>)> {
 }
 
 /// A gzip-compressed tar holding `(path, bytes)` entries (mode 644, mtime 0: reproducible).
-fn tar_gz(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+fn tar_gz(entries: &[(&str, Vec<u8>)], level: flate2::Compression) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), level);
     let mut tar = tar::Builder::new(gz);
     for (name, bytes) in entries {
         let mut header = tar::Header::new_gnu();
@@ -75,20 +77,36 @@ fn tar_gz(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
 
 fn archive_seeds() -> Vec<(String, Vec<u8>)> {
     let test = encode_batch(&synthetic_cifar(1, 3));
+    let default = flate2::Compression::default();
     vec![
         (
             "test_only.tar.gz".into(),
-            tar_gz(&[("cifar-10-batches-bin/test_batch.bin", test.clone())]),
+            tar_gz(
+                &[("cifar-10-batches-bin/test_batch.bin", test.clone())],
+                default,
+            ),
+        ),
+        // Stored deflate blocks: the tar headers lie in the file as they are, for mutations
+        // to reach (the gzip fix-up repairs the trailer's CRC).
+        (
+            "stored_blocks.tar.gz".into(),
+            tar_gz(
+                &[("cifar-10-batches-bin/test_batch.bin", test.clone())],
+                flate2::Compression::none(),
+            ),
         ),
         (
             "with_meta.tar.gz".into(),
-            tar_gz(&[
-                (
-                    "cifar-10-batches-bin/batches.meta.txt",
-                    b"airplane\nautomobile\n".to_vec(),
-                ),
-                ("cifar-10-batches-bin/test_batch.bin", test),
-            ]),
+            tar_gz(
+                &[
+                    (
+                        "cifar-10-batches-bin/batches.meta.txt",
+                        b"airplane\nautomobile\n".to_vec(),
+                    ),
+                    ("cifar-10-batches-bin/test_batch.bin", test),
+                ],
+                default,
+            ),
         ),
     ]
 }

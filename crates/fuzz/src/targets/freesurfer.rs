@@ -6,7 +6,7 @@ use datasets::freesurfer::{TRIANGLE_MAGIC, read_freesurfer};
 use datasets::synthetic_mesh::icosphere;
 
 use super::{fixture, message};
-use crate::target::{Target, no_setup};
+use crate::target::{Target, no_fixup, no_setup};
 
 /// `read_freesurfer` on an `lh.white`.
 pub const SURFACE: Target = Target {
@@ -15,6 +15,7 @@ pub const SURFACE: Target = Target {
     file_name: "lh.white",
     text: false,
     setup: no_setup,
+    fixup: no_fixup,
     run: read,
     seeds: seeds,
 };

@@ -6,7 +6,7 @@ use datasets::mesh_io::{read_mesh, write_obj, write_ply};
 use datasets::synthetic_mesh::icosphere;
 
 use super::{message, written};
-use crate::target::{Target, no_setup};
+use crate::target::{Target, no_fixup, no_setup};
 
 /// `read_mesh` on an `.obj`.
 pub const OBJ: Target = Target {
@@ -15,6 +15,7 @@ pub const OBJ: Target = Target {
     file_name: "input.obj",
     text: true,
     setup: no_setup,
+    fixup: no_fixup,
     run: read,
     seeds: obj_seeds,
 };
@@ -26,6 +27,7 @@ pub const PLY: Target = Target {
     file_name: "input.ply",
     text: false,
     setup: no_setup,
+    fixup: no_fixup,
     run: read,
     seeds: ply_seeds,
 };
@@ -37,6 +39,7 @@ pub const OFF: Target = Target {
     file_name: "input.off",
     text: true,
     setup: no_setup,
+    fixup: no_fixup,
     run: read,
     seeds: off_seeds,
 };

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::{fixture, message};
-use crate::target::{Target, no_setup};
+use crate::target::{Target, no_fixup, no_setup};
 
 /// `read_h5` on a `ply_data_test0.h5`.
 pub const H5: Target = Target {
@@ -12,6 +12,7 @@ pub const H5: Target = Target {
     file_name: "ply_data_test0.h5",
     text: false,
     setup: no_setup,
+    fixup: no_fixup,
     run: read_h5,
     seeds: seeds,
 };

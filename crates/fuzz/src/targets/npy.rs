@@ -6,7 +6,7 @@ use std::path::Path;
 use npyz::WriterBuilder;
 
 use super::message;
-use crate::target::{Target, no_setup};
+use crate::target::{Target, no_fixup, no_setup};
 
 /// `read_clouds` on a `.npy` file.
 pub const NPY_CLOUDS: Target = Target {
@@ -15,6 +15,7 @@ pub const NPY_CLOUDS: Target = Target {
     file_name: "input.npy",
     text: false,
     setup: no_setup,
+    fixup: no_fixup,
     run: read_clouds,
     seeds: npy_seeds,
 };
@@ -26,6 +27,7 @@ pub const NPZ_CLOUDS: Target = Target {
     file_name: "input.npz",
     text: false,
     setup: no_setup,
+    fixup: crate::fixup::zip,
     run: read_clouds,
     seeds: npz_cloud_seeds,
 };
@@ -37,6 +39,7 @@ pub const NPZ_F64: Target = Target {
     file_name: "input.npz",
     text: false,
     setup: no_setup,
+    fixup: crate::fixup::zip,
     run: read_npz_f64,
     seeds: npz_f64_seeds,
 };
@@ -176,6 +179,20 @@ fn npz_bytes(entries: &[(&str, [usize; 3])], f64s: bool) -> Vec<u8> {
     npz.zip_writer().finish().expect("npz end").into_inner()
 }
 
+/// A zip archive of stored (uncompressed) `(name, bytes)` entries, written with the `zip`
+/// crate: npy headers and values lie in the file as they are, for mutations to reach (the zip
+/// fix-up repairs their CRCs).
+fn stored_zip(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, bytes) in entries {
+        w.start_file(*name, options).expect("zip entry");
+        std::io::Write::write_all(&mut w, bytes).expect("zip data");
+    }
+    w.finish().expect("zip end").into_inner()
+}
+
 fn npz_cloud_seeds() -> Vec<(String, Vec<u8>)> {
     vec![
         (
@@ -185,6 +202,10 @@ fn npz_cloud_seeds() -> Vec<(String, Vec<u8>)> {
         (
             "data_f64_and_labels.npz".into(),
             npz_bytes(&[("labels", [1, 4, 3]), ("data", [1, 8, 3])], true),
+        ),
+        (
+            "data_stored.npz".into(),
+            stored_zip(&[("data.npy", npy_f32([2, 4, 3], npyz::Order::C))]),
         ),
     ]
 }
@@ -220,8 +241,26 @@ fn npz_f64_seeds() -> Vec<(String, Vec<u8>)> {
         }
         npz.zip_writer().finish().expect("npz end").into_inner()
     };
+    let array = |shape: &[u64]| {
+        let n: u64 = shape.iter().product();
+        let mut out = Vec::new();
+        let mut w = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(shape)
+            .writer(&mut out)
+            .begin_nd()
+            .expect("npy header");
+        w.extend((0..n).map(|i| i as f64 * 0.25 - 1.0))
+            .expect("npy values");
+        w.finish().expect("npy end");
+        out
+    };
     vec![
         ("stats_f64.npz".into(), stats(true)),
         ("stats_f32.npz".into(), stats(false)),
+        (
+            "stats_stored.npz".into(),
+            stored_zip(&[("mu.npy", array(&[8])), ("sigma.npy", array(&[8, 8]))]),
+        ),
     ]
 }

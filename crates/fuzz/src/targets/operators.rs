@@ -10,7 +10,7 @@ use datasets::geometry::operators::cache_path;
 use datasets::synthetic_mesh::icosphere;
 
 use super::message;
-use crate::target::{Target, no_setup};
+use crate::target::{Target, no_fixup, no_setup};
 
 /// Eigenpairs of the cached operators.
 const K: usize = 4;
@@ -22,6 +22,7 @@ pub const CACHE: Target = Target {
     file_name: "input.spec",
     text: false,
     setup: no_setup,
+    fixup: no_fixup,
     run: load,
     seeds: seeds,
 };

@@ -6,7 +6,7 @@ use datasets::PointCloud;
 use datasets::ply::{read_cloud, write_cloud};
 
 use super::{message, written};
-use crate::target::{Target, no_setup};
+use crate::target::{Target, no_fixup, no_setup};
 
 /// `read_cloud` on a `.ply`.
 pub const CLOUD: Target = Target {
@@ -15,6 +15,7 @@ pub const CLOUD: Target = Target {
     file_name: "cloud.ply",
     text: false,
     setup: no_setup,
+    fixup: no_fixup,
     run: read,
     seeds: seeds,
 };

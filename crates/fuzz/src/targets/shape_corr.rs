@@ -5,7 +5,7 @@ use std::path::Path;
 use datasets::shape_corr::{read_dist_mat, read_vts};
 
 use super::{fixture, message};
-use crate::target::{Target, no_setup};
+use crate::target::{Target, no_fixup, no_setup};
 
 /// Vertices of the mesh the `.vts` inputs index.
 const VTS_VERTICES: usize = 40;
@@ -17,6 +17,7 @@ pub const DIST_MAT: Target = Target {
     file_name: "dist.mat",
     text: false,
     setup: no_setup,
+    fixup: no_fixup,
     run: read_mat,
     seeds: mat_seeds,
 };
@@ -28,6 +29,7 @@ pub const VTS: Target = Target {
     file_name: "shape.vts",
     text: true,
     setup: no_setup,
+    fixup: no_fixup,
     run: read_corr,
     seeds: vts_seeds,
 };
