@@ -61,12 +61,12 @@ fn image_folder(dir: &Path) -> std::io::Result<()> {
 
 fn open_split(path: &Path) -> Result<(), String> {
     let root = path.parent().ok_or("no parent folder")?;
-    let set = Celeba::open(root, CelebaSplit::Train, CelebaOptions::default()).map_err(message)?;
-    drop(set);
-    Ok(())
+    Celeba::open(root, CelebaSplit::Train, CelebaOptions::default())
+        .map(|_| ())
+        .map_err(message)
 }
 
-/// Synthetic image `seed` of side `size`, cropped to `width × height`, as an RGB image.
+/// Synthetic image `seed` (a square of the longer side), cropped to `width × height`.
 fn rgb(width: u32, height: u32, seed: u64) -> image::RgbImage {
     let side = width.max(height) as usize;
     let item = synthetic_images(1, side, seed).remove(0);
