@@ -1,8 +1,9 @@
-//! The fuzz targets, one file per reader module of `datasets`; [`all`] lists them in report
-//! order.
+//! The fuzz targets, one file per reader module of `datasets` and one for the `experiments`
+//! binary's configs and checkpoints; [`all`] lists them in report order.
 
 mod celeba;
 mod cifar;
+mod experiments;
 mod freesurfer;
 mod mesh_io;
 mod modelnet;
@@ -33,6 +34,9 @@ pub fn all() -> Vec<Target> {
         shape_corr::DIST_MAT,
         shape_corr::VTS,
         operators::CACHE,
+        experiments::CONFIG,
+        experiments::CHECKPOINT_MODEL,
+        experiments::CHECKPOINT_MANIFEST,
     ]
 }
 
