@@ -13,6 +13,7 @@ pub mod numerics;
 pub mod pair;
 pub mod plots;
 pub mod progress;
+pub mod record;
 pub mod render;
 pub mod run_dir;
 pub mod shape_corr;

@@ -228,11 +228,9 @@ fn load_trained(
             (c.dir, format!("latest (epoch {})", c.counter))
         }
     };
-    let model = cfg
-        .model_config()
-        .init(device)
-        .try_load_file(dir.join("model.bpk"))
-        .map_err(|e| anyhow!("{}: loading the model: {e:?}", dir.display()))?;
+    let file = dir.join("model.bpk");
+    let fresh = cfg.model_config().init(device);
+    let model = crate::record::load(&file, "the model", || fresh.try_load_file(&file))?;
     Ok((cfg, model, name))
 }
 

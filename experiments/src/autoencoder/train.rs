@@ -229,20 +229,13 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
         let (ckpt, epoch, secs) = (c.dir.clone(), c.counter, c.seconds);
         seconds = secs;
         best = best_so_far(&run, epoch)?;
-        ae = ae
-            .try_load_file(ckpt.join("model.bpk"))
-            .map_err(|e| anyhow!("{}: loading the model: {e:?}", ckpt.display()))?;
-        sgd = sgd
-            .load(ckpt.join("optimizer.bpk"))
-            .map_err(|e| anyhow!("{}: loading the optimizer: {e:?}", ckpt.display()))?;
+        let (model, opt) = (ckpt.join("model.bpk"), ckpt.join("optimizer.bpk"));
+        ae = crate::record::load(&model, "the model", || ae.try_load_file(&model))?;
+        sgd = crate::record::load(&opt, "the optimizer", || sgd.load(&opt))?;
         if let Some(a) = amortizer.take() {
-            amortizer = Some(
-                a.try_load_file(ckpt.join("amortizer.bpk"))
-                    .map_err(|e| anyhow!("{}: loading the amortizer: {e:?}", ckpt.display()))?,
-            );
-            adam = adam.load(ckpt.join("amortizer_optimizer.bpk")).map_err(|e| {
-                anyhow!("{}: loading the amortizer's optimizer: {e:?}", ckpt.display())
-            })?;
+            let (model, opt) = (ckpt.join("amortizer.bpk"), ckpt.join("amortizer_optimizer.bpk"));
+            amortizer = Some(crate::record::load(&model, "the amortizer", || a.try_load_file(&model))?);
+            adam = crate::record::load(&opt, "the amortizer's optimizer", || adam.load(&opt))?;
         }
         first_epoch = epoch + 1;
         run.log(&format!("resumed from {} (epoch {epoch})", ckpt.display()));
@@ -420,12 +413,9 @@ fn final_metrics(
 ) -> Result<()> {
     let points = cfg.data.points;
     let best_file = run.path().join("checkpoints/best/model.bpk");
-    let best = cfg
-        .model_config()
-        .init(device)
-        .try_load_file(&best_file)
-        .map_err(|e| anyhow!("{}: loading the best model: {e:?}", best_file.display()))?;
     let best_epoch = crate::checkpoint::verified(&run.path().join("checkpoints/best"))?.counter;
+    let fresh = cfg.model_config().init(device);
+    let best = crate::record::load(&best_file, "the best model", || fresh.try_load_file(&best_file))?;
     let mut w = csv::Writer::from_path(run.file("final_metrics.csv")?)?;
     w.write_record([
         "checkpoint",

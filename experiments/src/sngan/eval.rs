@@ -256,11 +256,9 @@ pub fn load_ema_generator(run_dir: &Path, device: &Device) -> Result<(SnganConfi
     }
     let cfg: SnganConfig = loaded.parse()?;
     let ckpt = crate::checkpoint::resume_point(run_dir, None)?.dir;
-    let g = cfg
-        .generator
-        .init(device)
-        .try_load_file(ckpt.join("ema_generator.bpk"))
-        .map_err(|e| anyhow!("{}: loading the EMA generator: {e:?}", ckpt.display()))?;
+    let file = ckpt.join("ema_generator.bpk");
+    let fresh = cfg.generator.init(device);
+    let g = crate::record::load(&file, "the EMA generator", || fresh.try_load_file(&file))?;
     Ok((cfg, g))
 }
 

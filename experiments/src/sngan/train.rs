@@ -41,6 +41,7 @@ use crate::plots::{self, Series};
 use crate::progress::Progress;
 use crate::checkpoint::Role;
 use crate::numerics;
+use crate::record;
 use crate::run_dir::RunDir;
 
 /// The training images, in memory or decoded on demand (CelebA).
@@ -251,25 +252,21 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     let mut seconds = 0.0;
     if let Some(c) = run.resume() {
         let (ckpt, step, secs) = (c.dir.clone(), c.counter, c.seconds);
-        let load = |what: &str, e| anyhow!("{}: loading the {what}: {e:?}", ckpt.display());
-        s.g =
-            s.g.try_load_file(ckpt.join("generator.bpk"))
-                .map_err(|e| load("generator", e))?;
-        s.d =
-            s.d.try_load_file(ckpt.join("discriminator.bpk"))
-                .map_err(|e| load("discriminator", e))?;
-        s.ema = s
-            .ema
-            .try_load_file(ckpt.join("ema_generator.bpk"))
-            .map_err(|e| load("EMA generator", e))?;
-        s.opt_g = s
-            .opt_g
-            .load(ckpt.join("optimizer_generator.bpk"))
-            .map_err(|e| load("generator's optimizer", e))?;
-        s.opt_d = s
-            .opt_d
-            .load(ckpt.join("optimizer_discriminator.bpk"))
-            .map_err(|e| load("discriminator's optimizer", e))?;
+        let (g, d, ema, opt_g, opt_d) = (
+            ckpt.join("generator.bpk"),
+            ckpt.join("discriminator.bpk"),
+            ckpt.join("ema_generator.bpk"),
+            ckpt.join("optimizer_generator.bpk"),
+            ckpt.join("optimizer_discriminator.bpk"),
+        );
+        s.g = record::load(&g, "the generator", || s.g.clone().try_load_file(&g))?;
+        s.d = record::load(&d, "the discriminator", || s.d.clone().try_load_file(&d))?;
+        s.ema = record::load(&ema, "the EMA generator", || s.ema.clone().try_load_file(&ema))?;
+        let opt = &mut s.opt_g;
+        s.opt_g = record::load(&opt_g, "the generator's optimizer", || opt.clone().load(&opt_g))?;
+        let opt = &mut s.opt_d;
+        s.opt_d =
+            record::load(&opt_d, "the discriminator's optimizer", || opt.clone().load(&opt_d))?;
         first = step + 1;
         seconds = secs;
         // Scores written after this checkpoint are recomputed (identically) by the resumed run.
