@@ -95,6 +95,11 @@ pub struct FitConfig {
     pub log_every: usize,
     /// Surface samples per mesh for ASSD / HD90 / Chamfer (CortexODE util/mesh.py: 100 000).
     pub eval_points: usize,
+    /// Adam's ε (CortexODE: PyTorch's 1e-8, see [`super::losses::CORTEXODE_ADAM_EPSILON`]).
+    pub adam_epsilon: f64,
+    /// Weight of the Chamfer loss (CortexODE: 1e3, [`super::losses::CORTEXODE_CHAMFER_SCALE`]);
+    /// the SW losses are not scaled.
+    pub chamfer_scale: f64,
 }
 
 impl Default for FitConfig {
@@ -109,6 +114,8 @@ impl Default for FitConfig {
             normal_weight: 0.1,
             log_every: 100,
             eval_points: CORTEXODE_POINTS,
+            adam_epsilon: super::losses::CORTEXODE_ADAM_EPSILON,
+            chamfer_scale: super::losses::CORTEXODE_CHAMFER_SCALE,
         }
     }
 }
@@ -125,6 +132,15 @@ pub(crate) fn validate(cfg: &MeshDeformConfig, path: &str) -> Result<()> {
     if f.steps == 0 || f.log_every == 0 || f.samples == 0 || f.eval_points == 0 || !(f.lr > 0.0) {
         bail!(
             "{path}: [fit] steps, log_every, samples and eval_points must be positive and lr > 0"
+        );
+    }
+    if !(f.adam_epsilon > 0.0 && f.adam_epsilon.is_finite())
+        || !(f.chamfer_scale > 0.0 && f.chamfer_scale.is_finite())
+    {
+        bail!(
+            "{path}: [fit] adam_epsilon = {} and chamfer_scale = {} must be finite and > 0",
+            f.adam_epsilon,
+            f.chamfer_scale
         );
     }
     if cfg.field.code_dim != 0 {

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use datasets::Mesh;
 use datasets::synthetic_mesh::{bumpy_sphere, ellipsoid, icosphere};
@@ -148,7 +148,7 @@ fn train_one(
     };
     s.device.seed(s.seed);
     let mut model = s.cfg.model.init(s.device);
-    let mut optim = AdamConfig::new().init();
+    let mut optim = losses::adam(t.adam_epsilon).init();
     let template_v = s.template.vertices_tensor(s.device);
     let template_f: Tensor<2, Int> = s.template.faces_tensor(s.device);
     let (eval_train, eval_test) = (0..s.n_train.min(8), s.n_train..s.items.len());
@@ -200,17 +200,20 @@ fn train_one(
         let deformed = model.forward(template_v.clone(), codes_in, t.ode_steps, t.method);
         let mut losses = Vec::with_capacity(t.batch);
         for (b, v) in deformed.iter().enumerate() {
-            losses.push(losses::training_loss(
-                loss_name,
-                v,
-                &template_f,
-                &s.items[batch[b]].target.unit,
-                None,
-                points,
-                rng.random(),
-                &sw_cfg,
-                t.normal_weight,
-            )?);
+            losses.push(
+                losses::training_loss(
+                    loss_name,
+                    v,
+                    &template_f,
+                    &s.items[batch[b]].target.unit,
+                    None,
+                    points,
+                    rng.random(),
+                    &sw_cfg,
+                    t.normal_weight,
+                )?
+                .mul_scalar(losses::loss_weight(loss_name, t.chamfer_scale)),
+            );
         }
         let loss = Tensor::cat(losses, 0).mean();
         let value = loss.clone().into_scalar::<f64>();
@@ -249,12 +252,14 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         || t.batch < 2
         || t.log_every == 0
         || !(t.lr > 0.0)
+        || !(t.adam_epsilon > 0.0 && t.adam_epsilon.is_finite())
+        || !(t.chamfer_scale > 0.0 && t.chamfer_scale.is_finite())
         || cfg.shapes.eval_points == 0
         || cfg.shapes.test == 0
         || cfg.shapes.points == 0
     {
         bail!(
-            "{path}: [train] losses must be non-empty, steps and log_every positive, batch ≥ 2 (batch norm), lr > 0; [shapes] eval_points, test and points positive"
+            "{path}: [train] losses must be non-empty, steps and log_every positive, batch ≥ 2 (batch norm), lr, adam_epsilon and chamfer_scale finite and > 0; [shapes] eval_points, test and points positive"
         );
     }
     cfg.loss

@@ -100,6 +100,11 @@ pub struct DatasetTrain {
     pub normal_weight: f64,
     /// Evaluate every this many steps (and at the first and last).
     pub log_every: usize,
+    /// Adam's ε (CortexODE: PyTorch's 1e-8, see [`super::losses::CORTEXODE_ADAM_EPSILON`]).
+    pub adam_epsilon: f64,
+    /// Weight of the Chamfer loss (CortexODE: 1e3, [`super::losses::CORTEXODE_CHAMFER_SCALE`]);
+    /// the SW losses are not scaled.
+    pub chamfer_scale: f64,
 }
 
 impl Default for DatasetTrain {
@@ -113,6 +118,8 @@ impl Default for DatasetTrain {
             method: OdeMethod::Rk4,
             normal_weight: 0.1,
             log_every: 100,
+            adam_epsilon: super::losses::CORTEXODE_ADAM_EPSILON,
+            chamfer_scale: super::losses::CORTEXODE_CHAMFER_SCALE,
         }
     }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use datasets::synthetic_mesh::icosphere;
 use models::mesh_ode::metrics::MeshMetrics;
 use models::mesh_ode::{OdeMethod, integrate};
@@ -72,7 +72,7 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     for loss_name in &fit.losses {
         device.seed(seed);
         let mut field = cfg.field.init(&device);
-        let mut optim = AdamConfig::new().init();
+        let mut optim = losses::adam(fit.adam_epsilon).init();
         let mut progress = Progress::new(loss_name, fit.steps as u64);
         let mut seconds = 0.0;
         let mut curve = Vec::new();
@@ -139,7 +139,8 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
                 step_seed,
                 &sw_cfg,
                 fit.normal_weight,
-            )?;
+            )?
+            .mul_scalar(losses::loss_weight(loss_name, fit.chamfer_scale));
             let value = loss.clone().into_scalar::<f64>();
             let (what, at) = (format!("loss `{loss_name}`"), format!("step {step}"));
             crate::numerics::check_loss(value, &what, &at, crate::numerics::Kept::Nothing)?;
