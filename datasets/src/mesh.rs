@@ -103,6 +103,62 @@ impl Mesh {
         self.face_areas().iter().map(|&a| a as f64).sum()
     }
 
+    /// The mesh centred at its vertex mean and scaled to unit total area, as ULRSSM's
+    /// preprocessing does before operators and geodesics
+    /// (dongliangcao/Unsupervised-Learning-of-Robust-Spectral-Shape-Matching preprocess.py
+    /// lines 49–56: `verts -= np.mean(verts, axis=0)`, `verts /= sqrt(area)`):
+    ///
+    /// ```text
+    /// v ← (v − mean_i v_i) / √A,   A = Σ_faces ½‖(b − a) × (c − a)‖   (computed in f64)
+    /// ```
+    ///
+    /// The vertices stay f32, so the new area is 1 to f32 precision (~1e-7 relative).
+    ///
+    /// # Errors
+    /// A mesh of zero (or non-finite) area.
+    pub fn unit_area_centered(&self) -> Result<Mesh> {
+        let n = self.num_vertices().max(1) as f64;
+        let mut mean = [0.0f64; 3];
+        for v in self.vertices.chunks_exact(3) {
+            for d in 0..3 {
+                mean[d] += v[d] as f64 / n;
+            }
+        }
+        let p = |i: u32| {
+            let i = i as usize * 3;
+            [0, 1, 2].map(|d| self.vertices[i + d] as f64)
+        };
+        let area: f64 = self
+            .faces
+            .chunks_exact(3)
+            .map(|f| {
+                let (a, b, c) = (p(f[0]), p(f[1]), p(f[2]));
+                let (u, w) = (
+                    [0, 1, 2].map(|d| b[d] - a[d]),
+                    [0, 1, 2].map(|d| c[d] - a[d]),
+                );
+                let x = [
+                    u[1] * w[2] - u[2] * w[1],
+                    u[2] * w[0] - u[0] * w[2],
+                    u[0] * w[1] - u[1] * w[0],
+                ];
+                0.5 * (x[0] * x[0] + x[1] * x[1] + x[2] * x[2]).sqrt()
+            })
+            .sum();
+        if !(area > 0.0 && area.is_finite()) {
+            return Err(DataError::Invalid(format!(
+                "cannot rescale a mesh of area {area} to unit area"
+            )));
+        }
+        let s = area.sqrt();
+        let vertices = self
+            .vertices
+            .chunks_exact(3)
+            .flat_map(|v| [0, 1, 2].map(|d| ((v[d] as f64 - mean[d]) / s) as f32))
+            .collect();
+        Mesh::new(vertices, self.faces.clone())
+    }
+
     /// Vertices as a tensor `[V, 3]`.
     pub fn vertices_tensor(&self, device: &Device) -> Tensor<2> {
         Tensor::from_data(
@@ -157,5 +213,41 @@ impl Mesh {
         e.sort_unstable();
         e.dedup();
         e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A right triangle of legs 3 and 4 (area 6) far from the origin, and the same scaled by 7:
+    /// both become the same unit-area triangle centred at its vertex mean.
+    #[test]
+    fn unit_area_centering_is_ulrssm_preprocessing() {
+        let tri = Mesh::new(
+            vec![10.0, 5.0, 1.0, 13.0, 5.0, 1.0, 10.0, 9.0, 1.0],
+            vec![0, 1, 2],
+        )
+        .unwrap();
+        let u = tri.unit_area_centered().unwrap();
+        assert!((u.area() - 1.0).abs() < 1e-6, "{}", u.area());
+        for d in 0..3 {
+            let m: f64 = (0..3).map(|i| u.vertices[3 * i + d] as f64).sum::<f64>() / 3.0;
+            assert!(m.abs() < 1e-6, "mean {m}");
+        }
+        // Leg lengths 3/√6 and 4/√6.
+        assert!((u.vertices[3] - u.vertices[0] - 3.0 / 6f32.sqrt()).abs() < 1e-6);
+        assert!((u.vertices[7] - u.vertices[1] - 4.0 / 6f32.sqrt()).abs() < 1e-6);
+        let big = Mesh::new(
+            tri.vertices.iter().map(|x| x * 7.0).collect(),
+            vec![0, 1, 2],
+        )
+        .unwrap();
+        let ub = big.unit_area_centered().unwrap();
+        for (a, b) in u.vertices.iter().zip(&ub.vertices) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
+        let flat = Mesh::new(vec![0.0; 9], vec![0, 1, 2]).unwrap();
+        assert!(flat.unit_area_centered().is_err());
     }
 }

@@ -1,8 +1,10 @@
 //! Geodesic distances on a mesh by exact Dijkstra on its edge graph (edge weights = edge
 //! lengths). This over-estimates the true surface geodesic (paths follow edges; on a
 //! regular triangulation by a few percent), but is exact for the graph and has no
-//! parameters; the heat method is not used. Normalised by √area as the field reports errors
-//! (ULRSSM's preprocessing divides its geodesic matrices by √area).
+//! parameters; the heat method is not used. Normalised by √area as the field reports errors:
+//! ULRSSM's preprocessing (preprocess.py lines 49–56) rescales the *vertices* to unit area
+//! before computing its geodesic matrices, which is the same as dividing the distances of the
+//! original mesh by √area ([`crate::Mesh::unit_area_centered`] does the rescaling).
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;

@@ -65,6 +65,11 @@ pub struct DataConfig {
     pub synthetic_subdivision: usize,
     /// Synthetic: largest bending curvature.
     pub synthetic_max_bend: f64,
+    /// Centre every mesh and rescale it to unit area before its operators and WKS, as ULRSSM's
+    /// preprocess.py (lines 49–56) does to every dataset it trains on. On by default; for a
+    /// folder ULRSSM's script already preprocessed it changes nothing. The geodesic errors are
+    /// normalised by √area and do not depend on it.
+    pub unit_area: bool,
 }
 
 impl Default for DataConfig {
@@ -79,6 +84,7 @@ impl Default for DataConfig {
             synthetic_shapes: 10,
             synthetic_subdivision: 3,
             synthetic_max_bend: 0.5,
+            unit_area: true,
         }
     }
 }
@@ -249,7 +255,10 @@ impl ShapeCorrConfig {
             bail!("{path}: [train] variants is empty");
         }
         if !matches!(self.data.source.as_str(), "synthetic" | "folder") {
-            bail!("{path}: [data] source `{}` is not `synthetic` or `folder`", self.data.source);
+            bail!(
+                "{path}: [data] source `{}` is not `synthetic` or `folder`",
+                self.data.source
+            );
         }
         for (key, r) in [("train", self.data.train), ("test", self.data.test)] {
             if r[0] >= r[1] {

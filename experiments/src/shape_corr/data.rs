@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use burn::tensor::{Device, Tensor, TensorData};
 use datasets::geometry::{SpectralOperators, load_or_compute};
-use datasets::shape_corr::{CorrShape, CorrespondenceFolder, SyntheticCorrConfig, synthetic_collection};
+use datasets::shape_corr::{
+    CorrShape, CorrespondenceFolder, SyntheticCorrConfig, synthetic_collection,
+};
 use models::diffusion_net::MeshOperators;
 use models::fmap::PairShape;
 
@@ -43,7 +45,10 @@ impl Prepared {
             evals: self.spectral.basis.evals[..num_evecs].to_vec(),
         };
         OnDevice {
-            wks: Tensor::from_data(TensorData::new(self.wks.clone(), [v, self.wks.len() / v]), device),
+            wks: Tensor::from_data(
+                TensorData::new(self.wks.clone(), [v, self.wks.len() / v]),
+                device,
+            ),
             ops,
             pair,
         }
@@ -72,7 +77,12 @@ pub fn load(cfg: &ShapeCorrConfig, path: &str) -> Result<(Vec<Prepared>, PathBuf
                 max_bend: d.synthetic_max_bend,
                 seed: cfg.seed,
             })?;
-            (shapes, d.cache_dir.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CACHE)))
+            (
+                shapes,
+                d.cache_dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_CACHE)),
+            )
         }
         _ => {
             let Some(folder) = &d.folder else {
@@ -88,18 +98,40 @@ pub fn load(cfg: &ShapeCorrConfig, path: &str) -> Result<(Vec<Prepared>, PathBuf
                     f.len()
                 );
             }
-            let shapes = (0..end).map(|i| f.load(i)).collect::<std::result::Result<Vec<_>, _>>()?;
+            let shapes = (0..end)
+                .map(|i| f.load(i))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
             // not `<folder>/diffusion` as ULRSSM does: nothing is written into the user's dataset
-            (shapes, d.cache_dir.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CACHE)))
+            (
+                shapes,
+                d.cache_dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_CACHE)),
+            )
         }
+    };
+    let shapes = if d.unit_area {
+        shapes
+            .into_iter()
+            .map(|s| {
+                let mesh = s
+                    .mesh
+                    .unit_area_centered()
+                    .with_context(|| format!("shape `{}`", s.name))?;
+                Ok(CorrShape { mesh, ..s })
+            })
+            .collect::<Result<Vec<_>>>()?
+    } else {
+        shapes
     };
     let k = cfg.model.num_evecs.max(cfg.model.k_eig);
     let mut progress = Progress::new("operators", shapes.len() as u64);
     let prepared = shapes
         .into_iter()
         .map(|shape| {
-            let spectral = load_or_compute(&shape.mesh, k.min(shape.mesh.num_vertices()), Some(&cache))
-                .with_context(|| format!("operators of shape `{}`", shape.name))?;
+            let spectral =
+                load_or_compute(&shape.mesh, k.min(shape.mesh.num_vertices()), Some(&cache))
+                    .with_context(|| format!("operators of shape `{}`", shape.name))?;
             if spectral.basis.k() < cfg.model.num_evecs {
                 bail!(
                     "{path}: [model] num_evecs = {} but shape `{}` has only {} vertices",
@@ -110,7 +142,11 @@ pub fn load(cfg: &ShapeCorrConfig, path: &str) -> Result<(Vec<Prepared>, PathBuf
             }
             let wks = spectral.wks()?.into_iter().map(|x| x as f32).collect();
             progress.inc(1, String::new);
-            Ok(Prepared { shape, spectral, wks })
+            Ok(Prepared {
+                shape,
+                spectral,
+                wks,
+            })
         })
         .collect::<Result<Vec<_>>>()?;
     progress.finish();
@@ -127,4 +163,50 @@ pub fn check_truth(p: &Prepared, root: &Path) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny(unit_area: bool, cache: &Path) -> ShapeCorrConfig {
+        let sets: Vec<String> = [
+            "data.synthetic_shapes=2",
+            "data.synthetic_subdivision=2",
+            "data.train=[0, 1]",
+            "data.test=[1, 2]",
+            "model.num_evecs=8",
+            "model.k_eig=8",
+            &format!("data.unit_area={unit_area}"),
+            &format!("data.cache_dir={:?}", cache.display().to_string()),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/shape_corr_synthetic.toml");
+        crate::config::load(&path, &sets).unwrap().parse().unwrap()
+    }
+
+    /// With `unit_area` (the default) the prepared meshes are centred with area 1 (ULRSSM
+    /// preprocess.py); without it they keep the synthetic collection's own scale.
+    #[test]
+    fn shapes_are_rescaled_to_unit_area_before_their_operators() {
+        let cache = tempfile::tempdir().unwrap();
+        let (on, _) = load(&tiny(true, cache.path()), "test").unwrap();
+        let (off, _) = load(&tiny(false, cache.path()), "test").unwrap();
+        for (a, b) in on.iter().zip(&off) {
+            assert!(
+                (a.shape.mesh.area() - 1.0).abs() < 1e-6,
+                "{}",
+                a.shape.mesh.area()
+            );
+            assert!(
+                (b.shape.mesh.area() - 1.0).abs() > 1e-3,
+                "the synthetic shapes are not unit-area already"
+            );
+            let expected = b.shape.mesh.unit_area_centered().unwrap();
+            assert_eq!(a.shape.mesh, expected);
+        }
+    }
 }
