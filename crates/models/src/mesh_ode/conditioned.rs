@@ -24,6 +24,8 @@ pub struct ConditionedDeformerConfig {
     pub code_dim: usize,
     /// Width of the velocity field's branches.
     pub width: usize,
+    /// Feed t to the field (`VelocityFieldConfig::time_input`; off: autonomous as CortexODE).
+    pub time_input: bool,
 }
 
 impl Default for ConditionedDeformerConfig {
@@ -32,6 +34,7 @@ impl Default for ConditionedDeformerConfig {
             encoder_channels: vec![64, 128, 256],
             code_dim: 64,
             width: 128,
+            time_input: false,
         }
     }
 }
@@ -44,6 +47,7 @@ impl ConditionedDeformerConfig {
             field: VelocityFieldConfig {
                 width: self.width,
                 code_dim: self.code_dim,
+                time_input: self.time_input,
             }
             .init(device),
         }

@@ -1,12 +1,18 @@
-//! The velocity field of the deformer, in the CortexODE style:
+//! The velocity field of the deformer, in the CortexODE style (m-qiang/CortexODE model/net.py,
+//! `CortexODE`: fc1 3 → C, a second C-wide branch, fc2 2C → 4C, fc3 4C → 2C, fc4 2C → 3):
 //!
 //! ```text
-//! h_x = LeakyReLU₀.₂(W_x x + b_x)                 x ∈ R³        → R¹²⁸
-//! h_c = LeakyReLU₀.₂(W_c [t, z] + b_c)             t, code z ∈ R^C → R¹²⁸
-//! v   = W₃ σ(W₂ σ(W₁ [h_x, h_c] + b₁) + b₂) + b₃  256 → 512 → 256 → 3,  σ = LeakyReLU₀.₂
+//! h_x = LeakyReLU₀.₂(W_x x + b_x)                 x ∈ R³        → R^w   (w = 128 = C)
+//! h_c = LeakyReLU₀.₂(W_c [τ, z] + b_c)             code z ∈ R^C  → R^w
+//! v   = W₃ σ(W₂ σ(W₁ [h_x, h_c] + b₁) + b₂) + b₃  2w → 4w → 2w → 3,  σ = LeakyReLU₀.₂
+//! τ   = 1 (autonomous, the default)  or  t (time_input = true)
 //! ```
+//! CortexODE's field is autonomous: `forward(self, t, x)` never reads `t`, and its second
+//! branch is a local feature of the MRI volume around x. With no volume here, that branch sees
+//! the conditioning code (dataset mode) and a constant 1 in place of t (so with no code it is a
+//! learned constant feature); `time_input = true` feeds t instead, v(x, t, z).
 //! The output layer starts at a small scale (×0.1 of its initialisation) so the untrained flow
-//! is close to the identity.
+//! is close to the identity (CortexODE keeps PyTorch's default initialisation).
 
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
@@ -22,6 +28,9 @@ pub struct VelocityFieldConfig {
     pub width: usize,
     /// Size C of the conditioning code z (0: no conditioning).
     pub code_dim: usize,
+    /// Feed the time t to the context branch: v(x, t, z). Off by default: CortexODE's field is
+    /// autonomous, v(x) (model/net.py `forward(self, t, x)` ignores t).
+    pub time_input: bool,
 }
 
 impl Default for VelocityFieldConfig {
@@ -29,6 +38,7 @@ impl Default for VelocityFieldConfig {
         Self {
             width: 128,
             code_dim: 0,
+            time_input: false,
         }
     }
 }
@@ -53,6 +63,7 @@ impl VelocityFieldConfig {
             trunk1: LinearConfig::new(2 * w, 4 * w).init(device),
             trunk2: LinearConfig::new(4 * w, 2 * w).init(device),
             out,
+            time_input: self.time_input,
         }
     }
 }
@@ -65,6 +76,7 @@ pub struct VelocityField {
     trunk1: Linear,
     trunk2: Linear,
     out: Linear,
+    time_input: bool,
 }
 
 impl VelocityField {
@@ -73,14 +85,21 @@ impl VelocityField {
         self.context.weight.dims()[0] - 1
     }
 
-    /// Velocities of `x` at time `t`, conditioned on `code` (`[C]`, required iff C > 0).
+    /// Whether the field reads the time (`false`: autonomous, `t` is ignored).
+    pub fn time_input(&self) -> bool {
+        self.time_input
+    }
+
+    /// Velocities of `x` at time `t` (ignored by an autonomous field), conditioned on `code`
+    /// (`[C]`, required iff C > 0).
     ///
     /// # Shapes
     /// `x: [N, 3]` → `[N, 3]`.
     pub fn forward(&self, x: Tensor<2>, t: f64, code: Option<&Tensor<1>>) -> Tensor<2> {
         let n = x.dims()[0];
         let device = x.device();
-        let time = Tensor::<1>::from_data(TensorData::new(vec![t], [1]), (&device, x.dtype()));
+        let tau = if self.time_input { t } else { 1.0 };
+        let time = Tensor::<1>::from_data(TensorData::new(vec![tau], [1]), (&device, x.dtype()));
         let context = match code {
             Some(z) => Tensor::cat(vec![time, z.clone()], 0),
             None => time,
@@ -113,6 +132,7 @@ mod tests {
         let field = VelocityFieldConfig {
             width: 16,
             code_dim: 4,
+            time_input: true,
         }
         .init(&device);
         assert_eq!(field.code_dim(), 4);
@@ -128,5 +148,35 @@ mod tests {
         assert!(
             field.point.weight.grad(&grads).is_some() && field.out.weight.grad(&grads).is_some()
         );
+    }
+
+    /// The default field is autonomous like CortexODE's: the same x gives the same velocity at
+    /// every t (and the time-conditioned one does not), and its widths are net.py's
+    /// C → 2C → 4C → 2C → 3.
+    #[test]
+    fn the_default_field_is_autonomous_with_cortexode_widths() {
+        let device = Device::default();
+        let cfg = VelocityFieldConfig::default();
+        assert!(!cfg.time_input);
+        let field = cfg.init(&device);
+        assert!(!field.time_input());
+        assert_eq!(field.point.weight.dims(), [3, 128]);
+        assert_eq!(field.trunk1.weight.dims(), [256, 512]);
+        assert_eq!(field.trunk2.weight.dims(), [512, 256]);
+        assert_eq!(field.out.weight.dims(), [256, 3]);
+        let x = Tensor::<2>::random([5, 3], Distribution::Normal(0.0, 1.0), &device);
+        let at = |f: &VelocityField, t: f64| {
+            f.forward(x.clone(), t, None)
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap()
+        };
+        assert_eq!(at(&field, 0.0), at(&field, 0.7));
+        let timed = VelocityFieldConfig {
+            time_input: true,
+            ..VelocityFieldConfig::default()
+        }
+        .init(&device);
+        assert_ne!(at(&timed, 0.0), at(&timed, 0.7));
     }
 }
