@@ -155,7 +155,7 @@ mod tests {
     /// C → 2C → 4C → 2C → 3.
     #[test]
     fn the_default_field_is_autonomous_with_cortexode_widths() {
-        let device = Device::default();
+        let device = Device::default().autodiff();
         let cfg = VelocityFieldConfig::default();
         assert!(!cfg.time_input);
         let field = cfg.init(&device);
