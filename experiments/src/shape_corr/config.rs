@@ -193,10 +193,27 @@ impl Default for TrainConfig {
     }
 }
 
-/// `[refine]` (official `adaptive_refinement_one.py`).
+/// The test-time refinement procedure of the official code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RefineProcedure {
+    /// `test.py`: the network in `eval()` mode (dropout off), one Adam for the whole test set
+    /// whose moments carry over from pair to pair (only the weights are reset to the trained
+    /// ones), and no SW term: the official loss gates SW on `curr_iter > apply_after_ith_steps`
+    /// and `refine()` never advances `curr_iter` from 0.
+    #[serde(rename = "test.py")]
+    TestPy,
+    /// `adaptive_refinement_one.py`: a copy of the network in training mode (dropout on), a
+    /// fresh Adam per pair, bidirectional SW with log-Sinkhorn plans (σ, iterations below).
+    #[serde(rename = "adaptive")]
+    Adaptive,
+}
+
+/// `[refine]` (official `test.py`, or `adaptive_refinement_one.py`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RefineConfig {
+    /// `"test.py"` (default, the official test procedure) or `"adaptive"`.
+    pub procedure: RefineProcedure,
     /// Refinement steps per pair (official `--num_refine 15`).
     pub iterations: usize,
     /// Adam step size (official 1e-3).
@@ -210,6 +227,7 @@ pub struct RefineConfig {
 impl Default for RefineConfig {
     fn default() -> Self {
         Self {
+            procedure: RefineProcedure::TestPy,
             iterations: 15,
             lr: 1e-3,
             sigma: 0.1,

@@ -166,11 +166,17 @@ pub fn check_truth(p: &Prepared, root: &Path) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::shape_corr) mod tests {
     use super::*;
 
-    fn tiny(unit_area: bool, cache: &Path) -> ShapeCorrConfig {
-        let sets: Vec<String> = [
+    /// The synthetic config at test size (2 shapes of 162 vertices, 8 eigenpairs), with
+    /// `extra` overrides.
+    pub(in crate::shape_corr) fn tiny(
+        unit_area: bool,
+        cache: &Path,
+        extra: &[&str],
+    ) -> ShapeCorrConfig {
+        let mut sets: Vec<String> = [
             "data.synthetic_shapes=2",
             "data.synthetic_subdivision=2",
             "data.train=[0, 1]",
@@ -183,6 +189,7 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
+        sets.extend(extra.iter().map(|s| s.to_string()));
         let path =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/shape_corr_synthetic.toml");
         crate::config::load(&path, &sets).unwrap().parse().unwrap()
@@ -193,8 +200,8 @@ mod tests {
     #[test]
     fn shapes_are_rescaled_to_unit_area_before_their_operators() {
         let cache = tempfile::tempdir().unwrap();
-        let (on, _) = load(&tiny(true, cache.path()), "test").unwrap();
-        let (off, _) = load(&tiny(false, cache.path()), "test").unwrap();
+        let (on, _) = load(&tiny(true, cache.path(), &[]), "test").unwrap();
+        let (off, _) = load(&tiny(false, cache.path(), &[]), "test").unwrap();
         for (a, b) in on.iter().zip(&off) {
             assert!(
                 (a.shape.mesh.area() - 1.0).abs() < 1e-6,

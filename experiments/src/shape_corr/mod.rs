@@ -44,7 +44,11 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let run = RunDir::create(&root, &loaded.name, &loaded.resolved())?;
     println!("run folder: {}", run.path().display());
     let (prepared, cache) = data::load(&cfg, &path)?;
-    let truth_root = cfg.data.folder.clone().unwrap_or_else(|| PathBuf::from("synthetic"));
+    let truth_root = cfg
+        .data
+        .folder
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("synthetic"));
     for p in &prepared[cfg.data.test[0]..cfg.data.test[1]] {
         data::check_truth(p, &truth_root)?;
     }
@@ -67,12 +71,13 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         let net = train::train(&cfg, variant, &train_shapes, &device, &run)?;
         let with_sw = variant == "sw";
         let (mut plain, mut refined) = (Vec::new(), Vec::new());
+        let mut refiner = eval::Refiner::new(&cfg, with_sw);
         let mut progress = Progress::new(&format!("eval {variant}"), pairs.len() as u64);
         for (n, &(i, j)) in pairs.iter().enumerate() {
             let p2p = eval::pointmap(&net, &eval_shapes[i], &eval_shapes[j]);
             plain.extend(eval::errors(&prepared[i], &prepared[j], &p2p)?);
             device.seed(seed.wrapping_add(n as u64));
-            let tuned = eval::refine(&cfg, &net, &train_shapes[i], &train_shapes[j], with_sw)?;
+            let tuned = refiner.refine(&net, &train_shapes[i], &train_shapes[j])?;
             let p2p_refined = eval::pointmap(&tuned, &eval_shapes[i], &eval_shapes[j]);
             refined.extend(eval::errors(&prepared[i], &prepared[j], &p2p_refined)?);
             if n == 0 {
@@ -114,7 +119,13 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
 
 fn write_outputs(cfg: &ShapeCorrConfig, run: &RunDir, rows: &[Row], pairs: usize) -> Result<()> {
     let mut csv = csv::Writer::from_path(run.file("results.csv")?)?;
-    csv.write_record(["variant", "refinement", "mean_geodesic_error", "pck_auc", "pairs"])?;
+    csv.write_record([
+        "variant",
+        "refinement",
+        "mean_geodesic_error",
+        "pck_auc",
+        "pairs",
+    ])?;
     let mut md = String::from(
         "| SW loss | refinement | mean geodesic error (÷√area) | PCK AUC |\n|---|---|---|---|\n",
     );
@@ -141,12 +152,21 @@ fn write_outputs(cfg: &ShapeCorrConfig, run: &RunDir, rows: &[Row], pairs: usize
     let series: Vec<Series> = rows
         .iter()
         .map(|r| Series {
-            label: format!("{}{}", r.variant, if r.refined { " + refinement" } else { "" }),
+            label: format!(
+                "{}{}",
+                r.variant,
+                if r.refined { " + refinement" } else { "" }
+            ),
             points: r
                 .pck
                 .iter()
                 .enumerate()
-                .map(|(i, &p)| (cfg.eval.pck_threshold * i as f64 / (steps.max(2) - 1) as f64, p))
+                .map(|(i, &p)| {
+                    (
+                        cfg.eval.pck_threshold * i as f64 / (steps.max(2) - 1) as f64,
+                        p,
+                    )
+                })
                 .collect(),
         })
         .collect();

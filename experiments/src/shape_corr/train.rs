@@ -58,9 +58,20 @@ pub fn step(
         .map_err(|e| anyhow!("SW loss: {e}"))?
         .total();
     let value = loss.clone().into_scalar::<f32>() as f64;
-    crate::numerics::check_loss(value, "correspondence loss", at, crate::numerics::Kept::Nothing)?;
+    crate::numerics::check_loss(
+        value,
+        "correspondence loss",
+        at,
+        crate::numerics::Kept::Nothing,
+    )?;
     let mut grads = GradientsParams::from_grads(loss.backward(), &net);
-    crate::numerics::check_gradients(&net, &grads, "correspondence loss", at, crate::numerics::Kept::Nothing)?;
+    crate::numerics::check_gradients(
+        &net,
+        &grads,
+        "correspondence loss",
+        at,
+        crate::numerics::Kept::Nothing,
+    )?;
     clip_grad_norm(&net, &mut grads, clip);
     Ok((optim.step(lr, net, grads).clamp_times(), value))
 }
@@ -79,8 +90,15 @@ pub fn train(
     let mut optim = adam(t.adam_epsilon).init();
     let objective = training_objective(t, variant == "sw");
     let train: Vec<usize> = (cfg.data.train[0]..cfg.data.train[1]).collect();
-    let mut pairs: Vec<(usize, usize)> = train.iter().flat_map(|&i| train.iter().map(move |&j| (i, j))).collect();
-    let per_epoch = if t.pairs_per_epoch == 0 { pairs.len() } else { t.pairs_per_epoch };
+    let mut pairs: Vec<(usize, usize)> = train
+        .iter()
+        .flat_map(|&i| train.iter().map(move |&j| (i, j)))
+        .collect();
+    let per_epoch = if t.pairs_per_epoch == 0 {
+        pairs.len()
+    } else {
+        t.pairs_per_epoch
+    };
     let mut rng = StdRng::seed_from_u64(cfg.seed);
     let mut progress = Progress::new(&format!("train {variant}"), (t.epochs * per_epoch) as u64);
     for epoch in 0..t.epochs {
@@ -91,13 +109,28 @@ pub fn train(
         let mut total = 0.0;
         for k in 0..per_epoch {
             let (i, j) = pairs[k % pairs.len()];
-            let at = format!("{variant} training, epoch {epoch}, pair {} (shapes {i} → {j})", k + 1);
-            let (next, loss) = step(net, &mut optim, lr, t.grad_clip, &shapes[i], &shapes[j], &objective, &at)?;
+            let at = format!(
+                "{variant} training, epoch {epoch}, pair {} (shapes {i} → {j})",
+                k + 1
+            );
+            let (next, loss) = step(
+                net,
+                &mut optim,
+                lr,
+                t.grad_clip,
+                &shapes[i],
+                &shapes[j],
+                &objective,
+                &at,
+            )?;
             net = next;
             total += loss;
             progress.inc(1, || format!("epoch {epoch} loss {loss:.3}"));
         }
-        let line = format!("{variant} epoch {epoch}: lr {lr:.2e}, mean loss {:.4}", total / per_epoch as f64);
+        let line = format!(
+            "{variant} epoch {epoch}: lr {lr:.2e}, mean loss {:.4}",
+            total / per_epoch as f64
+        );
         progress.println(&line);
         run.log(&line);
     }
