@@ -4,6 +4,8 @@
 //! From vertices `V: [V, 3]` and triangles `F: [F, 3]` (Int):
 //! ```text
 //! vertices   μ = (1/V) Σ_i δ_{v_i}
+//! lumped     μ = Σ_i (m_i / Σ m) δ_{v_i},  m_i = ⅓ Σ_{f ∋ i} A_f   (lumped mass; weights carry
+//!            gradients, as the varifold's do)
 //! surface    μ = (1/K) Σ_k δ_{p_k},  face f_k ~ area,  p_k = (1−√r₁) a + √r₁(1−r₂) b + √r₁ r₂ c
 //!            (r₁, r₂ ~ U(0, 1); the face draw is a constant, p_k is differentiable in a, b, c)
 //! varifold   μ = Σ_f (A_f / Σ A) δ_{(c_f, λ n_f)} on R⁶,  c_f centroid, n_f unit normal,
@@ -12,7 +14,7 @@
 //! with `n_f ∝ (b − a) × (c − a)` and `A_f = ‖(b − a) × (c − a)‖ / 2`. Any estimator of this
 //! crate then compares two such measures (weighted ones through the quantile path).
 
-use burn::tensor::{Distribution, Int, Tensor, TensorData};
+use burn::tensor::{Distribution, IndexingUpdateOp, Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 use crate::error::{Result, SwError};
@@ -93,6 +95,30 @@ fn check(vertices: &Tensor<2>, faces: &Tensor<2, Int>) -> Result<()> {
 /// The uniform measure on the vertices.
 pub fn vertex_measure(vertices: Tensor<2>) -> Measure {
     Measure::single(vertices)
+}
+
+/// The vertices weighted by their lumped mass `m_i = ⅓ Σ_{f ∋ i} A_f` — the vertex measure
+/// that agrees in density with area-weighted surface samples of the same mesh (the uniform
+/// one over-weights finely triangulated regions).
+///
+/// # Shapes
+/// `vertices: [V, 3]`, `faces: [F, 3]` → a single measure on V points with weights `[1, V]`.
+pub fn lumped_vertex_measure(vertices: &Tensor<2>, faces: &Tensor<2, Int>) -> Result<Measure> {
+    check(vertices, faces)?;
+    let ([v, _], [f, _]) = (vertices.dims(), faces.dims());
+    let (areas, _) = face_areas_normals(vertices, faces); // [F]
+    let per_corner = areas
+        .div_scalar(3.0)
+        .unsqueeze_dim::<2>(1)
+        .repeat_dim(1, 3)
+        .reshape([3 * f]); // [3F], row-major like the faces
+    let mass = Tensor::<1>::zeros([v], (&vertices.device(), vertices.dtype())).select_assign(
+        0,
+        faces.clone().reshape([3 * f]),
+        per_corner,
+        IndexingUpdateOp::Add,
+    ); // [V]
+    Ok(Measure::single(vertices.clone()).with_weights_1d(mass))
 }
 
 /// K face indices drawn with probability ∝ area: inverse-CDF search over the cumulative areas

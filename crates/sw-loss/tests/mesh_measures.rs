@@ -5,7 +5,9 @@ mod common;
 
 use burn::tensor::{DType, Device, Int, Tensor, TensorData};
 use common::*;
-use sw_loss::mesh::{face_areas_normals, surface_measure, varifold_measure, vertex_measure};
+use sw_loss::mesh::{
+    face_areas_normals, lumped_vertex_measure, surface_measure, varifold_measure, vertex_measure,
+};
 use sw_loss::{Directions, Reduction, sw_with_directions};
 
 static RNG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -139,4 +141,35 @@ fn varifold_distance_to_itself_is_zero_and_sees_orientation() {
     let r = varifold_measure(&v, &flipped, 1.0).unwrap();
     let d = scalar(sw_with_directions(&m, &r, &dirs, 2.0, Reduction::Mean).unwrap());
     assert!(d > 0.1, "orientation changes the varifold: {d}");
+}
+
+/// The unit square as two triangles (0,1,2), (0,2,3), each of area ½: the lumped masses are
+/// ⅓ of the adjacent areas, (⅓, ⅙, ⅓, ⅙), summing to the area 1 — where the uniform vertex
+/// measure gives ¼ each.
+#[test]
+fn lumped_vertex_weights_are_a_third_of_the_adjacent_areas() {
+    let device = Device::flex();
+    let v = t2(
+        vec![0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0],
+        4,
+        3,
+        &device,
+        DType::F64,
+    );
+    let f =
+        Tensor::<2, Int>::from_data(TensorData::new(vec![0i64, 1, 2, 0, 2, 3], [2, 3]), &device);
+    let m = lumped_vertex_measure(&v, &f).unwrap();
+    let w: Vec<f64> = m
+        .weights()
+        .expect("weighted")
+        .clone()
+        .into_data()
+        .convert::<f64>()
+        .try_to_vec::<f64>()
+        .unwrap();
+    let expected = [1.0 / 3.0, 1.0 / 6.0, 1.0 / 3.0, 1.0 / 6.0];
+    for (a, b) in w.iter().zip(expected) {
+        assert!((a - b).abs() < 1e-12, "{w:?}");
+    }
+    assert!(vertex_measure(v).weights().is_none());
 }

@@ -8,7 +8,7 @@ use models::mesh_ode::{OdeMethod, VelocityFieldConfig};
 use serde::{Deserialize, Serialize};
 use sw_loss::LossConfig;
 
-use super::losses::LOSSES;
+use super::losses::{DEFAULT_LOSSES, LOSSES};
 use super::targets;
 use super::targets::Target;
 
@@ -76,7 +76,8 @@ impl Default for ShapesConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FitConfig {
-    /// Losses to compare: `chamfer`, `sw-vertices`, `sw-surface`, `sw-varifold`.
+    /// Losses to compare: `chamfer`, `sw-vertices`, `sw-surface`, `sw-varifold` (the default
+    /// four) and `sw-vertices-lumped` (vertices weighted by lumped mass).
     pub losses: Vec<String>,
     /// Adam steps.
     pub steps: usize,
@@ -89,7 +90,10 @@ pub struct FitConfig {
     /// Surface samples K of **each** mesh per step (chamfer, sw-surface); sw-vertices draws as
     /// many target samples as the template has vertices.
     pub samples: usize,
-    /// Weight λ of the normal part of varifolds.
+    /// Weight λ of the normal part of varifolds: the support points are (c_f, λ n_f) ∈ R⁶, so
+    /// λ trades orientation (unit normals) against position (the unit-ball frame); 0.1 makes a
+    /// flipped normal cost as much as a 0.2 shift. Not from an official code (DDOT's is not
+    /// public).
     pub normal_weight: f64,
     /// Metrics and meshes every this many steps (and at the last).
     pub log_every: usize,
@@ -105,7 +109,7 @@ pub struct FitConfig {
 impl Default for FitConfig {
     fn default() -> Self {
         Self {
-            losses: LOSSES.iter().map(|s| s.to_string()).collect(),
+            losses: DEFAULT_LOSSES.iter().map(|s| s.to_string()).collect(),
             steps: 400,
             lr: 2e-3,
             ode_steps: 4,

@@ -7,7 +7,7 @@ use models::mesh_ode::{ConditionedDeformerConfig, OdeMethod};
 use serde::{Deserialize, Serialize};
 use sw_loss::LossConfig;
 
-use super::losses::LOSSES;
+use super::losses::DEFAULT_LOSSES;
 
 /// `configs/mesh_deform_dataset.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -84,7 +84,7 @@ impl Default for DatasetShapes {
 #[serde(deny_unknown_fields, default)]
 pub struct DatasetTrain {
     /// Losses to compare, one training each: `chamfer`, `sw-vertices`, `sw-surface`,
-    /// `sw-varifold`.
+    /// `sw-varifold` (the default four) and `sw-vertices-lumped`.
     pub losses: Vec<String>,
     /// Adam steps.
     pub steps: usize,
@@ -110,7 +110,7 @@ pub struct DatasetTrain {
 impl Default for DatasetTrain {
     fn default() -> Self {
         Self {
-            losses: LOSSES.iter().map(|s| s.to_string()).collect(),
+            losses: DEFAULT_LOSSES.iter().map(|s| s.to_string()).collect(),
             steps: 600,
             batch: 8,
             lr: 1e-3,
