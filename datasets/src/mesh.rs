@@ -103,6 +103,49 @@ impl Mesh {
         self.face_areas().iter().map(|&a| a as f64).sum()
     }
 
+    /// Umbrella (uniform Laplacian) smoothing, one step per entry of `lambdas`:
+    ///
+    /// ```text
+    /// v_i ← v_i + λ_s (mean_{j ∈ N(i)} v_j − v_i)    N(i): the vertices sharing an edge with i
+    /// ```
+    ///
+    /// Same faces; a vertex without neighbours stays. Positive steps alone shrink the surface;
+    /// alternating λ = 0.5 and μ = −0.53 is Taubin's non-shrinking low-pass (Taubin, "A signal
+    /// processing approach to fair surface design", SIGGRAPH 1995): folds and grooves (the
+    /// high frequencies) flatten while the overall size stays.
+    pub fn smoothed(&self, lambdas: &[f64]) -> Mesh {
+        let n = self.num_vertices();
+        let mut neighbours: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for f in self.faces.chunks_exact(3) {
+            for (a, b) in [(f[0], f[1]), (f[1], f[2]), (f[2], f[0])] {
+                for (x, y) in [(a, b), (b, a)] {
+                    let list = &mut neighbours[x as usize];
+                    if !list.contains(&y) {
+                        list.push(y);
+                    }
+                }
+            }
+        }
+        let mut v: Vec<f64> = self.vertices.iter().map(|&x| x as f64).collect();
+        for &lambda in lambdas {
+            let prev = v.clone();
+            for (i, list) in neighbours.iter().enumerate() {
+                if list.is_empty() {
+                    continue;
+                }
+                for d in 0..3 {
+                    let mean = list.iter().map(|&j| prev[3 * j as usize + d]).sum::<f64>()
+                        / list.len() as f64;
+                    v[3 * i + d] = prev[3 * i + d] + lambda * (mean - prev[3 * i + d]);
+                }
+            }
+        }
+        Mesh {
+            vertices: v.into_iter().map(|x| x as f32).collect(),
+            faces: self.faces.clone(),
+        }
+    }
+
     /// The mesh centred at its vertex mean and scaled to unit total area, as ULRSSM's
     /// preprocessing does before operators and geodesics
     /// (dongliangcao/Unsupervised-Learning-of-Robust-Spectral-Shape-Matching preprocess.py
@@ -249,5 +292,26 @@ mod tests {
         }
         let flat = Mesh::new(vec![0.0; 9], vec![0, 1, 2]).unwrap();
         assert!(flat.unit_area_centered().is_err());
+    }
+
+    /// A tetrahedron: every vertex neighbours the other three, so one step moves v_i to
+    /// v_i + λ(mean of the others − v_i) = (1 − 4λ/3) v_i + (λ/3) Σ_j v_j; zero steps change
+    /// nothing, and the faces stay.
+    #[test]
+    fn umbrella_smoothing_matches_its_closed_form() {
+        let v = vec![
+            1.0f32, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 3.0, 0.0, 0.0, 0.0,
+        ];
+        let tet = Mesh::new(v.clone(), vec![0, 1, 2, 0, 3, 1, 1, 3, 2, 2, 3, 0]).unwrap();
+        assert_eq!(tet.smoothed(&[]), tet);
+        let s = tet.smoothed(&[0.5]);
+        assert_eq!(s.faces, tet.faces);
+        let sum = [1.0f64, 2.0, 3.0];
+        for i in 0..4 {
+            for d in 0..3 {
+                let expected = (1.0 - 4.0 * 0.5 / 3.0) * v[3 * i + d] as f64 + 0.5 / 3.0 * sum[d];
+                assert!((s.vertices[3 * i + d] as f64 - expected).abs() < 1e-6);
+            }
+        }
     }
 }

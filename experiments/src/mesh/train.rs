@@ -9,7 +9,6 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use burn::optim::GradientsParams;
-use datasets::synthetic_mesh::icosphere;
 use models::mesh_ode::metrics::MeshMetrics;
 use models::mesh_ode::{OdeMethod, integrate};
 use sw_loss::mesh::varifold_measure;
@@ -33,14 +32,17 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let seed = cli.seed.unwrap_or(cfg.seed);
     let (device_name, base) = crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
     let device = base.clone().autodiff();
-    let template = icosphere(cfg.shapes.template_subdivisions);
     let target = target(&cfg.shapes, seed).with_context(|| path.clone())?;
+    let template = super::config::template(&cfg.shapes, &target)?;
     let root = cli.out.clone().unwrap_or_else(|| PathBuf::from("runs"));
     let run = RunDir::create(&root, &loaded.name, &loaded.resolved())?;
     println!("run folder: {}", run.path().display());
     run.log(&format!(
-        "mesh deform: template icosphere({}) with {} vertices → target with {} vertices / {} faces; {} × {} ODE steps; device {device_name}; metrics in the target's units (scale {:.6} per unit)",
-        cfg.shapes.template_subdivisions,
+        "mesh deform: template {} with {} vertices → target with {} vertices / {} faces; {} × {} ODE steps; device {device_name}; metrics in the target's units (scale {:.6} per unit)",
+        match cfg.shapes.init.as_str() {
+            "sphere" => format!("icosphere({})", cfg.shapes.template_subdivisions),
+            _ => format!("smoothed target ({} steps)", cfg.shapes.init_smoothing),
+        },
         template.num_vertices(),
         target.unit.num_vertices(),
         target.unit.num_faces(),
