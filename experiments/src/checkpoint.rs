@@ -100,6 +100,7 @@ pub fn save_in(
 ) -> Result<()> {
     debug_assert!(role == Role::Side || dir == checkpoints_dir(run_dir));
     let dir = dir.to_path_buf();
+    recover_interrupted(&dir, name)?;
     let tmp = dir.join(format!("{name}.tmp"));
     let result = (|| {
         if tmp.exists() {
@@ -128,6 +129,19 @@ pub fn save_in(
         return Err(anyhow!("writing checkpoint {name} failed: {err:#}; {kept}"));
     }
     Ok(())
+}
+
+/// Undoes a re-write of `dir/<name>/` that a kill interrupted between its two renames
+/// (`<name>` → `<name>.old`, then `<name>.tmp` → `<name>`): with `<name>` missing and
+/// `<name>.old` present, the old folder is put back. Returns whether it did.
+pub fn recover_interrupted(dir: &Path, name: &str) -> Result<bool> {
+    let (done, old) = (dir.join(name), dir.join(format!("{name}.old")));
+    if done.exists() || !old.is_dir() {
+        return Ok(false);
+    }
+    std::fs::rename(&old, &done)
+        .with_context(|| format!("restoring {} from {}", done.display(), old.display()))?;
+    Ok(true)
 }
 
 /// The name in `checkpoints/LATEST`, if there is one.
@@ -400,6 +414,7 @@ pub fn resume_point(run_dir: &Path, from: Option<&str>) -> Result<Checkpoint> {
             )
         })?,
     };
+    recover_interrupted(&dir, &name)?;
     match verified(&dir.join(&name)) {
         Ok(c) => Ok(c),
         Err(err) => {
@@ -716,5 +731,34 @@ mod tests {
             std::fs::write(&file, &original).unwrap();
         }
         assert!(resume_point(run.path(), None).is_ok());
+    }
+
+    /// A kill between the two renames of re-writing `best/` leaves `best.old/` and no `best/`:
+    /// the next save (or resume) puts the old one back first, so nothing is lost.
+    #[test]
+    fn a_rewrite_interrupted_between_its_renames_is_recovered() {
+        let run = tempfile::tempdir().unwrap();
+        save(run.path(), "step-2", 2, 0.0, Role::Latest, |d| {
+            write_files(d, &[("m.bpk", b"2")])
+        })
+        .unwrap();
+        save(run.path(), "best", 2, 0.0, Role::Side, |d| {
+            write_files(d, &[("m.bpk", b"b")])
+        })
+        .unwrap();
+        let ckpt = run.path().join("checkpoints");
+        std::fs::rename(ckpt.join("best"), ckpt.join("best.old")).unwrap();
+        std::fs::rename(ckpt.join("step-2"), ckpt.join("step-2.old")).unwrap();
+        assert_eq!(resume_point(run.path(), None).unwrap().counter, 2);
+        assert!(recover_interrupted(&ckpt, "best").unwrap());
+        assert_eq!(verified(&ckpt.join("best")).unwrap().counter, 2);
+        assert!(!recover_interrupted(&ckpt, "best").unwrap());
+        std::fs::rename(ckpt.join("best"), ckpt.join("best.old")).unwrap();
+        save(run.path(), "best", 3, 0.0, Role::Side, |d| {
+            write_files(d, &[("m.bpk", b"c")])
+        })
+        .unwrap();
+        assert_eq!(verified(&ckpt.join("best")).unwrap().counter, 3);
+        assert!(!ckpt.join("best.old").exists());
     }
 }

@@ -140,6 +140,7 @@ fn save_best(run: &RunDir, epoch: usize, loss: f64, s: &Snapshot) -> Result<()> 
 /// the resume point.
 fn best_so_far(run: &RunDir, epoch: usize) -> Result<f64> {
     let dir = run.path().join("checkpoints/best");
+    crate::checkpoint::recover_interrupted(&run.path().join("checkpoints"), "best")?;
     if !dir.exists() {
         return Ok(f64::INFINITY);
     }
