@@ -235,9 +235,12 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
             let (what, at) = (format!("{kind} loss"), format!("step {step}"));
             crate::numerics::check_loss(read[0] as f64, &what, &at, crate::numerics::Kept::Nothing)?;
             if read[1] != 1.0 {
-                bail!(
-                    "training stopped at {at}: the gradient of the {what} with respect to the source points is not finite (NaN or ±inf); nothing of this step was applied or saved; this experiment keeps no checkpoints"
-                );
+                return Err(crate::numerics::non_finite_gradient(
+                    &what,
+                    "the source points",
+                    &at,
+                    crate::numerics::Kept::Nothing,
+                ));
             }
             x = x - g.mul_scalar(cfg.flow.lr);
             seconds += start.elapsed().as_secs_f64();

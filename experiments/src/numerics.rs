@@ -122,11 +122,33 @@ pub fn check_gradients<M: Module>(
 ) -> Result<(), Error> {
     match first_non_finite_gradient(module, grads) {
         None => Ok(()),
-        Some(name) => Err(anyhow!(
-            "training stopped at {step}: the gradient of the {what} with respect to `{name}` is not finite (NaN or ±inf); nothing of this step was applied or saved; {}",
-            kept_line(kept)
-        )),
+        Some(name) => Err(non_finite_gradient(what, &format!("`{name}`"), step, kept)),
     }
+}
+
+/// The error of a gradient of the loss `what` with respect to `of` that is not finite.
+pub fn non_finite_gradient(what: &str, of: &str, step: &str, kept: Kept) -> Error {
+    anyhow!(
+        "training stopped at {step}: the gradient of the {what} with respect to {of} is not finite (NaN or ±inf); nothing of this step was applied or saved; {}",
+        kept_line(kept)
+    )
+}
+
+/// One training step's backward, checked: reads the loss `[1]` (the value returned), refuses
+/// it if not finite, runs the backward for `module`'s parameters and refuses a non-finite
+/// gradient — what every training loop does between its forward and its optimiser step.
+pub fn checked_backward<M: Module>(
+    loss: Tensor<1>,
+    module: &M,
+    what: &str,
+    step: &str,
+    kept: Kept,
+) -> Result<(f64, GradientsParams), Error> {
+    let value = loss.clone().into_scalar::<f64>();
+    check_loss(value, what, step, kept)?;
+    let grads = GradientsParams::from_grads(loss.backward(), module);
+    check_gradients(module, &grads, what, step, kept)?;
+    Ok((value, grads))
 }
 
 #[cfg(test)]

@@ -307,12 +307,10 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
                     .with_context(|| numerics::stopped_at(&at, kept))?
                     .mul_scalar(scale),
             };
-            let value = loss.clone().into_scalar::<f32>() as f64;
-            numerics::check_loss(value, &format!("training loss ({label})"), &at, kept)?;
+            let what = format!("training loss ({label})");
+            let (value, grads) = numerics::checked_backward(loss, &ae, &what, &at, kept)?;
             total += value;
             batches += 1;
-            let grads = GradientsParams::from_grads(loss.backward(), &ae);
-            numerics::check_gradients(&ae, &grads, &format!("training loss ({label})"), &at, kept)?;
             ae = sgd.step(cfg.train.lr, ae, grads);
         }
         seconds += start.elapsed().as_secs_f64();

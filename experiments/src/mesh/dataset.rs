@@ -9,7 +9,6 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
 use burn::module::Module;
-use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use datasets::Mesh;
 use datasets::synthetic_mesh::{bumpy_sphere, ellipsoid, icosphere};
@@ -216,18 +215,10 @@ fn train_one(
             );
         }
         let loss = Tensor::cat(losses, 0).mean();
-        let value = loss.clone().into_scalar::<f64>();
         let (what, at) = (format!("loss `{loss_name}`"), format!("step {step}"));
-        crate::numerics::check_loss(value, &what, &at, crate::numerics::Kept::Nothing)?;
+        let kept = crate::numerics::Kept::Nothing;
+        let (value, grads) = crate::numerics::checked_backward(loss, &model, &what, &at, kept)?;
         loss_sum = (loss_sum.0 + value, loss_sum.1 + 1);
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        crate::numerics::check_gradients(
-            &model,
-            &grads,
-            &what,
-            &at,
-            crate::numerics::Kept::Nothing,
-        )?;
         model = optim.step(t.lr, model, grads);
         seconds += start.elapsed().as_secs_f64();
         progress.inc(1, || format!("loss {value:.5}"));

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use burn::optim::GradientsParams;
 use models::mesh_ode::metrics::MeshMetrics;
 use models::mesh_ode::{OdeMethod, integrate};
 use sw_loss::mesh::varifold_measure;
@@ -143,17 +142,9 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
                 fit.normal_weight,
             )?
             .mul_scalar(losses::loss_weight(loss_name, fit.chamfer_scale));
-            let value = loss.clone().into_scalar::<f64>();
             let (what, at) = (format!("loss `{loss_name}`"), format!("step {step}"));
-            crate::numerics::check_loss(value, &what, &at, crate::numerics::Kept::Nothing)?;
-            let grads = GradientsParams::from_grads(loss.backward(), &field);
-            crate::numerics::check_gradients(
-                &field,
-                &grads,
-                &what,
-                &at,
-                crate::numerics::Kept::Nothing,
-            )?;
+            let kept = crate::numerics::Kept::Nothing;
+            let (_, grads) = crate::numerics::checked_backward(loss, &field, &what, &at, kept)?;
             field = optim.step(fit.lr, field, grads);
             seconds += start.elapsed().as_secs_f64();
             progress.inc(1, String::new);

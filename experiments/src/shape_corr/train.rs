@@ -5,7 +5,7 @@
 //! `clip_grad_norm_(…, 1.0)`, [`models::fmap::clip_grad_norm`]).
 
 use anyhow::{Result, anyhow};
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamConfig, ModuleOptimizer};
 use models::diffusion_net::DiffusionNet;
 use models::fmap::{ObjectiveConfig, PlanKind, SurfmnetWeights, clip_grad_norm, pair_objective};
 use rand::SeedableRng;
@@ -57,21 +57,9 @@ pub fn step(
     let loss = pair_objective(fx, fy, &x.pair, &y.pair, objective)
         .map_err(|e| anyhow!("SW loss: {e}"))?
         .total();
-    let value = loss.clone().into_scalar::<f32>() as f64;
-    crate::numerics::check_loss(
-        value,
-        "correspondence loss",
-        at,
-        crate::numerics::Kept::Nothing,
-    )?;
-    let mut grads = GradientsParams::from_grads(loss.backward(), &net);
-    crate::numerics::check_gradients(
-        &net,
-        &grads,
-        "correspondence loss",
-        at,
-        crate::numerics::Kept::Nothing,
-    )?;
+    let kept = crate::numerics::Kept::Nothing;
+    let (value, mut grads) =
+        crate::numerics::checked_backward(loss, &net, "correspondence loss", at, kept)?;
     clip_grad_norm(&net, &mut grads, clip);
     Ok((optim.step(lr, net, grads).clamp_times(), value))
 }

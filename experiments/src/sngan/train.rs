@@ -20,7 +20,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use burn::module::Module;
-use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::optim::ModuleOptimizer;
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use datasets::celeba::{Celeba, CelebaOptions, CelebaSplit};
@@ -338,11 +338,10 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
             let d_fake = s.d.forward(fake).output;
             let d_loss =
                 relu(d_real.neg().add_scalar(1.0)).mean() + relu(d_fake.add_scalar(1.0)).mean();
-            d_loss_value = d_loss.clone().into_scalar::<f64>();
             let at = format!("generator step {step} (discriminator step {})", j + 1);
-            numerics::check_loss(d_loss_value, "discriminator hinge loss", &at, kept)?;
-            let grads = GradientsParams::from_grads(d_loss.backward(), &s.d);
-            numerics::check_gradients(&s.d, &grads, "discriminator hinge loss", &at, kept)?;
+            let (value, grads) =
+                numerics::checked_backward(d_loss, &s.d, "discriminator hinge loss", &at, kept)?;
+            d_loss_value = value;
             s.d = s.opt_d.step(t.lr_discriminator, s.d.clone(), grads);
             real = Some(x);
         }
@@ -359,11 +358,9 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
                 &Measure::new(fake_features.unsqueeze_dim::<3>(0)),
             )
             .with_context(|| numerics::stopped_at(&format!("generator step {step}"), kept))?;
-        let g_loss_value = g_loss.clone().into_scalar::<f64>();
         let at = format!("generator step {step}");
-        numerics::check_loss(g_loss_value, "generator loss", &at, kept)?;
-        let grads = GradientsParams::from_grads(g_loss.backward(), &s.g);
-        numerics::check_gradients(&s.g, &grads, "generator loss", &at, kept)?;
+        let (g_loss_value, grads) =
+            numerics::checked_backward(g_loss, &s.g, "generator loss", &at, kept)?;
         s.g = s.opt_g.step(t.lr_generator, s.g.clone(), grads);
         sync_running_state(&s.g);
         sync_running_state(&s.d);
