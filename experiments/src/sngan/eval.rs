@@ -143,7 +143,13 @@ pub fn fid_history(run_dir: &Path) -> Result<Vec<(usize, f64)>> {
         .records()
         .map(|r| {
             let r = r?;
-            let bad = || anyhow!("{}: row {:?} is not step, images, fid, …", path.display(), r);
+            let bad = || {
+                anyhow!(
+                    "{}: row {:?} is not step, images, fid, …",
+                    path.display(),
+                    r
+                )
+            };
             Ok((
                 r.get(0).and_then(|v| v.parse().ok()).ok_or_else(bad)?,
                 r.get(2).and_then(|v| v.parse().ok()).ok_or_else(bad)?,
@@ -233,8 +239,7 @@ impl PeriodicEval {
         let s = self
             .scorer
             .score(ema, latent, self.cfg.samples, self.cfg.batch, device)?;
-        self.scorer
-            .append_row(run_dir, step, self.cfg.samples, s)?;
+        self.scorer.append_row(run_dir, step, self.cfg.samples, s)?;
         fid_plot(run_dir)?;
         if s.fid < self.best {
             self.best = s.fid;
@@ -245,7 +250,12 @@ impl PeriodicEval {
 }
 
 /// Loads the EMA generator of a run's latest checkpoint on `device` (plain, not autodiff).
-pub fn load_ema_generator(run_dir: &Path, device: &Device) -> Result<(SnganConfig, Generator)> {
+///
+/// Returns the config, the generator and the generator step of the checkpoint it came from.
+pub fn load_ema_generator(
+    run_dir: &Path,
+    device: &Device,
+) -> Result<(SnganConfig, Generator, usize)> {
     let loaded = crate::config::load(&run_dir.join("config.toml"), &[])?;
     if loaded.experiment != "sngan" {
         bail!(
@@ -255,11 +265,12 @@ pub fn load_ema_generator(run_dir: &Path, device: &Device) -> Result<(SnganConfi
         );
     }
     let cfg: SnganConfig = loaded.parse()?;
-    let ckpt = crate::checkpoint::resume_point(run_dir, None)?.dir;
+    let latest = crate::checkpoint::resume_point(run_dir, None)?;
+    let ckpt = latest.dir;
     let file = ckpt.join("ema_generator.bpk");
     let fresh = cfg.generator.init(device);
     let g = crate::record::load(&file, "the EMA generator", || fresh.try_load_file(&file))?;
-    Ok((cfg, g))
+    Ok((cfg, g, latest.counter))
 }
 
 /// `experiments sample --run RUN_DIR --n N --out DIR`: N PNGs from the EMA generator, 8-bit
@@ -276,7 +287,7 @@ pub fn sample(run_dir: &Path, n: usize, out: &Path, batch: usize, cli: &Cli) -> 
         );
     }
     let (_, device) = crate::device::resolve(cli.device.as_deref(), None)?;
-    let (cfg, g) = load_ema_generator(run_dir, &device)?;
+    let (cfg, g, _) = load_ema_generator(run_dir, &device)?;
     let seed = cli.seed.unwrap_or(cfg.seed);
     device.seed(seed);
     std::fs::create_dir_all(out)?;
@@ -315,11 +326,10 @@ pub fn evaluate(
         );
     }
     let (_, device) = crate::device::resolve(cli.device.as_deref(), None)?;
-    let (cfg, g) = load_ema_generator(run_dir, &device)?;
+    let (cfg, g, step) = load_ema_generator(run_dir, &device)?;
     let scorer = Scorer::open(inception, stats, &device)?;
     let seed = cli.seed.unwrap_or(cfg.seed);
     device.seed(seed);
-    let step = crate::checkpoint::resume_point(run_dir, None)?.counter;
     let start = Instant::now();
     let s = scorer.score(&g, cfg.generator.latent, n, batch, &device)?;
     println!(
