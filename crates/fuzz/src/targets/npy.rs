@@ -105,33 +105,32 @@ fn dims(shape: [usize; 3]) -> [u64; 3] {
     shape.map(|d| d as u64)
 }
 
-fn npy_f32(shape: [usize; 3], order: npyz::Order) -> Vec<u8> {
+/// The `.npy` bytes of [`ordered`]'s values as `T` (f32 or f64), as npyz writes them.
+fn npy<T: npyz::AutoSerialize>(
+    shape: [usize; 3],
+    order: npyz::Order,
+    cast: fn(f64) -> T,
+) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut w = npyz::WriteOptions::new()
+    let mut w = npyz::WriteOptions::<T>::new()
         .default_dtype()
         .shape(&dims(shape))
         .order(order)
         .writer(&mut out)
         .begin_nd()
         .expect("npy header");
-    w.extend(ordered(shape, order).into_iter().map(|v| v as f32))
+    w.extend(ordered(shape, order).into_iter().map(cast))
         .expect("npy values");
     w.finish().expect("npy end");
     out
 }
 
+fn npy_f32(shape: [usize; 3], order: npyz::Order) -> Vec<u8> {
+    npy(shape, order, |v| v as f32)
+}
+
 fn npy_f64(shape: [usize; 3], order: npyz::Order) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut w = npyz::WriteOptions::new()
-        .default_dtype()
-        .shape(&dims(shape))
-        .order(order)
-        .writer(&mut out)
-        .begin_nd()
-        .expect("npy header");
-    w.extend(ordered(shape, order)).expect("npy values");
-    w.finish().expect("npy end");
-    out
+    npy(shape, order, |v| v)
 }
 
 fn npy_seeds() -> Vec<(String, Vec<u8>)> {
