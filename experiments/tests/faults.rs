@@ -238,17 +238,7 @@ fn a_failed_checkpoint_write_keeps_the_last_good_checkpoint() {
 #[test]
 fn sigterm_checkpoints_the_finished_step_and_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let child = spawn_long_gan(dir.path());
-    let metrics = wait_for_metrics(&dir.path().join("runs/synthetic_sngan"), 3, 120);
-    signal(&child, "-TERM");
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let run = metrics.parent().unwrap().to_path_buf();
-    let done = std::fs::read_to_string(&metrics).unwrap().lines().count() - 1;
+    let (run, done) = interrupt_long_gan(dir.path(), "-TERM");
     assert_eq!(latest(&run), format!("step-{done}"));
     let log = std::fs::read_to_string(run.join("log.txt")).unwrap();
     assert!(

@@ -112,17 +112,7 @@ fn tiny_sngan_trains_samples_and_refuses_bad_input() {
 #[test]
 fn sngan_interrupted_and_resumed_equals_an_uninterrupted_run() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let child = spawn_long_gan(b.path());
-    let metrics = wait_for_metrics(&b.path().join("runs/synthetic_sngan"), 3, 120);
-    signal(&child, "-INT");
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let run_b = metrics.parent().unwrap().to_path_buf();
-    let done = std::fs::read_to_string(&metrics).unwrap().lines().count() - 1;
+    let (run_b, done) = interrupt_long_gan(b.path(), "-INT");
     assert_eq!(
         std::fs::read_to_string(run_b.join("checkpoints/LATEST")).unwrap(),
         format!("step-{done}"),

@@ -157,3 +157,20 @@ pub fn signal(child: &std::process::Child, sig: &str) {
             .success()
     );
 }
+
+/// Starts [`spawn_long_gan`] in `dir`, sends `sig` once two steps are logged, asserts the
+/// process exited 0, and returns its run folder and the number of steps it logged.
+pub fn interrupt_long_gan(dir: &Path, sig: &str) -> (PathBuf, usize) {
+    let child = spawn_long_gan(dir);
+    let metrics = wait_for_metrics(&dir.join("runs/synthetic_sngan"), 3, 120);
+    signal(&child, sig);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = metrics.parent().unwrap().to_path_buf();
+    let done = std::fs::read_to_string(&metrics).unwrap().lines().count() - 1;
+    (run, done)
+}
