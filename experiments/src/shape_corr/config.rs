@@ -168,6 +168,13 @@ pub struct TrainConfig {
     pub lambda: f64,
     /// Resolvent exponent (official `resolvant_gamma=0.5`).
     pub gamma: f64,
+    /// Validate every `val_freq` training iterations (pairs, counted across epochs) on the test
+    /// pairs and keep the weights with the lowest mean geodesic error as `best` (official
+    /// `options/train/faust.yaml` `val: val_freq: 4000`; `train.py` `_run_validation` runs at
+    /// `curr_iter % val_freq == 0`, `base_model.py` `validation` keeps the best state dict; the
+    /// final validation after the loop does not update it). 0: no validation, only the latest
+    /// weights are evaluated. Like the official code, the validation set is the test set.
+    pub val_freq: usize,
 }
 
 impl Default for TrainConfig {
@@ -189,6 +196,7 @@ impl Default for TrainConfig {
             sw_projections: 200,
             lambda: 100.0,
             gamma: 0.5,
+            val_freq: 4000,
         }
     }
 }
@@ -206,6 +214,16 @@ pub enum RefineProcedure {
     /// fresh Adam per pair, bidirectional SW with log-Sinkhorn plans (σ, iterations below).
     #[serde(rename = "adaptive")]
     Adaptive,
+}
+
+impl RefineProcedure {
+    /// The name the config uses (`test.py`, `adaptive`), as the results table prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TestPy => "test.py",
+            Self::Adaptive => "adaptive",
+        }
+    }
 }
 
 /// `[refine]` (official `test.py`, or `adaptive_refinement_one.py`).

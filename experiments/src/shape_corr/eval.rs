@@ -142,6 +142,68 @@ pub fn errors(x: &Prepared, y: &Prepared, p2p: &[usize]) -> Result<Vec<f64>> {
     })
 }
 
+/// Mean geodesic error of `net`'s point maps (evaluation mode, no refinement) over `pairs`:
+/// the official `validation` (`base_model.py`, `avg_error` over every pair's errors).
+pub fn validation_error(
+    net: &DiffusionNet,
+    pairs: &[(usize, usize)],
+    prepared: &[Prepared],
+    shapes: &[OnDevice],
+) -> Result<f64> {
+    let mut errs = Vec::new();
+    for &(i, j) in pairs {
+        let p2p = pointmap(net, &shapes[i], &shapes[j]);
+        errs.extend(errors(&prepared[i], &prepared[j], &p2p)?);
+    }
+    Ok(errs.iter().sum::<f64>() / errs.len().max(1) as f64)
+}
+
+/// The shapes of one evaluation: host data with ground truth, the autodiff copy refinement
+/// trains on, the plain copy point maps are read from.
+pub struct TestSet<'a> {
+    /// Host shapes with ground truth.
+    pub prepared: &'a [Prepared],
+    /// On the autodiff device (refinement).
+    pub train: &'a [OnDevice],
+    /// On the base device (point maps).
+    pub eval: &'a [OnDevice],
+    /// Ordered test pairs.
+    pub pairs: &'a [(usize, usize)],
+}
+
+/// Geodesic errors of `net` over the test pairs without and with test-time refinement
+/// (`cfg.refine.procedure`; the device is re-seeded with `seed + pair index` before each
+/// refinement, so best and latest weights see the same draws). `pair_maps` receives the first
+/// pair's point maps (plain, refined) for the PLY files.
+pub fn evaluate(
+    cfg: &ShapeCorrConfig,
+    net: &DiffusionNet,
+    with_sw: bool,
+    set: &TestSet,
+    device: &Device,
+    seed: u64,
+    label: &str,
+    mut pair_maps: impl FnMut(usize, usize, &[usize], &[usize]) -> Result<()>,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let (mut plain, mut refined) = (Vec::new(), Vec::new());
+    let mut refiner = Refiner::new(cfg, with_sw);
+    let mut progress = crate::progress::Progress::new(&format!("eval {label}"), set.pairs.len() as u64);
+    for (n, &(i, j)) in set.pairs.iter().enumerate() {
+        let p2p = pointmap(net, &set.eval[i], &set.eval[j]);
+        plain.extend(errors(&set.prepared[i], &set.prepared[j], &p2p)?);
+        device.seed(seed.wrapping_add(n as u64));
+        let tuned = refiner.refine(net, &set.train[i], &set.train[j])?;
+        let p2p_refined = pointmap(&tuned, &set.eval[i], &set.eval[j]);
+        refined.extend(errors(&set.prepared[i], &set.prepared[j], &p2p_refined)?);
+        if n == 0 {
+            pair_maps(i, j, &p2p, &p2p_refined)?;
+        }
+        progress.inc(1, String::new);
+    }
+    progress.finish();
+    Ok((plain, refined))
+}
+
 /// The ordered test pairs (with `(i, i)` when `self_pairs`), at most `max` (0: all), spread
 /// evenly over the full list.
 pub fn test_pairs(range: [usize; 2], max: usize, self_pairs: bool) -> Vec<(usize, usize)> {

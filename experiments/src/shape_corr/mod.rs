@@ -18,13 +18,16 @@ use models::fmap::pck_curve;
 use crate::cli::Cli;
 use crate::config::Loaded;
 use crate::plots::{Series, line_plot};
-use crate::progress::Progress;
 use crate::run_dir::RunDir;
 use config::ShapeCorrConfig;
 
 /// One row of the table.
 struct Row {
     variant: String,
+    /// `latest` or `best`.
+    weights: &'static str,
+    /// The iteration the weights are from.
+    iteration: usize,
     refined: bool,
     mean_error: f64,
     auc: f64,
@@ -66,81 +69,125 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     if pairs.is_empty() {
         bail!("[data] test range gives no test pairs: widen it, or set [eval] self_pairs = true");
     }
+    let set = eval::TestSet {
+        prepared: &prepared,
+        train: &train_shapes,
+        eval: &eval_shapes,
+        pairs: &pairs,
+    };
     let mut rows = Vec::new();
     for variant in &cfg.train.variants {
-        let net = train::train(&cfg, variant, &train_shapes, &device, &run)?;
-        let with_sw = variant == "sw";
-        let (mut plain, mut refined) = (Vec::new(), Vec::new());
-        let mut refiner = eval::Refiner::new(&cfg, with_sw);
-        let mut progress = Progress::new(&format!("eval {variant}"), pairs.len() as u64);
-        for (n, &(i, j)) in pairs.iter().enumerate() {
-            let p2p = eval::pointmap(&net, &eval_shapes[i], &eval_shapes[j]);
-            plain.extend(eval::errors(&prepared[i], &prepared[j], &p2p)?);
-            device.seed(seed.wrapping_add(n as u64));
-            let tuned = refiner.refine(&net, &train_shapes[i], &train_shapes[j])?;
-            let p2p_refined = eval::pointmap(&tuned, &eval_shapes[i], &eval_shapes[j]);
-            refined.extend(eval::errors(&prepared[i], &prepared[j], &p2p_refined)?);
-            if n == 0 {
-                for (tag, map) in [("", &p2p), ("_refined", &p2p_refined)] {
-                    let (x, y) = (&prepared[i].shape, &prepared[j].shape);
-                    write_correspondence_pair(
-                        &run.file(&format!("meshes/{variant}{tag}_{}.ply", x.name))?,
-                        &run.file(&format!("meshes/{variant}{tag}_{}-{}.ply", x.name, y.name))?,
-                        &x.mesh,
-                        &y.mesh,
-                        map,
-                    )?;
-                }
-            }
-            progress.inc(1, String::new);
+        let mut validate = |net: &models::diffusion_net::DiffusionNet| {
+            eval::validation_error(net, &pairs, &prepared, &eval_shapes)
+        };
+        let trained = train::train(&cfg, variant, &train_shapes, &device, &run, &mut validate)?;
+        let mut candidates = vec![("latest", trained.iterations, &trained.latest)];
+        if let Some((iteration, _, net)) = &trained.best {
+            candidates.push(("best", *iteration, net));
         }
-        progress.finish();
-        for (refined_flag, errs) in [(false, plain), (true, refined)] {
-            let (_, pck, auc) = pck_curve(&errs, cfg.eval.pck_threshold, cfg.eval.pck_steps);
-            let mean_error = errs.iter().sum::<f64>() / errs.len().max(1) as f64;
-            let line = format!(
-                "{variant}, refinement {}: mean geodesic error {mean_error:.4}, PCK AUC {auc:.4} over {} pairs",
-                if refined_flag { "on" } else { "off" },
-                pairs.len()
-            );
-            println!("{line}");
-            run.log(&line);
-            rows.push(Row {
-                variant: variant.clone(),
-                refined: refined_flag,
-                mean_error,
-                auc,
-                pck,
-            });
+        for (weights, iteration, net) in candidates {
+            rows.extend(evaluate_weights(
+                &cfg, &run, &set, variant, weights, iteration, net, &device,
+            )?);
         }
     }
     write_outputs(&cfg, &run, &rows, pairs.len())
+}
+
+/// Evaluates one set of weights of a variant without and with refinement: two rows, and for
+/// the latest weights the first pair's coloured PLY files (`meshes/`).
+#[allow(clippy::too_many_arguments)]
+fn evaluate_weights(
+    cfg: &ShapeCorrConfig,
+    run: &RunDir,
+    set: &eval::TestSet,
+    variant: &str,
+    weights: &'static str,
+    iteration: usize,
+    net: &models::diffusion_net::DiffusionNet,
+    device: &burn::tensor::Device,
+) -> Result<Vec<Row>> {
+    let label = format!("{variant} {weights}");
+    let write_meshes = |i: usize, j: usize, plain: &[usize], refined: &[usize]| -> Result<()> {
+        if weights != "latest" {
+            return Ok(());
+        }
+        for (tag, map) in [("", plain), ("_refined", refined)] {
+            let (x, y) = (&set.prepared[i].shape, &set.prepared[j].shape);
+            write_correspondence_pair(
+                &run.file(&format!("meshes/{variant}{tag}_{}.ply", x.name))?,
+                &run.file(&format!("meshes/{variant}{tag}_{}-{}.ply", x.name, y.name))?,
+                &x.mesh,
+                &y.mesh,
+                map,
+            )?;
+        }
+        Ok(())
+    };
+    let (plain, refined) = eval::evaluate(
+        cfg,
+        net,
+        variant == "sw",
+        set,
+        device,
+        cfg.seed,
+        &label,
+        write_meshes,
+    )?;
+    let mut rows = Vec::new();
+    for (refined_flag, errs) in [(false, plain), (true, refined)] {
+        let (_, pck, auc) = pck_curve(&errs, cfg.eval.pck_threshold, cfg.eval.pck_steps);
+        let mean_error = errs.iter().sum::<f64>() / errs.len().max(1) as f64;
+        let line = format!(
+            "{variant} ({weights} weights, iteration {iteration}), refinement {}: mean geodesic error {mean_error:.4}, PCK AUC {auc:.4} over {} pairs",
+            if refined_flag { cfg.refine.procedure.name() } else { "off" },
+            set.pairs.len()
+        );
+        println!("{line}");
+        run.log(&line);
+        rows.push(Row {
+            variant: variant.to_string(),
+            weights,
+            iteration,
+            refined: refined_flag,
+            mean_error,
+            auc,
+            pck,
+        });
+    }
+    Ok(rows)
 }
 
 fn write_outputs(cfg: &ShapeCorrConfig, run: &RunDir, rows: &[Row], pairs: usize) -> Result<()> {
     let mut csv = csv::Writer::from_path(run.file("results.csv")?)?;
     csv.write_record([
         "variant",
+        "weights",
         "refinement",
+        "iteration",
         "mean_geodesic_error",
         "pck_auc",
         "pairs",
     ])?;
     let mut md = String::from(
-        "| SW loss | refinement | mean geodesic error (÷√area) | PCK AUC |\n|---|---|---|---|\n",
+        "| SW loss | weights (iteration) | refinement | mean geodesic error (÷√area) | PCK AUC |\n|---|---|---|---|---|\n",
     );
     for r in rows {
-        let refinement = if r.refined { "on" } else { "off" };
+        let refinement = if r.refined { cfg.refine.procedure.name() } else { "off" };
         csv.write_record([
             r.variant.clone(),
+            r.weights.into(),
             refinement.into(),
+            r.iteration.to_string(),
             format!("{:.6}", r.mean_error),
             format!("{:.6}", r.auc),
             pairs.to_string(),
         ])?;
         md.push_str(&format!(
-            "| {} | {refinement} | {:.4} | {:.4} |\n",
+            "| {} | {} ({}) | {refinement} | {:.4} | {:.4} |\n",
             if r.variant == "sw" { "with" } else { "without" },
+            r.weights,
+            r.iteration,
             r.mean_error,
             r.auc
         ));
@@ -153,8 +200,9 @@ fn write_outputs(cfg: &ShapeCorrConfig, run: &RunDir, rows: &[Row], pairs: usize
         .iter()
         .map(|r| Series {
             label: format!(
-                "{}{}",
+                "{} {}{}",
                 r.variant,
+                r.weights,
                 if r.refined { " + refinement" } else { "" }
             ),
             points: r

@@ -3,8 +3,18 @@
 //! objective, Adam, cosine annealing per epoch.
 //! Gradients are clipped to a global norm of 1.0 before each step (official
 //! `clip_grad_norm_(…, 1.0)`, [`models::fmap::clip_grad_norm`]).
+//!
+//! Model selection as the official `train.py`: every `val_freq` iterations (pairs, counted
+//! from 1 across epochs) the caller's validation gives the mean geodesic error on the test
+//! pairs; the weights with the lowest one so far are kept ([`Trained::best`]) and written to
+//! `checkpoints/best/<variant>/` (`model.bpk`, `state` holding the iteration, `val_error`), the
+//! final weights to `checkpoints/latest/<variant>/`. The official `base_model.py` starts
+//! `best_networks_state_dict` at the initial weights, so a run shorter than `val_freq` would
+//! "select" the untrained network; here such a run has no best and only the latest is
+//! evaluated (the log says so).
 
 use anyhow::{Result, anyhow};
+use burn::module::Module;
 use burn::optim::{AdamConfig, ModuleOptimizer};
 use models::diffusion_net::DiffusionNet;
 use models::fmap::{ObjectiveConfig, PlanKind, SurfmnetWeights, clip_grad_norm, pair_objective};
@@ -14,8 +24,43 @@ use rand::seq::SliceRandom;
 
 use super::config::{ShapeCorrConfig, TrainConfig};
 use super::data::OnDevice;
+use crate::checkpoint::Role;
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
+
+/// The weights one variant's training ends with.
+pub struct Trained {
+    /// The final weights.
+    pub latest: DiffusionNet,
+    /// Training iterations run (the latest weights' iteration).
+    pub iterations: usize,
+    /// The weights of the validation with the lowest error: (iteration, error, weights);
+    /// `None` when no validation ran (`val_freq` 0 or more than the iterations).
+    pub best: Option<(usize, f64, DiffusionNet)>,
+}
+
+/// Writes `net` as `checkpoints/<kind>/<variant>/` of the run (checksummed, atomic), with the
+/// iteration in `state` and, for `best`, the validation error in `val_error`.
+fn save_weights(
+    run: &RunDir,
+    kind: &str,
+    variant: &str,
+    iteration: usize,
+    error: Option<f64>,
+    net: &DiffusionNet,
+) -> Result<()> {
+    let dir = crate::checkpoint::checkpoints_dir(run.path()).join(kind);
+    std::fs::create_dir_all(&dir)?;
+    crate::checkpoint::save_in(&dir, run.path(), variant, iteration, 0.0, Role::Side, |d| {
+        net.clone()
+            .save_file(d.join("model.bpk"))
+            .map_err(|e| anyhow!("saving the network: {e:?}"))?;
+        if let Some(e) = error {
+            std::fs::write(d.join("val_error"), format!("{e:e}\n"))?;
+        }
+        Ok(())
+    })
+}
 
 /// The objective of a variant during training (soft permutations, unidirectional SW).
 pub fn training_objective(t: &TrainConfig, with_sw: bool) -> ObjectiveConfig {
@@ -64,14 +109,17 @@ pub fn step(
     Ok((optim.step(lr, net, grads).clamp_times(), value))
 }
 
-/// Trains one variant from a fresh network.
+/// Trains one variant from a fresh network; `validate` gives the mean geodesic error of a
+/// network on the validation pairs (called every `val_freq` iterations; it must not draw from
+/// the device RNG, so validating does not change the training).
 pub fn train(
     cfg: &ShapeCorrConfig,
     variant: &str,
     shapes: &[OnDevice],
     device: &burn::tensor::Device,
     run: &RunDir,
-) -> Result<DiffusionNet> {
+    validate: &mut dyn FnMut(&DiffusionNet) -> Result<f64>,
+) -> Result<Trained> {
     let t = &cfg.train;
     device.seed(cfg.seed);
     let mut net = cfg.model.network().init(device);
@@ -89,6 +137,8 @@ pub fn train(
     };
     let mut rng = StdRng::seed_from_u64(cfg.seed);
     let mut progress = Progress::new(&format!("train {variant}"), (t.epochs * per_epoch) as u64);
+    let mut best: Option<(usize, f64, DiffusionNet)> = None;
+    let mut iteration = 0;
     for epoch in 0..t.epochs {
         // official CosineAnnealingLR(T_max = epochs, eta_min), stepped once per epoch
         let cos = (std::f64::consts::PI * epoch as f64 / t.epochs as f64).cos();
@@ -113,7 +163,22 @@ pub fn train(
             )?;
             net = next;
             total += loss;
+            iteration += 1;
             progress.inc(1, || format!("epoch {epoch} loss {loss:.3}"));
+            if t.val_freq > 0 && iteration % t.val_freq == 0 {
+                let error = validate(&net)?;
+                let improved = best.as_ref().is_none_or(|b| error < b.1);
+                let line = format!(
+                    "{variant} validation at iteration {iteration}: mean geodesic error {error:.6}{}",
+                    if improved { " (best so far)" } else { "" }
+                );
+                progress.println(&line);
+                run.log(&line);
+                if improved {
+                    save_weights(run, "best", variant, iteration, Some(error), &net)?;
+                    best = Some((iteration, error, net.clone()));
+                }
+            }
         }
         let line = format!(
             "{variant} epoch {epoch}: lr {lr:.2e}, mean loss {:.4}",
@@ -123,5 +188,16 @@ pub fn train(
         run.log(&line);
     }
     progress.finish();
-    Ok(net)
+    save_weights(run, "latest", variant, iteration, None, &net)?;
+    if best.is_none() {
+        run.log(&format!(
+            "{variant}: no validation ran (val_freq {} over {iteration} iterations): only the latest weights are evaluated",
+            t.val_freq
+        ));
+    }
+    Ok(Trained {
+        latest: net,
+        iterations: iteration,
+        best,
+    })
 }
