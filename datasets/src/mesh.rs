@@ -160,6 +160,21 @@ impl Mesh {
     /// # Errors
     /// A mesh of zero (or non-finite) area.
     pub fn unit_area_centered(&self) -> Result<Mesh> {
+        let (mean, s) = self.unit_area_transform()?;
+        let vertices = self
+            .vertices
+            .chunks_exact(3)
+            .flat_map(|v| [0, 1, 2].map(|d| ((v[d] as f64 - mean[d]) / s) as f32))
+            .collect();
+        Mesh::new(vertices, self.faces.clone())
+    }
+
+    /// The f64 transform of [`Mesh::unit_area_centered`]: the vertex mean and √A, so that
+    /// `(v − mean) / √A` (in f64) has area 1 to f64 precision; only the f32 store rounds.
+    ///
+    /// # Errors
+    /// A mesh of zero (or non-finite) area.
+    pub fn unit_area_transform(&self) -> Result<([f64; 3], f64)> {
         let n = self.num_vertices().max(1) as f64;
         let mut mean = [0.0f64; 3];
         for v in self.vertices.chunks_exact(3) {
@@ -193,13 +208,7 @@ impl Mesh {
                 "cannot rescale a mesh of area {area} to unit area"
             )));
         }
-        let s = area.sqrt();
-        let vertices = self
-            .vertices
-            .chunks_exact(3)
-            .flat_map(|v| [0, 1, 2].map(|d| ((v[d] as f64 - mean[d]) / s) as f32))
-            .collect();
-        Mesh::new(vertices, self.faces.clone())
+        Ok((mean, area.sqrt()))
     }
 
     /// Vertices as a tensor `[V, 3]`.
@@ -292,6 +301,37 @@ mod tests {
         }
         let flat = Mesh::new(vec![0.0; 9], vec![0, 1, 2]).unwrap();
         assert!(flat.unit_area_centered().is_err());
+    }
+
+    /// The f64 transform gives area 1 to 1e-9 on an irregular closed mesh (a skewed
+    /// tetrahedron of area ≈ 40), the area recomputed independently by Heron's formula on the
+    /// transformed edge lengths; the vertex mean goes to 0.
+    #[test]
+    fn unit_area_transform_is_exact_in_f64() {
+        let v = vec![
+            1.5f32, -2.0, 0.25, 7.0, 0.5, -1.0, 2.0, 6.5, 1.0, 0.0, 1.0, 5.5,
+        ];
+        let m = Mesh::new(v.clone(), vec![0, 1, 2, 0, 3, 1, 1, 3, 2, 2, 3, 0]).unwrap();
+        let (mean, s) = m.unit_area_transform().unwrap();
+        let p: Vec<[f64; 3]> = v
+            .chunks_exact(3)
+            .map(|x| [0, 1, 2].map(|d| (x[d] as f64 - mean[d]) / s))
+            .collect();
+        let dist = |a: [f64; 3], b: [f64; 3]| {
+            ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
+        };
+        let heron = |a: usize, b: usize, c: usize| {
+            let (x, y, z) = (dist(p[a], p[b]), dist(p[b], p[c]), dist(p[c], p[a]));
+            let h = (x + y + z) / 2.0;
+            (h * (h - x) * (h - y) * (h - z)).sqrt()
+        };
+        let area = heron(0, 1, 2) + heron(0, 3, 1) + heron(1, 3, 2) + heron(2, 3, 0);
+        assert!((area - 1.0).abs() < 1e-9, "area {area}");
+        for d in 0..3 {
+            let c: f64 = p.iter().map(|x| x[d]).sum::<f64>() / 4.0;
+            assert!(c.abs() < 1e-12, "mean {c}");
+        }
+        assert!(s > 5.0, "the skewed tetrahedron's area is far from 1: √A = {s}");
     }
 
     /// A tetrahedron: every vertex neighbours the other three, so one step moves v_i to
