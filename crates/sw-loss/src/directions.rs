@@ -221,18 +221,6 @@ pub fn sample_as(
 /// spherical mean much faster than Monte Carlo. Used as the high-accuracy reference for SW in
 /// d = 3.
 pub fn fibonacci_sphere(n: usize, device: &Device) -> Tensor<2> {
-    Tensor::from_data(TensorData::new(fibonacci_points(n), [n, 3]), device)
+    Tensor::from_data(TensorData::new(crate::qmc::fibonacci_points(n), [n, 3]), device)
 }
 
-/// The points of [`fibonacci_sphere`] as host data, row-major `[n, 3]`.
-pub fn fibonacci_points(n: usize) -> Vec<f64> {
-    let golden = std::f64::consts::PI * (3.0 - 5f64.sqrt());
-    let mut v = Vec::with_capacity(n * 3);
-    for i in 0..n {
-        let z = 1.0 - (2.0 * i as f64 + 1.0) / n as f64;
-        let r = (1.0 - z * z).max(0.0).sqrt();
-        let phi = golden * i as f64;
-        v.extend_from_slice(&[r * phi.cos(), r * phi.sin(), z]);
-    }
-    v
-}

@@ -63,11 +63,11 @@ pub fn wpp_quantile(
 ) -> Tensor<1> {
     let [r, n] = px.dims();
     let m = py.dims()[1];
-    let (sx, ix) = crate::kernel::sort_rows(px);
-    let (sy, iy) = crate::kernel::sort_rows(py);
+    let (sx, ix) = crate::kernel::row_sort::sort_rows(px);
+    let (sy, iy) = crate::kernel::row_sort::sort_rows(py);
     let cx = wx.gather(1, ix).cumsum(1);
     let cy = wy.gather(1, iy).cumsum(1);
-    let (levels, origin) = crate::kernel::sort_rows(Tensor::cat(vec![cx, cy], 1)); // [R, n+m]
+    let (levels, origin) = crate::kernel::row_sort::sort_rows(Tensor::cat(vec![cx, cy], 1)); // [R, n+m]
     let from_x: Tensor<2, Int> = origin.lower_elem(n as i64).int();
     let from_y: Tensor<2, Int> = from_x.clone().neg().add_scalar(1);
     let before_x = from_x.clone().cumsum(1) - from_x;

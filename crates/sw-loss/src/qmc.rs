@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! d = 2   θ_i = (cos(φ₀ + 2πi/L), sin(φ₀ + 2πi/L)),  φ₀ ~ Unif[0, 2π)      (rotated circle lattice)
-//! d = 3   θ_i = Q p_i,  p_i the Fibonacci lattice of L points (directions::fibonacci_sphere),
+//! d = 3   θ_i = Q p_i,  p_i the Fibonacci lattice of L points ([`fibonacci_points`]),
 //!         Q ~ Haar(O(3))                                                   (rotated Fibonacci)
 //! any d   u_i ∈ [0, 1)^d  the scrambled Halton point i = 0..L−1:
 //!           u_{i,k} = Σ_{j<J_k} ((s_{kj} a_j(i) + t_{kj}) mod b_k) b_k^{−(j+1)} + v_{ik} b_k^{−J_k}
@@ -31,7 +31,6 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
-use crate::directions::fibonacci_points;
 
 /// A host RNG seeded from the device RNG (reproducible under `device.seed`).
 fn host_rng(device: &Device) -> StdRng {
@@ -279,6 +278,26 @@ pub fn rqmc_directions(l: usize, d: usize, device: &Device, dtype: DType) -> Ten
         }
         _ => halton_directions(l, d, device, dtype),
     }
+}
+
+/// The Fibonacci (golden-spiral) lattice of n points on S², host data row-major `[n, 3]`:
+///
+/// ```text
+/// z_i = 1 − (2i + 1)/n,  r_i = √(1 − z_i²),  φ_i = i · π(3 − √5)
+/// θ_i = (r_i cos φ_i, r_i sin φ_i, z_i)
+/// ```
+/// It lives here with the other QMC point sets; the direction samplers (which dispatch to
+/// this file) wrap it as a tensor.
+pub fn fibonacci_points(n: usize) -> Vec<f64> {
+    let golden = std::f64::consts::PI * (3.0 - 5f64.sqrt());
+    let mut v = Vec::with_capacity(n * 3);
+    for i in 0..n {
+        let z = 1.0 - (2.0 * i as f64 + 1.0) / n as f64;
+        let r = (1.0 - z * z).max(0.0).sqrt();
+        let phi = golden * i as f64;
+        v.extend_from_slice(&[r * phi.cos(), r * phi.sin(), z]);
+    }
+    v
 }
 
 #[cfg(test)]

@@ -107,18 +107,9 @@ pub fn project(points: &Tensor<3>, directions: &Directions) -> Tensor<3> {
     kernel::project(points.clone(), directions.per_pair(b))
 }
 
-/// The plain-matmul twin of [`kernel::project`]: `Θ Xᵀ`, `[B, L, d] × [B, d, n] → [B, L, n]`.
-///
-/// When d exceeds L (feature spaces), it is formed as `(X Θᵀ)ᵀ` so the large input is not
-/// transposed.
-pub fn project_reference(points: Tensor<3>, theta: Tensor<3>) -> Tensor<3> {
-    let [_, _, d] = points.dims();
-    if d > theta.dims()[1] {
-        points.matmul(theta.swap_dims(1, 2)).swap_dims(1, 2)
-    } else {
-        theta.matmul(points.swap_dims(1, 2))
-    }
-}
+/// The plain-matmul twin of [`kernel::project`] (it lives beside the kernel's dispatch, which
+/// falls back to it).
+pub use crate::kernel::project_reference;
 
 /// W_p^p of the projected measures for every pair and direction: `[B, L]`.
 ///

@@ -12,6 +12,7 @@
 //!
 //! Everything is computed in f64.
 
+pub mod dense_eigen;
 pub mod eigen;
 pub mod gradient;
 pub mod laplacian;
@@ -19,9 +20,8 @@ pub mod operators;
 pub mod shift_invert;
 pub mod wks;
 
-pub use eigen::{
-    EigenSolver, Eigenbasis, dense_eigenpairs, eigenpairs_with, generalized_eigenpairs,
-};
+pub use dense_eigen::{Eigenbasis, dense_eigenpairs};
+pub use eigen::{EigenSolver, eigenpairs_with, generalized_eigenpairs};
 pub use gradient::{GradientOperator, gradient_operator, tangent_frames, vertex_normals};
 pub use laplacian::{SparseMatrix, cotangent_laplacian, lumped_mass};
 pub use operators::{SpectralOperators, load_or_compute};

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::eigen::{Eigenbasis, generalized_eigenpairs};
+use super::dense_eigen::Eigenbasis;
+use super::eigen::generalized_eigenpairs;
 use super::gradient::{GradientOperator, gradient_operator, tangent_frames, vertex_normals};
 use super::laplacian::{cotangent_laplacian, lumped_mass};
 use super::wks::{WKS_COUNT, wave_kernel_signature};

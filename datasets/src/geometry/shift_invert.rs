@@ -36,7 +36,7 @@ use faer::{Accum, Conj, MatMut, MatRef, Par, Side};
 use nalgebra::DMatrix;
 use rand::{Rng, SeedableRng};
 
-use super::eigen::{EIG_EPS, Eigenbasis, dense_eigenpairs};
+use super::dense_eigen::{EIG_EPS, Eigenbasis, check_problem, dense_eigenpairs};
 use super::laplacian::SparseMatrix;
 use crate::error::{DataError, Result};
 
@@ -120,7 +120,7 @@ pub fn shift_invert_eigenpairs(
     k: usize,
 ) -> Result<Eigenbasis> {
     let v = laplacian.n;
-    super::eigen::check_problem(v, mass, k)?;
+    check_problem(v, mass, k)?;
     let max_dim = 4 * k + 200;
     if max_dim + 2 * BLOCK >= v {
         return dense_eigenpairs(laplacian, mass, k);
@@ -347,7 +347,7 @@ fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geometry::eigen::dense_eigenpairs;
+    use crate::geometry::dense_eigen::dense_eigenpairs;
     use crate::geometry::laplacian::{cotangent_laplacian, lumped_mass};
     use crate::synthetic_mesh::{bumpy_sphere, icosphere};
 
@@ -431,7 +431,7 @@ mod tests {
             "λ0 = {} vs εV/area = {mu0}",
             b.evals[0]
         );
-        crate::geometry::eigen::assert_sphere_spectrum(&b.evals, 5, 0.005);
+        crate::geometry::dense_eigen::assert_sphere_spectrum(&b.evals, 5, 0.005);
         // Φᵀ M Φ = I and L φ = λ M φ
         let (v, k) = (mesh.num_vertices(), b.k());
         for a in 0..k {

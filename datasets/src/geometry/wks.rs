@@ -11,7 +11,7 @@
 //! ```
 //! Official defaults: T = `n_descr` = 128 descriptors from the first `n_eig` = 128 eigenpairs.
 
-use super::eigen::Eigenbasis;
+use super::dense_eigen::Eigenbasis;
 use crate::error::{DataError, Result};
 
 /// Official number of descriptors and of eigenpairs they use (`compute_wks_autoscale`).

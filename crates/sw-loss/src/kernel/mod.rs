@@ -99,7 +99,20 @@ pub fn project(points: Tensor<3>, theta: Tensor<3>) -> Tensor<3> {
         let out = <Dispatch as ProjectOps>::project(points.into_dispatch(), theta.into_dispatch());
         return Tensor::from_dispatch(out);
     }
-    crate::sliced::project_reference(points, theta)
+    project_reference(points, theta)
+}
+
+/// The plain-matmul twin of [`project`]: `Θ Xᵀ`, `[B, L, d] × [B, d, n] → [B, L, n]`.
+///
+/// When d exceeds L (feature spaces), it is formed as `(X Θᵀ)ᵀ` so the large input is not
+/// transposed.
+pub fn project_reference(points: Tensor<3>, theta: Tensor<3>) -> Tensor<3> {
+    let [_, _, d] = points.dims();
+    if d > theta.dims()[1] {
+        points.matmul(theta.swap_dims(1, 2)).swap_dims(1, 2)
+    } else {
+        theta.matmul(points.swap_dims(1, 2))
+    }
 }
 
 /// Whether the fused CPU kernel serves tensors on `device`.
