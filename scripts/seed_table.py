@@ -41,6 +41,15 @@ def mean_std(xs):
     return m, sd
 
 
+def print_table(title, text, numeric, groups, cell):
+    """A markdown table: one row per group key, `cell(values)` for each numeric column."""
+    print(title + "\n")
+    print("| " + " | ".join(text + numeric) + " |")
+    print("|" + "---|" * len(text) + "---:|" * len(numeric))
+    for key, values in groups.items():
+        print("| " + " | ".join(list(key) + [cell(values[c]) for c in numeric]) + " |")
+
+
 def diff(spec, paths):
     col, pair = spec.split("=", 1)
     a, b = pair.split(",", 1)
@@ -63,15 +72,12 @@ def diff(spec, paths):
             d = per_group.setdefault(key[1:], {c: [] for c in numeric})
             for c in numeric:
                 d[c].append(float(r[c]) - float(base[c]))
-    print(f"{len(paths)} seeds, paired difference ({col} {b}) − ({col} {a}): mean ± std (ddof 1), [seeds where it is < 0]\n")
-    print("| " + " | ".join(text + numeric) + " |")
-    print("|" + "---|" * len(text) + "---:|" * len(numeric))
-    for key, d in per_group.items():
-        cells = list(key)
-        for c in numeric:
-            m, sd = mean_std(d[c])
-            cells.append(f"{m:+.3g} ± {sd:.2g} [{sum(x < 0 for x in d[c])}/{len(d[c])}]")
-        print("| " + " | ".join(cells) + " |")
+    def cell(xs):
+        m, sd = mean_std(xs)
+        return f"{m:+.3g} ± {sd:.2g} [{sum(x < 0 for x in xs)}/{len(xs)}]"
+
+    title = f"{len(paths)} seeds, paired difference ({col} {b}) − ({col} {a}): mean ± std (ddof 1), [seeds where it is < 0]"
+    print_table(title, text, numeric, per_group, cell)
 
 
 def main(paths):
@@ -98,15 +104,13 @@ def main(paths):
             sys.exit(f"seed_table.py: group {keys} is in {len(rows)} of {n} files")
     numeric = [c for c in header if all(is_number(r[c]) for rows in groups.values() for _, r in rows)]
     text = [c for c in header if c not in numeric]
-    print(f"{n} seeds, mean ± std (ddof 1)\n")
-    print("| " + " | ".join(text + numeric) + " |")
-    print("|" + "---|" * len(text) + "---:|" * len(numeric))
-    for keys, rows in groups.items():
-        cells = list(keys)
-        for c in numeric:
-            m, sd = mean_std([float(r[c]) for _, r in rows])
-            cells.append(f"{m:.4g} ± {sd:.2g}")
-        print("| " + " | ".join(cells) + " |")
+    values = {k: {c: [float(r[c]) for _, r in rows] for c in numeric} for k, rows in groups.items()}
+
+    def cell(xs):
+        m, sd = mean_std(xs)
+        return f"{m:.4g} ± {sd:.2g}"
+
+    print_table(f"{n} seeds, mean ± std (ddof 1)", text, numeric, values, cell)
 
 
 if __name__ == "__main__":
