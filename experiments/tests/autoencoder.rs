@@ -256,11 +256,7 @@ fn ctrl_c_checkpoints_the_epoch_and_the_run_resumes() {
         .unwrap();
     // Wait for the first logged epoch, then interrupt.
     let metrics = wait_for_metrics(&dir.path().join("runs/synthetic_ae"), 2, 60);
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    signal(&child, "-INT");
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),

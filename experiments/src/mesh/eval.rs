@@ -31,6 +31,17 @@ pub fn cells(m: &MeshMetrics, seconds: f64) -> [String; 7] {
     ]
 }
 
+/// Writes `comparison.csv` at `path`: a `loss` column, then [`COLUMNS`], one row per loss.
+pub fn write_comparison(path: &std::path::Path, rows: &[(String, MeshMetrics, f64)]) -> Result<()> {
+    let mut table = csv::Writer::from_path(path)?;
+    table.write_record(["loss"].iter().chain(&COLUMNS))?;
+    for (loss, m, s) in rows {
+        table.write_record(std::iter::once(loss.clone()).chain(cells(m, *s)))?;
+    }
+    table.flush()?;
+    Ok(())
+}
+
 /// The comparison table as text, one row per loss, and the best loss in each column (rows not
 /// named after a loss, such as the undeformed template, are shown but not ranked).
 pub fn table_text(rows: &[(String, MeshMetrics, f64)]) -> String {

@@ -169,12 +169,7 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         false,
         true,
     )?;
-    let mut table = csv::Writer::from_path(run.file("comparison.csv")?)?;
-    table.write_record(["loss"].iter().chain(&eval::COLUMNS))?;
-    for (loss, m, s) in &finals {
-        table.write_record(std::iter::once(loss.clone()).chain(eval::cells(m, *s)))?;
-    }
-    table.flush()?;
+    eval::write_comparison(&run.file("comparison.csv")?, &finals)?;
     let text = eval::table_text(&finals);
     println!("{text}");
     run.log(&text);

@@ -142,22 +142,6 @@ pub fn errors(x: &Prepared, y: &Prepared, p2p: &[usize]) -> Result<Vec<f64>> {
     })
 }
 
-/// Mean geodesic error of `net`'s point maps (evaluation mode, no refinement) over `pairs`:
-/// the official `validation` (`base_model.py`, `avg_error` over every pair's errors).
-pub fn validation_error(
-    net: &DiffusionNet,
-    pairs: &[(usize, usize)],
-    prepared: &[Prepared],
-    shapes: &[OnDevice],
-) -> Result<f64> {
-    let mut errs = Vec::new();
-    for &(i, j) in pairs {
-        let p2p = pointmap(net, &shapes[i], &shapes[j]);
-        errs.extend(errors(&prepared[i], &prepared[j], &p2p)?);
-    }
-    Ok(errs.iter().sum::<f64>() / errs.len().max(1) as f64)
-}
-
 /// The shapes of one evaluation: host data with ground truth, the autodiff copy refinement
 /// trains on, the plain copy point maps are read from.
 pub struct TestSet<'a> {
@@ -171,8 +155,19 @@ pub struct TestSet<'a> {
     pub pairs: &'a [(usize, usize)],
 }
 
+/// Mean geodesic error of `net`'s point maps (evaluation mode, no refinement) over the test
+/// pairs: the official `validation` (`base_model.py`, `avg_error` over every pair's errors).
+pub fn validation_error(net: &DiffusionNet, set: &TestSet) -> Result<f64> {
+    let mut errs = Vec::new();
+    for &(i, j) in set.pairs {
+        let p2p = pointmap(net, &set.eval[i], &set.eval[j]);
+        errs.extend(errors(&set.prepared[i], &set.prepared[j], &p2p)?);
+    }
+    Ok(errs.iter().sum::<f64>() / errs.len().max(1) as f64)
+}
+
 /// Geodesic errors of `net` over the test pairs without and with test-time refinement
-/// (`cfg.refine.procedure`; the device is re-seeded with `seed + pair index` before each
+/// (`cfg.refine.procedure`; the device is re-seeded with `cfg.seed + pair index` before each
 /// refinement, so best and latest weights see the same draws). `pair_maps` receives the first
 /// pair's point maps (plain, refined) for the PLY files.
 pub fn evaluate(
@@ -181,7 +176,6 @@ pub fn evaluate(
     with_sw: bool,
     set: &TestSet,
     device: &Device,
-    seed: u64,
     label: &str,
     mut pair_maps: impl FnMut(usize, usize, &[usize], &[usize]) -> Result<()>,
 ) -> Result<(Vec<f64>, Vec<f64>)> {
@@ -191,7 +185,7 @@ pub fn evaluate(
     for (n, &(i, j)) in set.pairs.iter().enumerate() {
         let p2p = pointmap(net, &set.eval[i], &set.eval[j]);
         plain.extend(errors(&set.prepared[i], &set.prepared[j], &p2p)?);
-        device.seed(seed.wrapping_add(n as u64));
+        device.seed(cfg.seed.wrapping_add(n as u64));
         let tuned = refiner.refine(net, &set.train[i], &set.train[j])?;
         let p2p_refined = pointmap(&tuned, &set.eval[i], &set.eval[j]);
         refined.extend(errors(&set.prepared[i], &set.prepared[j], &p2p_refined)?);

@@ -77,9 +77,7 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     };
     let mut rows = Vec::new();
     for variant in &cfg.train.variants {
-        let mut validate = |net: &models::diffusion_net::DiffusionNet| {
-            eval::validation_error(net, &pairs, &prepared, &eval_shapes)
-        };
+        let mut validate = |net: &models::diffusion_net::DiffusionNet| eval::validation_error(net, &set);
         let trained = train::train(&cfg, variant, &train_shapes, &device, &run, &mut validate)?;
         let mut candidates = vec![("latest", trained.iterations, &trained.latest)];
         if let Some((iteration, _, net)) = &trained.best {
@@ -130,7 +128,6 @@ fn evaluate_weights(
         variant == "sw",
         set,
         device,
-        cfg.seed,
         &label,
         write_meshes,
     )?;

@@ -50,7 +50,6 @@ fn save_weights(
     net: &DiffusionNet,
 ) -> Result<()> {
     let dir = crate::checkpoint::checkpoints_dir(run.path()).join(kind);
-    std::fs::create_dir_all(&dir)?;
     crate::checkpoint::save_in(&dir, run.path(), variant, iteration, 0.0, Role::Side, |d| {
         net.clone()
             .save_file(d.join("model.bpk"))
