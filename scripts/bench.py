@@ -62,6 +62,43 @@ def build():
     return benches, binary
 
 
+FEATURES_TCH = FEATURES + ",sw-loss/tch,models/tch"
+
+
+def tch_env():
+    """The variables scripts/tch_env.sh prints (it creates the venv on first use)."""
+    out = subprocess.run([str(ROOT / "scripts/tch_env.sh")], stdout=subprocess.PIPE, text=True,
+                         check=True).stdout
+    env = {}
+    for line in out.splitlines():
+        m = re.match(r"^export (\w+)=(.*)$", line)
+        if m:
+            env[m.group(1)] = os.path.expandvars(m.group(2).replace("\\$", "$"))
+    return env
+
+
+def build_tch():
+    """The sw-loss and SNGAN benches with Burn's LibTorch backend (`--tch`); {name: exe}, env."""
+    env = dict(os.environ)
+    env.setdefault("CARGO_TARGET_DIR", "/var/tmp/swburn-target")
+    extra = tch_env()
+    env.update(extra)
+    cmd = ["cargo", "test", "--release", "-p", "sw-loss", "-p", "models", "--features", FEATURES_TCH,
+           "--benches", "--no-run", "--message-format=json-render-diagnostics"]
+    log(" ".join(cmd) + "  (LibTorch from " + extra.get("VIRTUAL_ENV", "?") + ")")
+    out = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, check=True, text=True)
+    benches = {}
+    for line in out.stdout.splitlines():
+        try:
+            msg = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if msg.get("reason") == "compiler-artifact" and msg.get("executable"):
+            if "bench" in msg["target"]["kind"]:
+                benches[msg["target"]["name"]] = msg["executable"]
+    return benches, extra
+
+
 def run_lines(cmd, env_extra=None, cwd=ROOT):
     """Runs `cmd`, echoes stderr, returns stdout lines."""
     env = dict(os.environ)
@@ -119,6 +156,11 @@ def has_torch(python):
 
 def section_sw(benches, binary, args):
     ours = json_lines(run_lines([benches["workloads"]], {"SWBURN_BENCH_DEVICE": "flex"}))
+    if args.tch_benches:
+        # Burn's LibTorch backend runs the plain-Burn reference path (no fused kernels).
+        ours += json_lines(run_lines([args.tch_benches["workloads"]],
+                                     dict(args.tch_env, SWBURN_BENCH_DEVICE="tch",
+                                          OMP_NUM_THREADS=str(args.threads))))
     torch = []
     if args.torch:
         torch = json_lines(run_lines([args.python, ROOT / "scripts/bench/anchor_bench.py",
@@ -136,8 +178,8 @@ def section_sw(benches, binary, args):
             theirs = min(a["torch_contig_fwd_bwd_s"], a["torch_paper_fwd_bwd_s"])
         ratio = f"{r['median_s'] / theirs:.2f}" if theirs else "—"
         rows.append([f"`{r['workload']}`", r["B"], r["n"], r["d"], r["L"], r["estimator"],
-                     ms(r["median_s"]), ms(theirs), ratio])
-    md = table(["workload", "B", "n", "d", "L", "estimator", "swburn (ms)",
+                     r.get("device", "flex"), ms(r["median_s"]), ms(theirs), ratio])
+    md = table(["workload", "B", "n", "d", "L", "estimator", "device", "swburn (ms)",
                 "PyTorch twin (ms)", "swburn / PyTorch"], rows)
     pot = [[f"`{w}`", ms(a.get("torch_paper_fwd_bwd_s")), ms(a.get("torch_contig_fwd_bwd_s")),
             ms(a.get("torch_lcv_fwd_bwd_s")), ms(a.get("torch_ucv_fwd_bwd_s")),
@@ -195,21 +237,35 @@ def section_mesh(benches, binary, args):
 
 
 def section_sngan(benches, binary, args):
+    """Flex with the GEMM convolution (models::conv, the default), flex with Burn's conv2d, tch
+    (LibTorch CPU, with --tch) and the PyTorch twin, same networks and threads."""
     raw, out = [], {}
     for label, cfg in [("sngan", ["64", "64", "128", "2"]), ("sngan-synthetic", ["16", "16", "32", "3"])]:
-        ours = md_rows(run_lines([benches["sngan_steps"]] + cfg))
+        ours = md_rows(run_lines([benches["sngan_steps"]] + cfg, {"SWBURN_BENCH_DEVICE": "flex"}))
+        burn_conv = md_rows(run_lines([benches["sngan_steps"]] + cfg,
+                                      {"SWBURN_BENCH_DEVICE": "flex-burn-conv"}))
+        tch = {}
+        if args.tch_benches:
+            tch = md_rows(run_lines([args.tch_benches["sngan_steps"]] + cfg,
+                                    dict(args.tch_env, SWBURN_BENCH_DEVICE="tch",
+                                         OMP_NUM_THREADS=str(args.threads))))
         theirs = {}
         if args.torch:
             theirs = md_rows(run_lines([args.python, ROOT / "scripts/sngan_torch_bench.py"] + cfg,
                                        {"OMP_NUM_THREADS": str(args.threads)}))
-        raw.append({"bench": label, "config": cfg, "swburn_ms": ours, "torch_ms": theirs})
+        raw.append({"bench": label, "config": cfg, "swburn_ms": ours, "burn_conv_ms": burn_conv,
+                    "tch_ms": tch, "torch_ms": theirs})
         rows = []
+        ratio = lambda v, t: "—" if not t or v is None else f"{v / t:.2f}"
+        num = lambda v: "—" if v is None else f"{v:,.1f}"
         for name, v in ours.items():
             t = theirs.get(name)
-            rows.append([name, f"{v:,.1f}", "—" if t is None else f"{t:,.1f}",
-                         "—" if not t else f"{v / t:.2f}"])
+            rows.append([name, num(v), num(burn_conv.get(name)), num(tch.get(name)), num(t),
+                         ratio(v, t), ratio(tch.get(name), t)])
         out[label] = table([f"part (G {cfg[0]} ch, D {cfg[1]} ch, batch {cfg[2]})",
-                            "swburn flex (ms)", "PyTorch CPU (ms)", "swburn / PyTorch"], rows)
+                            "swburn flex, GEMM conv (ms)", "swburn flex, Burn conv (ms)",
+                            "swburn tch (ms)", "PyTorch CPU (ms)", "flex / PyTorch",
+                            "tch / PyTorch"], rows)
     return raw, out
 
 
@@ -267,6 +323,8 @@ def main():
     p.add_argument("--python", default=os.environ.get("SWBURN_BENCH_PYTHON", "python3"))
     p.add_argument("--threads", type=int, default=2, help="PyTorch threads (match the cores)")
     p.add_argument("--no-write", action="store_true", help="print only")
+    p.add_argument("--tch", action="store_true",
+                   help="also build and time the LibTorch backend (scripts/tch_env.sh's venv)")
     args = p.parse_args()
     only = [s for s in args.only.split(",") if s]
     unknown = [s for s in only if s not in SECTIONS]
@@ -277,6 +335,7 @@ def main():
         log(f"{args.python} cannot import torch, numpy and ot: PyTorch anchors skipped "
             "(pip install torch numpy pot, then --python)")
     benches, binary = build()
+    args.tch_benches, args.tch_env = build_tch() if args.tch else ({}, {})
     stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H%M%S")
     out_dir = ROOT / "bench_out" / stamp
     out_dir.mkdir(parents=True, exist_ok=True)

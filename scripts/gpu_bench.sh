@@ -18,6 +18,12 @@
 # BATCH REPS" to change). Outputs go to $OUT (or gpu_bench_out/): swburn.jsonl, torch.jsonl,
 # table.md, sngan.md, and the logs. SWBURN_BENCH_ONLY=flow,… limits the
 # workloads (both sides); TORCH_DEVICE=cpu tries the script without a GPU (lavapipe + CPU torch).
+#
+# LibTorch-CUDA (`tch-cuda`): `prepare` also builds both benches with `--features tch` against
+# scripts/tch_env.sh's torch 2.9.0 (skipped with SWBURN_GPU_BENCH_TCH=0) as workloads_tch and
+# sngan_steps_tch. They link libtorch dynamically (its libraries are GBs, not carried): `run`
+# uses the GPU machine's own PyTorch when it is 2.9.x (LD_LIBRARY_PATH = its torch/lib) and says
+# why it skips the tch-cuda rows otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUNDLE=gpu_bundle
@@ -27,6 +33,13 @@ FEATURES="sw-loss/ndarray,sw-loss/wgpu,experiments/wgpu"
 bench_exe() {
   cargo bench --workspace --features "$FEATURES" --bench "$1" --no-run 2>&1 \
     | sed -n "s/.*Executable benches\/$1.rs (\(.*\))/\1/p" | tail -n 1
+}
+
+# The same with Burn's LibTorch backend, in scripts/tch_env.sh's environment (a subshell).
+bench_exe_tch() {
+  ( eval "$(scripts/tch_env.sh)"
+    cargo bench -p sw-loss -p models --features "sw-loss/tch,models/tch" --bench "$1" --no-run 2>&1 \
+      | sed -n "s/.*Executable benches\/$1.rs (\(.*\))/\1/p" | tail -n 1 )
 }
 
 prepare() {
@@ -40,6 +53,14 @@ prepare() {
     strip -o "$BUNDLE/$name" "$exe"
     gzip -9 "$BUNDLE/$name"
   done
+  if [ "${SWBURN_GPU_BENCH_TCH:-1}" != 0 ]; then
+    for name in workloads sngan_steps; do
+      exe="$(bench_exe_tch "$name")"
+      [ -x "$exe" ] || { echo "could not build the $name bench with tch" >&2; exit 1; }
+      strip -o "$BUNDLE/${name}_tch" "$exe"
+      gzip -9 "$BUNDLE/${name}_tch"
+    done
+  fi
   local tmp
   tmp="$(mktemp -d)"
   if (cd "$tmp" && apt-get download libvulkan1 >/dev/null 2>&1); then
@@ -117,6 +138,36 @@ run() {
     TORCH_DEVICE="${TORCH_DEVICE:-cuda}" timeout 60 python3 scripts/sngan_torch_bench.py $size \
       2>> "$out/sngan.err" || echo "torch SNGAN bench failed (rc $?)"
   } | tee "$out/sngan.md"
+  run_tch "$out" "$size"
+}
+
+# LibTorch-CUDA through Burn (`tch-cuda`): the sw-loss workloads and the SNGAN steps, against
+# the GPU machine's own torch 2.9.x (the version tch 0.22 is built for).
+run_tch() {
+  local out="$1" size="$2" bins libdir version name
+  [ -e "$BUNDLE/workloads_tch.gz" ] || { echo "== tch-cuda: not in the bundle (prepared with SWBURN_GPU_BENCH_TCH=0)"; return 0; }
+  version="$(python3 -c 'import torch; print(torch.__version__)' 2>/dev/null || echo none)"
+  case "$version" in
+    2.9.*) ;;
+    *) echo "== tch-cuda: skipped: this machine's torch is $version, the bundle needs 2.9.x" | tee "$out/tch.md"; return 0 ;;
+  esac
+  libdir="$(python3 -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')"
+  bins="$(mktemp -d)"
+  for name in workloads sngan_steps; do
+    gunzip -c "$BUNDLE/${name}_tch.gz" > "$bins/$name"
+    chmod +x "$bins/$name"
+  done
+  echo "== swburn (tch-cuda, torch $version)"
+  LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" SWBURN_BENCH_DEVICE=tch-cuda \
+    timeout "${SWBURN_GPU_BENCH_TIMEOUT:-200}" "$bins/workloads" --bench \
+    > "$out/swburn_tch.jsonl" 2> "$out/swburn_tch.err" || echo "tch-cuda bench failed or timed out (rc $?)" >&2
+  tail -n 5 "$out/swburn_tch.err" >&2 || true
+  python3 scripts/gpu_table.py "$out/swburn_tch.jsonl" "$out/torch.jsonl" tch-cuda | tee "$out/table_tch.md"
+  echo "== SNGAN steps, tch-cuda (ms)"
+  # shellcheck disable=SC2086
+  LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" SWBURN_BENCH_DEVICE=tch-cuda \
+    timeout "${SWBURN_SNGAN_TIMEOUT:-120}" "$bins/sngan_steps" --bench $size 2>> "$out/sngan_tch.err" \
+    | tee "$out/sngan_tch.md" || echo "tch-cuda SNGAN bench failed or timed out (rc $?)"
 }
 
 case "${1:-}" in

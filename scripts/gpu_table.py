@@ -1,7 +1,10 @@
 """Merges the JSON lines of the sw-loss `workloads` bench and scripts/torch_cuda_bench.py into
 one Markdown table (milliseconds, forward+backward medians).
 
-    python scripts/gpu_table.py swburn.jsonl torch.jsonl
+    python scripts/gpu_table.py swburn.jsonl torch.jsonl [DEVICE]
+
+DEVICE is the bench's device name of the swburn rows (default `wgpu`; `tch-cuda` for Burn's
+LibTorch backend, whose rows sort with LibTorch's own sort and so fill the first column).
 """
 import json
 import sys
@@ -26,20 +29,21 @@ def ms(v):
 
 def main():
     ours, theirs = read(sys.argv[1]), read(sys.argv[2])
+    device = sys.argv[3] if len(sys.argv) > 3 else "wgpu"
     order = ["flow", "pc_batch", "gen_feat", "large"]
     cols = [("sw", "device"), ("sw", "burn-host"), ("lcv-sw", "device"), ("ucv-sw", "device")]
-    adapter = next((r.get("adapter") for r in ours if r.get("device") == "wgpu"), "?")
+    adapter = next((r.get("adapter") for r in ours if r.get("device") == device), "?")
     torch_dev = next((t.get("torch_device") for t in theirs), "?")
     torch_ver = next((t.get("torch") for t in theirs), "?")
-    print(f"swburn on wgpu/Vulkan: {adapter}; PyTorch {torch_ver} on: {torch_dev}. "
+    print(f"swburn on {device}: {adapter}; PyTorch {torch_ver} on: {torch_dev}. "
           "Milliseconds, median of forward+backward.")
     print()
     print("| workload | B | n | d | L | swburn sw (device sort) | swburn sw (Burn host sort) "
           "| swburn lcv-sw | swburn ucv-sw | torch paper | torch contig | torch best / swburn sw |")
     print("| --- " * 12 + "|")
     for wl in order:
-        mine = {(r["estimator"], r.get("sort")): r["median_s"] for r in ours
-                if r["workload"] == wl and r.get("device") == "wgpu"}
+        mine = {(r["estimator"], "device" if r.get("sort") == "cpu" else r.get("sort")): r["median_s"]
+                for r in ours if r["workload"] == wl and r.get("device") == device}
         t = next((r for r in theirs if r["workload"] == wl), {})
         shape = next((r for r in ours + theirs if r["workload"] == wl), None)
         if shape is None:

@@ -3,9 +3,11 @@
 //! frozen D, backward, Adam) for the paper's CIFAR-10 networks (G 256 ch, D 128 ch) at batch
 //! 128, plus the parts of each.
 //! `cargo bench -p models --bench sngan_steps [-- CH_G CH_D BATCH REPS]`; the PyTorch twin is
-//! `scripts/sngan_torch_bench.py` with the same arguments. `SWBURN_BENCH_DEVICE=default` runs
-//! on `Device::default()` (the GPU in a build with `wgpu`) instead of flex; every timed step
-//! ends with a one-value read, so queued device work is inside the time.
+//! `scripts/sngan_torch_bench.py` with the same arguments. `SWBURN_BENCH_DEVICE` picks the
+//! device: `flex` (default; the GEMM convolution of `models::conv`), `flex-burn-conv` (Burn-flex's
+//! own conv2d), `default` (`Device::default()`: the GPU in a build with `wgpu`), `tch` and
+//! `tch-cuda` (LibTorch, a build with `--features tch`); every timed step ends with a one-value
+//! read, so queued device work is inside the time.
 
 mod common;
 
@@ -27,11 +29,27 @@ fn main() {
         _ => (256, 128, 128),
     };
     let reps = args.get(3).copied().unwrap_or(5);
-    let base = match std::env::var("SWBURN_BENCH_DEVICE").as_deref() {
-        Ok("default") => Device::default(),
-        _ => Device::flex(),
+    let choice = std::env::var("SWBURN_BENCH_DEVICE").unwrap_or_else(|_| "flex".into());
+    let (base, device_name) = match choice.as_str() {
+        "default" => {
+            let d = Device::default();
+            let name = sw_loss::kernel::cube_device_name(&d).unwrap_or_else(|| "default".into());
+            (d, name)
+        }
+        // Burn-flex's own conv2d instead of the GEMM convolution (models::conv).
+        "flex-burn-conv" => {
+            models::conv::set_gemm_conv(false);
+            (Device::flex(), "flex, Burn's conv2d".into())
+        }
+        #[cfg(feature = "tch")]
+        #[allow(deprecated)]
+        "tch" => (Device::libtorch(), "tch (LibTorch CPU)".into()),
+        #[cfg(feature = "tch")]
+        #[allow(deprecated)]
+        "tch-cuda" => (Device::libtorch_cuda(0), "tch-cuda:0 (LibTorch CUDA)".into()),
+        "flex" => (Device::flex(), "flex, GEMM conv".into()),
+        other => panic!("SWBURN_BENCH_DEVICE={other}: expected flex, flex-burn-conv, default, tch, tch-cuda"),
     };
-    let device_name = sw_loss::kernel::cube_device_name(&base).unwrap_or_else(|| "flex".into());
     let device = base.autodiff();
     device.seed(0);
     // A read of a value made after everything queued: the device has finished the step.

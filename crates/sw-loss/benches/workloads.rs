@@ -3,7 +3,8 @@
 //!
 //! `cargo bench -p sw-loss --bench workloads` prints one JSON line per workload, estimator and
 //! sort: `{"workload", "estimator", "device", "sort", "median_s", ...}`. Environment:
-//! * `SWBURN_BENCH_DEVICE`: comma-separated devices (`flex`, `ndarray`, `wgpu`); default `flex`;
+//! * `SWBURN_BENCH_DEVICE`: comma-separated devices (`flex`, `ndarray`, `wgpu`, `tch`,
+//!   `tch-cuda`); default `flex`;
 //! * `SWBURN_BENCH_ONLY`: comma-separated workloads (default all four);
 //! * `SWBURN_BENCH_ESTIMATORS`: comma-separated estimators (default
 //!   `sw,lcv-sw,ucv-sw,sw-rqmc,lcv-sw-rqmc,ucv-sw-rqmc`); the `-rqmc` ones draw fresh RQMC
@@ -67,6 +68,12 @@ fn device_named(name: &str) -> Option<Device> {
         "ndarray" => Some(Device::ndarray()),
         #[cfg(feature = "wgpu")]
         "wgpu" => Some(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+        #[cfg(feature = "tch")]
+        #[allow(deprecated)]
+        "tch" => Some(Device::libtorch()),
+        #[cfg(feature = "tch")]
+        #[allow(deprecated)]
+        "tch-cuda" => Some(Device::libtorch_cuda(0)),
         _ => None,
     }
 }

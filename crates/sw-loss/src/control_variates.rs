@@ -116,7 +116,9 @@ fn projected_variances(
 /// The Gaussian terms come from the moments of the points (one fused pass for uniform
 /// weights): for d ≤ 16 with the L × d directions, not with extra passes over the `[B, L, n]`
 /// projections (`θᵀm₁ − θᵀm₂ = θᵀ(m₁ − m₂)`, θᵀΣθ from the d × d covariance); for larger d
-/// from the projected rows, which are then the smaller of the two.
+/// from the projected rows, which are then the smaller of the two. For larger d and uniform
+/// weights, C and E\[C\] are one fused op each ([`kernel::projected_cv`],
+/// [`kernel::cv_expectation`]) on Flex.
 pub fn control_variate_terms(
     x: &Measure,
     y: &Measure,
@@ -127,6 +129,13 @@ pub fn control_variate_terms(
     let [b, _, d] = x.dims();
     let px = project(x.points(), directions); // [B, L, n]
     let py = project(y.points(), directions); // [B, L, m]
+    let upper = kind == ControlVariate::Upper;
+    if d > SMALL_D && x.is_uniform() && y.is_uniform() {
+        let c = kernel::projected_cv(px.clone(), py.clone(), upper);
+        let expectation = kernel::cv_expectation(x.points().clone(), y.points().clone(), upper);
+        let w = wpp_from_projections(x, y, px, py, p);
+        return (w, c, expectation);
+    }
     let theta = directions.per_pair(b); // [B, L, d]
     let (m1, s1) = first_moments(x);
     let (m2, s2) = first_moments(y);
@@ -155,8 +164,60 @@ pub fn control_variate_terms(
     (w, c, expectation)
 }
 
+/// The control variate `[B, L]` from the projected rows `[B, L, n]`, `[B, L, m]` of uniformly
+/// weighted measures, as Burn ops: `(μ_x − μ_y)²` (lower), plus the row variances
+/// `v_x + v_y` (upper). The reference twin of [`kernel::projected_cv`].
+pub fn control_variate_from_projections_reference(
+    px: Tensor<3>,
+    py: Tensor<3>,
+    upper: bool,
+) -> Tensor<2> {
+    let mean_x = px.clone().mean_dim(2); // [B, L, 1]
+    let mean_y = py.clone().mean_dim(2);
+    let c = (mean_x.clone() - mean_y.clone()).square();
+    let c = if upper {
+        let var_x = (px - mean_x).square().mean_dim(2);
+        let var_y = (py - mean_y).square().mean_dim(2);
+        c + var_x + var_y
+    } else {
+        c
+    };
+    c.squeeze_dim::<2>(2)
+}
+
+/// E\[C\] `[B, 1]` for uniformly weighted point sets `[B, n, d]`, `[B, m, d]`, as Burn ops:
+/// `‖m₁ − m₂‖²/d` (lower), `(‖m₁ − m₂‖² + tr Σ₁ + tr Σ₂)/d` with `tr Σ = s − ‖m‖²` (upper).
+/// The reference twin of [`kernel::cv_expectation`].
+pub fn control_variate_expectation_reference(x: Tensor<3>, y: Tensor<3>, upper: bool) -> Tensor<2> {
+    let [b, _, d] = x.dims();
+    let (mx, my) = (kernel::moments_reference(x), kernel::moments_reference(y)); // [B, d + 1]
+    let (m1, s1) = (mx.clone().slice([0..b, 0..d]), mx.slice([0..b, d..d + 1]));
+    let (m2, s2) = (my.clone().slice([0..b, 0..d]), my.slice([0..b, d..d + 1]));
+    let gap_sq = (m1.clone() - m2.clone()).square().sum_dim(1); // [B, 1]
+    let total = if upper {
+        gap_sq + (s1 - m1.square().sum_dim(1)) + (s2 - m2.square().sum_dim(1))
+    } else {
+        gap_sq
+    };
+    total.div_scalar(d as f64)
+}
+
 /// Combines W `[B, L]`, C `[B, L]` and E\[C\] `[B, 1]` into the CV estimate of SW_p^p `[B]`.
+///
+/// One fused op with a hand-written backward on Flex ([`kernel::cv_combine`]), the Burn
+/// composition [`control_variate_estimate_reference`] elsewhere.
 pub fn control_variate_estimate(
+    w: Tensor<2>,
+    c: Tensor<2>,
+    expectation: Tensor<2>,
+    detach_gamma: bool,
+) -> Tensor<1> {
+    kernel::cv_combine(w, c, expectation, detach_gamma)
+}
+
+/// The reference twin of [`control_variate_estimate`]: the composition of Burn ops
+/// `max(W̄ − γ̂ (C̄ − E), 0)`, `γ̂ = Cov̂(W, C) / (Var̂(C) + 1e-24)`.
+pub fn control_variate_estimate_reference(
     w: Tensor<2>,
     c: Tensor<2>,
     expectation: Tensor<2>,

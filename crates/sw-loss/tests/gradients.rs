@@ -1,4 +1,4 @@
-//! Gradients against central finite differences (f64 on Flex), and the fused kernel against
+//! Gradients against central finite differences (f64 on Flex, and on LibTorch with `tch`), and the fused kernel against
 //! its reference twin (values and gradients).
 
 mod common;
@@ -19,8 +19,22 @@ use sw_loss::{
 type Loss = dyn Fn(&Measure, &Measure, &Directions) -> Tensor<1>;
 
 /// Compares d loss / d x from autodiff with central differences, entry by entry.
+/// On every test device (flex, and tch in a `--features tch` build).
 fn check_gradient(name: &str, n: usize, m: usize, d: usize, weighted: bool, loss: &Loss) {
-    let device = Device::flex().autodiff();
+    for (device_name, device) in test_devices() {
+        check_gradient_on(&format!("{name} on {device_name}"), device.autodiff(), n, m, d, weighted, loss);
+    }
+}
+
+fn check_gradient_on(
+    name: &str,
+    device: Device,
+    n: usize,
+    m: usize,
+    d: usize,
+    weighted: bool,
+    loss: &Loss,
+) {
     let mut rng = HostRng::new(17);
     let x = rng.normals(n * d);
     let y: Vec<f64> = rng.normals(m * d).iter().map(|v| 0.8 * v + 0.3).collect();

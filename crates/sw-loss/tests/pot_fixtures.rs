@@ -49,8 +49,15 @@ fn sliced_cases() -> Vec<Value> {
         .collect()
 }
 
+/// On every test device (flex, and tch in a `--features tch` build).
 fn check_sw(dtype: DType, tol: f64, force_weights: bool) {
-    let device = Device::flex();
+    for (name, device) in test_devices() {
+        check_sw_on(&device, dtype, tol, force_weights, name);
+    }
+}
+
+fn check_sw_on(device: &Device, dtype: DType, tol: f64, force_weights: bool, device_name: &str) {
+    let device = device.clone();
     let cases = sliced_cases();
     assert!(cases.len() >= 6, "fixture has {} sliced cases", cases.len());
     for (i, case) in cases.iter().enumerate() {
@@ -59,7 +66,7 @@ fn check_sw(dtype: DType, tol: f64, force_weights: bool) {
         let want = case["sw"].as_f64().unwrap();
         assert!(
             rel_err(got, want) < tol,
-            "case {i} (p = {}): sw {got} vs POT {want}",
+            "case {i} (p = {}, {device_name}): sw {got} vs POT {want}",
             c.p
         );
         let per = to_vec(projected_wpp(&c.x, &c.y, &c.dirs, c.p).unwrap());
@@ -92,7 +99,12 @@ fn quantile_path_matches_pot_on_every_case() {
 
 #[test]
 fn control_variates_match_the_fixture() {
-    let device = Device::flex();
+    for (device_name, device) in test_devices() {
+        control_variates_match_the_fixture_on(device, device_name);
+    }
+}
+
+fn control_variates_match_the_fixture_on(device: Device, device_name: &str) {
     let mut checked = 0;
     for dtype in [DType::F32, DType::F64] {
         let tol = if dtype == DType::F32 { 1e-5 } else { 1e-10 };
@@ -109,7 +121,7 @@ fn control_variates_match_the_fixture() {
                 let want = case[key].as_f64().unwrap();
                 assert!(
                     rel_err(got, want) < tol,
-                    "{key} ({dtype:?}): {got} vs fixture {want}"
+                    "{key} ({dtype:?}, {device_name}): {got} vs fixture {want}"
                 );
                 checked += 1;
             }

@@ -12,9 +12,21 @@ pub fn repo() -> PathBuf {
     .join("..")
 }
 
+/// `--device D` when `SWBURN_TEST_DEVICE=D` is set (scripts/test_tch.sh runs the SNGAN tests on
+/// `tch` this way) and the arguments name no device; nothing otherwise.
+pub fn device_args(args: &[&str]) -> Vec<String> {
+    match std::env::var("SWBURN_TEST_DEVICE") {
+        Ok(d) if !d.is_empty() && !args.contains(&"--device") && !args.contains(&"list") => {
+            vec!["--device".into(), d]
+        }
+        _ => Vec::new(),
+    }
+}
+
 pub fn experiments(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_experiments"))
         .args(args)
+        .args(device_args(args))
         .current_dir(cwd)
         .output()
         .expect("the binary runs")
@@ -140,6 +152,7 @@ pub fn spawn_long_gan(dir: &Path) -> std::process::Child {
     ]) {
         cmd.args(["--set", s]);
     }
+    cmd.args(device_args(&[]));
     cmd.current_dir(dir)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())

@@ -131,7 +131,7 @@ mod tests {
 
     #[test]
     fn upsample_repeats_pixels_and_downsample_averages_them() {
-        let device = Device::flex();
+        let device = crate::test_device();
         let x = Tensor::<4>::from_data(
             TensorData::new((0..12).map(|v| v as f32).collect::<Vec<_>>(), [1, 2, 2, 3]),
             &device,

@@ -134,7 +134,7 @@ mod tests {
 
     #[test]
     fn shapes_follow_the_paper_for_32_and_64_pixels() {
-        let device = Device::flex();
+        let device = crate::test_device();
         for (res, size) in [(Resolution::R32, 32), (Resolution::R64, 64)] {
             let g = GeneratorConfig {
                 resolution: res,

@@ -77,11 +77,11 @@ pub fn ema_update<M: Module>(ema: M, current: &M, decay: f64) -> M {
 mod tests {
     use super::*;
     use crate::sngan::GeneratorConfig;
-    use burn::tensor::{Device, Distribution};
+    use burn::tensor::Distribution;
 
     #[test]
     fn ema_blends_weights_and_copies_batch_norm_statistics() {
-        let device = Device::flex().autodiff();
+        let device = crate::test_device().autodiff();
         device.seed(1);
         let cfg = GeneratorConfig {
             channels: 4,

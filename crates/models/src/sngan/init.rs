@@ -215,7 +215,7 @@ mod tests {
 
     #[test]
     fn initial_weights_have_the_cv_sw_code_statistics_per_layer_kind() {
-        let device = Device::flex();
+        let device = crate::test_device();
         device.seed(7);
         let g = GeneratorConfig {
             channels: 64,
@@ -263,7 +263,7 @@ mod tests {
                 self.0 += usize::from(param.val().is_require_grad());
             }
         }
-        let device = Device::flex().autodiff();
+        let device = crate::test_device().autodiff();
         device.seed(3);
         let g = GeneratorConfig {
             channels: 4,

@@ -18,13 +18,13 @@
 //! **State.** `u` and `v` are [`RunningState`]s: saved in checkpoints with the weights, never
 //! touched by optimizers, updated only when the weight lives on an autodiff device (training
 //! forwards), read as they are otherwise (evaluation, like PyTorch's `eval()`).
-//! At construction, 15 power iterations start `u`, `v` near the top singular pair so that a
-//! freshly built layer already has σ(W_SN) ≈ 1.
+//! At construction `u` and `v` are random unit vectors and no power iteration runs, as in
+//! `torch.nn.utils.spectral_norm` (the CV-SW discriminator's wrapper): the first training forward
+//! does the first iteration.
 
 use burn::module::{Module, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
-use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor};
 
 use super::init::{ConvInit, conv_bias, pytorch_default};
@@ -63,20 +63,23 @@ fn power_step(w: &Tensor<2>, u: Tensor<1>) -> (Tensor<1>, Tensor<1>) {
 }
 
 impl SpectralNorm {
-    /// State for a weight matrix `w` `[h, w]` (random `u`, then 15 power iterations).
+    /// State for a weight matrix `w` `[h, w]` as `torch.nn.utils.spectral_norm` makes it
+    /// (`SpectralNorm.apply` in torch/nn/utils/spectral_norm.py): `u`, `v` random normal,
+    /// normalised, no power iteration before the first training forward — which does one, as
+    /// every training forward does. (This crate used to run 15 iterations here; the official
+    /// code does not: over its first steps σ = uᵀWv underestimates the top singular value, so
+    /// W_SN has a spectral norm above 1 until the once-per-step iterations catch up.)
     pub fn init(w: &Tensor<2>) -> Self {
-        let [h, _] = w.dims();
-        let w = w.clone().detach();
-        let mut u = normalize(
-            Tensor::<1>::random([h], Distribution::Normal(0.0, 1.0), &w.device()).cast(w.dtype()),
-        );
-        let mut v = u.clone();
-        for _ in 0..15 {
-            (u, v) = power_step(&w, u);
-        }
+        let [h, c] = w.dims();
+        let random = |n: usize| {
+            normalize(
+                Tensor::<1>::random([n], Distribution::Normal(0.0, 1.0), &w.device())
+                    .cast(w.dtype()),
+            )
+        };
         Self {
-            u: RunningState::new(u),
-            v: RunningState::new(v),
+            u: RunningState::new(random(h)),
+            v: RunningState::new(random(c)),
         }
     }
 
@@ -203,12 +206,8 @@ impl SnConv2d {
             PaddingConfig2d::Explicit(top, ..) => top,
             _ => 0,
         };
-        burn::tensor::module::conv2d(
-            x,
-            self.weight(),
-            self.conv.bias.as_ref().map(|b| b.val()),
-            ConvOptions::new([1, 1], [pad, pad], [1, 1], 1),
-        )
+        // The GEMM convolution on Flex, Burn's conv2d elsewhere (`crate::conv`, one switch).
+        crate::conv::conv2d(x, self.weight(), self.conv.bias.as_ref().map(|b| b.val()), 1, pad)
     }
 }
 
@@ -237,7 +236,7 @@ mod tests {
 
     #[test]
     fn sigma_converges_to_the_top_singular_value_and_normalises_it_to_one() {
-        let device = Device::flex().autodiff();
+        let device = crate::test_device().autodiff();
         device.seed(3);
         let (h, c) = (6, 9);
         let values: Vec<f64> = (0..h * c)
@@ -248,8 +247,9 @@ mod tests {
             (&device, burn::tensor::DType::F64),
         );
         let sn = SpectralNorm::init(&w);
+        // From a random u (no warm-up, as PyTorch), one iteration per training forward.
         let mut normed = w.clone();
-        for _ in 0..50 {
+        for _ in 0..200 {
             normed = sn.normalize(w.clone());
         }
         let exact = top_singular(&values, h, c);
@@ -272,7 +272,7 @@ mod tests {
         // L(W) = Σ_ij C_ij (W/σ(W))_ij with σ = uᵀWv. The training forward updates (u, v) and
         // then holds them constant; the finite differences use that updated state, frozen (an
         // evaluation-device forward does not move it).
-        let device = Device::flex().autodiff();
+        let device = crate::test_device().autodiff();
         device.seed(5);
         let (h, c) = (4, 5);
         let values: Vec<f64> = (0..h * c)
@@ -315,7 +315,7 @@ mod tests {
 
     #[test]
     fn evaluation_forwards_leave_the_state_alone_and_training_forwards_move_it() {
-        let device = Device::flex().autodiff();
+        let device = crate::test_device().autodiff();
         device.seed(9);
         let layer = SnConv2d::new(3, 4, 3, 1, true, ConvInit::PytorchDefault, &device);
         let sn = layer.sn.as_ref().unwrap();

@@ -22,6 +22,7 @@ use burn::tensor::{Device, Tensor};
 
 #[cfg(feature = "cube")]
 mod cube_sort;
+pub mod cv_combine;
 #[cfg(feature = "flex")]
 mod flex;
 #[cfg(feature = "flex")]
@@ -33,6 +34,7 @@ mod project;
 pub(crate) mod radix;
 pub mod row_sort;
 
+pub use cv_combine::{cv_combine, cv_expectation, projected_cv};
 pub use row_sort::{
     cube_device_name, has_device_sort, set_device_sort, sort_rows, sort_rows_values,
 };

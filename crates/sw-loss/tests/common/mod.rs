@@ -14,6 +14,17 @@ pub fn crate_dir() -> PathBuf {
     )
 }
 
+/// The devices the value and gradient tests run on: Flex (the fused kernels) and, in a build
+/// with `--features tch`, Burn's LibTorch CPU backend (the plain-Burn reference path).
+pub fn test_devices() -> Vec<(&'static str, Device)> {
+    #[allow(unused_mut)]
+    let mut v = vec![("flex", Device::flex())];
+    #[cfg(feature = "tch")]
+    #[allow(deprecated)]
+    v.push(("tch", Device::libtorch()));
+    v
+}
+
 /// The cases of `tests/data/sliced_pot.json` (POT 0.9.7.post1; see tests/data/README.md).
 pub fn fixture_cases() -> Vec<Value> {
     let path = crate_dir().join("tests/data/sliced_pot.json");

@@ -1,0 +1,139 @@
+//! The GEMM convolution against its reference twin (Burn's `conv2d`) on every shape SNGAN's
+//! generator and discriminator use, and against central finite differences through the
+//! autodiff path.
+
+use burn::tensor::{DType, Device, Distribution, Tensor, TensorData};
+
+use super::{conv2d, conv2d_reference, uses_gemm_conv};
+
+/// (kernel, padding, input side, c_in, c_out) of every convolution in G and D at 32² and 64²
+/// (`blocks.rs`: 3×3 pad 1 and 1×1 shortcuts; the generator's last conv to 3 channels; the
+/// discriminator's first conv from 3 channels), with 16 channels instead of 64–256.
+fn sngan_shapes() -> Vec<(usize, usize, usize, usize, usize)> {
+    let ch = 16;
+    let mut shapes = Vec::new();
+    for side in [8, 16, 32, 64] {
+        // Generator blocks after their up-sampling, and their 1×1 shortcut.
+        shapes.push((3, 1, side, ch, ch));
+        shapes.push((1, 0, side, ch, ch));
+    }
+    for side in [32, 64] {
+        shapes.push((3, 1, side, ch, 3)); // G's output conv
+        shapes.push((3, 1, side, 3, ch)); // D's first conv
+        shapes.push((1, 0, side / 2, 3, ch)); // D's first shortcut (after pooling)
+    }
+    for side in [4, 8, 16, 32] {
+        shapes.push((1, 0, side, ch, ch)); // D's later shortcuts (before pooling)
+    }
+    shapes
+}
+
+fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
+    Tensor::random(shape, Distribution::Uniform(-1.0, 1.0), device)
+}
+
+fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f64> {
+    t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()
+}
+
+fn assert_close(what: &str, a: &[f64], b: &[f64], tol: f64) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1.0);
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!((x - y).abs() <= tol * scale, "{what}[{i}]: {x} vs {y} (scale {scale})");
+    }
+}
+
+#[test]
+fn equals_burns_conv2d_and_its_gradients_on_every_sngan_shape() {
+    let device = Device::flex().autodiff();
+    device.seed(11);
+    for (k, p, side, c_in, c_out) in sngan_shapes() {
+        let what = format!("k {k} pad {p} side {side} {c_in}→{c_out}");
+        let x = random([2, c_in, side, side], &device).require_grad();
+        let w = random([c_out, c_in, k, k], &device).require_grad();
+        let b = Tensor::<1>::random([c_out], Distribution::Uniform(-1.0, 1.0), &device).require_grad();
+        assert!(uses_gemm_conv(&x));
+        let side_out = side + 2 * p - k + 1;
+        let r = random([2, c_out, side_out, side_out], &device).detach();
+        let fast = conv2d(x.clone(), w.clone(), Some(b.clone()), 1, p);
+        let slow = conv2d_reference(x.clone(), w.clone(), Some(b.clone()), 1, p);
+        assert_eq!(fast.dims(), slow.dims(), "{what}");
+        assert_close(&what, &to_vec(fast.clone()), &to_vec(slow.clone()), 1e-5);
+        let gf = fast.mul(r.clone()).sum().backward();
+        let gs = slow.mul(r).sum().backward();
+        for (name, a, e) in [
+            ("∂x", x.grad(&gf).map(to_vec), x.grad(&gs).map(to_vec)),
+            ("∂W", w.grad(&gf).map(to_vec), w.grad(&gs).map(to_vec)),
+        ] {
+            assert_close(&format!("{what} {name}"), &a.unwrap(), &e.unwrap(), 1e-5);
+        }
+        assert_close(
+            &format!("{what} ∂b"),
+            &to_vec(b.grad(&gf).unwrap()),
+            &to_vec(b.grad(&gs).unwrap()),
+            1e-5,
+        );
+    }
+}
+
+#[test]
+fn strided_and_wide_kernels_equal_burns_conv2d() {
+    // The generic paths (4×4 stride 2, 3×3 stride 2, padding wider than the kernel's half).
+    let device = Device::flex();
+    device.seed(12);
+    for (k, s, p, side) in [(4, 2, 1, 16), (3, 2, 1, 15), (4, 2, 1, 32), (5, 1, 3, 9)] {
+        let x = random([3, 4, side, side], &device);
+        let w = random([5, 4, k, k], &device);
+        let fast = conv2d(x.clone(), w.clone(), None, s, p);
+        let slow = conv2d_reference(x, w, None, s, p);
+        assert_eq!(fast.dims(), slow.dims());
+        assert_close(&format!("k {k} s {s} p {p}"), &to_vec(fast), &to_vec(slow), 1e-5);
+    }
+}
+
+#[test]
+fn gradients_match_central_finite_differences_in_f64() {
+    // L = Σ r ⊙ conv(x, W, b); perturb every entry of x, W and b by ±h.
+    let device = Device::flex().autodiff();
+    let inner = Device::flex();
+    let (b, c, o, side, k, p) = (2, 2, 3, 5, 3, 1);
+    let vals = |n: usize, seed: usize| -> Vec<f64> {
+        (0..n).map(|i| (((i * 7919 + seed * 131) % 211) as f64 / 105.5) - 1.0).collect()
+    };
+    let (xv, wv, bv) = (vals(b * c * side * side, 1), vals(o * c * k * k, 2), vals(o, 3));
+    let rv = vals(b * o * side * side, 4);
+    let t4 = |v: &[f64], s: [usize; 4], d: &Device| {
+        Tensor::<4>::from_data(TensorData::new(v.to_vec(), s), (d, DType::F64))
+    };
+    let t1 = |v: &[f64], d: &Device| Tensor::<1>::from_data(TensorData::new(v.to_vec(), [v.len()]), (d, DType::F64));
+    let (xs, ws, rs) = ([b, c, side, side], [o, c, k, k], [b, o, side, side]);
+    let x = t4(&xv, xs, &device).require_grad();
+    let w = t4(&wv, ws, &device).require_grad();
+    let bias = t1(&bv, &device).require_grad();
+    assert!(uses_gemm_conv(&x));
+    let grads = conv2d(x.clone(), w.clone(), Some(bias.clone()), 1, p)
+        .mul(t4(&rv, rs, &device))
+        .sum()
+        .backward();
+    let loss = |xv: &[f64], wv: &[f64], bv: &[f64]| -> f64 {
+        conv2d(t4(xv, xs, &inner), t4(wv, ws, &inner), Some(t1(bv, &inner)), 1, p)
+            .mul(t4(&rv, rs, &inner))
+            .sum()
+            .into_scalar::<f64>()
+    };
+    let h = 1e-6;
+    let check = |name: &str, grad: Vec<f64>, which: usize| {
+        let base = [xv.clone(), wv.clone(), bv.clone()];
+        for i in 0..base[which].len() {
+            let (mut plus, mut minus) = (base.clone(), base.clone());
+            plus[which][i] += h;
+            minus[which][i] -= h;
+            let fd = (loss(&plus[0], &plus[1], &plus[2]) - loss(&minus[0], &minus[1], &minus[2])) / (2.0 * h);
+            assert!((fd - grad[i]).abs() < 1e-6 * (1.0 + fd.abs()), "{name}[{i}]: {fd} vs {}", grad[i]);
+        }
+    };
+    check("∂x", to_vec(x.grad(&grads).unwrap()), 0);
+    check("∂W", to_vec(w.grad(&grads).unwrap()), 1);
+    check("∂b", to_vec(bias.grad(&grads).unwrap()), 2);
+}
