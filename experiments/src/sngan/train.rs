@@ -1,6 +1,7 @@
 //! SNGAN trained with a feature-space SW-type generator loss (CV-SW, section 5.2).
 //!
-//! Per generator step: `n_critic` discriminator steps with the hinge loss
+//! Per generator step: `n_critic` discriminator steps (one before the first generator step, as
+//! the official loop orders them, see [`d_steps_before`]) with the hinge loss
 //! `mean(relu(1 − D(x))) + mean(relu(1 + D(G(z))))`, then one generator step minimising the
 //! configured `sw-loss` estimator between the feature vectors `concat[flatten(features), D(·)]`
 //! of the last real batch and a generated batch; Adam for both; an EMA copy of G for samples and
@@ -144,6 +145,19 @@ fn mix(seed: u64, k: u64) -> u64 {
     seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
         .wrapping_add(k.wrapping_mul(0xD1B5_4A32_D192_ED03))
         .rotate_left(17)
+}
+
+/// The discriminator steps (0-based, over the whole run) that precede generator step `step`
+/// (1-based), as the official loop orders them: CV-SW `Generative_model/functions.py:139`
+/// runs the G step inside the D loop when `global_steps % n_critic == 0`, counting from 0, so
+/// the order is D0 G D1 … D5 G D6 … — the first G step follows one D step, every later one
+/// n_critic more. The G step's real batch is the last of them.
+fn d_steps_before(step: usize, n_critic: usize) -> std::ops::RangeInclusive<usize> {
+    if step <= 1 {
+        0..=0
+    } else {
+        n_critic * (step - 2) + 1..=n_critic * (step - 1)
+    }
 }
 
 /// Fixed noise for the sample grids: 64 latent vectors from (seed, "grid"), made on the host so
@@ -328,8 +342,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
         };
         let mut real = None;
         let mut d_loss_value = 0.0;
-        for j in 0..t.n_critic {
-            let k = (step - 1) * t.n_critic + j;
+        for (j, k) in d_steps_before(step, t.n_critic).enumerate() {
             let items = images.items(&schedule.indices(k))?;
             let x = Batch.batch(items, &device).images; // [B, 3, S, S]
             // Generated in training mode (batch statistics), no graph: D's step only.
@@ -463,4 +476,21 @@ fn loss_curves(run: &RunDir) -> Result<()> {
         false,
         false,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::d_steps_before;
+
+    /// The official order D0 G D1 … D5 G D6 …: G steps 1, 2, 3 follow D steps {0}, {1..5},
+    /// {6..10}, and consecutive G steps cover every D step exactly once.
+    #[test]
+    fn generator_steps_follow_d_steps_0_5_10_as_in_the_official_loop() {
+        assert_eq!(d_steps_before(1, 5).collect::<Vec<_>>(), [0]);
+        assert_eq!(d_steps_before(2, 5).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+        assert_eq!(d_steps_before(3, 5).collect::<Vec<_>>(), [6, 7, 8, 9, 10]);
+        let all: Vec<usize> = (1..=40).flat_map(|s| d_steps_before(s, 3)).collect();
+        assert_eq!(all, (0..all.len()).collect::<Vec<_>>());
+        assert_eq!(*d_steps_before(40, 3).end(), 3 * 39);
+    }
 }

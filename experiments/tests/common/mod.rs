@@ -16,7 +16,11 @@ pub fn repo() -> PathBuf {
 /// `tch` this way) and the arguments name no device; nothing otherwise.
 pub fn device_args(args: &[&str]) -> Vec<String> {
     match std::env::var("SWBURN_TEST_DEVICE") {
-        Ok(d) if !d.is_empty() && !args.contains(&"--device") && !args.contains(&"list") => {
+        // Subcommands (`sample`, `eval-gan`, `list`, …) take no --device.
+        Ok(d) if !d.is_empty()
+            && !args.contains(&"--device")
+            && args.first().is_none_or(|a| a.starts_with("--")) =>
+        {
             vec!["--device".into(), d]
         }
         _ => Vec::new(),

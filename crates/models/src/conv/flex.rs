@@ -165,8 +165,16 @@ fn col2im<E: Real>(dcols: &[E], g: &Geometry, dx: &mut [E]) {
                     }
                     let seg = &src[i * g.ow..(i + 1) * g.ow];
                     let dst = &mut plane[ih as usize * g.w..(ih as usize + 1) * g.w];
-                    for j in lo..hi {
-                        dst[g.s * j + v - g.p] += seg[j];
+                    if g.s == 1 {
+                        // contiguous on both sides: a vectorised add
+                        let start = lo + v - g.p;
+                        for (d, x) in dst[start..start + (hi - lo)].iter_mut().zip(&seg[lo..hi]) {
+                            *d += *x;
+                        }
+                    } else {
+                        for j in lo..hi {
+                            dst[g.s * j + v - g.p] += seg[j];
+                        }
                     }
                 }
             }

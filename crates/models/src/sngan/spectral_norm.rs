@@ -361,4 +361,36 @@ mod tests {
             .unwrap();
         assert_ne!(u0, u2);
     }
+
+    /// Through optimizer steps (as the trainer runs them: forward on the autodiff device,
+    /// backward, Adam returning a new module) the power-iteration state moves at every step and
+    /// keeps tracking the changing kernel: after 60 steps σ = uᵀWv is the top singular value of
+    /// the current W to 1e-3 (one iteration per forward, from a random start).
+    #[test]
+    fn the_state_tracks_the_weight_through_optimizer_steps() {
+        use burn::optim::{AdamConfig, GradientsParams};
+        let device = crate::test_device().autodiff();
+        device.seed(21);
+        let mut layer = SnConv2d::new(4, 6, 3, 1, true, ConvInit::PytorchDefault, &device);
+        let mut opt = AdamConfig::new().with_epsilon(1e-8).init();
+        let x = Tensor::<4>::random([2, 4, 5, 5], Distribution::Uniform(-1.0, 1.0), &device);
+        let read = |l: &SnConv2d| -> Vec<f32> {
+            l.sn.as_ref().unwrap().u.value_sync().inner().into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
+        };
+        let mut before = read(&layer);
+        for step in 0..60 {
+            let loss = layer.forward(x.clone()).powi_scalar(2).mean();
+            let grads = GradientsParams::from_grads(loss.backward(), &layer);
+            layer = opt.step(1e-2, layer, grads);
+            let after = read(&layer);
+            assert_ne!(before, after, "u did not move at step {step}");
+            before = after;
+        }
+        let w = layer.conv.weight.val().inner();
+        let (o, c) = (6, 4 * 9);
+        let values: Vec<f64> = w.clone().into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
+        let exact = top_singular(&values, o, c);
+        let sigma = layer.sn.as_ref().unwrap().sigma(w.reshape([o, c]));
+        assert!((sigma - exact).abs() < 1e-3 * exact, "σ estimate {sigma} vs top singular value {exact}");
+    }
 }
