@@ -271,11 +271,14 @@ def section_sngan(benches, binary, args):
 
 def section_inception(benches, binary, args):
     rows = json_lines(run_lines([benches["inception"], "16", "3"]))
-    r = rows[0]
-    md = table(["network", "batch", "seconds per image (flex, CPU)"],
-               [["FID Inception-v3 forward (pool3 + logits)", r["batch"],
-                 f"{r['seconds_per_image']:.3f}"]])
-    return rows, {"inception": md, "readme-inception": f"{r['seconds_per_image']:.2f} s"}
+    if args.tch_benches:
+        rows += json_lines(run_lines([args.tch_benches["inception"], "16", "3"],
+                                     dict(args.tch_env, SWBURN_BENCH_DEVICE="tch",
+                                          OMP_NUM_THREADS=str(args.threads))))
+    md = table(["network", "batch", "device", "seconds per image (CPU)"],
+               [["FID Inception-v3 forward (pool3 + logits)", r["batch"], r.get("device", "flex"),
+                 f"{r['seconds_per_image']:.3f}"] for r in rows])
+    return rows, {"inception": md, "readme-inception": f"{rows[0]['seconds_per_image']:.2f} s"}
 
 
 def section_flow(benches, binary, args):

@@ -105,6 +105,13 @@ impl DisBlock {
         }
     }
 
+    /// The block's convolutions (`c1`, `c2`, then the shortcut when it has one).
+    pub fn convs(&self) -> Vec<&SnConv2d> {
+        let mut v = vec![&self.c1, &self.c2];
+        v.extend(self.shortcut.as_ref());
+        v
+    }
+
     /// # Shapes
     /// `[B, c_in, H, W]` → `[B, c_out, H', W']`, H' = H/2 when down-sampling.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {

@@ -159,4 +159,64 @@ mod tests {
         }
         assert_eq!(DiscriminatorConfig::default().feature_dim(), 8193);
     }
+
+    /// Trained as the trainer does (two training forwards, backward, Adam returning a new
+    /// module; then a `no_grad()` clone's forward for the generator step), every spectrally
+    /// normalised kernel's σ = uᵀWv tracks the top singular value of its current W: a state
+    /// lost between steps (the official power iteration runs once per training forward) would
+    /// leave σ at its random start, far below.
+    #[test]
+    fn spectral_norm_states_track_the_kernels_through_training_steps() {
+        use burn::optim::{AdamConfig, GradientsParams};
+        let device = crate::test_device().autodiff();
+        device.seed(31);
+        let mut d = DiscriminatorConfig {
+            channels: 8,
+            ..Default::default()
+        }
+        .init(&device);
+        let mut opt = AdamConfig::new()
+            .with_beta_1(0.0)
+            .with_beta_2(0.9)
+            .with_epsilon(1e-8)
+            .init();
+        let real = Tensor::<4>::random([4, 3, 32, 32], Distribution::Uniform(-1.0, 1.0), &device);
+        let fake = Tensor::<4>::random([4, 3, 32, 32], Distribution::Uniform(-1.0, 1.0), &device);
+        for _ in 0..60 {
+            let loss = burn::tensor::activation::relu(d.forward(real.clone()).output.neg().add_scalar(1.0))
+                .mean()
+                + burn::tensor::activation::relu(d.forward(fake.clone()).output.add_scalar(1.0)).mean();
+            let grads = GradientsParams::from_grads(loss.backward(), &d);
+            d = opt.step(5e-3, d, grads);
+            let _ = d.clone().no_grad().forward(real.clone());
+        }
+        for (b, block) in d.blocks.iter().enumerate() {
+            for (k, conv) in block.convs().into_iter().enumerate() {
+                let w = conv.conv.weight.val().inner();
+                let [o, c, kh, kw] = w.dims();
+                let w2 = w.reshape([o, c * kh * kw]);
+                let values: Vec<f64> = w2.clone().into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
+                let exact = top_singular(&values, o, c * kh * kw);
+                let sigma = conv.sn.as_ref().unwrap().sigma(w2);
+                assert!(
+                    (sigma - exact).abs() < 0.02 * exact,
+                    "block {b} conv {k}: σ estimate {sigma} vs top singular value {exact}"
+                );
+            }
+        }
+    }
+
+    /// Largest singular value by power iterations on WᵀW in f64.
+    fn top_singular(w: &[f64], h: usize, c: usize) -> f64 {
+        let mut v = vec![1.0; c];
+        let mut s = 0.0;
+        for _ in 0..3000 {
+            let wv: Vec<f64> = (0..h).map(|i| (0..c).map(|j| w[i * c + j] * v[j]).sum()).collect();
+            let wtwv: Vec<f64> = (0..c).map(|j| (0..h).map(|i| w[i * c + j] * wv[i]).sum()).collect();
+            let n = wtwv.iter().map(|x| x * x).sum::<f64>().sqrt();
+            s = n.sqrt();
+            v = wtwv.iter().map(|x| x / n).collect();
+        }
+        s
+    }
 }
