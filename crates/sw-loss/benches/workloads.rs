@@ -9,7 +9,8 @@
 //! * `SWBURN_BENCH_ESTIMATORS`: comma-separated estimators (default
 //!   `sw,lcv-sw,ucv-sw,sw-rqmc,lcv-sw-rqmc,ucv-sw-rqmc`); the `-rqmc` ones draw fresh RQMC
 //!   directions (`DirectionKind::Rqmc`) inside every timed step, the others reuse one set of
-//!   uniform directions (as the PyTorch anchor does);
+//!   uniform directions (as the PyTorch anchor does); `dirs-uniform` and `dirs-rqmc` time
+//!   drawing the `[L, d]` directions alone (`DirectionKind::Uniform`, `DirectionKind::Rqmc`);
 //! * `SWBURN_BENCH_BURN_SORT=1`: on CubeCL devices also time `sw` with Burn's sort (host
 //!   round-trip) instead of the device sort (`"sort": "burn-host"`).
 
@@ -138,6 +139,16 @@ fn main() {
                     "burn-host"
                 };
                 let step = || {
+                    if let Some(kind) = estimator.strip_prefix("dirs-") {
+                        let kind = match kind {
+                            "uniform" => DirectionKind::Uniform,
+                            "rqmc" => DirectionKind::Rqmc,
+                            other => panic!("unknown direction kind `{other}`"),
+                        };
+                        let t = sw_loss::directions::sample(kind, w.l, w.d, &device);
+                        let _ = t.slice([0..1, 0..1]).into_scalar::<f32>();
+                        return;
+                    }
                     let xm = Measure::new(x.clone());
                     let ym = Measure::new(y.clone());
                     let (base, rqmc) = match estimator.strip_suffix("-rqmc") {

@@ -7,8 +7,10 @@
 //!             block are exactly orthonormal)
 //! rqmc        randomized quasi-Monte Carlo (crate::qmc): the circle lattice under a random
 //!             rotation (d = 2), the Fibonacci lattice under a Haar rotation (d = 3), a
-//!             scrambled Halton sequence through Φ⁻¹ and normalised (other d); each row is
-//!             marginally Unif(S^{d-1}), the rows are stratified jointly
+//!             scrambled Halton sequence through Φ⁻¹ and normalised (other d < 64, or
+//!             L > min(d/2, 64)), a cached scrambled Halton set under a Haar-random frame
+//!             (d ≥ 64, L ≤ min(d/2, 64)); each row is marginally Unif(S^{d-1}), the rows are
+//!             stratified jointly
 //! halton      the scrambled Halton directions of crate::qmc in any d (also d = 2, 3)
 //! fibonacci   quasi-uniform lattice on S^2 (a deterministic quadrature rule, d = 3)
 //! ```
@@ -30,7 +32,8 @@ pub enum DirectionKind {
     Uniform,
     /// Random orthonormal blocks of d rows.
     Orthogonal,
-    /// Randomized QMC: rotated lattice for d = 2, 3, scrambled Halton otherwise
+    /// Randomized QMC: rotated lattice for d = 2, 3, scrambled Halton for other d < 64, a
+    /// random frame over a cached scrambled-Halton set for d ≥ 64, L ≤ min(d/2, 64)
     /// ([`crate::qmc::rqmc_directions`]).
     Rqmc,
     /// Scrambled Halton through the inverse normal CDF, any d

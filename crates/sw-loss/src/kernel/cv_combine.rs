@@ -64,7 +64,12 @@ pub trait ControlVariateOps: Backend {
 /// The CV estimate `[B]` from W `[B, L]`, C `[B, L]` and E\[C\] `[B, 1]`; differentiable in all
 /// three (γ̂ held constant with `detach_gamma`). One fused op on Flex, the Burn composition
 /// [`cv::control_variate_estimate_reference`] elsewhere.
-pub fn cv_combine(w: Tensor<2>, c: Tensor<2>, expectation: Tensor<2>, detach_gamma: bool) -> Tensor<1> {
+pub fn cv_combine(
+    w: Tensor<2>,
+    c: Tensor<2>,
+    expectation: Tensor<2>,
+    detach_gamma: bool,
+) -> Tensor<1> {
     #[cfg(feature = "flex")]
     if super::has_fused_kernel(&w.device()) {
         return Tensor::from_dispatch(<Dispatch as ControlVariateOps>::cv_combine(
@@ -161,7 +166,10 @@ mod flex_impl {
     /// The values of a contiguous f32/f64 tensor, widened to f64 (small tensors only).
     fn host_f64(t: &FlexTensor, len: usize, what: &str) -> Vec<f64> {
         match t.dtype() {
-            DType::F32 => t.storage::<f32>()[..len].iter().map(|v| *v as f64).collect(),
+            DType::F32 => t.storage::<f32>()[..len]
+                .iter()
+                .map(|v| *v as f64)
+                .collect(),
             DType::F64 => t.storage::<f64>()[..len].to_vec(),
             other => panic!("{what}: unsupported dtype {other:?} (f32 and f64 are supported)"),
         }
@@ -170,7 +178,9 @@ mod flex_impl {
     /// A tensor of `dtype` from f64 values.
     fn tensor_from_f64(v: Vec<f64>, shape: Vec<usize>, dtype: DType) -> FlexTensor {
         let data = match dtype {
-            DType::F32 => TensorData::new(v.into_iter().map(|x| x as f32).collect::<Vec<_>>(), shape),
+            DType::F32 => {
+                TensorData::new(v.into_iter().map(|x| x as f32).collect::<Vec<_>>(), shape)
+            }
             DType::F64 => TensorData::new(v, shape),
             other => panic!("control variates: unsupported dtype {other:?}"),
         };
@@ -189,7 +199,9 @@ mod flex_impl {
                     type $e = f64;
                     FlexTensor::from_data(TensorData::new($body, $shape))
                 }
-                other => panic!("control variates: unsupported dtype {other:?} (f32 and f64 are supported)"),
+                other => panic!(
+                    "control variates: unsupported dtype {other:?} (f32 and f64 are supported)"
+                ),
             }
         };
     }
@@ -381,7 +393,14 @@ mod flex_impl {
         (16_384 / len.max(1)).max(1)
     }
 
-    fn projected_forward<E: Real>(px: &[E], py: &[E], rows: usize, n: usize, m: usize, upper: bool) -> Vec<E> {
+    fn projected_forward<E: Real>(
+        px: &[E],
+        py: &[E],
+        rows: usize,
+        n: usize,
+        m: usize,
+        upper: bool,
+    ) -> Vec<E> {
         let mut out = vec![E::default(); rows];
         let chunk = rows_per_task(n + m);
         out.par_chunks_mut(chunk).enumerate().for_each(|(t, o)| {
@@ -390,7 +409,11 @@ mod flex_impl {
                 let (mx, vx) = mean_var(&px[r * n..(r + 1) * n]);
                 let (my, vy) = mean_var(&py[r * m..(r + 1) * m]);
                 let delta = mx - my;
-                *ok = E::from_f64(if upper { delta * delta + vx + vy } else { delta * delta });
+                *ok = E::from_f64(if upper {
+                    delta * delta + vx + vy
+                } else {
+                    delta * delta
+                });
             }
         });
         out
@@ -409,25 +432,30 @@ mod flex_impl {
         let rows = g.len();
         let mut out = vec![E::default(); rows * n];
         let chunk = rows_per_task(n + m);
-        out.par_chunks_mut(chunk * n).enumerate().for_each(|(t, o)| {
-            for (k, orow) in o.chunks_mut(n).enumerate() {
-                let r = t * chunk + k;
-                let row = &own[r * n..(r + 1) * n];
-                let mean = row.iter().map(|v| v.to_f64()).sum::<f64>() / n as f64;
-                let mean_other =
-                    other[r * m..(r + 1) * m].iter().map(|v| v.to_f64()).sum::<f64>() / m as f64;
-                let scale = 2.0 * g[r].to_f64() / n as f64;
-                let base = scale * (mean - mean_other);
-                if upper {
-                    for (oi, v) in orow.iter_mut().zip(row) {
-                        *oi = E::from_f64(base + scale * (v.to_f64() - mean));
+        out.par_chunks_mut(chunk * n)
+            .enumerate()
+            .for_each(|(t, o)| {
+                for (k, orow) in o.chunks_mut(n).enumerate() {
+                    let r = t * chunk + k;
+                    let row = &own[r * n..(r + 1) * n];
+                    let mean = row.iter().map(|v| v.to_f64()).sum::<f64>() / n as f64;
+                    let mean_other = other[r * m..(r + 1) * m]
+                        .iter()
+                        .map(|v| v.to_f64())
+                        .sum::<f64>()
+                        / m as f64;
+                    let scale = 2.0 * g[r].to_f64() / n as f64;
+                    let base = scale * (mean - mean_other);
+                    if upper {
+                        for (oi, v) in orow.iter_mut().zip(row) {
+                            *oi = E::from_f64(base + scale * (v.to_f64() - mean));
+                        }
+                    } else {
+                        let v = E::from_f64(base);
+                        orow.iter_mut().for_each(|oi| *oi = v);
                     }
-                } else {
-                    let v = E::from_f64(base);
-                    orow.iter_mut().for_each(|oi| *oi = v);
                 }
-            }
-        });
+            });
         out
     }
 
@@ -493,7 +521,13 @@ mod flex_impl {
 
     /// Column means `[B, d]` and mean squared norms `[B]` of `[B, n, d]` (f64 sums), the
     /// columns cut into parallel tasks as in `moments.rs`.
-    fn column_moments<E: Real>(x: &[E], b: usize, n: usize, d: usize, squares: bool) -> (Vec<f64>, Vec<f64>) {
+    fn column_moments<E: Real>(
+        x: &[E],
+        b: usize,
+        n: usize,
+        d: usize,
+        squares: bool,
+    ) -> (Vec<f64>, Vec<f64>) {
         let mut means = vec![0f64; b * d];
         let mut second = vec![0f64; b];
         let inv_n = 1.0 / n as f64;
@@ -548,7 +582,11 @@ mod flex_impl {
     }
 
     /// E\[C\] `[B, 1]` and the means it used.
-    fn expectation_forward(x: &FlexTensor, y: &FlexTensor, upper: bool) -> (FlexTensor, Vec<f64>, Vec<f64>) {
+    fn expectation_forward(
+        x: &FlexTensor,
+        y: &FlexTensor,
+        upper: bool,
+    ) -> (FlexTensor, Vec<f64>, Vec<f64>) {
         let (b, n, m, d) = points_dims(x, y);
         let ((m1, s1), (m2, s2)) = match x.dtype() {
             DType::F32 => (
@@ -559,7 +597,9 @@ mod flex_impl {
                 column_moments(&x.storage::<f64>()[..b * n * d], b, n, d, upper),
                 column_moments(&y.storage::<f64>()[..b * m * d], b, m, d, upper),
             ),
-            other => panic!("cv_expectation: unsupported dtype {other:?} (f32 and f64 are supported)"),
+            other => {
+                panic!("cv_expectation: unsupported dtype {other:?} (f32 and f64 are supported)")
+            }
         };
         let out: Vec<f64> = (0..b)
             .map(|bi| {
@@ -578,50 +618,67 @@ mod flex_impl {
         (tensor_from_f64(out, vec![b, 1], x.dtype()), m1, m2)
     }
 
-    /// ∂E/∂(one side) `[B, n, d]`.
-    ///
-    /// Lower: `2 g_b (mean_own − mean_other) / (n d)`, the same row for every point, returned as
-    /// a `[B, 1, d]` row expanded (stride 0) to `[B, n, d]`: no `[B, n, d]` buffer is written,
-    /// and the gradient accumulation adds it in place into the projection's gradient.
-    /// Upper: `2 g_b (p_i − mean_other) / (n d)`, written once into uninitialised memory.
-    #[allow(clippy::too_many_arguments)]
-    fn expectation_grad<E: Real + std::ops::Sub<Output = E> + std::ops::Mul<Output = E>>(
+    /// ∂E/∂(one side) `[B, n, d]`, lower: `2 g_b (mean_own − mean_other) / (n d)`, the same
+    /// row for every point, returned as `[B, d]` rows (see [`expectation_grad_tensor`]).
+    fn expectation_grad_rows<E: Real>(
         g: &[E],
-        points: &[E],
         own: &[f64],
         other: &[f64],
-        b: usize,
         n: usize,
         d: usize,
-        upper: bool,
-    ) -> (Vec<E>, bool) {
+    ) -> Vec<E> {
         let scale = 2.0 / (n as f64 * d as f64);
-        if !upper {
-            let rows: Vec<E> = (0..b * d)
-                .map(|j| E::from_f64(scale * g[j / d].to_f64() * (own[j] - other[j])))
-                .collect();
-            return (rows, true);
-        }
-        let mut out: Vec<E> = Vec::with_capacity(b * n * d);
-        let other_e: Vec<E> = other.iter().map(|v| E::from_f64(*v)).collect();
-        out.spare_capacity_mut()
-            .par_chunks_mut(d)
+        own.iter()
+            .zip(other)
             .enumerate()
-            .for_each(|(pt, o)| {
-                let bi = pt / n;
-                let k = E::from_f64(scale * g[bi].to_f64());
-                let xi = &points[pt * d..(pt + 1) * d];
-                let mt = &other_e[bi * d..(bi + 1) * d];
-                for ((oi, v), t) in o.iter_mut().zip(xi).zip(mt) {
-                    oi.write(k * (*v - *t));
-                }
-            });
-        // SAFETY: the chunks cover all b·n·d elements and each was written above.
-        unsafe { out.set_len(b * n * d) };
-        (out, false)
+            .map(|(j, (a, t))| E::from_f64(scale * g[j / d].to_f64() * (a - t)))
+            .collect()
     }
 
-    /// The gradient tensor of one side from [`expectation_grad`].
+    /// ∂E/∂(one side) `[B, n, d]`, upper: `2 g_b (p_i − mean_other) / (n d)`, written into
+    /// `out` (every element).
+    fn expectation_grad_full<E: Real + std::ops::Sub<Output = E> + std::ops::Mul<Output = E>>(
+        g: &[E],
+        points: &[E],
+        other: &[f64],
+        n: usize,
+        d: usize,
+        out: &mut [std::mem::MaybeUninit<E>],
+    ) {
+        let scale = 2.0 / (n as f64 * d as f64);
+        let other_e: Vec<E> = other.iter().map(|v| E::from_f64(*v)).collect();
+        out.par_chunks_mut(d).enumerate().for_each(|(pt, o)| {
+            let bi = pt / n;
+            let k = E::from_f64(scale * g[bi].to_f64());
+            let xi = &points[pt * d..(pt + 1) * d];
+            let mt = &other_e[bi * d..(bi + 1) * d];
+            for ((oi, v), t) in o.iter_mut().zip(xi).zip(mt) {
+                oi.write(k * (*v - *t));
+            }
+        });
+    }
+
+    /// Largest gradient (elements) kept for reuse by [`UPPER_GRAD`].
+    const REUSE_MAX: usize = 1 << 24;
+
+    thread_local! {
+        /// The last upper-variate gradient buffer of this thread, reused by the next backward
+        /// when nothing else holds it any more (it is only ever written while uniquely owned).
+        /// The gradient accumulation adds it into the projection's gradient of the same points
+        /// and drops its reference, so in a training loop one `[B, n, d]` buffer serves every
+        /// step instead of a fresh allocation, whose pages the allocator may return to the
+        /// system between steps and fault in again (measured: several ms per step at
+        /// n·d = 10⁶ in feature spaces).
+        static UPPER_GRAD: std::cell::RefCell<Option<FlexTensor>> =
+            const { std::cell::RefCell::new(None) };
+    }
+
+    /// The gradient tensor of one side of `cv_expectation`.
+    ///
+    /// Lower: `[B, 1, d]` rows expanded (stride 0) to `[B, n, d]`, so no `[B, n, d]` buffer is
+    /// written and the gradient accumulation adds it in place into the projection's gradient.
+    /// Upper: a full `[B, n, d]` tensor, written once into the reused buffer of
+    /// [`UPPER_GRAD`] where it is free, else into fresh uninitialised memory.
     #[allow(clippy::too_many_arguments)]
     fn expectation_grad_tensor(
         g: &FlexTensor,
@@ -633,31 +690,72 @@ mod flex_impl {
         d: usize,
         upper: bool,
     ) -> FlexTensor {
-        macro_rules! typed {
+        let dtype = points.dtype();
+        if !upper {
+            let rows = match dtype {
+                DType::F32 => TensorData::new(
+                    expectation_grad_rows::<f32>(&g.storage::<f32>()[..b], own, other, n, d),
+                    [b, 1, d],
+                ),
+                DType::F64 => TensorData::new(
+                    expectation_grad_rows::<f64>(&g.storage::<f64>()[..b], own, other, n, d),
+                    [b, 1, d],
+                ),
+                other => panic!("cv_expectation: unsupported dtype {other:?}"),
+            };
+            return <Flex as FloatTensorOps<Flex>>::float_expand(
+                FlexTensor::from_data(rows),
+                Shape::from([b, n, d]),
+            );
+        }
+        let len = b * n * d;
+        let reused = UPPER_GRAD.with(|slot| {
+            let mut slot = slot.borrow_mut();
+            let fits = slot.as_ref().is_some_and(|t| {
+                t.dtype() == dtype
+                    && t.shape().dims::<3>() == [b, n, d]
+                    && t.is_contiguous()
+                    && t.layout().start_offset() == 0
+                    && t.is_unique()
+            });
+            if fits { slot.take() } else { None }
+        });
+        macro_rules! fill {
             ($e:ty) => {{
-                let (v, row) = expectation_grad::<$e>(
-                    &g.storage::<$e>()[..b],
-                    &points.storage::<$e>()[..b * n * d],
-                    own,
-                    other,
-                    b,
-                    n,
-                    d,
-                    upper,
-                );
-                if row {
-                    let t = FlexTensor::from_data(TensorData::new(v, [b, 1, d]));
-                    <Flex as FloatTensorOps<Flex>>::float_expand(t, Shape::from([b, n, d]))
-                } else {
-                    FlexTensor::from_data(TensorData::new(v, [b, n, d]))
+                let (gs, xs) = (&g.storage::<$e>()[..b], &points.storage::<$e>()[..len]);
+                match reused {
+                    Some(mut t) => {
+                        let out = t.try_storage_mut::<$e>().expect("uniquely owned");
+                        // SAFETY: MaybeUninit<E> has the layout of E; every element is
+                        // overwritten.
+                        let out = unsafe {
+                            std::slice::from_raw_parts_mut(
+                                out.as_mut_ptr() as *mut std::mem::MaybeUninit<$e>,
+                                len,
+                            )
+                        };
+                        expectation_grad_full::<$e>(gs, xs, other, n, d, out);
+                        t
+                    }
+                    None => {
+                        let mut v: Vec<$e> = Vec::with_capacity(len);
+                        expectation_grad_full::<$e>(gs, xs, other, n, d, v.spare_capacity_mut());
+                        // SAFETY: all `len` elements were written above.
+                        unsafe { v.set_len(len) };
+                        FlexTensor::from_data(TensorData::new(v, [b, n, d]))
+                    }
                 }
             }};
         }
-        match points.dtype() {
-            DType::F32 => typed!(f32),
-            DType::F64 => typed!(f64),
+        let out = match dtype {
+            DType::F32 => fill!(f32),
+            DType::F64 => fill!(f64),
             other => panic!("cv_expectation: unsupported dtype {other:?}"),
+        };
+        if len <= REUSE_MAX {
+            UPPER_GRAD.with(|slot| *slot.borrow_mut() = Some(out.clone()));
         }
+        out
     }
 
     #[derive(Debug)]
@@ -700,11 +798,19 @@ mod flex_impl {
             combine_forward(&contiguous(w), &contiguous(c), &contiguous(expectation))
         }
 
-        fn projected_cv(px: FloatTensor<Self>, py: FloatTensor<Self>, upper: bool) -> FloatTensor<Self> {
+        fn projected_cv(
+            px: FloatTensor<Self>,
+            py: FloatTensor<Self>,
+            upper: bool,
+        ) -> FloatTensor<Self> {
             projected_flex(px, py, upper)
         }
 
-        fn cv_expectation(x: FloatTensor<Self>, y: FloatTensor<Self>, upper: bool) -> FloatTensor<Self> {
+        fn cv_expectation(
+            x: FloatTensor<Self>,
+            y: FloatTensor<Self>,
+            upper: bool,
+        ) -> FloatTensor<Self> {
             expectation_forward(&contiguous(x), &contiguous(y), upper).0
         }
     }
@@ -741,7 +847,11 @@ mod flex_impl {
             }
         }
 
-        fn projected_cv(px: FloatTensor<Self>, py: FloatTensor<Self>, upper: bool) -> FloatTensor<Self> {
+        fn projected_cv(
+            px: FloatTensor<Self>,
+            py: FloatTensor<Self>,
+            upper: bool,
+        ) -> FloatTensor<Self> {
             let (px, node_x) = px.into_parts();
             let (py, node_y) = py.into_parts();
             match ProjectedCvBackward
@@ -758,7 +868,11 @@ mod flex_impl {
             }
         }
 
-        fn cv_expectation(x: FloatTensor<Self>, y: FloatTensor<Self>, upper: bool) -> FloatTensor<Self> {
+        fn cv_expectation(
+            x: FloatTensor<Self>,
+            y: FloatTensor<Self>,
+            upper: bool,
+        ) -> FloatTensor<Self> {
             let (x, node_x) = x.into_parts();
             let (y, node_y) = y.into_parts();
             let (x, y) = (contiguous(x), contiguous(y));
