@@ -62,7 +62,8 @@ def build():
     return benches, binary
 
 
-FEATURES_TCH = FEATURES + ",sw-loss/tch,models/tch"
+# The feature set of scripts/test_tch.sh (no wgpu: one Burn build with flex + LibTorch).
+FEATURES_TCH = "sw-loss/tch,models/tch,experiments/tch"
 
 
 def tch_env():
@@ -83,7 +84,8 @@ def build_tch():
     env.setdefault("CARGO_TARGET_DIR", "/var/tmp/swburn-target")
     extra = tch_env()
     env.update(extra)
-    cmd = ["cargo", "test", "--release", "-p", "sw-loss", "-p", "models", "--features", FEATURES_TCH,
+    cmd = ["cargo", "test", "--release", "-p", "sw-loss", "-p", "models", "-p", "experiments",
+           "--features", FEATURES_TCH,
            "--benches", "--no-run", "--message-format=json-render-diagnostics"]
     log(" ".join(cmd) + "  (LibTorch from " + extra.get("VIRTUAL_ENV", "?") + ")")
     out = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, check=True, text=True)

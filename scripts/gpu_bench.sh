@@ -38,7 +38,8 @@ bench_exe() {
 # The same with Burn's LibTorch backend, in scripts/tch_env.sh's environment (a subshell).
 bench_exe_tch() {
   ( eval "$(scripts/tch_env.sh)"
-    cargo bench -p sw-loss -p models --features "sw-loss/tch,models/tch" --bench "$1" --no-run 2>&1 \
+    cargo bench -p sw-loss -p models -p experiments --features "sw-loss/tch,models/tch,experiments/tch" \
+      --bench "$1" --no-run 2>&1 \
       | sed -n "s/.*Executable benches\/$1.rs (\(.*\))/\1/p" | tail -n 1 )
 }
 
