@@ -39,6 +39,20 @@ def log(msg):
     print(f"[bench] {msg}", file=sys.stderr, flush=True)
 
 
+def bench_executables(cargo_json):
+    """{bench name: executable} from cargo's `--message-format=json` output."""
+    benches = {}
+    for line in cargo_json.splitlines():
+        try:
+            msg = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if msg.get("reason") == "compiler-artifact" and msg.get("executable"):
+            if "bench" in msg["target"]["kind"]:
+                benches[msg["target"]["name"]] = msg["executable"]
+    return benches
+
+
 def build():
     """Builds benches + binary; returns {bench name: executable}."""
     env = dict(os.environ)
@@ -47,15 +61,7 @@ def build():
            "--benches", "--no-run", "--message-format=json-render-diagnostics"]
     log(" ".join(cmd))
     out = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, check=True, text=True)
-    benches = {}
-    for line in out.stdout.splitlines():
-        try:
-            msg = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if msg.get("reason") == "compiler-artifact" and msg.get("executable"):
-            if "bench" in msg["target"]["kind"]:
-                benches[msg["target"]["name"]] = msg["executable"]
+    benches = bench_executables(out.stdout)
     subprocess.run(["cargo", "build", "--release", "--workspace", "--features", FEATURES],
                    cwd=ROOT, env=env, check=True)
     binary = ROOT / env["CARGO_TARGET_DIR"] / "release" / "experiments"  # cargo ran in ROOT
@@ -89,16 +95,7 @@ def build_tch():
            "--benches", "--no-run", "--message-format=json-render-diagnostics"]
     log(" ".join(cmd) + "  (LibTorch from " + extra.get("VIRTUAL_ENV", "?") + ")")
     out = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, check=True, text=True)
-    benches = {}
-    for line in out.stdout.splitlines():
-        try:
-            msg = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if msg.get("reason") == "compiler-artifact" and msg.get("executable"):
-            if "bench" in msg["target"]["kind"]:
-                benches[msg["target"]["name"]] = msg["executable"]
-    return benches, extra
+    return bench_executables(out.stdout), extra
 
 
 def run_lines(cmd, env_extra=None, cwd=ROOT):
