@@ -187,25 +187,6 @@ mod flex_impl {
         FlexTensor::from_data(data)
     }
 
-    /// Dispatches a generic slice computation on a dtype; the body returns `Vec<E>`.
-    macro_rules! by_dtype {
-        ($dtype:expr, $shape:expr, |$e:ident| $body:expr) => {
-            match $dtype {
-                DType::F32 => {
-                    type $e = f32;
-                    FlexTensor::from_data(TensorData::new($body, $shape))
-                }
-                DType::F64 => {
-                    type $e = f64;
-                    FlexTensor::from_data(TensorData::new($body, $shape))
-                }
-                other => panic!(
-                    "control variates: unsupported dtype {other:?} (f32 and f64 are supported)"
-                ),
-            }
-        };
-    }
-
     // ---------------------------------------------------------------------------------------
     // cv_combine
 
@@ -463,7 +444,7 @@ mod flex_impl {
         let (b, l, n, m) = rows_dims(&px, &py);
         let (px, py) = (contiguous(px), contiguous(py));
         let rows = b * l;
-        by_dtype!(px.dtype(), [b, l], |E| projected_forward::<E>(
+        by_dtype!("control variates", px.dtype(), [b, l], |E| projected_forward::<E>(
             &px.storage::<E>()[..rows * n],
             &py.storage::<E>()[..rows * m],
             rows,
@@ -492,7 +473,7 @@ mod flex_impl {
             let (b, l, n, m) = rows_dims(&px, &py);
             let rows = b * l;
             if let Some(node) = node_x {
-                let grad = by_dtype!(px.dtype(), [b, l, n], |E| projected_backward::<E>(
+                let grad = by_dtype!("control variates", px.dtype(), [b, l, n], |E| projected_backward::<E>(
                     &g.storage::<E>()[..rows],
                     &px.storage::<E>()[..rows * n],
                     &py.storage::<E>()[..rows * m],
@@ -503,7 +484,7 @@ mod flex_impl {
                 grads.register::<Flex>(node.id, grad);
             }
             if let Some(node) = node_y {
-                let grad = by_dtype!(py.dtype(), [b, l, m], |E| projected_backward::<E>(
+                let grad = by_dtype!("control variates", py.dtype(), [b, l, m], |E| projected_backward::<E>(
                     &g.storage::<E>()[..rows],
                     &py.storage::<E>()[..rows * m],
                     &px.storage::<E>()[..rows * n],

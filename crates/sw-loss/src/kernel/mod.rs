@@ -20,6 +20,26 @@ use burn::backend::{Backend, tensor::FloatTensor};
 use burn::backend::{Dispatch, backend_extension};
 use burn::tensor::{Device, Tensor};
 
+/// Dispatches a generic slice computation of a Flex kernel on a float dtype: the body returns
+/// `Vec<E>` for `E` = f32 or f64, made into a Flex tensor of `$shape`; other dtypes panic
+/// naming the kernel `$what`. Shared by `project.rs` and `cv_combine.rs` (declared before them).
+#[cfg(feature = "flex")]
+macro_rules! by_dtype {
+    ($what:expr, $dtype:expr, $shape:expr, |$e:ident| $body:expr) => {
+        match $dtype {
+            DType::F32 => {
+                type $e = f32;
+                FlexTensor::from_data(TensorData::new($body, $shape))
+            }
+            DType::F64 => {
+                type $e = f64;
+                FlexTensor::from_data(TensorData::new($body, $shape))
+            }
+            other => panic!("{}: unsupported dtype {other:?} (f32 and f64 are supported)", $what),
+        }
+    };
+}
+
 #[cfg(feature = "cube")]
 mod cube_sort;
 pub mod cv_combine;

@@ -416,23 +416,6 @@ fn grad_theta<E: Real>(g: &[E], x: &[E], b: usize, n: usize, l: usize, d: usize)
     out
 }
 
-/// Dispatches a slice computation on the dtype of `like`.
-macro_rules! by_dtype {
-    ($dtype:expr, $shape:expr, |$e:ident| $body:expr) => {
-        match $dtype {
-            DType::F32 => {
-                type $e = f32;
-                FlexTensor::from_data(TensorData::new($body, $shape))
-            }
-            DType::F64 => {
-                type $e = f64;
-                FlexTensor::from_data(TensorData::new($body, $shape))
-            }
-            other => panic!("project: unsupported dtype {other:?} (f32 and f64 are supported)"),
-        }
-    };
-}
-
 fn dims(points: &FlexTensor, theta: &FlexTensor) -> (usize, usize, usize, usize) {
     let (ps, ts) = (points.shape(), theta.shape());
     assert!(
@@ -445,7 +428,7 @@ fn dims(points: &FlexTensor, theta: &FlexTensor) -> (usize, usize, usize, usize)
 fn project_flex(points: FlexTensor, theta: FlexTensor) -> FlexTensor {
     let (b, n, l, d) = dims(&points, &theta);
     let (points, theta) = (contiguous(points), contiguous(theta));
-    by_dtype!(points.dtype(), [b, l, n], |E| forward::<E>(
+    by_dtype!("project", points.dtype(), [b, l, n], |E| forward::<E>(
         &points.storage::<E>()[..b * n * d],
         &theta.storage::<E>()[..b * l * d],
         b,
@@ -479,7 +462,7 @@ impl Backward<Flex, 2> for ProjectBackward {
         let (points, theta) = ops.state;
         let (b, n, l, d) = dims(&points, &theta);
         if let Some(node) = node_points {
-            let grad = by_dtype!(g.dtype(), [b, n, d], |E| grad_points::<E>(
+            let grad = by_dtype!("project", g.dtype(), [b, n, d], |E| grad_points::<E>(
                 &g.storage::<E>()[..b * l * n],
                 &theta.storage::<E>()[..b * l * d],
                 b,
@@ -490,7 +473,7 @@ impl Backward<Flex, 2> for ProjectBackward {
             grads.register::<Flex>(node.id, grad);
         }
         if let Some(node) = node_theta {
-            let grad = by_dtype!(g.dtype(), [b, l, d], |E| grad_theta::<E>(
+            let grad = by_dtype!("project", g.dtype(), [b, l, d], |E| grad_theta::<E>(
                 &g.storage::<E>()[..b * l * n],
                 &points.storage::<E>()[..b * n * d],
                 b,
