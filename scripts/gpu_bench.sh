@@ -43,25 +43,27 @@ bench_exe_tch() {
       | sed -n "s/.*Executable benches\/$1.rs (\(.*\))/\1/p" | tail -n 1 )
 }
 
+# `bundle_bench BUILDER NAME OUT`: builds bench NAME with BUILDER (bench_exe or bench_exe_tch),
+# strips it to $BUNDLE/OUT and gzips it.
+bundle_bench() {
+  local exe
+  exe="$("$1" "$2")"
+  [ -x "$exe" ] || { echo "could not build the $2 bench ($1)" >&2; exit 1; }
+  strip -o "$BUNDLE/$3" "$exe"
+  gzip -9 "$BUNDLE/$3"
+}
+
 prepare() {
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/swburn-target}"
   rm -rf "$BUNDLE"
   mkdir -p "$BUNDLE/lib"
-  local name exe
+  local name
   for name in workloads sngan_steps; do
-    exe="$(bench_exe "$name")"
-    [ -x "$exe" ] || { echo "could not build the $name bench" >&2; exit 1; }
-    strip -o "$BUNDLE/$name" "$exe"
-    gzip -9 "$BUNDLE/$name"
+    bundle_bench bench_exe "$name" "$name"
+    if [ "${SWBURN_GPU_BENCH_TCH:-1}" != 0 ]; then
+      bundle_bench bench_exe_tch "$name" "${name}_tch"
+    fi
   done
-  if [ "${SWBURN_GPU_BENCH_TCH:-1}" != 0 ]; then
-    for name in workloads sngan_steps; do
-      exe="$(bench_exe_tch "$name")"
-      [ -x "$exe" ] || { echo "could not build the $name bench with tch" >&2; exit 1; }
-      strip -o "$BUNDLE/${name}_tch" "$exe"
-      gzip -9 "$BUNDLE/${name}_tch"
-    done
-  fi
   local tmp
   tmp="$(mktemp -d)"
   if (cd "$tmp" && apt-get download libvulkan1 >/dev/null 2>&1); then
