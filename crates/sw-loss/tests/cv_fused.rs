@@ -18,6 +18,24 @@ fn t3(data: Vec<f64>, dims: [usize; 3], device: &Device, dtype: DType) -> Tensor
     Tensor::from_data(TensorData::new(data, dims), (device, dtype))
 }
 
+/// The value of `op(x, y)` and the gradients of `loss(op(x, y), x)` with respect to x and y
+/// (the inputs made to require gradients here).
+fn value_and_input_grads(
+    (x, y): (Tensor<3>, Tensor<3>),
+    op: impl Fn(Tensor<3>, Tensor<3>) -> Tensor<2>,
+    loss: impl FnOnce(Tensor<2>, &Tensor<3>) -> Tensor<1>,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let (x, y) = (x.require_grad(), y.require_grad());
+    let out = op(x.clone(), y.clone());
+    let value = to_vec(out.clone());
+    let grads = loss(out, &x).backward();
+    (
+        value,
+        to_vec(x.grad(&grads).unwrap()),
+        to_vec(y.grad(&grads).unwrap()),
+    )
+}
+
 /// Relative tolerance of a fused-vs-reference comparison in `dtype`.
 fn tol(dtype: DType) -> f64 {
     if dtype == DType::F32 { 2e-5 } else { 1e-11 }
@@ -146,22 +164,19 @@ fn projected_cv_matches_reference_in_value_and_gradient() {
     for dtype in [DType::F32, DType::F64] {
         for upper in [false, true] {
             let run = |fused: bool| {
-                let xt = t3(px.clone(), [b, l, n], &device, dtype).require_grad();
-                let yt = t3(py.clone(), [b, l, m], &device, dtype).require_grad();
-                let out = if fused {
-                    projected_cv(xt.clone(), yt.clone(), upper)
-                } else {
-                    control_variate_from_projections_reference(xt.clone(), yt.clone(), upper)
+                let op = |x: Tensor<3>, y: Tensor<3>| {
+                    if fused {
+                        projected_cv(x, y, upper)
+                    } else {
+                        control_variate_from_projections_reference(x, y, upper)
+                    }
                 };
-                let value = to_vec(out.clone());
-                let grads = (out * t2(coef.clone(), b, l, &device, dtype))
-                    .sum()
-                    .backward();
-                (
-                    value,
-                    to_vec(xt.grad(&grads).unwrap()),
-                    to_vec(yt.grad(&grads).unwrap()),
-                )
+                let weights = t2(coef.clone(), b, l, &device, dtype);
+                let inputs = (
+                    t3(px.clone(), [b, l, n], &device, dtype),
+                    t3(py.clone(), [b, l, m], &device, dtype),
+                );
+                value_and_input_grads(inputs, op, |out, _| (out * weights).sum())
             };
             let (v1, gx1, gy1) = run(true);
             let (v2, gx2, gy2) = run(false);
@@ -198,24 +213,24 @@ fn cv_expectation_matches_reference_in_value_and_gradient() {
     for dtype in [DType::F32, DType::F64] {
         for upper in [false, true] {
             let run = |fused: bool| {
-                let xt = t3(x.clone(), [b, n, d], &device, dtype).require_grad();
-                let yt = t3(y.clone(), [b, m, d], &device, dtype).require_grad();
-                let out = if fused {
-                    cv_expectation(xt.clone(), yt.clone(), upper)
-                } else {
-                    control_variate_expectation_reference(xt.clone(), yt.clone(), upper)
+                let op = |x: Tensor<3>, y: Tensor<3>| {
+                    if fused {
+                        cv_expectation(x, y, upper)
+                    } else {
+                        control_variate_expectation_reference(x, y, upper)
+                    }
                 };
-                let value = to_vec(out.clone());
+                let weights = t2(vec![1.7, -0.9], b, 1, &device, dtype);
+                let other = t3(other.clone(), [b, n, d], &device, dtype);
+                let inputs = (
+                    t3(x.clone(), [b, n, d], &device, dtype),
+                    t3(y.clone(), [b, m, d], &device, dtype),
+                );
                 // A second, contiguous gradient of x, so the (for the lower variate
                 // broadcast) gradient is accumulated with another one.
-                let extra = (xt.clone() * t3(other.clone(), [b, n, d], &device, dtype)).sum();
-                let loss = (out * t2(vec![1.7, -0.9], b, 1, &device, dtype)).sum() + extra;
-                let grads = loss.backward();
-                (
-                    value,
-                    to_vec(xt.grad(&grads).unwrap()),
-                    to_vec(yt.grad(&grads).unwrap()),
-                )
+                value_and_input_grads(inputs, op, |out, x| {
+                    (out * weights).sum() + (x.clone() * other).sum()
+                })
             };
             let (v1, gx1, gy1) = run(true);
             let (v2, gx2, gy2) = run(false);
