@@ -57,11 +57,10 @@ fn check_sw(dtype: DType, tol: f64, force_weights: bool) {
 }
 
 fn check_sw_on(device: &Device, dtype: DType, tol: f64, force_weights: bool, device_name: &str) {
-    let device = device.clone();
     let cases = sliced_cases();
     assert!(cases.len() >= 6, "fixture has {} sliced cases", cases.len());
     for (i, case) in cases.iter().enumerate() {
-        let c = build(case, &device, dtype, force_weights);
+        let c = build(case, device, dtype, force_weights);
         let got = scalar(sw_with_directions(&c.x, &c.y, &c.dirs, c.p, Reduction::Mean).unwrap());
         let want = case["sw"].as_f64().unwrap();
         assert!(
