@@ -11,6 +11,7 @@ use common::time;
 use models::inception::FidInception;
 
 fn main() {
+    common::keep_freed_memory();
     let args: Vec<usize> = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse().ok())

@@ -16,6 +16,7 @@ use sw_loss::{Directions, Measure, Reduction, sw_pp_with_directions};
 const CHAMFER_MAX_ENTRIES: usize = 1 << 30;
 
 fn main() {
+    common::keep_freed_memory();
     let device = Device::flex().autodiff();
     device.seed(0);
     for k in 4..=7 {

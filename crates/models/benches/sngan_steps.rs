@@ -20,6 +20,7 @@ use models::sngan::{DiscriminatorConfig, GeneratorConfig};
 use sw_loss::{LossConfig, Measure};
 
 fn main() {
+    common::keep_freed_memory();
     let args: Vec<usize> = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse().ok())

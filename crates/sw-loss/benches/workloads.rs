@@ -12,7 +12,9 @@
 //!   uniform directions (as the PyTorch anchor does); `dirs-uniform` and `dirs-rqmc` time
 //!   drawing the `[L, d]` directions alone (`DirectionKind::Uniform`, `DirectionKind::Rqmc`);
 //! * `SWBURN_BENCH_BURN_SORT=1`: on CubeCL devices also time `sw` with Burn's sort (host
-//!   round-trip) instead of the device sort (`"sort": "burn-host"`).
+//!   round-trip) instead of the device sort (`"sort": "burn-host"`);
+//! * `SWBURN_BENCH_GLIBC_DEFAULTS=1`: leave glibc's `malloc` as it is (by default the bench calls
+//!   `sw_loss::allocator::keep_freed_memory`, as the `experiments` binary does).
 
 use std::time::Instant;
 
@@ -85,6 +87,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    // As the `experiments` binary does; `SWBURN_BENCH_GLIBC_DEFAULTS=1` keeps glibc's defaults.
+    if !std::env::var("SWBURN_BENCH_GLIBC_DEFAULTS").is_ok_and(|v| v == "1") {
+        sw_loss::allocator::keep_freed_memory();
+    }
     let list = |var: &str, default: &str| -> Vec<String> {
         std::env::var(var)
             .unwrap_or_else(|_| default.to_string())

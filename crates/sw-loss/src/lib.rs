@@ -1,6 +1,7 @@
 #![warn(missing_docs)]
 #![doc = include_str!("../README.md")]
 
+pub mod allocator;
 pub mod config;
 pub mod control_variates;
 pub mod directions;

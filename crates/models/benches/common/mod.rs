@@ -21,3 +21,13 @@ pub fn time(reps: usize, mut f: impl FnMut()) -> f64 {
             .collect(),
     )
 }
+
+/// `sw_loss::allocator::keep_freed_memory`, as the `experiments` binary does, unless
+/// `SWBURN_BENCH_GLIBC_DEFAULTS=1` asks for glibc's defaults (to time the difference).
+pub fn keep_freed_memory() {
+    if std::env::var("SWBURN_BENCH_GLIBC_DEFAULTS").is_ok_and(|v| v == "1") {
+        eprintln!("glibc malloc defaults (SWBURN_BENCH_GLIBC_DEFAULTS=1)");
+    } else {
+        sw_loss::allocator::keep_freed_memory();
+    }
+}
