@@ -13,6 +13,7 @@ pub mod evaluation;
 pub mod fmap;
 pub mod inception;
 pub mod mesh_ode;
+pub mod norm;
 pub mod pointnet;
 pub mod sngan;
 

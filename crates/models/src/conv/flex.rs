@@ -182,21 +182,24 @@ fn col2im<E: Real>(dcols: &[E], g: &Geometry, dx: &mut [E]) {
     }
 }
 
-/// `dst (m×n, row stride dst_rs) = [dst +] lhs · rhs` with `gemm`'s strides
-/// (`*_rs` row stride, `*_cs` column stride), `accumulate` reading `dst`.
+/// `dst (m×n) = [dst +] lhs · rhs` with `gemm`'s strides: each operand is `(slice, row stride,
+/// column stride)`; `accumulate` reads `dst`. gemm works column-major inside (it transposes a
+/// row-major `dst`), packs its left operand into panels of 64 rows unless it is short and
+/// unit-stride along the rows, and reads a right operand with unit row stride in place: pick the
+/// layout of `dst` so that the operand that would need a strided gather is the small one.
 #[allow(clippy::too_many_arguments)]
 fn matmul<E: Real>(
     m: usize,
     n: usize,
     depth: usize,
-    dst: &mut [E],
+    dst: (&mut [E], usize, usize),
     accumulate: bool,
     lhs: (&[E], usize, usize),
     rhs: (&[E], usize, usize),
     par: Parallelism,
 ) {
-    let ((a, a_rs, a_cs), (b, b_rs, b_cs)) = (lhs, rhs);
-    assert!(dst.len() >= m * n);
+    let ((d, d_rs, d_cs), (a, a_rs, a_cs), (b, b_rs, b_cs)) = (dst, lhs, rhs);
+    assert!(m == 0 || n == 0 || d.len() > (m - 1) * d_rs + (n - 1) * d_cs);
     assert!(m == 0 || depth == 0 || a.len() > (m - 1) * a_rs + (depth - 1) * a_cs);
     assert!(n == 0 || depth == 0 || b.len() > (depth - 1) * b_rs + (n - 1) * b_cs);
     // SAFETY: the asserts above keep every index gemm reads or writes inside the slices;
@@ -206,9 +209,9 @@ fn matmul<E: Real>(
             m,
             n,
             depth,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
+            d.as_mut_ptr(),
+            d_cs as isize,
+            d_rs as isize,
             accumulate,
             a.as_ptr(),
             a_cs as isize,
@@ -257,7 +260,7 @@ fn forward<E: Real>(x: &[E], weight: &[E], bias: &[E], g: Geometry) -> Vec<E> {
                 im2col(xn, &g, cols);
                 &cols[..]
             };
-            matmul(g.o, ohw, ckk, yn, true, (weight, ckk, 1), (rhs, ohw, 1), par);
+            matmul(g.o, ohw, ckk, (yn, ohw, 1), true, (weight, ckk, 1), (rhs, ohw, 1), par);
         },
     );
     y
@@ -321,23 +324,25 @@ fn backward<E: Real>(
                 let xn = &x[n * image..(n + 1) * image];
                 let gn = &grad[n * g.o * ohw..(n + 1) * g.o * ohw];
                 if want_w {
-                    // ∂W += G[n] · cols[n]ᵀ : [O, OhOw] × [OhOw, Ckk]
+                    // ∂W += G[n] · cols[n]ᵀ : [O, OhOw] × [OhOw, Ckk], written column-major
+                    // (`dw` holds ∂Wᵀ [Ckk, O]): gemm then gathers the small G[n] into its
+                    // panels and reads cols[n]ᵀ in place, instead of gathering all of cols[n].
                     let cols_n: &[E] = if pointwise {
                         xn
                     } else {
                         im2col(xn, &g, &mut cols);
                         &cols
                     };
-                    matmul(g.o, ckk, ohw, &mut dw, true, (gn, ohw, 1), (cols_n, 1, ohw), par);
+                    matmul(g.o, ckk, ohw, (&mut dw, 1, g.o), true, (gn, ohw, 1), (cols_n, 1, ohw), par);
                 }
                 if let Some(dxc) = dx_chunk.as_deref_mut() {
                     let dxn = &mut dxc[(n - first) * image..(n - first + 1) * image];
                     if pointwise {
                         // ∂x[n] = Wᵀ · G[n] : [C, O] × [O, HW]
-                        matmul(g.c, ohw, g.o, dxn, false, (weight, 1, ckk), (gn, ohw, 1), par);
+                        matmul(g.c, ohw, g.o, (dxn, ohw, 1), false, (weight, 1, ckk), (gn, ohw, 1), par);
                     } else {
                         // dcols = Wᵀ · G[n] : [Ckk, O] × [O, OhOw], then the scatter-add
-                        matmul(ckk, ohw, g.o, &mut cols, false, (weight, 1, ckk), (gn, ohw, 1), par);
+                        matmul(ckk, ohw, g.o, (&mut cols, ohw, 1), false, (weight, 1, ckk), (gn, ohw, 1), par);
                         col2im(&cols, &g, dxn);
                     }
                 }
@@ -345,11 +350,14 @@ fn backward<E: Real>(
             dw
         })
         .collect();
+    // Σ over the threads' ∂Wᵀ [Ckk, O], transposed to ∂W [O, Ckk].
     let dw = want_w.then(|| {
         let mut total = vec![E::default(); g.o * ckk];
         for part in &partial_dw {
-            for (t, v) in total.iter_mut().zip(part) {
-                *t += *v;
+            for (kk, row) in part.chunks(g.o).enumerate() {
+                for (o, v) in row.iter().enumerate() {
+                    total[o * ckk + kk] += *v;
+                }
             }
         }
         total

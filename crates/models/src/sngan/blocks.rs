@@ -15,7 +15,8 @@ use burn::tensor::module::avg_pool2d;
 use burn::tensor::ops::AvgPoolOptions;
 use burn::tensor::{Device, Tensor};
 
-use super::init::{ConvInit, batch_norm};
+use super::init::{self, ConvInit};
+use crate::norm::batch_norm;
 use super::spectral_norm::SnConv2d;
 
 /// Nearest-neighbour ×2 up-sampling: `[B, C, H, W] → [B, C, 2H, 2W]`, out[i, j] = in[i/2, j/2].
@@ -45,9 +46,9 @@ impl GenBlock {
     /// `c_in → c_out` channels, kernels initialised by `init` (see [`super::init`]).
     pub fn new(c_in: usize, c_out: usize, init: ConvInit, device: &Device) -> Self {
         Self {
-            b1: batch_norm(c_in, device),
+            b1: init::batch_norm(c_in, device),
             c1: SnConv2d::new(c_in, c_out, 3, 1, false, init, device),
-            b2: batch_norm(c_out, device),
+            b2: init::batch_norm(c_out, device),
             c2: SnConv2d::new(c_out, c_out, 3, 1, false, init, device),
             shortcut: SnConv2d::new(c_in, c_out, 1, 0, false, init, device),
         }
@@ -56,9 +57,9 @@ impl GenBlock {
     /// # Shapes
     /// `[B, c_in, H, W]` → `[B, c_out, 2H, 2W]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let h = relu(self.b1.forward(x.clone()));
+        let h = relu(batch_norm(&self.b1, x.clone()));
         let h = self.c1.forward(upsample2(h));
-        let h = self.c2.forward(relu(self.b2.forward(h)));
+        let h = self.c2.forward(relu(batch_norm(&self.b2, h)));
         h + self.shortcut.forward(upsample2(x))
     }
 }

@@ -125,6 +125,6 @@ impl Generator {
         for block in &self.blocks {
             h = block.forward(h); // [B, ch, 2·side, 2·side]
         }
-        tanh(self.out.forward(relu(self.bn.forward(h)))) // [B, 3, S, S]
+        tanh(self.out.forward(relu(crate::norm::batch_norm(&self.bn, h)))) // [B, 3, S, S]
     }
 }
