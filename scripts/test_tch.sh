@@ -21,5 +21,7 @@ FEATURES=sw-loss/tch,models/tch,experiments/tch
 PKGS=(-p sw-loss -p models -p experiments)
 cargo test --release "${PKGS[@]}" --features "$FEATURES" --no-run
 cargo test --release "${PKGS[@]}" --features "$FEATURES" --test pot_fixtures --test gradients
-# Every test whose path names sngan: models' sngan:: unit tests and experiments/tests/sngan.rs.
-SWBURN_TEST_DEVICE=tch cargo test --release "${PKGS[@]}" --features "$FEATURES" --lib --test sngan -- sngan
+# Every test whose path names sngan (models' sngan:: unit tests and experiments/tests/sngan.rs),
+# and the generator's batch norm (models' norm:: tests: Burn's op on LibTorch, our running-stat
+# update).
+SWBURN_TEST_DEVICE=tch cargo test --release "${PKGS[@]}" --features "$FEATURES" --lib --test sngan -- sngan norm::
