@@ -15,6 +15,7 @@ pub mod inception;
 pub mod mesh_ode;
 pub mod norm;
 pub mod pointnet;
+pub mod resample;
 pub mod sngan;
 
 /// The device of the SNGAN unit tests: Flex, or `SWBURN_TEST_DEVICE=tch` (LibTorch CPU) in a

@@ -11,26 +11,13 @@
 use burn::module::Module;
 use burn::nn::BatchNorm;
 use burn::tensor::activation::relu;
-use burn::tensor::module::avg_pool2d;
-use burn::tensor::ops::AvgPoolOptions;
 use burn::tensor::{Device, Tensor};
 
 use super::init::{self, ConvInit};
 use crate::norm::batch_norm;
 use super::spectral_norm::SnConv2d;
 
-/// Nearest-neighbour ×2 up-sampling: `[B, C, H, W] → [B, C, 2H, 2W]`, out[i, j] = in[i/2, j/2].
-pub fn upsample2(x: Tensor<4>) -> Tensor<4> {
-    let [b, c, h, w] = x.dims();
-    x.reshape([b, c, h, 1, w, 1])
-        .expand([b, c, h, 2, w, 2])
-        .reshape([b, c, 2 * h, 2 * w])
-}
-
-/// 2×2 mean pooling: `[B, C, H, W] → [B, C, H/2, W/2]`.
-pub fn downsample2(x: Tensor<4>) -> Tensor<4> {
-    avg_pool2d(x, AvgPoolOptions::new([2, 2]))
-}
+pub use crate::resample::{downsample2, upsample2};
 
 /// Generator block: always up-samples, learnable 1×1 shortcut.
 #[derive(Module, Debug)]
