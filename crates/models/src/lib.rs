@@ -11,6 +11,8 @@ pub mod conv;
 pub mod diffusion_net;
 pub mod evaluation;
 pub mod fmap;
+#[cfg(feature = "flex")]
+mod flex_util;
 pub mod inception;
 pub mod mesh_ode;
 pub mod norm;

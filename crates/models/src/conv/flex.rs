@@ -14,10 +14,11 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Flex, TensorMetadata, tensor::FloatTensor};
-use burn::tensor::{DType, TensorData};
+use burn::tensor::TensorData;
 use gemm::Parallelism;
 use rayon::prelude::*;
 
+use crate::flex_util::{by_float_dtype, contiguous};
 use super::GemmConvOps;
 
 /// Floats the kernel runs on (what `gemm` supports among Burn's float dtypes).
@@ -31,13 +32,6 @@ impl Real for f64 {
     const ONE: Self = 1.0;
 }
 
-fn contiguous(t: FlexTensor) -> FlexTensor {
-    if t.is_contiguous() && t.layout().start_offset() == 0 {
-        t
-    } else {
-        t.to_contiguous()
-    }
-}
 
 /// The sizes of one convolution.
 #[derive(Debug, Clone, Copy)]
@@ -365,21 +359,6 @@ fn backward<E: Real>(
     (want_x.then_some(dx), dw, db)
 }
 
-macro_rules! by_dtype {
-    ($dtype:expr, |$e:ident| $body:expr) => {
-        match $dtype {
-            DType::F32 => {
-                type $e = f32;
-                $body
-            }
-            DType::F64 => {
-                type $e = f64;
-                $body
-            }
-            other => panic!("gemm_conv2d: unsupported dtype {other:?} (f32 and f64 are supported)"),
-        }
-    };
-}
 
 fn tensor<E: Real + burn::tensor::Element>(values: Vec<E>, shape: Vec<usize>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
@@ -401,7 +380,7 @@ fn conv_flex(
     );
     let (x, weight, bias) = (contiguous(x), contiguous(weight), contiguous(bias));
     let shape = vec![g.b, g.o, g.oh, g.ow];
-    by_dtype!(x.dtype(), |E| tensor(
+    by_float_dtype!("gemm_conv2d", x.dtype(), |E| tensor(
         forward::<E>(
             &x.storage::<E>()[..g.b * g.image()],
             &weight.storage::<E>()[..g.o * g.ckk()],
@@ -443,7 +422,7 @@ impl Backward<Flex, 3> for GemmConvBackward {
         let g = Geometry::new(&x, &weight, stride, padding);
         let want = [node_x.is_some(), node_w.is_some(), node_b.is_some()];
         let (xs, ws) = (vec![g.b, g.c, g.h, g.w], vec![g.o, g.c, g.k, g.k]);
-        let (dx, dw, db) = by_dtype!(x.dtype(), |E| {
+        let (dx, dw, db) = by_float_dtype!("gemm_conv2d", x.dtype(), |E| {
             let (dx, dw, db) = backward::<E>(
                 &x.storage::<E>()[..g.b * g.image()],
                 &weight.storage::<E>()[..g.o * g.ckk()],

@@ -8,9 +8,10 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Flex, TensorMetadata, tensor::FloatTensor};
-use burn::tensor::{DType, TensorData};
+use burn::tensor::TensorData;
 use rayon::prelude::*;
 
+use crate::flex_util::{by_float_dtype, contiguous};
 use super::BatchNormOps;
 
 /// Floats the loops run on.
@@ -35,13 +36,6 @@ impl Real for f64 {
     }
 }
 
-fn contiguous(t: FlexTensor) -> FlexTensor {
-    if t.is_contiguous() && t.layout().start_offset() == 0 {
-        t
-    } else {
-        t.to_contiguous()
-    }
-}
 
 /// `[B, C, H·W]` of an NCHW tensor.
 fn dims(x: &FlexTensor) -> (usize, usize, usize) {
@@ -171,21 +165,6 @@ where
     (dx, dgamma, dbeta)
 }
 
-macro_rules! by_dtype {
-    ($dtype:expr, |$e:ident| $body:expr) => {
-        match $dtype {
-            DType::F32 => {
-                type $e = f32;
-                $body
-            }
-            DType::F64 => {
-                type $e = f64;
-                $body
-            }
-            other => panic!("batch norm: unsupported dtype {other:?} (f32 and f64 are supported)"),
-        }
-    };
-}
 
 fn tensor<E: Real>(values: Vec<E>, shape: Vec<usize>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
@@ -194,7 +173,7 @@ fn tensor<E: Real>(values: Vec<E>, shape: Vec<usize>) -> FlexTensor {
 fn stats_flex(x: FlexTensor) -> FlexTensor {
     let x = contiguous(x);
     let (b, c, hw) = dims(&x);
-    by_dtype!(x.dtype(), |E| tensor(stats::<E>(&x.storage::<E>()[..b * c * hw], b, c, hw), vec![2, c]))
+    by_float_dtype!("batch norm", x.dtype(), |E| tensor(stats::<E>(&x.storage::<E>()[..b * c * hw], b, c, hw), vec![2, c]))
 }
 
 fn normalize_flex(
@@ -207,7 +186,7 @@ fn normalize_flex(
     let (x, stats, gamma, beta) = (contiguous(x), contiguous(stats), contiguous(gamma), contiguous(beta));
     let (b, c, hw) = dims(&x);
     let shape = x.shape().to_vec();
-    by_dtype!(x.dtype(), |E| tensor(
+    by_float_dtype!("batch norm", x.dtype(), |E| tensor(
         normalize::<E>(
             &x.storage::<E>()[..b * c * hw],
             &stats.storage::<E>()[..2 * c],
@@ -249,7 +228,7 @@ impl Backward<Flex, 4> for NormalizeBackward {
         let (x, stats, gamma, epsilon) = ops.state;
         let (b, c, hw) = dims(&x);
         let shape = x.shape().to_vec();
-        let (dx, dgamma, dbeta) = by_dtype!(x.dtype(), |E| {
+        let (dx, dgamma, dbeta) = by_float_dtype!("batch norm", x.dtype(), |E| {
             let (dx, dg, db) = backward::<E>(
                 &x.storage::<E>()[..b * c * hw],
                 &stats.storage::<E>()[..2 * c],

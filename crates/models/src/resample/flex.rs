@@ -6,9 +6,10 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Flex, TensorMetadata, tensor::FloatTensor};
-use burn::tensor::{DType, TensorData};
+use burn::tensor::TensorData;
 use rayon::prelude::*;
 
+use crate::flex_util::{by_float_dtype, contiguous};
 use super::ResampleOps;
 
 /// Floats the loops run on.
@@ -35,13 +36,6 @@ impl Real for f64 {
     }
 }
 
-fn contiguous(t: FlexTensor) -> FlexTensor {
-    if t.is_contiguous() && t.layout().start_offset() == 0 {
-        t
-    } else {
-        t.to_contiguous()
-    }
-}
 
 /// `(planes, H, W)` of an NCHW tensor.
 fn dims(x: &FlexTensor) -> (usize, usize, usize) {
@@ -88,28 +82,13 @@ fn pool2<E: Real>(x: &[E], (p, h, w): (usize, usize, usize), s: E) -> Vec<E> {
     out
 }
 
-macro_rules! by_dtype {
-    ($dtype:expr, |$e:ident| $body:expr) => {
-        match $dtype {
-            DType::F32 => {
-                type $e = f32;
-                $body
-            }
-            DType::F64 => {
-                type $e = f64;
-                $body
-            }
-            other => panic!("up2/pool2: unsupported dtype {other:?} (f32 and f64 are supported)"),
-        }
-    };
-}
 
 fn up2_flex(x: FlexTensor, scale: f64) -> FlexTensor {
     let x = contiguous(x);
     let (p, h, w) = dims(&x);
     let s = x.shape();
     let shape = vec![s[0], s[1], 2 * h, 2 * w];
-    by_dtype!(x.dtype(), |E| FlexTensor::from_data(TensorData::new(
+    by_float_dtype!("up2/pool2", x.dtype(), |E| FlexTensor::from_data(TensorData::new(
         up2::<E>(&x.storage::<E>()[..p * h * w], (p, h, w), E::from_f64(scale)),
         shape
     )))
@@ -120,7 +99,7 @@ fn pool2_flex(x: FlexTensor, scale: f64) -> FlexTensor {
     let (p, h, w) = dims(&x);
     let s = x.shape();
     let shape = vec![s[0], s[1], h / 2, w / 2];
-    by_dtype!(x.dtype(), |E| FlexTensor::from_data(TensorData::new(
+    by_float_dtype!("up2/pool2", x.dtype(), |E| FlexTensor::from_data(TensorData::new(
         pool2::<E>(&x.storage::<E>()[..p * h * w], (p, h, w), E::from_f64(scale)),
         shape
     )))
@@ -180,7 +159,7 @@ impl Backward<Flex, 1> for Pool2Backward {
 fn pad_to(x: FlexTensor, shape: &[usize]) -> FlexTensor {
     let (p, h, w) = dims(&x);
     let (th, tw) = (shape[2], shape[3]);
-    by_dtype!(x.dtype(), |E| {
+    by_float_dtype!("up2/pool2", x.dtype(), |E| {
         let src = &x.storage::<E>()[..p * h * w];
         let mut out = vec![E::default(); p * th * tw];
         if h * w == 0 {
