@@ -22,6 +22,6 @@ PKGS=(-p sw-loss -p models -p experiments)
 cargo test --release "${PKGS[@]}" --features "$FEATURES" --no-run
 cargo test --release "${PKGS[@]}" --features "$FEATURES" --test pot_fixtures --test gradients
 # Every test whose path names sngan (models' sngan:: unit tests and experiments/tests/sngan.rs),
-# and the generator's batch norm (models' norm:: tests: Burn's op on LibTorch, our running-stat
-# update).
-SWBURN_TEST_DEVICE=tch cargo test --release "${PKGS[@]}" --features "$FEATURES" --lib --test sngan -- sngan norm::
+# the generator's batch norm and the blocks' resampling (models' norm:: and resample:: tests: on
+# tch they check Burn's ops on LibTorch, our running-stat update, and the adjointness).
+SWBURN_TEST_DEVICE=tch cargo test --release "${PKGS[@]}" --features "$FEATURES" --lib --test sngan -- sngan norm:: resample::

@@ -25,7 +25,10 @@ macro_rules! by_float_dtype {
                 type $e = f64;
                 $body
             }
-            other => panic!("{}: unsupported dtype {other:?} (f32 and f64 are supported)", $what),
+            other => panic!(
+                "{}: unsupported dtype {other:?} (f32 and f64 are supported)",
+                $what
+            ),
         }
     };
 }

@@ -81,6 +81,9 @@ mod tests {
         let before = minor_faults();
         touch(2);
         let faults = minor_faults() - before;
-        assert!(faults < pages / 10, "{faults} page faults for a reused {pages}-page block");
+        assert!(
+            faults < pages / 10,
+            "{faults} page faults for a reused {pages}-page block"
+        );
     }
 }

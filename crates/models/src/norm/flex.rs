@@ -11,8 +11,8 @@ use burn::backend::{Autodiff, Flex, TensorMetadata, tensor::FloatTensor};
 use burn::tensor::TensorData;
 use rayon::prelude::*;
 
-use crate::flex_util::{by_float_dtype, contiguous};
 use super::BatchNormOps;
+use crate::flex_util::{by_float_dtype, contiguous};
 
 /// Floats the loops run on.
 trait Real: Copy + Default + Send + Sync + burn::tensor::Element + 'static {
@@ -36,11 +36,13 @@ impl Real for f64 {
     }
 }
 
-
 /// `[B, C, H·W]` of an NCHW tensor.
 fn dims(x: &FlexTensor) -> (usize, usize, usize) {
     let s = x.shape();
-    assert!(s.num_dims() == 4, "batch norm: expected [B, C, H, W], got {s:?}");
+    assert!(
+        s.num_dims() == 4,
+        "batch norm: expected [B, C, H, W], got {s:?}"
+    );
     (s[0], s[1], s[2] * s[3])
 }
 
@@ -71,7 +73,10 @@ fn stats<E: Real>(x: &[E], b: usize, c: usize, hw: usize) -> Vec<E> {
 
 /// `1/√(σ²_c + ε)` per channel, in f64.
 fn inv_std<E: Real>(stats: &[E], c: usize, epsilon: f64) -> Vec<f64> {
-    stats[c..2 * c].iter().map(|v| 1.0 / (v.to_f64() + epsilon).sqrt()).collect()
+    stats[c..2 * c]
+        .iter()
+        .map(|v| 1.0 / (v.to_f64() + epsilon).sqrt())
+        .collect()
 }
 
 /// `y = x·scale_c + shift_c` with `scale = γ/√(σ²+ε)`, `shift = β − μ·scale`.
@@ -93,13 +98,16 @@ where
         .collect();
     let scale: Vec<E> = scale.into_iter().map(E::from_f64).collect();
     let mut y = vec![E::default(); b * c * hw];
-    y.par_chunks_mut(hw).zip(x.par_chunks(hw)).enumerate().for_each(|(plane, (yp, xp))| {
-        let ch = plane % c;
-        let (s, t) = (scale[ch], shift[ch]);
-        for (o, &v) in yp.iter_mut().zip(xp) {
-            *o = v * s + t;
-        }
-    });
+    y.par_chunks_mut(hw)
+        .zip(x.par_chunks(hw))
+        .enumerate()
+        .for_each(|(plane, (yp, xp))| {
+            let ch = plane % c;
+            let (s, t) = (scale[ch], shift[ch]);
+            for (o, &v) in yp.iter_mut().zip(xp) {
+                *o = v * s + t;
+            }
+        });
     let _ = b;
     y
 }
@@ -165,7 +173,6 @@ where
     (dx, dgamma, dbeta)
 }
 
-
 fn tensor<E: Real>(values: Vec<E>, shape: Vec<usize>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
@@ -173,7 +180,10 @@ fn tensor<E: Real>(values: Vec<E>, shape: Vec<usize>) -> FlexTensor {
 fn stats_flex(x: FlexTensor) -> FlexTensor {
     let x = contiguous(x);
     let (b, c, hw) = dims(&x);
-    by_float_dtype!("batch norm", x.dtype(), |E| tensor(stats::<E>(&x.storage::<E>()[..b * c * hw], b, c, hw), vec![2, c]))
+    by_float_dtype!("batch norm", x.dtype(), |E| tensor(
+        stats::<E>(&x.storage::<E>()[..b * c * hw], b, c, hw),
+        vec![2, c]
+    ))
 }
 
 fn normalize_flex(
@@ -183,7 +193,12 @@ fn normalize_flex(
     beta: FlexTensor,
     epsilon: f64,
 ) -> FlexTensor {
-    let (x, stats, gamma, beta) = (contiguous(x), contiguous(stats), contiguous(gamma), contiguous(beta));
+    let (x, stats, gamma, beta) = (
+        contiguous(x),
+        contiguous(stats),
+        contiguous(gamma),
+        contiguous(beta),
+    );
     let (b, c, hw) = dims(&x);
     let shape = x.shape().to_vec();
     by_float_dtype!("batch norm", x.dtype(), |E| tensor(
@@ -222,7 +237,12 @@ impl Backward<Flex, 4> for NormalizeBackward {
     /// Contiguous input, statistics, γ, ε.
     type State = (FlexTensor, FlexTensor, FlexTensor, f64);
 
-    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+    fn backward(
+        self,
+        ops: Ops<Self::State, 4>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
         let [node_x, _node_stats, node_gamma, node_beta] = ops.parents;
         let g = contiguous(grads.consume::<Flex>(&ops.node));
         let (x, stats, gamma, epsilon) = ops.state;

@@ -61,7 +61,11 @@ pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
     let [b, _, h, w] = x.dims();
     let (y, mean, var) = batch_norm_train(x, bn.gamma.val(), bn.beta.val(), bn.epsilon);
     let n = (b * h * w) as f64;
-    let unbiased = if n > 1.0 { var.mul_scalar(n / (n - 1.0)) } else { var };
+    let unbiased = if n > 1.0 {
+        var.mul_scalar(n / (n - 1.0))
+    } else {
+        var
+    };
     let device = mean.device();
     let update = |old: Tensor<1>, new: Tensor<1>| {
         old.to_device(&device)
@@ -69,8 +73,10 @@ pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
             .add(new.detach().mul_scalar(bn.momentum))
             .detach()
     };
-    bn.running_mean.update(update(bn.running_mean.value_sync(), mean));
-    bn.running_var.update(update(bn.running_var.value_sync(), unbiased));
+    bn.running_mean
+        .update(update(bn.running_mean.value_sync(), mean));
+    bn.running_var
+        .update(update(bn.running_var.value_sync(), unbiased));
     y
 }
 

@@ -9,8 +9,8 @@ use burn::backend::{Autodiff, Flex, TensorMetadata, tensor::FloatTensor};
 use burn::tensor::TensorData;
 use rayon::prelude::*;
 
-use crate::flex_util::{by_float_dtype, contiguous};
 use super::ResampleOps;
+use crate::flex_util::{by_float_dtype, contiguous};
 
 /// Floats the loops run on.
 trait Real:
@@ -36,11 +36,13 @@ impl Real for f64 {
     }
 }
 
-
 /// `(planes, H, W)` of an NCHW tensor.
 fn dims(x: &FlexTensor) -> (usize, usize, usize) {
     let s = x.shape();
-    assert!(s.num_dims() == 4, "up2/pool2: expected [B, C, H, W], got {s:?}");
+    assert!(
+        s.num_dims() == 4,
+        "up2/pool2: expected [B, C, H, W], got {s:?}"
+    );
     (s[0] * s[1], s[2], s[3])
 }
 
@@ -50,17 +52,19 @@ fn up2<E: Real>(x: &[E], (p, h, w): (usize, usize, usize), s: E) -> Vec<E> {
     if out.is_empty() {
         return out;
     }
-    out.par_chunks_mut(4 * h * w).zip(x.par_chunks(h * w)).for_each(|(op, xp)| {
-        for (i, row) in xp.chunks(w).enumerate() {
-            let (top, bottom) = op[2 * i * 2 * w..(2 * i + 2) * 2 * w].split_at_mut(2 * w);
-            for (pair, &v) in top.chunks_exact_mut(2).zip(row) {
-                let v = v * s;
-                pair[0] = v;
-                pair[1] = v;
+    out.par_chunks_mut(4 * h * w)
+        .zip(x.par_chunks(h * w))
+        .for_each(|(op, xp)| {
+            for (i, row) in xp.chunks(w).enumerate() {
+                let (top, bottom) = op[2 * i * 2 * w..(2 * i + 2) * 2 * w].split_at_mut(2 * w);
+                for (pair, &v) in top.chunks_exact_mut(2).zip(row) {
+                    let v = v * s;
+                    pair[0] = v;
+                    pair[1] = v;
+                }
+                bottom.copy_from_slice(top);
             }
-            bottom.copy_from_slice(top);
-        }
-    });
+        });
     out
 }
 
@@ -71,27 +75,37 @@ fn pool2<E: Real>(x: &[E], (p, h, w): (usize, usize, usize), s: E) -> Vec<E> {
     if out.is_empty() {
         return out;
     }
-    out.par_chunks_mut(oh * ow).zip(x.par_chunks(h * w)).for_each(|(op, xp)| {
-        for (i, orow) in op.chunks_mut(ow).enumerate() {
-            let (r0, r1) = (&xp[2 * i * w..2 * i * w + w], &xp[(2 * i + 1) * w..(2 * i + 1) * w + w]);
-            for (j, o) in orow.iter_mut().enumerate() {
-                *o = (r0[2 * j] + r0[2 * j + 1] + r1[2 * j] + r1[2 * j + 1]) * s;
+    out.par_chunks_mut(oh * ow)
+        .zip(x.par_chunks(h * w))
+        .for_each(|(op, xp)| {
+            for (i, orow) in op.chunks_mut(ow).enumerate() {
+                let (r0, r1) = (
+                    &xp[2 * i * w..2 * i * w + w],
+                    &xp[(2 * i + 1) * w..(2 * i + 1) * w + w],
+                );
+                for (j, o) in orow.iter_mut().enumerate() {
+                    *o = (r0[2 * j] + r0[2 * j + 1] + r1[2 * j] + r1[2 * j + 1]) * s;
+                }
             }
-        }
-    });
+        });
     out
 }
-
 
 fn up2_flex(x: FlexTensor, scale: f64) -> FlexTensor {
     let x = contiguous(x);
     let (p, h, w) = dims(&x);
     let s = x.shape();
     let shape = vec![s[0], s[1], 2 * h, 2 * w];
-    by_float_dtype!("up2/pool2", x.dtype(), |E| FlexTensor::from_data(TensorData::new(
-        up2::<E>(&x.storage::<E>()[..p * h * w], (p, h, w), E::from_f64(scale)),
-        shape
-    )))
+    by_float_dtype!("up2/pool2", x.dtype(), |E| FlexTensor::from_data(
+        TensorData::new(
+            up2::<E>(
+                &x.storage::<E>()[..p * h * w],
+                (p, h, w),
+                E::from_f64(scale)
+            ),
+            shape
+        )
+    ))
 }
 
 fn pool2_flex(x: FlexTensor, scale: f64) -> FlexTensor {
@@ -99,10 +113,16 @@ fn pool2_flex(x: FlexTensor, scale: f64) -> FlexTensor {
     let (p, h, w) = dims(&x);
     let s = x.shape();
     let shape = vec![s[0], s[1], h / 2, w / 2];
-    by_float_dtype!("up2/pool2", x.dtype(), |E| FlexTensor::from_data(TensorData::new(
-        pool2::<E>(&x.storage::<E>()[..p * h * w], (p, h, w), E::from_f64(scale)),
-        shape
-    )))
+    by_float_dtype!("up2/pool2", x.dtype(), |E| FlexTensor::from_data(
+        TensorData::new(
+            pool2::<E>(
+                &x.storage::<E>()[..p * h * w],
+                (p, h, w),
+                E::from_f64(scale)
+            ),
+            shape
+        )
+    ))
 }
 
 impl ResampleOps for Flex {
@@ -186,7 +206,11 @@ impl<C: CheckpointStrategy> ResampleOps for Autodiff<Flex, C> {
 
     fn pool2(x: FloatTensor<Self>, scale: f64) -> FloatTensor<Self> {
         let (x, node) = x.into_parts();
-        match Pool2Backward.prepare::<C>([node]).compute_bound().stateful() {
+        match Pool2Backward
+            .prepare::<C>([node])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(prep) => {
                 let shape = x.shape().to_vec();
                 prep.finish((scale, shape), pool2_flex(x, scale))

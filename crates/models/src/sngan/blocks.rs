@@ -14,8 +14,8 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
 use super::init::{self, ConvInit};
-use crate::norm::batch_norm;
 use super::spectral_norm::SnConv2d;
+use crate::norm::batch_norm;
 
 pub use crate::resample::{downsample2, upsample2};
 
