@@ -204,7 +204,7 @@ pub fn control_variate_expectation_reference(x: Tensor<3>, y: Tensor<3>, upper: 
 
 /// Combines W `[B, L]`, C `[B, L]` and E\[C\] `[B, 1]` into the CV estimate of SW_p^p `[B]`.
 ///
-/// One fused op with a hand-written backward on Flex ([`kernel::cv_combine`]), the Burn
+/// One fused op with a hand-written backward on Flex ([`kernel::cv_combine()`]), the Burn
 /// composition [`control_variate_estimate_reference`] elsewhere.
 pub fn control_variate_estimate(
     w: Tensor<2>,

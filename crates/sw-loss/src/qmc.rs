@@ -16,7 +16,7 @@
 //! Why unbiased: a Haar rotation of a fixed unit vector is uniform on the sphere; in the Halton
 //! construction every scrambled digit (s a + t) mod b with t uniform is uniform and
 //! independent across digits and coordinates, so u_i ~ Unif[0, 1)^d, g_i ~ N(0, I_d) and
-//! θ_i ~ Unif(S^{d−1}). The closed forms E[C] of the control variates therefore still hold.
+//! θ_i ~ Unif(S^{d−1}). The closed forms `E[C]` of the control variates therefore still hold.
 //! Why lower variance: the L points are stratified jointly (the first L ≤ b_k points of each
 //! coordinate fall in distinct cells of width 1/b_k), so the errors of the directions cancel.
 //! References: Owen, "Scrambling Sobol' and Niederreiter–Xing points" (1998) and Matoušek,

@@ -10,7 +10,7 @@
 //!   weight grad    ∂W      = Σ_n G[n]_[O, OhOw] · cols[n]ᵀ     ∂b[o] = Σ_{n,i,j} G[n, o, i, j]
 //!   input grad     ∂x[n]   = col2im(Wᵀ · G[n])               (the scatter-add of im2col)
 //! ```
-//! A 1×1 kernel with stride 1 and no padding skips im2col (cols = x[n]). Images run in
+//! A 1×1 kernel with stride 1 and no padding skips im2col (`cols = x[n]`). Images run in
 //! parallel on rayon, one single-threaded `gemm` call each (`flex.rs`).
 //!
 //! Why not Burn-flex's `conv2d`: it converts the whole input to NHWC on one thread, builds

@@ -108,7 +108,6 @@ where
                 *o = v * s + t;
             }
         });
-    let _ = b;
     y
 }
 

@@ -29,7 +29,7 @@ mod flex;
 #[cfg(test)]
 mod tests;
 
-/// The backend extension (Flex; other devices use [`batch_norm_reference`]).
+/// The backend extension (Flex; other devices use [`batch_norm_train_reference`]).
 #[cfg_attr(feature = "flex", backend_extension(Flex, Autodiff))]
 pub trait BatchNormOps: Backend {
     /// `x [B, C, H, W]` → `[2, C]`: per-channel mean and biased variance; not differentiable.
