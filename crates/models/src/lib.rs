@@ -19,6 +19,8 @@ pub mod norm;
 pub mod pointnet;
 pub mod resample;
 pub mod sngan;
+#[cfg(test)]
+mod test_util;
 
 /// The device of the SNGAN unit tests: Flex, or `SWBURN_TEST_DEVICE=tch` (LibTorch CPU) in a
 /// build with `--features tch` (scripts/test_tch.sh).

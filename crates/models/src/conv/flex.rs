@@ -18,20 +18,8 @@ use burn::tensor::TensorData;
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use crate::flex_util::{by_float_dtype, contiguous};
+use crate::flex_util::{Real, by_float_dtype, contiguous};
 use super::GemmConvOps;
-
-/// Floats the kernel runs on (what `gemm` supports among Burn's float dtypes).
-trait Real: Copy + Default + Send + Sync + std::ops::AddAssign + 'static {
-    const ONE: Self;
-}
-impl Real for f32 {
-    const ONE: Self = 1.0;
-}
-impl Real for f64 {
-    const ONE: Self = 1.0;
-}
-
 
 /// The sizes of one convolution.
 #[derive(Debug, Clone, Copy)]
@@ -360,7 +348,7 @@ fn backward<E: Real>(
 }
 
 
-fn tensor<E: Real + burn::tensor::Element>(values: Vec<E>, shape: Vec<usize>) -> FlexTensor {
+fn tensor<E: Real>(values: Vec<E>, shape: Vec<usize>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 

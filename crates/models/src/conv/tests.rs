@@ -5,6 +5,7 @@
 use burn::tensor::{DType, Device, Distribution, Tensor, TensorData};
 
 use super::{conv2d, conv2d_reference, uses_gemm_conv};
+use crate::test_util::{assert_close_scaled, to_vec};
 
 /// (kernel, padding, input side, c_in, c_out) of every convolution in G and D at 32² and 64²
 /// (`blocks.rs`: 3×3 pad 1 and 1×1 shortcuts; the generator's last conv to 3 channels; the
@@ -32,18 +33,6 @@ fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
     Tensor::random(shape, Distribution::Uniform(-1.0, 1.0), device)
 }
 
-fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f64> {
-    t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()
-}
-
-fn assert_close(what: &str, a: &[f64], b: &[f64], tol: f64) {
-    assert_eq!(a.len(), b.len(), "{what}: lengths");
-    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1.0);
-    for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= tol * scale, "{what}[{i}]: {x} vs {y} (scale {scale})");
-    }
-}
-
 #[test]
 fn equals_burns_conv2d_and_its_gradients_on_every_sngan_shape() {
     let device = Device::flex().autodiff();
@@ -59,16 +48,16 @@ fn equals_burns_conv2d_and_its_gradients_on_every_sngan_shape() {
         let fast = conv2d(x.clone(), w.clone(), Some(b.clone()), 1, p);
         let slow = conv2d_reference(x.clone(), w.clone(), Some(b.clone()), 1, p);
         assert_eq!(fast.dims(), slow.dims(), "{what}");
-        assert_close(&what, &to_vec(fast.clone()), &to_vec(slow.clone()), 1e-5);
+        assert_close_scaled(&what, &to_vec(fast.clone()), &to_vec(slow.clone()), 1e-5);
         let gf = fast.mul(r.clone()).sum().backward();
         let gs = slow.mul(r).sum().backward();
         for (name, a, e) in [
             ("∂x", x.grad(&gf).map(to_vec), x.grad(&gs).map(to_vec)),
             ("∂W", w.grad(&gf).map(to_vec), w.grad(&gs).map(to_vec)),
         ] {
-            assert_close(&format!("{what} {name}"), &a.unwrap(), &e.unwrap(), 1e-5);
+            assert_close_scaled(&format!("{what} {name}"), &a.unwrap(), &e.unwrap(), 1e-5);
         }
-        assert_close(
+        assert_close_scaled(
             &format!("{what} ∂b"),
             &to_vec(b.grad(&gf).unwrap()),
             &to_vec(b.grad(&gs).unwrap()),
@@ -88,7 +77,7 @@ fn strided_and_wide_kernels_equal_burns_conv2d() {
         let fast = conv2d(x.clone(), w.clone(), None, s, p);
         let slow = conv2d_reference(x, w, None, s, p);
         assert_eq!(fast.dims(), slow.dims());
-        assert_close(&format!("k {k} s {s} p {p}"), &to_vec(fast), &to_vec(slow), 1e-5);
+        assert_close_scaled(&format!("k {k} s {s} p {p}"), &to_vec(fast), &to_vec(slow), 1e-5);
     }
 }
 

@@ -12,29 +12,7 @@ use burn::tensor::TensorData;
 use rayon::prelude::*;
 
 use super::BatchNormOps;
-use crate::flex_util::{by_float_dtype, contiguous};
-
-/// Floats the loops run on.
-trait Real: Copy + Default + Send + Sync + burn::tensor::Element + 'static {
-    fn to_f64(self) -> f64;
-    fn from_f64(v: f64) -> Self;
-}
-impl Real for f32 {
-    fn to_f64(self) -> f64 {
-        self as f64
-    }
-    fn from_f64(v: f64) -> Self {
-        v as f32
-    }
-}
-impl Real for f64 {
-    fn to_f64(self) -> f64 {
-        self
-    }
-    fn from_f64(v: f64) -> Self {
-        v
-    }
-}
+use crate::flex_util::{Real, by_float_dtype, contiguous};
 
 /// `[B, C, H·W]` of an NCHW tensor.
 fn dims(x: &FlexTensor) -> (usize, usize, usize) {
@@ -87,10 +65,7 @@ fn normalize<E: Real>(
     beta: &[E],
     epsilon: f64,
     (b, c, hw): (usize, usize, usize),
-) -> Vec<E>
-where
-    E: std::ops::Mul<Output = E> + std::ops::Add<Output = E>,
-{
+) -> Vec<E> {
     let inv = inv_std(stats, c, epsilon);
     let scale: Vec<f64> = (0..c).map(|ch| gamma[ch].to_f64() * inv[ch]).collect();
     let shift: Vec<E> = (0..c)
@@ -120,10 +95,7 @@ fn backward<E: Real>(
     g: &[E],
     epsilon: f64,
     (b, c, hw): (usize, usize, usize),
-) -> (Vec<E>, Vec<E>, Vec<E>)
-where
-    E: std::ops::Mul<Output = E> + std::ops::Add<Output = E> + std::ops::Sub<Output = E>,
-{
+) -> (Vec<E>, Vec<E>, Vec<E>) {
     let inv = inv_std(stats, c, epsilon);
     let n = (b * hw) as f64;
     // Σ g and Σ g·x̂ per channel.

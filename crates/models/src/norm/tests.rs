@@ -4,21 +4,7 @@
 use burn::tensor::{DType, Distribution, Tensor, TensorData};
 
 use super::{batch_norm, batch_norm_train, batch_norm_train_reference, uses_fused_batch_norm};
-
-fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f64> {
-    t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()
-}
-
-fn assert_close(what: &str, a: &[f64], b: &[f64], tol: f64) {
-    assert_eq!(a.len(), b.len(), "{what}: lengths");
-    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1.0);
-    for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!(
-            (x - y).abs() <= tol * scale,
-            "{what}[{i}]: {x} vs {y} (scale {scale})"
-        );
-    }
-}
+use crate::test_util::{assert_close_scaled, to_vec};
 
 /// Value, statistics and the three gradients equal the twin's, f32 and f64, on SNGAN-like
 /// shapes (generator blocks: 4² to 32², up to 64 channels) and an odd one.
@@ -41,29 +27,29 @@ fn equals_burns_batch_norm_train_and_its_gradients() {
             let (ye, me, ve) =
                 batch_norm_train_reference(x.clone(), gamma.clone(), beta.clone(), 1e-5);
             let tol = if dtype == DType::F32 { 2e-5 } else { 1e-11 };
-            assert_close(
+            assert_close_scaled(
                 &format!("{what} y"),
                 &to_vec(y.clone()),
                 &to_vec(ye.clone()),
                 tol,
             );
-            assert_close(&format!("{what} μ"), &to_vec(m), &to_vec(me), tol);
-            assert_close(&format!("{what} σ²"), &to_vec(v), &to_vec(ve), tol);
+            assert_close_scaled(&format!("{what} μ"), &to_vec(m), &to_vec(me), tol);
+            assert_close_scaled(&format!("{what} σ²"), &to_vec(v), &to_vec(ve), tol);
             let g = y.mul(r.clone()).sum().backward();
             let ge = ye.mul(r).sum().backward();
-            assert_close(
+            assert_close_scaled(
                 &format!("{what} ∂x"),
                 &to_vec(x.grad(&g).unwrap()),
                 &to_vec(x.grad(&ge).unwrap()),
                 10.0 * tol,
             );
-            assert_close(
+            assert_close_scaled(
                 &format!("{what} ∂γ"),
                 &to_vec(gamma.grad(&g).unwrap()),
                 &to_vec(gamma.grad(&ge).unwrap()),
                 10.0 * tol,
             );
-            assert_close(
+            assert_close_scaled(
                 &format!("{what} ∂β"),
                 &to_vec(beta.grad(&g).unwrap()),
                 &to_vec(beta.grad(&ge).unwrap()),

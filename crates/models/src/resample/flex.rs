@@ -10,31 +10,7 @@ use burn::tensor::TensorData;
 use rayon::prelude::*;
 
 use super::ResampleOps;
-use crate::flex_util::{by_float_dtype, contiguous};
-
-/// Floats the loops run on.
-trait Real:
-    Copy
-    + Default
-    + Send
-    + Sync
-    + burn::tensor::Element
-    + std::ops::Add<Output = Self>
-    + std::ops::Mul<Output = Self>
-    + 'static
-{
-    fn from_f64(v: f64) -> Self;
-}
-impl Real for f32 {
-    fn from_f64(v: f64) -> Self {
-        v as f32
-    }
-}
-impl Real for f64 {
-    fn from_f64(v: f64) -> Self {
-        v
-    }
-}
+use crate::flex_util::{Real, by_float_dtype, contiguous};
 
 /// `(planes, H, W)` of an NCHW tensor.
 fn dims(x: &FlexTensor) -> (usize, usize, usize) {

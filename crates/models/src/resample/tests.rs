@@ -4,10 +4,7 @@
 use burn::tensor::{DType, Distribution, Tensor, TensorData};
 
 use super::{downsample2, downsample2_reference, fused, upsample2, upsample2_reference};
-
-fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f64> {
-    t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()
-}
+use crate::test_util::to_vec;
 
 fn assert_close(what: &str, a: &[f64], b: &[f64], tol: f64) {
     assert_eq!(a.len(), b.len(), "{what}: lengths");
