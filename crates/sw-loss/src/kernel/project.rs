@@ -311,7 +311,11 @@ mod avx512_block {
     /// The 16-lane mask of a chunk with `rest` floats left (all lanes when rest ≥ 16).
     #[inline(always)]
     fn lanes(rest: usize) -> __mmask16 {
-        if rest >= 16 { 0xFFFF } else { ((1u32 << rest) - 1) as __mmask16 }
+        if rest >= 16 {
+            0xFFFF
+        } else {
+            ((1u32 << rest) - 1) as __mmask16
+        }
     }
 
     /// Calls `$f::<K>($args)` with K the const of `$k` (1 ..= GROUP).
@@ -636,16 +640,21 @@ fn par_chunks_filled<E: Real>(
 /// grad_x[b,i,:] = Σ_l G[b,l,i] θ_{b,l}: `[B, n, d]`.
 fn grad_points<E: Real>(g: &[E], theta: &[E], b: usize, n: usize, l: usize, d: usize) -> Vec<E> {
     if d <= LARGE_D {
-        return par_chunks_filled(b * n * d, d, |_, _| false, |pt, o| {
-            let (bi, i) = (pt / n, pt % n);
-            combine::run(
-                &g[bi * l * n + i..],
-                n,
-                &theta[bi * l * d..(bi + 1) * l * d],
-                d,
-                o,
-            );
-        });
+        return par_chunks_filled(
+            b * n * d,
+            d,
+            |_, _| false,
+            |pt, o| {
+                let (bi, i) = (pt / n, pt % n);
+                combine::run(
+                    &g[bi * l * n + i..],
+                    n,
+                    &theta[bi * l * d..(bi + 1) * l * d],
+                    d,
+                    o,
+                );
+            },
+        );
     }
     // Blocks of BLOCK consecutive points of the flattened [B·n] axis; a block that crosses a
     // batch element or is short goes point by point.
@@ -659,7 +668,10 @@ fn grad_points<E: Real>(g: &[E], theta: &[E], b: usize, n: usize, l: usize, d: u
             let (gb, tb) = (&g[bi * l * n + i..], &theta[bi * l * d..(bi + 1) * l * d]);
             if let (Some(c), Some(t), true) = (as_f32(gb), as_f32(tb), avx512_block::available()) {
                 // SAFETY: E is f32 (as_f32 succeeded); AVX-512F was detected.
-                let o = unsafe { &mut *(o as *mut [std::mem::MaybeUninit<E>] as *mut [std::mem::MaybeUninit<f32>]) };
+                let o = unsafe {
+                    &mut *(o as *mut [std::mem::MaybeUninit<E>]
+                        as *mut [std::mem::MaybeUninit<f32>])
+                };
                 unsafe { avx512_block::combine_into(c, n, t, d, o) };
                 return true;
             }
@@ -670,7 +682,13 @@ fn grad_points<E: Real>(g: &[E], theta: &[E], b: usize, n: usize, l: usize, d: u
     par_chunks_filled(b * n * d, BLOCK * d, fill, |blk, o: &mut [E]| {
         let first = blk * BLOCK;
         if let Some((bi, i)) = full_block(blk, o.len()) {
-            combine_block(&g[bi * l * n + i..], n, &theta[bi * l * d..(bi + 1) * l * d], d, o);
+            combine_block(
+                &g[bi * l * n + i..],
+                n,
+                &theta[bi * l * d..(bi + 1) * l * d],
+                d,
+                o,
+            );
         } else {
             for (p, op) in o.chunks_mut(d).enumerate() {
                 let (bp, ip) = ((first + p) / n, (first + p) % n);
@@ -792,7 +810,10 @@ mod tests {
 
     fn values(n: usize, seed: u32) -> Vec<f32> {
         (0..n as u32)
-            .map(|i| ((i.wrapping_mul(2_654_435_761).wrapping_add(seed * 97) % 2001) as f32 / 1000.0) - 1.0)
+            .map(|i| {
+                ((i.wrapping_mul(2_654_435_761).wrapping_add(seed * 97) % 2001) as f32 / 1000.0)
+                    - 1.0
+            })
             .collect()
     }
 
@@ -835,15 +856,34 @@ mod tests {
             unsafe fn(&[f32], usize, &[f32], usize, &mut [f32]),
         );
         let kernels: [Kernels; 2] = [
-            ("avx2", avx2_block::available(), avx2_block::dots, avx2_block::combine),
-            ("avx512", avx512_block::available(), avx512_block::dots, avx512_block::combine),
+            (
+                "avx2",
+                avx2_block::available(),
+                avx2_block::dots,
+                avx2_block::combine,
+            ),
+            (
+                "avx512",
+                avx512_block::available(),
+                avx512_block::dots,
+                avx512_block::combine,
+            ),
         ];
         for (name, available, dots, combine) in kernels {
             if !available {
                 eprintln!("{name}: not on this CPU, skipped");
                 continue;
             }
-            for (l, d) in [(10, 8193), (3, 300), (1, 17), (7, 1031), (10, 64), (13, 100), (25, 40), (12, 15)] {
+            for (l, d) in [
+                (10, 8193),
+                (3, 300),
+                (1, 17),
+                (7, 1031),
+                (10, 64),
+                (13, 100),
+                (25, 40),
+                (12, 15),
+            ] {
                 let thetas = values(l * d, 1);
                 let points = values(BLOCK * d, 2);
                 let (t64, x64): (Vec<f64>, Vec<f64>) = (
@@ -858,7 +898,10 @@ mod tests {
                     super::dots_per_point::<f64, false>(&t64, &x64[p * d..(p + 1) * d], d, o);
                 }
                 for (i, (a, e)) in fast.iter().zip(&plain).enumerate() {
-                    assert!((*a as f64 - e).abs() < 1e-4 * (1.0 + e.abs()), "{name} dots l {l} d {d} [{i}]: {a} vs {e}");
+                    assert!(
+                        (*a as f64 - e).abs() < 1e-4 * (1.0 + e.abs()),
+                        "{name} dots l {l} d {d} [{i}]: {a} vs {e}"
+                    );
                 }
                 // combine adds to what `out` holds; coef rows with a stride wider than BLOCK.
                 let stride = BLOCK + 3;
@@ -868,11 +911,17 @@ mod tests {
                 // SAFETY: as above.
                 unsafe { combine(&coef, stride, &thetas, d, &mut fast) };
                 for p in 0..BLOCK {
-                    let mut o: Vec<f64> = start[p * d..(p + 1) * d].iter().map(|&v| v as f64).collect();
+                    let mut o: Vec<f64> = start[p * d..(p + 1) * d]
+                        .iter()
+                        .map(|&v| v as f64)
+                        .collect();
                     let c: Vec<f64> = coef[p..].iter().map(|&v| v as f64).collect();
                     super::combine::<f64, false>(&c, stride, &t64, d, &mut o);
                     for (j, (a, e)) in fast[p * d..(p + 1) * d].iter().zip(&o).enumerate() {
-                        assert!((*a as f64 - e).abs() < 1e-4 * (1.0 + e.abs()), "{name} combine l {l} d {d} p {p} [{j}]: {a} vs {e}");
+                        assert!(
+                            (*a as f64 - e).abs() < 1e-4 * (1.0 + e.abs()),
+                            "{name} combine l {l} d {d} p {p} [{j}]: {a} vs {e}"
+                        );
                     }
                 }
             }
