@@ -239,7 +239,7 @@ def section_sngan(benches, binary, args):
     """Flex with the GEMM convolution (models::conv, the default), flex with Burn's conv2d, tch
     (LibTorch CPU, with --tch) and the PyTorch twin, same networks and threads."""
     raw, out = [], {}
-    for label, cfg in [("sngan", ["64", "64", "128", "2"]), ("sngan-synthetic", ["16", "16", "32", "3"])]:
+    for label, cfg in [("sngan", ["64", "64", "128", "2"]), ("sngan-synthetic", ["16", "16", "32", "10"])]:
         ours = md_rows(run_lines([benches["sngan_steps"]] + cfg, {"SWBURN_BENCH_DEVICE": "flex"}))
         burn_conv = md_rows(run_lines([benches["sngan_steps"]] + cfg,
                                       {"SWBURN_BENCH_DEVICE": "flex-burn-conv"}))

@@ -87,6 +87,11 @@ def sw(x, y, L=10):
     return ((px - py) ** 2).mean().sqrt()
 
 
+# Row names as the Rust bench prints them, so scripts/bench.py pairs every row.
+D_STEP = "discriminator step (G fwd + 2 D fwd + bwd + Adam)"
+G_STEP = "generator step (2 D fwd + G fwd + SW + bwd + Adam)"
+
+
 def timed(reps, f):
     f()
     SYNC()
@@ -136,10 +141,27 @@ def main():
         with torch.no_grad():
             g(torch.randn(b, 128, device=DEV))
 
+    # The parts of a D step, as the Rust bench (crates/models/benches/sngan_steps.rs) times them.
+    def d_fwd():
+        d(real)[0].sum().item()
+
+    def d_fwd_bwd():
+        od.zero_grad()
+        d(real)[0].mean().backward()
+
+    def d_fwd_bwd_adam():
+        d_fwd_bwd()
+        od.step()
+
     rows = [("G forward (no graph)", timed(reps, g_fwd)),
-            ("discriminator step", timed(reps, d_step)),
-            ("generator step", timed(reps, g_step))]
-    rows.append(("generator step + 5 discriminator steps", rows[2][1] + 5 * rows[1][1]))
+            ("D forward", timed(reps, d_fwd)),
+            ("D forward+backward", timed(reps, d_fwd_bwd)),
+            ("D forward+backward+Adam", timed(reps, d_fwd_bwd_adam)),
+            (D_STEP, timed(reps, d_step)),
+            (G_STEP, timed(reps, g_step))]
+    by_name = dict(rows)
+    rows.append(("generator step + 5 discriminator steps",
+                 by_name[G_STEP] + 5 * by_name[D_STEP]))
     where = torch.cuda.get_device_name(DEV) if DEV.type == "cuda" else "CPU, 2 threads"
     print(f"PyTorch {torch.__version__} {where}, G {ch_g} ch, D {ch_d} ch, batch {b}, median of {reps}")
     for name, s in rows:

@@ -24,4 +24,4 @@ cargo test --release "${PKGS[@]}" --features "$FEATURES" --test pot_fixtures --t
 # Every test whose path names sngan (models' sngan:: unit tests and experiments/tests/sngan.rs),
 # the generator's batch norm and the blocks' resampling (models' norm:: and resample:: tests: on
 # tch they check Burn's ops on LibTorch, our running-stat update, and the adjointness).
-SWBURN_TEST_DEVICE=tch cargo test --release "${PKGS[@]}" --features "$FEATURES" --lib --test sngan -- sngan norm:: resample::
+SWBURN_TEST_DEVICE=tch cargo test --release "${PKGS[@]}" --features "$FEATURES" --lib --test sngan -- sngan norm:: resample:: conv::

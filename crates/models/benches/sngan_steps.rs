@@ -89,6 +89,12 @@ fn main() {
         let _ = l.backward();
         settle();
     });
+    let d_fwd_bwd_adam = time(reps, || {
+        let l = d.forward(real.clone()).output.mean();
+        let grads = GradientsParams::from_grads(l.backward(), &d);
+        d = opt_d.step(2e-4, d.clone(), grads);
+        settle();
+    });
     let d_step = time(reps, || {
         let fake = g.clone().no_grad().forward(z()).detach();
         let l = relu(d.forward(real.clone()).output.neg().add_scalar(1.0)).mean()
@@ -119,6 +125,7 @@ fn main() {
         ("G forward (no graph)", g_fwd),
         ("D forward", d_fwd),
         ("D forward+backward", d_fwd_bwd),
+        ("D forward+backward+Adam", d_fwd_bwd_adam),
         ("discriminator step (G fwd + 2 D fwd + bwd + Adam)", d_step),
         ("generator step (2 D fwd + G fwd + SW + bwd + Adam)", g_step),
         (

@@ -1,5 +1,7 @@
+#![cfg_attr(feature = "tch", allow(deprecated))] // burn-tch (our LibTorch route) is marked deprecated in Burn 0.22
 //! 2-D convolution for SNGAN's shapes: an NCHW-native GEMM kernel on Flex (with its two
-//! backward passes written out), Burn's `conv2d` elsewhere — its reference twin.
+//! backward passes written out), LibTorch's convolution and backward on LibTorch (`torch.rs`,
+//! feature `tch`), Burn's `conv2d` elsewhere — the reference twin of both.
 //!
 //! ```text
 //! x [B, C, H, W], W [O, C, k, k], b [O], stride s, zero padding p
@@ -19,7 +21,9 @@
 //! that layout work was a fifth of a training step (BENCHMARKS.md, "Where the time goes").
 //!
 //! The switch [`set_gemm_conv`] (on by default) chooses this kernel on Flex for f32/f64;
-//! off, or on any other device, [`conv2d`] is Burn's `conv2d` (LibTorch's on `tch`).
+//! off, [`conv2d`] is Burn's `conv2d` there. On LibTorch the forward is the same either way and
+//! only the backward differs: Burn's generic one (a transposed convolution and a weight-gradient
+//! convolution) or LibTorch's (`torch.rs`, with the same switch).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -31,12 +35,16 @@ use burn::tensor::{DType, Tensor};
 
 #[cfg(feature = "flex")]
 mod flex;
+// burn-tch is marked deprecated in Burn 0.22; it is our LibTorch route (README, `--device tch`).
+#[cfg(all(feature = "flex", feature = "tch"))]
+#[allow(deprecated)]
+mod torch;
 
 static GEMM_CONV: AtomicBool = AtomicBool::new(true);
 
-/// Chooses the GEMM convolution on Flex (`true`, the default) or Burn's `conv2d` (`false`)
-/// for every later [`conv2d`] call in this process (SNGAN's `SnConv2d`: generator and
-/// discriminator).
+/// Chooses the GEMM convolution on Flex and LibTorch's backward on LibTorch (`true`, the
+/// default) or Burn's `conv2d` with Burn's generic backward (`false`) for every later
+/// [`conv2d`] call in this process (SNGAN's `SnConv2d`: generator and discriminator).
 pub fn set_gemm_conv(enabled: bool) {
     GEMM_CONV.store(enabled, Ordering::Relaxed);
 }
@@ -49,8 +57,33 @@ pub fn uses_gemm_conv(x: &Tensor<4>) -> bool {
         && sw_loss::kernel::has_fused_kernel(&x.device())
 }
 
-/// The backend extension: the convolution above with a bias, square kernel.
-#[cfg_attr(feature = "flex", backend_extension(Flex, Autodiff))]
+/// Whether [`conv2d`] on `x` runs LibTorch's convolution with LibTorch's backward (`torch.rs`):
+/// switched on ([`set_gemm_conv`]), a LibTorch device (plain or autodiff) in a build with `tch`,
+/// f32 or f64.
+pub fn uses_torch_conv(x: &Tensor<4>) -> bool {
+    #[cfg(all(feature = "flex", feature = "tch"))]
+    {
+        GEMM_CONV.load(Ordering::Relaxed)
+            && matches!(x.dtype(), DType::F32 | DType::F64)
+            && matches!(
+                x.device().inner().as_dispatch(),
+                burn::backend::DispatchDevice::LibTorch(_)
+            )
+    }
+    #[cfg(not(all(feature = "flex", feature = "tch")))]
+    {
+        let _ = x;
+        false
+    }
+}
+
+/// The backend extension: the convolution above with a bias, square kernel. On LibTorch
+/// (feature `tch`) the forward and backward are LibTorch's own (`torch.rs`).
+#[cfg_attr(
+    feature = "flex",
+    backend_extension(Flex, LibTorch: cfg(feature = "tch"), Autodiff)
+)]
+#[allow(deprecated)]
 pub trait GemmConvOps: Backend {
     /// `x [B, C, H, W]`, `weight [O, C, k, k]`, `bias [O]` → `[B, O, Oh, Ow]` with stride
     /// `stride` and zero padding `padding` on every side.
@@ -76,7 +109,7 @@ pub fn conv2d(
     padding: usize,
 ) -> Tensor<4> {
     #[cfg(feature = "flex")]
-    if uses_gemm_conv(&x) {
+    if uses_gemm_conv(&x) || uses_torch_conv(&x) {
         let bias = bias.unwrap_or_else(|| {
             Tensor::zeros([weight.dims()[0]], (&weight.device(), weight.dtype()))
         });

@@ -164,7 +164,14 @@ mod tests {
     /// module; then a `no_grad()` clone's forward for the generator step), every spectrally
     /// normalised kernel's σ = uᵀWv tracks the top singular value of its current W: a state
     /// lost between steps (the official power iteration runs once per training forward) would
-    /// leave σ at its random start, far below.
+    /// leave σ at its random start, far below (for random unit u, v, |uᵀWv| is of order
+    /// ‖W‖_F/√(h·c), 6–14 % of the top singular value), and one power step from a random start
+    /// reaches a median 75–82 % of it (both measured with PyTorch on random 8 × 27 … 16 × 144
+    /// matrices). Asserted: the mean relative error over the kernels below 1 % and every one
+    /// below 10 %. With one power step per forward, σ trails a kernel that Adam moves at lr
+    /// 5e-3, by how much depending on rounding: with LibTorch's convolution backward (gradients
+    /// equal to Burn's generic one within 1e-6 relative) the mean is 0.43 % and one kernel ends
+    /// 4.3 % behind; on Flex the mean is 0.04 %.
     #[test]
     fn spectral_norm_states_track_the_kernels_through_training_steps() {
         use burn::optim::{AdamConfig, GradientsParams};
@@ -190,6 +197,7 @@ mod tests {
             d = opt.step(5e-3, d, grads);
             let _ = d.clone().no_grad().forward(real.clone());
         }
+        let mut errors = Vec::new();
         for (b, block) in d.blocks.iter().enumerate() {
             for (k, conv) in block.convs().into_iter().enumerate() {
                 let w = conv.conv.weight.val().inner();
@@ -198,12 +206,14 @@ mod tests {
                 let values: Vec<f64> = w2.clone().into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
                 let exact = top_singular(&values, o, c * kh * kw);
                 let sigma = conv.sn.as_ref().unwrap().sigma(w2);
-                assert!(
-                    (sigma - exact).abs() < 0.02 * exact,
-                    "block {b} conv {k}: σ estimate {sigma} vs top singular value {exact}"
-                );
+                errors.push((format!("block {b} conv {k}"), (sigma - exact).abs() / exact));
             }
         }
+        let mean = errors.iter().map(|(_, e)| e).sum::<f64>() / errors.len() as f64;
+        assert!(
+            mean < 0.01 && errors.iter().all(|(_, e)| *e < 0.1),
+            "relative errors of σ = uᵀWv against the top singular value (mean {mean}): {errors:?}"
+        );
     }
 
     /// Largest singular value by power iterations on WᵀW in f64.
