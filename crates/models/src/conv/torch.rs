@@ -71,8 +71,9 @@ impl Backward<LibTorch, 3> for TorchConvBackward {
         if wanted.is_empty() {
             return;
         }
-        // ∂⟨y, G⟩/∂input = Jᵀ G: LibTorch's backward of its convolution node.
-        let inner = (&y.tensor * &grad.tensor).sum(None::<tch::Kind>);
+        // ∂⟨y, G⟩/∂input = Jᵀ G: LibTorch's backward of its convolution node. A dot product of
+        // the flattened tensors (one op, no temporary of y's size; its backward is G·1).
+        let inner = y.tensor.reshape([-1]).dot(&grad.tensor.reshape([-1]));
         let inputs: Vec<&tch::Tensor> = wanted.iter().map(|(_, leaf)| &leaf.tensor).collect();
         let values = tch::Tensor::run_backward(&[inner], &inputs, false, false);
         for ((node, _), value) in wanted.into_iter().zip(values) {
