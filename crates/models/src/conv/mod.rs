@@ -35,9 +35,7 @@ use burn::tensor::{DType, Tensor};
 
 #[cfg(feature = "flex")]
 mod flex;
-// burn-tch is marked deprecated in Burn 0.22; it is our LibTorch route (README, `--device tch`).
 #[cfg(all(feature = "flex", feature = "tch"))]
-#[allow(deprecated)]
 mod torch;
 
 static GEMM_CONV: AtomicBool = AtomicBool::new(true);
@@ -83,7 +81,6 @@ pub fn uses_torch_conv(x: &Tensor<4>) -> bool {
     feature = "flex",
     backend_extension(Flex, LibTorch: cfg(feature = "tch"), Autodiff)
 )]
-#[allow(deprecated)]
 pub trait GemmConvOps: Backend {
     /// `x [B, C, H, W]`, `weight [O, C, k, k]`, `bias [O]` → `[B, O, Oh, Ow]` with stride
     /// `stride` and zero padding `padding` on every side.
