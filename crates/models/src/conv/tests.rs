@@ -48,7 +48,8 @@ fn equals_burns_conv2d_and_its_gradients_on_every_sngan_shape() {
         let what = format!("k {k} pad {p} side {side} {c_in}→{c_out}");
         let x = random([2, c_in, side, side], &device).require_grad();
         let w = random([c_out, c_in, k, k], &device).require_grad();
-        let b = Tensor::<1>::random([c_out], Distribution::Uniform(-1.0, 1.0), &device).require_grad();
+        let b =
+            Tensor::<1>::random([c_out], Distribution::Uniform(-1.0, 1.0), &device).require_grad();
         assert!(fast_path(&x));
         let side_out = side + 2 * p - k + 1;
         let r = random([2, c_out, side_out, side_out], &device).detach();
@@ -84,7 +85,12 @@ fn strided_and_wide_kernels_equal_burns_conv2d() {
         let fast = conv2d(x.clone(), w.clone(), None, s, p);
         let slow = conv2d_reference(x, w, None, s, p);
         assert_eq!(fast.dims(), slow.dims());
-        assert_close_scaled(&format!("k {k} s {s} p {p}"), &to_vec(fast), &to_vec(slow), 1e-5);
+        assert_close_scaled(
+            &format!("k {k} s {s} p {p}"),
+            &to_vec(fast),
+            &to_vec(slow),
+            1e-5,
+        );
     }
 }
 
@@ -95,14 +101,22 @@ fn gradients_match_central_finite_differences_in_f64() {
     let device = inner.clone().autodiff();
     let (b, c, o, side, k, p) = (2, 2, 3, 5, 3, 1);
     let vals = |n: usize, seed: usize| -> Vec<f64> {
-        (0..n).map(|i| (((i * 7919 + seed * 131) % 211) as f64 / 105.5) - 1.0).collect()
+        (0..n)
+            .map(|i| (((i * 7919 + seed * 131) % 211) as f64 / 105.5) - 1.0)
+            .collect()
     };
-    let (xv, wv, bv) = (vals(b * c * side * side, 1), vals(o * c * k * k, 2), vals(o, 3));
+    let (xv, wv, bv) = (
+        vals(b * c * side * side, 1),
+        vals(o * c * k * k, 2),
+        vals(o, 3),
+    );
     let rv = vals(b * o * side * side, 4);
     let t4 = |v: &[f64], s: [usize; 4], d: &Device| {
         Tensor::<4>::from_data(TensorData::new(v.to_vec(), s), (d, DType::F64))
     };
-    let t1 = |v: &[f64], d: &Device| Tensor::<1>::from_data(TensorData::new(v.to_vec(), [v.len()]), (d, DType::F64));
+    let t1 = |v: &[f64], d: &Device| {
+        Tensor::<1>::from_data(TensorData::new(v.to_vec(), [v.len()]), (d, DType::F64))
+    };
     let (xs, ws, rs) = ([b, c, side, side], [o, c, k, k], [b, o, side, side]);
     let x = t4(&xv, xs, &device).require_grad();
     let w = t4(&wv, ws, &device).require_grad();
@@ -113,10 +127,16 @@ fn gradients_match_central_finite_differences_in_f64() {
         .sum()
         .backward();
     let loss = |xv: &[f64], wv: &[f64], bv: &[f64]| -> f64 {
-        conv2d(t4(xv, xs, &inner), t4(wv, ws, &inner), Some(t1(bv, &inner)), 1, p)
-            .mul(t4(&rv, rs, &inner))
-            .sum()
-            .into_scalar::<f64>()
+        conv2d(
+            t4(xv, xs, &inner),
+            t4(wv, ws, &inner),
+            Some(t1(bv, &inner)),
+            1,
+            p,
+        )
+        .mul(t4(&rv, rs, &inner))
+        .sum()
+        .into_scalar::<f64>()
     };
     let h = 1e-6;
     let check = |name: &str, grad: Vec<f64>, which: usize| {
@@ -125,8 +145,13 @@ fn gradients_match_central_finite_differences_in_f64() {
             let (mut plus, mut minus) = (base.clone(), base.clone());
             plus[which][i] += h;
             minus[which][i] -= h;
-            let fd = (loss(&plus[0], &plus[1], &plus[2]) - loss(&minus[0], &minus[1], &minus[2])) / (2.0 * h);
-            assert!((fd - grad[i]).abs() < 1e-6 * (1.0 + fd.abs()), "{name}[{i}]: {fd} vs {}", grad[i]);
+            let fd = (loss(&plus[0], &plus[1], &plus[2]) - loss(&minus[0], &minus[1], &minus[2]))
+                / (2.0 * h);
+            assert!(
+                (fd - grad[i]).abs() < 1e-6 * (1.0 + fd.abs()),
+                "{name}[{i}]: {fd} vs {}",
+                grad[i]
+            );
         }
     };
     check("∂x", to_vec(x.grad(&grads).unwrap()), 0);
@@ -151,7 +176,9 @@ fn chained_convolutions_with_shared_computed_kernels_match_the_reference() {
     type Conv = fn(Tensor<4>, Tensor<4>, Option<Tensor<1>>, usize, usize) -> Tensor<4>;
     let grads = |conv: Conv| {
         let net = |x: Tensor<4>| {
-            let k0 = w0.clone().div(w0.clone().powi_scalar(2).sum().sqrt().reshape([1, 1, 1, 1]));
+            let k0 = w0
+                .clone()
+                .div(w0.clone().powi_scalar(2).sum().sqrt().reshape([1, 1, 1, 1]));
             let h = burn::tensor::activation::relu(conv(x, k0, Some(b0.clone()), 1, 1));
             conv(h, w1.clone(), Some(b1.clone()), 2, 1)
         };
@@ -163,7 +190,12 @@ fn chained_convolutions_with_shared_computed_kernels_match_the_reference() {
     };
     assert!(fast_path(&xa));
     let (fast, slow) = (grads(conv2d), grads(conv2d_reference));
-    for (name, a, e) in ["∂W0", "∂W1", "∂b0", "∂b1", "∂x"].iter().zip(&fast).zip(&slow).map(|((n, a), e)| (n, a, e)) {
+    for (name, a, e) in ["∂W0", "∂W1", "∂b0", "∂b1", "∂x"]
+        .iter()
+        .zip(&fast)
+        .zip(&slow)
+        .map(|((n, a), e)| (n, a, e))
+    {
         assert_close_scaled(name, a, e, 1e-5);
     }
 }

@@ -667,12 +667,13 @@ fn grad_points<E: Real>(g: &[E], theta: &[E], b: usize, n: usize, l: usize, d: u
         if let Some((bi, i)) = full_block(blk, o.len()) {
             let (gb, tb) = (&g[bi * l * n + i..], &theta[bi * l * d..(bi + 1) * l * d]);
             if let (Some(c), Some(t), true) = (as_f32(gb), as_f32(tb), avx512_block::available()) {
-                // SAFETY: E is f32 (as_f32 succeeded); AVX-512F was detected.
-                let o = unsafe {
-                    &mut *(o as *mut [std::mem::MaybeUninit<E>]
-                        as *mut [std::mem::MaybeUninit<f32>])
-                };
-                unsafe { avx512_block::combine_into(c, n, t, d, o) };
+                // SAFETY: E is f32 (as_f32 succeeded), so the cast keeps the layout; AVX-512F
+                // was detected; `o` holds BLOCK·d elements (full_block), all written.
+                unsafe {
+                    let o = &mut *(o as *mut [std::mem::MaybeUninit<E>]
+                        as *mut [std::mem::MaybeUninit<f32>]);
+                    avx512_block::combine_into(c, n, t, d, o);
+                }
                 return true;
             }
         }
