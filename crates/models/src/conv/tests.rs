@@ -12,7 +12,7 @@ use super::{conv2d, conv2d_reference, uses_gemm_conv, uses_torch_conv};
 fn fast_path(x: &Tensor<4>) -> bool {
     uses_gemm_conv(x) || uses_torch_conv(x)
 }
-use crate::test_util::{assert_close_scaled, to_vec};
+use crate::test_util::{assert_central_differences, assert_close_scaled, to_vec};
 
 /// (kernel, padding, input side, c_in, c_out) of every convolution in G and D at 32² and 64²
 /// (`blocks.rs`: 3×3 pad 1 and 1×1 shortcuts; the generator's last conv to 3 channels; the
@@ -138,21 +138,9 @@ fn gradients_match_central_finite_differences_in_f64() {
         .sum()
         .into_scalar::<f64>()
     };
-    let h = 1e-6;
+    let base = [xv.clone(), wv.clone(), bv.clone()];
     let check = |name: &str, grad: Vec<f64>, which: usize| {
-        let base = [xv.clone(), wv.clone(), bv.clone()];
-        for i in 0..base[which].len() {
-            let (mut plus, mut minus) = (base.clone(), base.clone());
-            plus[which][i] += h;
-            minus[which][i] -= h;
-            let fd = (loss(&plus[0], &plus[1], &plus[2]) - loss(&minus[0], &minus[1], &minus[2]))
-                / (2.0 * h);
-            assert!(
-                (fd - grad[i]).abs() < 1e-6 * (1.0 + fd.abs()),
-                "{name}[{i}]: {fd} vs {}",
-                grad[i]
-            );
-        }
+        assert_central_differences(name, &grad, &base, which, &loss)
     };
     check("∂x", to_vec(x.grad(&grads).unwrap()), 0);
     check("∂W", to_vec(w.grad(&grads).unwrap()), 1);

@@ -4,7 +4,7 @@
 use burn::tensor::{DType, Distribution, Tensor, TensorData};
 
 use super::{batch_norm, batch_norm_train, batch_norm_train_reference, uses_fused_batch_norm};
-use crate::test_util::{assert_close_scaled, to_vec};
+use crate::test_util::{assert_central_differences, assert_close_scaled, to_vec};
 
 /// Value, statistics and the three gradients equal the twin's, f32 and f64, on SNGAN-like
 /// shapes (generator blocks: 4² to 32², up to 64 channels) and an odd one.
@@ -97,21 +97,9 @@ fn gradients_match_central_finite_differences_in_f64() {
     let grads = loss(x.clone(), g.clone(), b.clone()).backward();
     let value =
         |xv: &[f64], gv: &[f64], bv: &[f64]| loss(t4(xv), t1(gv), t1(bv)).into_scalar::<f64>();
-    let h = 1e-6;
+    let base = [xv.clone(), gv.clone(), bv.clone()];
     let check = |name: &str, grad: Vec<f64>, which: usize| {
-        let base = [xv.clone(), gv.clone(), bv.clone()];
-        for i in 0..base[which].len() {
-            let (mut plus, mut minus) = (base.clone(), base.clone());
-            plus[which][i] += h;
-            minus[which][i] -= h;
-            let fd = (value(&plus[0], &plus[1], &plus[2]) - value(&minus[0], &minus[1], &minus[2]))
-                / (2.0 * h);
-            assert!(
-                (fd - grad[i]).abs() < 1e-6 * (1.0 + fd.abs()),
-                "{name}[{i}]: {fd} vs {}",
-                grad[i]
-            );
-        }
+        assert_central_differences(name, &grad, &base, which, &value)
     };
     check("∂x", to_vec(x.grad(&grads).unwrap()), 0);
     check("∂γ", to_vec(g.grad(&grads).unwrap()), 1);
