@@ -19,26 +19,28 @@ pub(crate) fn assert_close_scaled(what: &str, a: &[f64], b: &[f64], tol: f64) {
     }
 }
 
-/// Central differences of a scalar function of three inputs against a gradient: for every entry
-/// i of input `which`, `(f(.. + h ..) − f(.. − h ..)) / 2h` (h = 1e-6) equals `grad[i]` within
-/// `1e-6 · (1 + |fd|)`; f64 inputs `base`, `name` in the failure message.
+/// Central differences of a scalar function of three inputs against its three gradients: for
+/// every entry i of every input j, `(f(.. + h ..) − f(.. − h ..)) / 2h` (h = 1e-6) equals
+/// `grads[j].1[i]` within `1e-6 · (1 + |fd|)`; f64 inputs `base`, `grads[j].0` names input j in
+/// the failure message.
 pub(crate) fn assert_central_differences(
-    name: &str,
-    grad: &[f64],
     base: &[Vec<f64>; 3],
-    which: usize,
+    grads: [(&str, Vec<f64>); 3],
     f: impl Fn(&[f64], &[f64], &[f64]) -> f64,
 ) {
     let h = 1e-6;
-    assert_eq!(grad.len(), base[which].len(), "{name}: lengths");
-    for (i, g) in grad.iter().enumerate() {
-        let (mut plus, mut minus) = (base.clone(), base.clone());
-        plus[which][i] += h;
-        minus[which][i] -= h;
-        let fd = (f(&plus[0], &plus[1], &plus[2]) - f(&minus[0], &minus[1], &minus[2])) / (2.0 * h);
-        assert!(
-            (fd - g).abs() < 1e-6 * (1.0 + fd.abs()),
-            "{name}[{i}]: {fd} vs {g}"
-        );
+    for (which, (name, grad)) in grads.iter().enumerate() {
+        assert_eq!(grad.len(), base[which].len(), "{name}: lengths");
+        for (i, g) in grad.iter().enumerate() {
+            let (mut plus, mut minus) = (base.clone(), base.clone());
+            plus[which][i] += h;
+            minus[which][i] -= h;
+            let fd =
+                (f(&plus[0], &plus[1], &plus[2]) - f(&minus[0], &minus[1], &minus[2])) / (2.0 * h);
+            assert!(
+                (fd - g).abs() < 1e-6 * (1.0 + fd.abs()),
+                "{name}[{i}]: {fd} vs {g}"
+            );
+        }
     }
 }

@@ -138,13 +138,12 @@ fn gradients_match_central_finite_differences_in_f64() {
         .sum()
         .into_scalar::<f64>()
     };
-    let base = [xv.clone(), wv.clone(), bv.clone()];
-    let check = |name: &str, grad: Vec<f64>, which: usize| {
-        assert_central_differences(name, &grad, &base, which, &loss)
-    };
-    check("∂x", to_vec(x.grad(&grads).unwrap()), 0);
-    check("∂W", to_vec(w.grad(&grads).unwrap()), 1);
-    check("∂b", to_vec(bias.grad(&grads).unwrap()), 2);
+    let grads = [
+        ("∂x", to_vec(x.grad(&grads).unwrap())),
+        ("∂W", to_vec(w.grad(&grads).unwrap())),
+        ("∂b", to_vec(bias.grad(&grads).unwrap())),
+    ];
+    assert_central_differences(&[xv, wv, bv], grads, loss);
 }
 
 /// Two convolutions in a chain, applied to two batches with the same kernels (as D sees a real

@@ -67,38 +67,33 @@ fn pool2<E: Real>(x: &[E], (p, h, w): (usize, usize, usize), s: E) -> Vec<E> {
     out
 }
 
-fn up2_flex(x: FlexTensor, scale: f64) -> FlexTensor {
+/// [`up2`] (`up`) or [`pool2`] of a Flex tensor `[B, C, H, W]`, scaled by `scale`.
+fn resample_flex(x: FlexTensor, scale: f64, up: bool) -> FlexTensor {
     let x = contiguous(x);
     let (p, h, w) = dims(&x);
     let s = x.shape();
-    let shape = vec![s[0], s[1], 2 * h, 2 * w];
-    by_float_dtype!("up2/pool2", x.dtype(), |E| FlexTensor::from_data(
-        TensorData::new(
-            up2::<E>(
-                &x.storage::<E>()[..p * h * w],
-                (p, h, w),
-                E::from_f64(scale)
-            ),
-            shape
-        )
-    ))
+    let shape = if up {
+        vec![s[0], s[1], 2 * h, 2 * w]
+    } else {
+        vec![s[0], s[1], h / 2, w / 2]
+    };
+    by_float_dtype!("up2/pool2", x.dtype(), |E| {
+        let kernel = if up { up2::<E> } else { pool2::<E> };
+        let values = kernel(
+            &x.storage::<E>()[..p * h * w],
+            (p, h, w),
+            E::from_f64(scale),
+        );
+        FlexTensor::from_data(TensorData::new(values, shape))
+    })
+}
+
+fn up2_flex(x: FlexTensor, scale: f64) -> FlexTensor {
+    resample_flex(x, scale, true)
 }
 
 fn pool2_flex(x: FlexTensor, scale: f64) -> FlexTensor {
-    let x = contiguous(x);
-    let (p, h, w) = dims(&x);
-    let s = x.shape();
-    let shape = vec![s[0], s[1], h / 2, w / 2];
-    by_float_dtype!("up2/pool2", x.dtype(), |E| FlexTensor::from_data(
-        TensorData::new(
-            pool2::<E>(
-                &x.storage::<E>()[..p * h * w],
-                (p, h, w),
-                E::from_f64(scale)
-            ),
-            shape
-        )
-    ))
+    resample_flex(x, scale, false)
 }
 
 impl ResampleOps for Flex {

@@ -21,17 +21,10 @@ use burn::tensor::{DType, TensorData};
 use rayon::prelude::*;
 
 use super::ProjectOps;
+use super::flex::contiguous;
 
 /// Above this dimension the forward iterates over points instead of directions.
 const LARGE_D: usize = 64;
-
-fn contiguous(t: FlexTensor) -> FlexTensor {
-    if t.is_contiguous() && t.layout().start_offset() == 0 {
-        t
-    } else {
-        t.to_contiguous()
-    }
-}
 
 /// Floats the loops run on.
 trait Real:
