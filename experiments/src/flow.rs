@@ -9,7 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use datasets::PointCloud;
 use serde::{Deserialize, Serialize};
 use burn::tensor::Tensor;
-use sw_loss::{EstimatorKind, LossConfig, Measure, Reduction, exact_w2sq};
+use sw_loss::{EstimatorKind, LossConfig, Measure, BatchReduction, exact_w2sq};
 
 use crate::cli::Cli;
 use crate::config::Loaded;
@@ -65,6 +65,9 @@ pub struct FlowParams {
     pub estimators: Vec<EstimatorKind>,
     /// Steps (1-based, before that step's update) at which exact W₂² is measured.
     pub log_steps: Vec<usize>,
+    /// The exact W₂² solves a dense n × n assignment (8·n² bytes, O(n³) time): above this many
+    /// points it is skipped, with a note in the log, and the flow runs without it.
+    pub exact_w2_max_points: usize,
 }
 
 impl Default for FlowParams {
@@ -79,6 +82,7 @@ impl Default for FlowParams {
                 EstimatorKind::UcvSw,
             ],
             log_steps: vec![1, 3000, 4000, 5000, 6000, 8000],
+            exact_w2_max_points: 10_000,
         }
     }
 }
@@ -124,7 +128,9 @@ impl FlowConfig {
 
 /// Four decimals, or scientific notation below 0.01 (the flow ends near 0).
 fn fmt_value(v: f64) -> String {
-    if v.abs() < 0.01 {
+    if v.is_nan() {
+        "-".to_string()
+    } else if v.abs() < 0.01 {
         format!("{v:.3e}")
     } else {
         format!("{v:.4}")
@@ -155,17 +161,37 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
             target.len()
         );
     }
+    let n = source.len();
+    // Sizes that cannot fit are refused before the run folder is made.
+    for &kind in &cfg.flow.estimators {
+        LossConfig {
+            kind,
+            ..cfg.loss.clone()
+        }
+        .plan_memory(1, n, n, 3, burn::tensor::DType::F32)
+        .map_err(|e| anyhow!("{}: [loss] {e}", loaded.path.display()))?;
+    }
+    let exact = n <= cfg.flow.exact_w2_max_points;
     let root = cli.out.clone().unwrap_or_else(|| PathBuf::from("runs"));
     let run = RunDir::create(&root, &loaded.name, &loaded.resolved())?;
     println!("run folder: {}", run.path().display());
     run.log(&format!(
         "gradient flow: {what}; device {device_name}; seed {seed}"
     ));
+    if !exact {
+        let note = format!(
+            "note: exact W2^2 skipped: {n} points would need an {n} x {n} cost matrix ({}) and \
+             O(n^3) time, over flow.exact_w2_max_points = {}; raise it to measure",
+            sw_loss::memory::human_bytes(8 * (n as u64) * (n as u64)),
+            cfg.flow.exact_w2_max_points
+        );
+        println!("{note}");
+        run.log(&note);
+    }
     if cfg.output.ply {
         datasets::ply::write_cloud(run.file("clouds/source.ply")?, &source)?;
         datasets::ply::write_cloud(run.file("clouds/target.ply")?, &target)?;
     }
-    let n = source.len();
     let target_host = to_f64(&target);
     let mut metrics = csv::Writer::from_path(run.file("metrics.csv")?)?;
     metrics.write_record(["estimator", "step", "w2sq", "seconds"])?;
@@ -177,7 +203,7 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         device.seed(seed);
         let loss_cfg = LossConfig {
             kind,
-            reduction: Reduction::Mean,
+            reduction: BatchReduction::Mean,
             ..cfg.loss.clone()
         };
         let mut x = source.to_tensor(&device);
@@ -188,23 +214,35 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
             let step = i + 1;
             if cfg.flow.log_steps.contains(&step) {
                 let cloud = PointCloud::from_tensor(x.clone());
-                let w2 = exact_w2sq(&to_f64(&cloud), &target_host, 3)?;
+                let w2 = if exact {
+                    exact_w2sq(&to_f64(&cloud), &target_host, 3)?
+                } else {
+                    f64::NAN
+                };
                 metrics.write_record([
                     kind.name().to_string(),
                     step.to_string(),
-                    format!("{w2:.9e}"),
+                    if exact { format!("{w2:.9e}") } else { String::new() },
                     format!("{seconds:.3}"),
                 ])?;
                 metrics.flush()?;
-                let line = format!("{kind} step {step}: W2^2 = {w2:.6} ({seconds:.2} s of flow)");
-                progress.println(&line);
-                run.log(&line);
-                points.push((step as f64, w2));
+                if exact {
+                    let line =
+                        format!("{kind} step {step}: W2^2 = {w2:.6} ({seconds:.2} s of flow)");
+                    progress.println(&line);
+                    run.log(&line);
+                    points.push((step as f64, w2));
+                }
                 if cfg.output.renders {
                     let path = run.file(&format!("renders/{}_step{step:05}.png", kind.name()))?;
+                    let title = if exact {
+                        format!("{kind}, step {step}, W2^2 = {w2:.4}")
+                    } else {
+                        format!("{kind}, step {step}")
+                    };
                     plots::cloud_views(
                         &path,
-                        &format!("{kind}, step {step}, W2^2 = {w2:.4}"),
+                        &title,
                         &[("current", &cloud.points), ("target", &target.points)],
                     )?;
                 }
@@ -255,7 +293,11 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
                 &last,
             )?;
         }
-        let final_w2 = exact_w2sq(&to_f64(&last), &target_host, 3)?;
+        let final_w2 = if exact {
+            exact_w2sq(&to_f64(&last), &target_host, 3)?
+        } else {
+            f64::NAN
+        };
         run.log(&format!(
             "{kind}: final W2^2 = {final_w2:.6} after {} steps, {seconds:.2} s",
             cfg.flow.steps
@@ -266,6 +308,7 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
             points,
         });
     }
+    if exact {
     plots::line_plot(
         &run.file("w2_vs_step.png")?,
         "Gradient flow: exact W2^2 to the target",
@@ -275,6 +318,7 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         false,
         true,
     )?;
+    }
 
     let mut table = String::from("\nestimator  ");
     for s in &cfg.flow.log_steps {

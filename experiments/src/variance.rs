@@ -13,9 +13,10 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, anyhow, bail};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
-use sw_loss::control_variates::{ControlVariate, control_variate_estimate, control_variate_terms};
+use sw_loss::control_variates::{ControlVariate, control_variate_terms};
+use sw_loss::kernel::cv_combine;
 use sw_loss::directions::{DirectionKind, fibonacci_sphere, sample_as};
-use sw_loss::{Directions, Measure, Reduction, sw_pp_with_directions};
+use sw_loss::{Directions, Measure, BatchReduction, sw_pp_with_directions};
 
 use crate::cli::Cli;
 use crate::config::Loaded;
@@ -67,6 +68,10 @@ pub struct StudyParams {
     pub gaussian_points: usize,
     /// Direction samplers to compare: `"uniform"`, `"orthogonal"`, `"rqmc"`, `"halton"`.
     pub directions: Vec<DirectionKind>,
+    /// Bytes one evaluation may hold (`sw_loss::memory`'s estimate; every evaluation of the
+    /// study holds all its directions at once). A study whose largest evaluation is over it
+    /// is refused before the run folder is made. Default 1 GiB, as `[loss] memory_budget`.
+    pub memory_budget: u64,
 }
 
 impl Default for StudyParams {
@@ -82,6 +87,7 @@ impl Default for StudyParams {
                 DirectionKind::Orthogonal,
                 DirectionKind::Rqmc,
             ],
+            memory_budget: sw_loss::DEFAULT_MEMORY_BUDGET,
         }
     }
 }
@@ -97,10 +103,13 @@ fn scalar(t: Tensor<1>) -> f64 {
     t.into_scalar::<f32>() as f64
 }
 
-/// SW₂² by the Fibonacci lattice of `count` directions (chunks of 10 000).
+/// Directions of the reference evaluated together (at most).
+const REFERENCE_CHUNK: usize = 10_000;
+
+/// SW₂² by the Fibonacci lattice of `count` directions (chunks of [`REFERENCE_CHUNK`]).
 fn reference(x: &Measure, y: &Measure, count: usize, device: &Device) -> Result<f64> {
     let lattice = fibonacci_sphere(count, device);
-    let chunks = count.div_ceil(10_000);
+    let chunks = count.div_ceil(REFERENCE_CHUNK);
     let mut total = 0.0;
     for chunk in lattice.chunk(chunks, 0) {
         let l = chunk.dims()[0] as f64;
@@ -109,7 +118,7 @@ fn reference(x: &Measure, y: &Measure, count: usize, device: &Device) -> Result<
             y,
             &Directions::Shared(chunk),
             2.0,
-            Reduction::Mean,
+            BatchReduction::Mean,
         )?);
     }
     Ok(total / count as f64)
@@ -143,16 +152,59 @@ fn estimates(
         let (w, c_low, e_low) = control_variate_terms(x, y, &dirs, 2.0, ControlVariate::Lower);
         let (_, c_up, e_up) = control_variate_terms(x, y, &dirs, 2.0, ControlVariate::Upper);
         est[0].push(scalar(w.clone().mean_dim(1).squeeze_dim(1)));
-        est[1].push(scalar(control_variate_estimate(
-            w.clone(),
-            c_low,
-            e_low,
-            true,
-        )));
-        est[2].push(scalar(control_variate_estimate(w, c_up, e_up, true)));
+        est[1].push(scalar(cv_combine(w.clone(), c_low, e_low, true)));
+        est[2].push(scalar(cv_combine(w, c_up, e_up, true)));
         tick();
     }
     est
+}
+
+/// Refuses, before the run folder exists, a study whose largest evaluation cannot fit in
+/// `[study] memory_budget`. Nothing is chunked by the budget: each evaluation holds all its
+/// directions at once, for a pair of n and m points (`sw_loss::memory`, f32, d = 3):
+///
+/// ```text
+/// estimates   L · c₁ + 12·L                    L = the largest [study] projections
+/// reference   L_r · c₁ + 12·L_r + 12·R         R = reference_directions (the whole lattice
+///                                              stays), L_r = min(R, REFERENCE_CHUNK)
+///             c₁ = (n + m) · 20 bytes per direction
+/// ```
+/// `pairs` are (name, n, m, the key that sets their points).
+fn check_memory(s: &StudyParams, pairs: &[(&str, usize, usize, &str)], path: &str) -> Result<()> {
+    let whole = |l: usize, n: usize, m: usize| {
+        let sizes = sw_loss::memory::Sizes {
+            batch: 1,
+            n,
+            m,
+            d: 3,
+            projections: l,
+            per_pair_directions: false,
+            dtype: burn::tensor::DType::F32,
+        };
+        // An unbounded budget plans the unchunked evaluation: its estimate is L·c₁ + D.
+        sw_loss::memory::plan(&sizes, u64::MAX).map_or(u64::MAX, |p| p.estimated_bytes)
+    };
+    let largest = s.projections.iter().copied().max().unwrap_or(1);
+    let chunk = s.reference_directions.min(REFERENCE_CHUNK);
+    let lattice = 12 * s.reference_directions as u64;
+    for &(name, n, m, points_key) in pairs {
+        for (key, l, extra) in [
+            ("[study] projections", largest, 0),
+            ("[study] reference_directions", chunk, lattice),
+        ] {
+            let need = whole(l, n, m).saturating_add(extra);
+            if need > s.memory_budget {
+                bail!(
+                    "{path}: [study] memory_budget: the {name} pair ({n} and {m} points, {points_key}) \
+                     evaluated at L = {l} directions at once ({key}) needs about {}, over the \
+                     budget of {}; lower {key} or {points_key}, or raise [study] memory_budget",
+                    sw_loss::memory::human_bytes(need),
+                    sw_loss::memory::human_bytes(s.memory_budget)
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Runs the study and writes the run folder.
@@ -191,6 +243,21 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         .data
         .load(seed, loaded)
         .with_context(|| format!("{}", loaded.path.display()))?;
+    let mut sizes = vec![if cfg.data.file.is_some() {
+        (
+            "shapes",
+            source.len(),
+            target.len(),
+            "the clouds of [data] file",
+        )
+    } else {
+        ("synthetic", source.len(), target.len(), "[data] points")
+    }];
+    if s.gaussian_pair {
+        let n = s.gaussian_points.max(2);
+        sizes.push(("gaussian", n, n, "[study] gaussian_points"));
+    }
+    check_memory(s, &sizes, &loaded.path.display().to_string())?;
     let root = cli.out.clone().unwrap_or_else(|| PathBuf::from("runs"));
     let run = RunDir::create(&root, &loaded.name, &loaded.resolved())?;
     println!("run folder: {}", run.path().display());

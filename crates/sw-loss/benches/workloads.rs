@@ -19,8 +19,8 @@
 use std::time::Instant;
 
 use burn::tensor::{Device, Distribution, Tensor};
-use sw_loss::{
-    ControlVariate, DirectionKind, Directions, Measure, Reduction, cv_sw_with_directions,
+use sw_loss::{Gamma, 
+    ControlVariate, DirectionKind, Directions, Measure, BatchReduction, cv_sw_with_directions,
     sw_with_directions,
 };
 
@@ -174,10 +174,10 @@ fn main() {
                         &dirs
                     };
                     let cv = |kind| {
-                        cv_sw_with_directions(&xm, &ym, dirs, 2.0, kind, false, Reduction::Mean)
+                        cv_sw_with_directions(&xm, &ym, dirs, 2.0, kind, Gamma::Fitted, BatchReduction::Mean)
                     };
                     let loss = match base {
-                        "sw" => sw_with_directions(&xm, &ym, dirs, 2.0, Reduction::Mean),
+                        "sw" => sw_with_directions(&xm, &ym, dirs, 2.0, BatchReduction::Mean),
                         "ucv-sw" => cv(ControlVariate::Upper),
                         "lcv-sw" => cv(ControlVariate::Lower),
                         other => panic!("unknown estimator `{other}` in SWBURN_BENCH_ESTIMATORS"),

@@ -11,19 +11,26 @@
 //! ascent_optimizer = "adam" # max-sw / v-dsw: "adam" (official) | "plain"
 //! ascent_steps = 50      # max-sw / v-dsw: T
 //! ascent_lr = 1e-4       # max-sw / v-dsw: η
+//! memory_budget = 1073741824  # bytes for one evaluation (crate::memory)
 //! ```
-//! Every field has a default; unknown fields are rejected. [`LossConfig::validate`] names the
-//! offending field in its error.
+//! The values above are an example, not the defaults: every field has a default (listed on
+//! [`LossConfig`]'s fields and in [`LossConfig::default`]); unknown fields are rejected.
+//! [`LossConfig::validate`] names the offending field in its error.
+//!
+//! This is the serde form the experiments read from TOML. In code, prefer
+//! [`crate::SlicedWassersteinConfig`] (Burn's `Config` with `with_*` builders), whose
+//! [`init`](crate::SlicedWassersteinConfig::init) checks once and gives a loss module.
 
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::control_variates::ControlVariate;
+use crate::control_variates::{ControlVariate, Gamma};
 use crate::directions::{DirectionKind, Directions};
 use crate::error::{Result, SwError};
 use crate::max_sliced::{AscentOptimizer, AscentOptions, MaxSwOptions, max_sw_direction};
 use crate::measure::{Measure, check_pair};
-use crate::sliced::{Reduction, SlicedOptions};
+use crate::memory::{DEFAULT_MEMORY_BUDGET, MemoryPlan, Sizes, plan};
+use crate::sliced::{BatchReduction, SlicedOptions};
 use crate::vmf::{self, VdswOptions};
 
 /// The estimator.
@@ -78,13 +85,14 @@ pub struct LossConfig {
     pub p: f64,
     /// Sampler of random directions (sw, lcv-sw, ucv-sw).
     pub directions: DirectionKind,
-    /// Reduction over the batch.
-    pub reduction: Reduction,
+    /// BatchReduction over the batch.
+    pub reduction: BatchReduction,
     /// Return SW_p^p instead of SW_p.
     pub power: bool,
     /// Control variates: use γ̂ as a constant in the backward pass.
     pub detach_gamma: bool,
-    /// Max-SW / v-DSW: the ascent's optimiser (Adam with its state, or plain steps).
+    /// Max-SW / v-DSW: the ascent's optimiser (Adam with its state, or plain steps). Default
+    /// `adam`.
     pub ascent_optimizer: AscentOptimizer,
     /// Max-SW / v-DSW: ascent steps T (hsgser/Self-Amortized-DSW config.json:
     /// `max_sw_num_iters` 50).
@@ -92,11 +100,14 @@ pub struct LossConfig {
     /// Max-SW / v-DSW: ascent step size η (hsgser/Self-Amortized-DSW config.json:
     /// `max_sw_lr` 1e-4).
     pub ascent_lr: f64,
-    /// v-DSW: vMF concentration κ.
+    /// v-DSW: vMF concentration κ. Default 1.
     pub kappa: f64,
     /// Check inputs for NaN/inf on every call (reads the `[B, L]` values back: one device
-    /// sync per call on a GPU).
+    /// sync per call on a GPU). Default `true`.
     pub check_finite: bool,
+    /// Bytes one evaluation (forward + backward) may hold beyond its inputs; above it the
+    /// directions are evaluated in chunks ([`crate::memory`]). Default 1 GiB.
+    pub memory_budget: u64,
 }
 
 impl Default for LossConfig {
@@ -106,7 +117,7 @@ impl Default for LossConfig {
             projections: 100,
             p: 2.0,
             directions: DirectionKind::Uniform,
-            reduction: Reduction::Mean,
+            reduction: BatchReduction::Mean,
             power: false,
             detach_gamma: false,
             ascent_optimizer: AscentOptimizer::Adam,
@@ -114,6 +125,7 @@ impl Default for LossConfig {
             ascent_lr: 1e-4,
             kappa: 1.0,
             check_finite: true,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
         }
     }
 }
@@ -150,6 +162,9 @@ impl LossConfig {
                 ));
             }
         }
+        if self.memory_budget == 0 {
+            return Err(invalid("memory_budget", "must be at least 1 byte, got 0".into()));
+        }
         if self.kind == EstimatorKind::VDsw && !(self.kappa.is_finite() && self.kappa >= 0.0) {
             return Err(invalid(
                 "kappa",
@@ -177,14 +192,84 @@ impl LossConfig {
         }
     }
 
-    /// The loss between two (batches of) measures: `[1]` or `[B]` per the reduction.
+    /// The memory plan of one evaluation on these sizes ([`crate::memory::plan`]): call it
+    /// before a run to refuse a size that cannot fit, with the error naming the budget.
+    ///
+    /// # Errors
+    /// [`SwError::MemoryBudget`] when not even one direction at a time fits.
+    pub fn plan_memory(
+        &self,
+        batch: usize,
+        n: usize,
+        m: usize,
+        d: usize,
+        dtype: burn::tensor::DType,
+    ) -> Result<MemoryPlan> {
+        let per_pair = matches!(self.kind, EstimatorKind::MaxSw | EstimatorKind::VDsw);
+        let projections = if self.kind == EstimatorKind::MaxSw { 1 } else { self.projections };
+        let sizes = Sizes {
+            batch,
+            n,
+            m,
+            d,
+            projections,
+            per_pair_directions: per_pair,
+            dtype,
+        };
+        let memory = plan(&sizes, self.memory_budget)?;
+        if self.kind == EstimatorKind::VDsw && memory.is_chunked() {
+            // The vMF ascent differentiates SW on all L directions of each pair at once.
+            let need = crate::memory::unchunked_bytes(&sizes);
+            return Err(SwError::MemoryBudget {
+                budget: self.memory_budget,
+                need,
+                detail: format!(
+                    "v-dsw's ascent evaluates all L = {} directions of each of the B = {batch} \
+                     pairs at once (n = {n}, m = {m}, d = {d}); it is not chunked",
+                    self.projections
+                ),
+            });
+        }
+        Ok(memory)
+    }
+
+    /// The loss between two (batches of) measures: `[1]` or `[B]` per the reduction; SW_p,
+    /// or SW_p^p with `power`.
+    ///
+    /// # Errors
+    /// Any [`SwError`] of the config ([`LossConfig::validate`]) or the inputs (shapes, weights,
+    /// NaN/inf, dtype, device, memory budget).
     pub fn forward(&self, x: &Measure, y: &Measure) -> Result<Tensor<1>> {
         self.validate()?;
         check_pair(x, y, false, self.p)?;
+        if self.kind == EstimatorKind::VDsw {
+            let [b, n, d] = x.dims();
+            self.plan_memory(b, n, y.dims()[1], d, x.points().dtype())?;
+        }
+        let dirs = self.draw_directions(x, y, None)?;
+        self.evaluate(x, y, &dirs)
+    }
+
+    /// The directions of one call: sampled (from `seed`'s host RNG when given, else the
+    /// device RNG), or found by the Max-SW / v-DSW ascent. Inputs already checked.
+    pub(crate) fn draw_directions(
+        &self,
+        x: &Measure,
+        y: &Measure,
+        seed: Option<u64>,
+    ) -> Result<Directions> {
         let dirs = match self.kind {
-            EstimatorKind::Sw | EstimatorKind::LcvSw | EstimatorKind::UcvSw => {
-                crate::sliced::random_directions(x, &self.sliced_options())
-            }
+            EstimatorKind::Sw | EstimatorKind::LcvSw | EstimatorKind::UcvSw => match seed {
+                None => crate::sliced::random_directions(x, &self.sliced_options()),
+                Some(seed) => Directions::Shared(crate::directions::sample_seeded(
+                    self.directions,
+                    self.projections,
+                    x.dims()[2],
+                    seed,
+                    &x.device(),
+                    x.points().dtype(),
+                )),
+            },
             EstimatorKind::MaxSw => {
                 let o = MaxSwOptions {
                     p: self.p,
@@ -208,11 +293,15 @@ impl LossConfig {
                 Directions::PerPair(vmf::sample(mu, self.kappa, self.projections)?)
             }
         };
-        self.forward_with_directions(x, y, &dirs.detach())
+        Ok(dirs.detach())
     }
 
     /// The loss with caller-given directions (amortized models): the estimator's formula on
     /// those directions (Max-SW and v-DSW reduce to SW with them).
+    ///
+    /// # Errors
+    /// As [`LossConfig::forward`], and [`SwError::Shape`] for directions that are not `[L, d]`
+    /// or `[B, L, d]`.
     pub fn forward_with_directions(
         &self,
         x: &Measure,
@@ -220,29 +309,79 @@ impl LossConfig {
         dirs: &Directions,
     ) -> Result<Tensor<1>> {
         self.validate()?;
-        let cv = match self.kind {
-            EstimatorKind::LcvSw => Some(ControlVariate::Lower),
-            EstimatorKind::UcvSw => Some(ControlVariate::Upper),
-            _ => None,
-        };
         crate::sliced::check_all(x, y, dirs, self.p)?;
-        let per_pair = match cv {
-            Some(kind) => crate::control_variates::per_pair(
-                x,
-                y,
-                dirs,
-                self.p,
-                kind,
-                self.detach_gamma,
-                self.check_finite,
-            )?,
-            None => crate::sliced::sw_pp_per_pair(x, y, dirs, self.p, self.check_finite)?,
-        };
+        self.evaluate(x, y, dirs)
+    }
+
+    /// The estimate on checked inputs: SW_p^p per pair within the memory budget, the root
+    /// unless `power`, the reduction.
+    pub(crate) fn evaluate(&self, x: &Measure, y: &Measure, dirs: &Directions) -> Result<Tensor<1>> {
+        let per_pair = self.per_pair_power(x, y, dirs)?;
         let per_pair = if self.power {
             per_pair
         } else {
             crate::sliced::root(per_pair, self.p)
         };
         Ok(self.reduction.apply(per_pair))
+    }
+
+    /// SW_p^p (or CV-SW_p^p) per pair `[B]` on checked inputs, chunked over the directions
+    /// when the whole evaluation would exceed `memory_budget`.
+    pub(crate) fn per_pair_power(
+        &self,
+        x: &Measure,
+        y: &Measure,
+        dirs: &Directions,
+    ) -> Result<Tensor<1>> {
+        let [b, n, d] = x.dims();
+        let m = y.dims()[1];
+        let sizes = Sizes {
+            batch: b,
+            n,
+            m,
+            d,
+            projections: dirs.count(),
+            per_pair_directions: matches!(dirs, Directions::PerPair(_)),
+            dtype: x.points().dtype(),
+        };
+        let memory = plan(&sizes, self.memory_budget)?;
+        let gamma = if self.detach_gamma { Gamma::Detached } else { Gamma::Fitted };
+        let cv = match self.kind {
+            EstimatorKind::LcvSw => Some(ControlVariate::Lower),
+            EstimatorKind::UcvSw => Some(ControlVariate::Upper),
+            _ => None,
+        };
+        match (cv, memory.is_chunked()) {
+            (Some(kind), false) => crate::control_variates::per_pair(
+                x,
+                y,
+                dirs,
+                self.p,
+                kind,
+                gamma,
+                self.check_finite,
+            ),
+            (Some(kind), true) => crate::chunked::cv_per_pair(
+                x,
+                y,
+                dirs,
+                self.p,
+                kind,
+                gamma,
+                memory.chunk,
+                self.check_finite,
+            ),
+            (None, false) => {
+                crate::sliced::sw_pp_per_pair(x, y, dirs, self.p, self.check_finite)
+            }
+            (None, true) => crate::chunked::sw_pp_per_pair(
+                x,
+                y,
+                dirs,
+                self.p,
+                memory.chunk,
+                self.check_finite,
+            ),
+        }
     }
 }

@@ -22,7 +22,7 @@ use crate::directions::Directions;
 use crate::error::Result;
 use crate::kernel;
 use crate::measure::{Measure, check_pair};
-use crate::sliced::{self, Reduction, SlicedOptions, project, root, wpp_from_projections};
+use crate::sliced::{self, BatchReduction, SlicedOptions, project, root, wpp_from_projections};
 
 /// Which control variate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +32,30 @@ pub enum ControlVariate {
     /// C(θ) = (θᵀ(m₁ − m₂))² + θᵀΣ₁θ + θᵀΣ₂θ, an upper bound.
     Upper,
 }
+
+/// Whether γ̂ carries a gradient.
+///
+/// γ̂ = Cov̂(W, C)/Var̂(C) is itself a function of the inputs. `Fitted` (the default, as
+/// khainb/CV-SW) differentiates through it; `Detached` holds it constant in the backward pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Gamma {
+    /// Differentiate through γ̂ (khainb/CV-SW).
+    #[default]
+    Fitted,
+    /// Hold γ̂ constant in the backward pass.
+    Detached,
+}
+
+impl Gamma {
+    pub(crate) fn is_detached(self) -> bool {
+        self == Gamma::Detached
+    }
+}
+
+// Scalar divisions on differentiable paths are written as multiplications by the inverse:
+// Burn 0.22.1's backward of `div_scalar` rounds the scalar to f32 (`1.0 / s.elem::<f32>()`),
+// a 5e-8 relative error in f64 gradients; `mul_scalar`'s backward keeps it exact.
 
 /// Up to this dimension the projected variances θᵀΣθ come from the d×d covariances (a few
 /// passes over `[B, n, d]`); above it, from the projected rows `[B, L, n]`, which are already
@@ -110,6 +134,63 @@ fn projected_variances(
     }
 }
 
+/// The control variate `[B, L]` from projected rows `[B, L, n]`, `[B, L, m]` of measures with
+/// any weights: `(θᵀm₁ − θᵀm₂)²` (lower), plus `θᵀΣ₁θ + θᵀΣ₂θ` (upper), each the weighted
+/// mean and variance of a row. The fused op [`kernel::projected_cv`] for uniform weights.
+pub(crate) fn control_variate_from_projections(
+    x: &Measure,
+    y: &Measure,
+    px: &Tensor<3>,
+    py: &Tensor<3>,
+    kind: ControlVariate,
+) -> Tensor<2> {
+    let upper = kind == ControlVariate::Upper;
+    if x.is_uniform() && y.is_uniform() {
+        return kernel::projected_cv(px.clone(), py.clone(), upper);
+    }
+    let (mx, my) = (row_means(x, px), row_means(y, py)); // [B, L]
+    let c = (mx.clone() - my.clone()).square();
+    if !upper {
+        return c;
+    }
+    let variance = |m: &Measure, proj: &Tensor<3>, mean: Tensor<2>| {
+        let [b, n, _] = m.dims();
+        ((proj.clone() - mean.unsqueeze_dim::<3>(2)).square()
+            * m.normalized_weights().reshape([b, 1, n]))
+        .sum_dim(2)
+        .squeeze_dim::<2>(2)
+    };
+    c + variance(x, px, mx) + variance(y, py, my)
+}
+
+/// E\[C\] `[B, 1]` for measures with any weights: `‖m₁ − m₂‖²/d` (lower),
+/// `(‖m₁ − m₂‖² + tr Σ₁ + tr Σ₂)/d` (upper), tr Σ = Σ_i a_i ‖x_i − m‖² (centred). The fused
+/// op [`kernel::cv_expectation`] for uniform weights.
+pub(crate) fn control_variate_expectation(
+    x: &Measure,
+    y: &Measure,
+    kind: ControlVariate,
+) -> Tensor<2> {
+    let upper = kind == ControlVariate::Upper;
+    if x.is_uniform() && y.is_uniform() {
+        return kernel::cv_expectation(x.points().clone(), y.points().clone(), upper);
+    }
+    let [b, _, d] = x.dims();
+    let (m1, _) = first_moments(x);
+    let (m2, _) = first_moments(y);
+    let gap_sq = (m1.clone() - m2.clone()).square().sum_dim(1); // [B, 1]
+    if !upper {
+        return gap_sq.mul_scalar(1.0 / d as f64);
+    }
+    let trace = |m: &Measure, mean: Tensor<2>| {
+        let [_, n, _] = m.dims();
+        ((m.points().clone() - mean.unsqueeze_dim::<3>(1)).square().sum_dim(2).reshape([b, n])
+            * m.normalized_weights())
+        .sum_dim(1)
+    };
+    (gap_sq + trace(x, m1) + trace(y, m2)).mul_scalar(1.0 / d as f64)
+}
+
 /// Per pair and direction: the W_p^p values `[B, L]`, the control variate `[B, L]`, and its
 /// exact expectation `[B, 1]`.
 ///
@@ -150,90 +231,18 @@ pub fn control_variate_terms(
     }
     .square(); // [B, L]
     let (c, expectation) = match kind {
-        ControlVariate::Lower => (c_lower, gap_sq.div_scalar(d as f64)),
+        ControlVariate::Lower => (c_lower, gap_sq.mul_scalar(1.0 / d as f64)),
         ControlVariate::Upper => {
             let (var_x, tr1) = projected_variances(x, &theta, &px, m1, s1);
             let (var_y, tr2) = projected_variances(y, &theta, &py, m2, s2);
             (
                 c_lower + var_x + var_y,
-                (gap_sq + tr1 + tr2).div_scalar(d as f64),
+                (gap_sq + tr1 + tr2).mul_scalar(1.0 / d as f64),
             )
         }
     };
     let w = wpp_from_projections(x, y, px, py, p);
     (w, c, expectation)
-}
-
-/// The control variate `[B, L]` from the projected rows `[B, L, n]`, `[B, L, m]` of uniformly
-/// weighted measures, as Burn ops: `(μ_x − μ_y)²` (lower), plus the row variances
-/// `v_x + v_y` (upper). The reference twin of [`kernel::projected_cv`].
-pub fn control_variate_from_projections_reference(
-    px: Tensor<3>,
-    py: Tensor<3>,
-    upper: bool,
-) -> Tensor<2> {
-    let mean_x = px.clone().mean_dim(2); // [B, L, 1]
-    let mean_y = py.clone().mean_dim(2);
-    let c = (mean_x.clone() - mean_y.clone()).square();
-    let c = if upper {
-        let var_x = (px - mean_x).square().mean_dim(2);
-        let var_y = (py - mean_y).square().mean_dim(2);
-        c + var_x + var_y
-    } else {
-        c
-    };
-    c.squeeze_dim::<2>(2)
-}
-
-/// E\[C\] `[B, 1]` for uniformly weighted point sets `[B, n, d]`, `[B, m, d]`, as Burn ops:
-/// `‖m₁ − m₂‖²/d` (lower), `(‖m₁ − m₂‖² + tr Σ₁ + tr Σ₂)/d` with `tr Σ = s − ‖m‖²` (upper).
-/// The reference twin of [`kernel::cv_expectation`].
-pub fn control_variate_expectation_reference(x: Tensor<3>, y: Tensor<3>, upper: bool) -> Tensor<2> {
-    let [b, _, d] = x.dims();
-    let (mx, my) = (kernel::moments_reference(x), kernel::moments_reference(y)); // [B, d + 1]
-    let (m1, s1) = (mx.clone().slice([0..b, 0..d]), mx.slice([0..b, d..d + 1]));
-    let (m2, s2) = (my.clone().slice([0..b, 0..d]), my.slice([0..b, d..d + 1]));
-    let gap_sq = (m1.clone() - m2.clone()).square().sum_dim(1); // [B, 1]
-    let total = if upper {
-        gap_sq + (s1 - m1.square().sum_dim(1)) + (s2 - m2.square().sum_dim(1))
-    } else {
-        gap_sq
-    };
-    total.div_scalar(d as f64)
-}
-
-/// Combines W `[B, L]`, C `[B, L]` and E\[C\] `[B, 1]` into the CV estimate of SW_p^p `[B]`.
-///
-/// One fused op with a hand-written backward on Flex ([`kernel::cv_combine()`]), the Burn
-/// composition [`control_variate_estimate_reference`] elsewhere.
-pub fn control_variate_estimate(
-    w: Tensor<2>,
-    c: Tensor<2>,
-    expectation: Tensor<2>,
-    detach_gamma: bool,
-) -> Tensor<1> {
-    kernel::cv_combine(w, c, expectation, detach_gamma)
-}
-
-/// The reference twin of [`control_variate_estimate`]: the composition of Burn ops
-/// `max(W̄ − γ̂ (C̄ − E), 0)`, `γ̂ = Cov̂(W, C) / (Var̂(C) + 1e-24)`.
-pub fn control_variate_estimate_reference(
-    w: Tensor<2>,
-    c: Tensor<2>,
-    expectation: Tensor<2>,
-    detach_gamma: bool,
-) -> Tensor<1> {
-    let centred_c = c - expectation; // [B, L]
-    let w_mean = w.clone().mean_dim(1); // [B, 1]
-    let var_c = centred_c.clone().square().mean_dim(1); // [B, 1]
-    let cov = ((w - w_mean.clone()) * centred_c.clone()).mean_dim(1); // [B, 1]
-    let mut gamma = cov / var_c.add_scalar(1e-24);
-    if detach_gamma {
-        gamma = gamma.detach();
-    }
-    (w_mean - gamma * centred_c.mean_dim(1))
-        .clamp_min(0.0)
-        .squeeze_dim(1)
 }
 
 pub(crate) fn per_pair(
@@ -242,14 +251,14 @@ pub(crate) fn per_pair(
     dirs: &Directions,
     p: f64,
     kind: ControlVariate,
-    detach_gamma: bool,
+    gamma: Gamma,
     check_finite: bool,
 ) -> Result<Tensor<1>> {
     let (w, c, e) = control_variate_terms(x, y, dirs, p, kind);
     if check_finite {
         sliced::ensure_finite(&w, x, y, dirs)?;
     }
-    Ok(control_variate_estimate(w, c, e, detach_gamma))
+    Ok(kernel::cv_combine(w, c, e, gamma.is_detached()))
 }
 
 /// CV-SW_p^p with caller-given directions, reduced over B.
@@ -259,11 +268,11 @@ pub fn cv_sw_pp_with_directions(
     directions: &Directions,
     p: f64,
     kind: ControlVariate,
-    detach_gamma: bool,
-    reduction: Reduction,
+    gamma: Gamma,
+    reduction: BatchReduction,
 ) -> Result<Tensor<1>> {
     sliced::check_all(x, y, directions, p)?;
-    Ok(reduction.apply(per_pair(x, y, directions, p, kind, detach_gamma, true)?))
+    Ok(reduction.apply(per_pair(x, y, directions, p, kind, gamma, true)?))
 }
 
 /// CV-SW_p with caller-given directions, reduced over B (root per pair).
@@ -273,12 +282,12 @@ pub fn cv_sw_with_directions(
     directions: &Directions,
     p: f64,
     kind: ControlVariate,
-    detach_gamma: bool,
-    reduction: Reduction,
+    gamma: Gamma,
+    reduction: BatchReduction,
 ) -> Result<Tensor<1>> {
     sliced::check_all(x, y, directions, p)?;
     Ok(reduction.apply(root(
-        per_pair(x, y, directions, p, kind, detach_gamma, true)?,
+        per_pair(x, y, directions, p, kind, gamma, true)?,
         p,
     )))
 }
@@ -289,7 +298,7 @@ fn with_random_directions(
     y: &Measure,
     options: &SlicedOptions,
     kind: ControlVariate,
-    detach_gamma: bool,
+    gamma: Gamma,
     power: bool,
 ) -> Result<Tensor<1>> {
     options.check()?;
@@ -301,7 +310,7 @@ fn with_random_directions(
         &dirs,
         options.p,
         kind,
-        detach_gamma,
+        gamma,
         options.check_finite,
     )?;
     Ok(options
@@ -314,9 +323,9 @@ pub fn lcv_sw(
     x: &Measure,
     y: &Measure,
     options: &SlicedOptions,
-    detach_gamma: bool,
+    gamma: Gamma,
 ) -> Result<Tensor<1>> {
-    with_random_directions(x, y, options, ControlVariate::Lower, detach_gamma, false)
+    with_random_directions(x, y, options, ControlVariate::Lower, gamma, false)
 }
 
 /// LCV-SW_p^p with L random directions.
@@ -324,9 +333,9 @@ pub fn lcv_sw_pp(
     x: &Measure,
     y: &Measure,
     options: &SlicedOptions,
-    detach_gamma: bool,
+    gamma: Gamma,
 ) -> Result<Tensor<1>> {
-    with_random_directions(x, y, options, ControlVariate::Lower, detach_gamma, true)
+    with_random_directions(x, y, options, ControlVariate::Lower, gamma, true)
 }
 
 /// UCV-SW_p (upper control variate) with L random directions.
@@ -334,9 +343,9 @@ pub fn ucv_sw(
     x: &Measure,
     y: &Measure,
     options: &SlicedOptions,
-    detach_gamma: bool,
+    gamma: Gamma,
 ) -> Result<Tensor<1>> {
-    with_random_directions(x, y, options, ControlVariate::Upper, detach_gamma, false)
+    with_random_directions(x, y, options, ControlVariate::Upper, gamma, false)
 }
 
 /// UCV-SW_p^p with L random directions.
@@ -344,7 +353,7 @@ pub fn ucv_sw_pp(
     x: &Measure,
     y: &Measure,
     options: &SlicedOptions,
-    detach_gamma: bool,
+    gamma: Gamma,
 ) -> Result<Tensor<1>> {
-    with_random_directions(x, y, options, ControlVariate::Upper, detach_gamma, true)
+    with_random_directions(x, y, options, ControlVariate::Upper, gamma, true)
 }

@@ -123,6 +123,20 @@ impl Directions {
         }
     }
 
+    /// The same directions with `f` applied to the tensor (e.g. to detach it or move it).
+    pub fn map(&self, f: impl Fn(Tensor<3>) -> Tensor<3>) -> Self
+    where
+        Self: Sized,
+    {
+        match self {
+            Directions::Shared(t) => {
+                let [l, d] = t.dims();
+                Directions::Shared(f(t.clone().reshape([1, l, d])).reshape([l, d]))
+            }
+            Directions::PerPair(t) => Directions::PerPair(f(t.clone())),
+        }
+    }
+
     /// Detached copy (no gradient flows to the directions).
     pub fn detach(&self) -> Self {
         match self {
@@ -173,21 +187,7 @@ pub fn orthogonal_as(l: usize, d: usize, device: &Device, dtype: DType) -> Tenso
         .convert::<f64>()
         .try_to_vec::<f64>()
         .expect("f64");
-    for block_start in (0..l).step_by(d.max(1)) {
-        let block_end = (block_start + d).min(l);
-        for i in block_start..block_end {
-            for j in block_start..i {
-                let dot: f64 = (0..d).map(|k| rows[i * d + k] * rows[j * d + k]).sum();
-                for k in 0..d {
-                    rows[i * d + k] -= dot * rows[j * d + k];
-                }
-            }
-            let norm = (0..d).map(|k| rows[i * d + k].powi(2)).sum::<f64>().sqrt();
-            for k in 0..d {
-                rows[i * d + k] /= norm;
-            }
-        }
-    }
+    gram_schmidt_blocks(&mut rows, l, d);
     Tensor::from_data(TensorData::new(rows, [l, d]), (device, dtype))
 }
 
@@ -211,6 +211,65 @@ pub fn sample_as(
         DirectionKind::Orthogonal => orthogonal_as(l, d, device, dtype),
         DirectionKind::Rqmc => crate::qmc::rqmc_directions(l, d, device, dtype),
         DirectionKind::Halton => crate::qmc::halton_directions(l, d, device, dtype),
+    }
+}
+
+/// Draws `[L, d]` directions of the given kind in `dtype` from a host RNG seeded with `seed`:
+/// the same seed gives the same directions on every call and every device, and no draw of the
+/// device RNG is consumed (so other random draws are not shifted).
+pub fn sample_seeded(
+    kind: DirectionKind,
+    l: usize,
+    d: usize,
+    seed: u64,
+    device: &Device,
+    dtype: DType,
+) -> Tensor<2> {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution as _, StandardNormal};
+    let gaussian = || {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        (0..l * d)
+            .map(|_| StandardNormal.sample(&mut rng))
+            .collect::<Vec<f64>>()
+    };
+    match kind {
+        DirectionKind::Uniform => {
+            let mut rows = gaussian();
+            for row in rows.chunks_mut(d.max(1)) {
+                let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-300);
+                row.iter_mut().for_each(|v| *v /= norm);
+            }
+            Tensor::from_data(TensorData::new(rows, [l, d]), (device, dtype))
+        }
+        DirectionKind::Orthogonal => {
+            let mut rows = gaussian();
+            gram_schmidt_blocks(&mut rows, l, d);
+            Tensor::from_data(TensorData::new(rows, [l, d]), (device, dtype))
+        }
+        DirectionKind::Rqmc => crate::qmc::rqmc_directions_seeded(l, d, device, dtype, Some(seed)),
+        DirectionKind::Halton => {
+            crate::qmc::halton_directions_seeded(l, d, device, dtype, Some(seed))
+        }
+    }
+}
+
+/// Modified Gram–Schmidt on each block of d rows of the row-major `[L, d]` matrix, in place.
+fn gram_schmidt_blocks(rows: &mut [f64], l: usize, d: usize) {
+    for block_start in (0..l).step_by(d.max(1)) {
+        let block_end = (block_start + d).min(l);
+        for i in block_start..block_end {
+            for j in block_start..i {
+                let dot: f64 = (0..d).map(|k| rows[i * d + k] * rows[j * d + k]).sum();
+                for k in 0..d {
+                    rows[i * d + k] -= dot * rows[j * d + k];
+                }
+            }
+            let norm = (0..d).map(|k| rows[i * d + k].powi(2)).sum::<f64>().sqrt();
+            for k in 0..d {
+                rows[i * d + k] /= norm;
+            }
+        }
     }
 }
 

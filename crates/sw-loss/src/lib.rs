@@ -2,31 +2,38 @@
 #![doc = include_str!("../README.md")]
 
 pub mod allocator;
+mod chunked;
 pub mod config;
 pub mod control_variates;
 pub mod directions;
 pub mod error;
 pub mod exact;
 pub mod kernel;
+pub mod loss;
 pub mod max_sliced;
 pub mod measure;
+pub mod memory;
 pub mod mesh;
 pub mod one_d;
+pub mod pot;
 pub mod qmc;
 pub mod sliced;
 pub mod vmf;
 
 pub use config::{EstimatorKind, LossConfig};
 pub use control_variates::{
-    ControlVariate, cv_sw_pp_with_directions, cv_sw_with_directions, lcv_sw, lcv_sw_pp, ucv_sw,
+    ControlVariate, Gamma, cv_sw_pp_with_directions, cv_sw_with_directions, lcv_sw, lcv_sw_pp, ucv_sw,
     ucv_sw_pp,
 };
 pub use directions::{DirectionKind, Directions};
 pub use error::{Result, SwError};
 pub use exact::{exact_emd, exact_w2sq};
 pub use max_sliced::{AscentOptimizer, AscentOptions, MaxSwOptions, max_sw, max_sw_direction};
+pub use loss::{SlicedWasserstein, SlicedWassersteinConfig, SwValue};
 pub use measure::Measure;
+pub use memory::{DEFAULT_MEMORY_BUDGET, MemoryPlan};
+pub use pot::sliced_wasserstein_distance;
 pub use sliced::{
-    Reduction, SlicedOptions, projected_wpp, sw, sw_pp, sw_pp_with_directions, sw_with_directions,
+    BatchReduction, SlicedOptions, projected_wpp, sw, sw_pp, sw_pp_with_directions, sw_with_directions,
 };
 pub use vmf::{VdswOptions, dsw_vmf};

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::directions::{Directions, normalize_rows, uniform_batched};
 use crate::error::{Result, SwError};
 use crate::measure::{Measure, check_p, check_pair};
-use crate::sliced::{Reduction, projected_wpp_unchecked, root};
+use crate::sliced::{BatchReduction, projected_wpp_unchecked, root};
 
 /// The optimiser of the ascent on the sphere.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
@@ -174,7 +174,7 @@ pub struct MaxSwOptions {
     /// The ascent on θ.
     pub ascent: AscentOptions,
     /// Batch reduction.
-    pub reduction: Reduction,
+    pub reduction: BatchReduction,
 }
 
 impl Default for MaxSwOptions {
@@ -182,7 +182,7 @@ impl Default for MaxSwOptions {
         Self {
             p: 2.0,
             ascent: AscentOptions::default(),
-            reduction: Reduction::Mean,
+            reduction: BatchReduction::Mean,
         }
     }
 }

@@ -118,7 +118,7 @@ impl Measure {
         }
         check_float_dtype(what, self.points.dtype(), &self.device())?;
         if finite && !all_finite(&self.points) {
-            return Err(SwError::NonFinite { what });
+            return Err(non_finite_point(what, &self.points));
         }
         if let Some(w) = &self.weights {
             let wd = w.dims();
@@ -174,6 +174,23 @@ impl From<Tensor<2>> for Measure {
 impl From<Tensor<3>> for Measure {
     fn from(points: Tensor<3>) -> Self {
         Measure::new(points)
+    }
+}
+
+/// The error naming the first non-finite entry of points `[B, n, d]` (one host read).
+pub(crate) fn non_finite_point(what: &'static str, points: &Tensor<3>) -> SwError {
+    let [_, n, d] = points.dims();
+    let host: Vec<f64> = points
+        .to_data()
+        .convert::<f64>()
+        .try_to_vec::<f64>()
+        .unwrap_or_default();
+    let first = host.iter().position(|v| !v.is_finite()).unwrap_or(0);
+    let per_measure = (n * d).max(1);
+    SwError::NonFinitePoint {
+        what,
+        batch: first / per_measure,
+        point: (first % per_measure) / d.max(1),
     }
 }
 

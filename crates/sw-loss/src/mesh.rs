@@ -108,7 +108,7 @@ pub fn lumped_vertex_measure(vertices: &Tensor<2>, faces: &Tensor<2, Int>) -> Re
     let ([v, _], [f, _]) = (vertices.dims(), faces.dims());
     let (areas, _) = face_areas_normals(vertices, faces); // [F]
     let per_corner = areas
-        .div_scalar(3.0)
+        .mul_scalar(1.0 / 3.0)
         .unsqueeze_dim::<2>(1)
         .repeat_dim(1, 3)
         .reshape([3 * f]); // [3F], row-major like the faces
@@ -203,7 +203,7 @@ pub fn varifold_measure(
 ) -> Result<Measure> {
     check(vertices, faces)?;
     let (a, b, c) = face_corners(vertices, faces);
-    let centroids = (a + b + c).div_scalar(3.0);
+    let centroids = (a + b + c).mul_scalar(1.0 / 3.0);
     let (areas, normals) = face_areas_normals(vertices, faces);
     let points = Tensor::cat(vec![centroids, normals.mul_scalar(normal_weight)], 1);
     Ok(Measure::single(points).with_weights_1d(areas))

@@ -58,8 +58,12 @@ use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 use rayon::prelude::*;
 
-/// A host RNG seeded from the device RNG (reproducible under `device.seed`).
-fn host_rng(device: &Device) -> StdRng {
+/// A host RNG: seeded from `seed` when given, else from the device RNG (reproducible under
+/// `device.seed`).
+fn host_rng(device: &Device, seed: Option<u64>) -> StdRng {
+    if let Some(seed) = seed {
+        return StdRng::seed_from_u64(seed);
+    }
     let u: Vec<f64> = Tensor::<1>::random([4], Distribution::Uniform(0.0, 1.0), device)
         .into_data()
         .convert::<f64>()
@@ -270,7 +274,18 @@ fn to_sphere(u: &mut [f64], d: usize) {
 
 /// L scrambled-Halton directions on S^{d−1}, any d: `[L, d]` in `dtype`.
 pub fn halton_directions(l: usize, d: usize, device: &Device, dtype: DType) -> Tensor<2> {
-    let mut rng = host_rng(device);
+    halton_directions_seeded(l, d, device, dtype, None)
+}
+
+/// [`halton_directions`] with the randomisation drawn from `seed` (None: the device RNG).
+pub(crate) fn halton_directions_seeded(
+    l: usize,
+    d: usize,
+    device: &Device,
+    dtype: DType,
+    seed: Option<u64>,
+) -> Tensor<2> {
+    let mut rng = host_rng(device, seed);
     let mut u = scrambled_halton(l, d, &mut rng);
     to_sphere(&mut u, d);
     Tensor::from_data(TensorData::new(u, [l, d]), (device, dtype))
@@ -281,12 +296,23 @@ pub fn halton_directions(l: usize, d: usize, device: &Device, dtype: DType) -> T
 /// d ≥ [`FRAME_MIN_D`] with L ≤ min(d/2, [`FRAME_MAX_L`]) ([`frame_directions`]), scrambled
 /// Halton otherwise (d = 1, 4 ≤ d < [`FRAME_MIN_D`], and larger L): `[L, d]` in `dtype`.
 pub fn rqmc_directions(l: usize, d: usize, device: &Device, dtype: DType) -> Tensor<2> {
+    rqmc_directions_seeded(l, d, device, dtype, None)
+}
+
+/// [`rqmc_directions`] with the randomisation drawn from `seed` (None: the device RNG).
+pub(crate) fn rqmc_directions_seeded(
+    l: usize,
+    d: usize,
+    device: &Device,
+    dtype: DType,
+    seed: Option<u64>,
+) -> Tensor<2> {
     if d >= FRAME_MIN_D && 2 * l <= d && l <= FRAME_MAX_L {
-        return frame_directions(l, d, device, dtype);
+        return frame_directions_seeded(l, d, device, dtype, seed);
     }
     match d {
         2 => {
-            let mut rng = host_rng(device);
+            let mut rng = host_rng(device, seed);
             let start = rng.random::<f64>() * std::f64::consts::TAU;
             let v: Vec<f64> = (0..l)
                 .flat_map(|i| {
@@ -297,7 +323,7 @@ pub fn rqmc_directions(l: usize, d: usize, device: &Device, dtype: DType) -> Ten
             Tensor::from_data(TensorData::new(v, [l, 2]), (device, dtype))
         }
         3 => {
-            let mut rng = host_rng(device);
+            let mut rng = host_rng(device, seed);
             let q = haar_orthogonal_3(&mut rng);
             let p = fibonacci_points(l);
             let v: Vec<f64> = p
@@ -306,7 +332,7 @@ pub fn rqmc_directions(l: usize, d: usize, device: &Device, dtype: DType) -> Ten
                 .collect();
             Tensor::from_data(TensorData::new(v, [l, 3]), (device, dtype))
         }
-        _ => halton_directions(l, d, device, dtype),
+        _ => halton_directions_seeded(l, d, device, dtype, seed),
     }
 }
 
@@ -476,7 +502,17 @@ fn frame_base_factor(l: usize, d: usize, seed: u64) -> Arc<Vec<f64>> {
 /// L ≤ d; [`rqmc_directions`] uses it for L ≤ min(d/2, [`FRAME_MAX_L`]), where the frame is well
 /// conditioned.
 pub fn frame_directions(l: usize, d: usize, device: &Device, dtype: DType) -> Tensor<2> {
-    let seed: u64 = host_rng(device).random();
+    frame_directions_seeded(l, d, device, dtype, None)
+}
+
+fn frame_directions_seeded(
+    l: usize,
+    d: usize,
+    device: &Device,
+    dtype: DType,
+    seed: Option<u64>,
+) -> Tensor<2> {
+    let seed: u64 = host_rng(device, seed).random();
     let data = match dtype {
         DType::F64 => {
             let mut out = vec![0f64; l * d];

@@ -16,26 +16,30 @@ use crate::error::{Result, SwError};
 use crate::kernel;
 use crate::measure::{Measure, all_finite, check_p, check_pair};
 
-/// How per-pair values of a batch are combined.
+/// How the per-pair values of a batch are combined (named apart from `burn::nn::loss::Reduction`,
+/// and with no `None` variant to shadow `Option::None` under a glob import).
+///
+/// In configs: `"mean"` (default), `"sum"`, `"none"` (or `"per-pair"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
-pub enum Reduction {
+pub enum BatchReduction {
     /// Mean over the batch: `[1]`.
     #[default]
     Mean,
     /// Sum over the batch: `[1]`.
     Sum,
     /// One value per pair: `[B]`.
-    None,
+    #[serde(rename = "none", alias = "per-pair")]
+    PerPair,
 }
 
-impl Reduction {
+impl BatchReduction {
     /// Applies the reduction to per-pair values `[B]`.
     pub fn apply(self, per_pair: Tensor<1>) -> Tensor<1> {
         match self {
-            Reduction::Mean => per_pair.mean(),
-            Reduction::Sum => per_pair.sum(),
-            Reduction::None => per_pair,
+            BatchReduction::Mean => per_pair.mean(),
+            BatchReduction::Sum => per_pair.sum(),
+            BatchReduction::PerPair => per_pair,
         }
     }
 }
@@ -50,7 +54,7 @@ pub struct SlicedOptions {
     /// How random directions are drawn.
     pub directions: DirectionKind,
     /// Batch reduction.
-    pub reduction: Reduction,
+    pub reduction: BatchReduction,
     /// Check inputs for NaN/inf (one device read per call).
     pub check_finite: bool,
 }
@@ -61,7 +65,7 @@ impl Default for SlicedOptions {
             projections: 100,
             p: 2.0,
             directions: DirectionKind::Uniform,
-            reduction: Reduction::Mean,
+            reduction: BatchReduction::Mean,
             check_finite: true,
         }
     }
@@ -78,7 +82,7 @@ impl SlicedOptions {
     }
 
     /// Sets the reduction.
-    pub fn with_reduction(mut self, reduction: Reduction) -> Self {
+    pub fn with_reduction(mut self, reduction: BatchReduction) -> Self {
         self.reduction = reduction;
         self
     }
@@ -187,11 +191,13 @@ pub(crate) fn ensure_finite(
         Directions::Shared(t) => all_finite(t),
         Directions::PerPair(t) => all_finite(t),
     };
-    let what = if !all_finite(x.points()) {
-        "x"
-    } else if !all_finite(y.points()) {
-        "y"
-    } else if !dirs_finite {
+    if !all_finite(x.points()) {
+        return Err(crate::measure::non_finite_point("x", x.points()));
+    }
+    if !all_finite(y.points()) {
+        return Err(crate::measure::non_finite_point("y", y.points()));
+    }
+    let what = if !dirs_finite {
         "directions"
     } else {
         "the projected values (the inputs are finite but overflow when projected)"
@@ -236,7 +242,7 @@ pub fn sw_pp_with_directions(
     y: &Measure,
     directions: &Directions,
     p: f64,
-    reduction: Reduction,
+    reduction: BatchReduction,
 ) -> Result<Tensor<1>> {
     check_all(x, y, directions, p)?;
     Ok(reduction.apply(sw_pp_per_pair(x, y, directions, p, true)?))
@@ -248,7 +254,7 @@ pub fn sw_with_directions(
     y: &Measure,
     directions: &Directions,
     p: f64,
-    reduction: Reduction,
+    reduction: BatchReduction,
 ) -> Result<Tensor<1>> {
     check_all(x, y, directions, p)?;
     Ok(reduction.apply(root(sw_pp_per_pair(x, y, directions, p, true)?, p)))

@@ -32,7 +32,7 @@ use crate::directions::{Directions, normalize_rows, uniform_batched};
 use crate::error::{Result, SwError};
 use crate::max_sliced::{AscentOptions, ascent};
 use crate::measure::{Measure, check_pair};
-use crate::sliced::{Reduction, check_all, root};
+use crate::sliced::{BatchReduction, check_all, root};
 
 /// Checks κ ≥ 0 and finite.
 pub(crate) fn check_kappa(kappa: f64) -> Result<()> {
@@ -141,7 +141,7 @@ pub struct VdswOptions {
     /// The ascent on the vMF mean.
     pub ascent: AscentOptions,
     /// Batch reduction.
-    pub reduction: Reduction,
+    pub reduction: BatchReduction,
 }
 
 impl Default for VdswOptions {
@@ -151,7 +151,7 @@ impl Default for VdswOptions {
             projections: 10,
             p: 2.0,
             ascent: AscentOptions::default(),
-            reduction: Reduction::Mean,
+            reduction: BatchReduction::Mean,
         }
     }
 }

@@ -8,8 +8,8 @@ mod common;
 use burn::tensor::{Device, Tensor, TensorData};
 use common::*;
 use sw_loss::directions::uniform;
-use sw_loss::{
-    ControlVariate, Directions, Measure, Reduction, cv_sw_pp_with_directions, sw_pp_with_directions,
+use sw_loss::{Gamma, 
+    ControlVariate, Directions, Measure, BatchReduction, cv_sw_pp_with_directions, sw_pp_with_directions,
 };
 
 fn stats(v: &[f64]) -> (f64, f64) {
@@ -48,7 +48,7 @@ fn control_variates_cut_variance_on_shapenet() {
         for _ in 0..seeds {
             let dirs = Directions::Shared(uniform(l, 3, &device));
             mc.push(scalar(
-                sw_pp_with_directions(&x, &y, &dirs, 2.0, Reduction::Mean).unwrap(),
+                sw_pp_with_directions(&x, &y, &dirs, 2.0, BatchReduction::Mean).unwrap(),
             ));
             lcv.push(scalar(
                 cv_sw_pp_with_directions(
@@ -56,9 +56,8 @@ fn control_variates_cut_variance_on_shapenet() {
                     &y,
                     &dirs,
                     2.0,
-                    ControlVariate::Lower,
-                    false,
-                    Reduction::Mean,
+                    ControlVariate::Lower, Gamma::Fitted,
+                    BatchReduction::Mean,
                 )
                 .unwrap(),
             ));
@@ -68,9 +67,8 @@ fn control_variates_cut_variance_on_shapenet() {
                     &y,
                     &dirs,
                     2.0,
-                    ControlVariate::Upper,
-                    false,
-                    Reduction::Mean,
+                    ControlVariate::Upper, Gamma::Fitted,
+                    BatchReduction::Mean,
                 )
                 .unwrap(),
             ));

@@ -1,5 +1,5 @@
-//! The fused control-variate ops of `kernel::cv_combine` against their reference twins in
-//! `control_variates` (values and gradients, f32 and f64, detached γ̂ on and off, a row whose
+//! The fused control-variate ops of `kernel::cv_combine` against their reference twins beside
+//! them (values and gradients, f32 and f64, detached γ̂ on and off, a row whose
 //! estimate clamps to 0), and against central finite differences in f64 (each op alone and the
 //! whole LCV/UCV estimator in d > 16, where all three fused ops run).
 
@@ -7,12 +7,11 @@ mod common;
 
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use common::*;
-use sw_loss::control_variates::{
-    control_variate_estimate_reference, control_variate_expectation_reference,
-    control_variate_from_projections_reference,
+use sw_loss::kernel::{
+    cv_combine, cv_combine_reference, cv_expectation, cv_expectation_reference, has_fused_kernel,
+    projected_cv, projected_cv_reference,
 };
-use sw_loss::kernel::{cv_combine, cv_expectation, has_fused_kernel, projected_cv};
-use sw_loss::{ControlVariate, Directions, Measure, Reduction, cv_sw_pp_with_directions};
+use sw_loss::{Gamma, ControlVariate, Directions, Measure, BatchReduction, cv_sw_pp_with_directions};
 
 fn t3(data: Vec<f64>, dims: [usize; 3], device: &Device, dtype: DType) -> Tensor<3> {
     Tensor::from_data(TensorData::new(data, dims), (device, dtype))
@@ -108,7 +107,7 @@ fn cv_combine_matches_reference_in_value_and_gradient() {
                 let out = if fused {
                     cv_combine(wt.clone(), ct.clone(), et.clone(), detach)
                 } else {
-                    control_variate_estimate_reference(wt.clone(), ct.clone(), et.clone(), detach)
+                    cv_combine_reference(wt.clone(), ct.clone(), et.clone(), detach)
                 };
                 let value = to_vec(out.clone());
                 let grads = (out * t1(coef.clone(), &device, dtype)).sum().backward();
@@ -168,7 +167,7 @@ fn projected_cv_matches_reference_in_value_and_gradient() {
                     if fused {
                         projected_cv(x, y, upper)
                     } else {
-                        control_variate_from_projections_reference(x, y, upper)
+                        projected_cv_reference(x, y, upper)
                     }
                 };
                 let weights = t2(coef.clone(), b, l, &device, dtype);
@@ -217,7 +216,7 @@ fn cv_expectation_matches_reference_in_value_and_gradient() {
                     if fused {
                         cv_expectation(x, y, upper)
                     } else {
-                        control_variate_expectation_reference(x, y, upper)
+                        cv_expectation_reference(x, y, upper)
                     }
                 };
                 let weights = t2(vec![1.7, -0.9], b, 1, &device, dtype);
@@ -422,7 +421,7 @@ fn large_d_control_variates_match_finite_differences_and_the_composition() {
                 xm = xm.with_weights_1d(t1(vec![1.0; n], &device, dtype));
                 ym = ym.with_weights_1d(t1(vec![1.0; n], &device, dtype));
             }
-            let v = cv_sw_pp_with_directions(&xm, &ym, &dirs, 2.0, kind, false, Reduction::Mean)
+            let v = cv_sw_pp_with_directions(&xm, &ym, &dirs, 2.0, kind, Gamma::Fitted, BatchReduction::Mean)
                 .unwrap();
             (xt, v)
         };

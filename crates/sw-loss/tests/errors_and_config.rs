@@ -8,7 +8,7 @@ static RNG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use sw_loss::{
-    Directions, EstimatorKind, LossConfig, Measure, Reduction, SlicedOptions, SwError, sw,
+    Directions, EstimatorKind, LossConfig, Measure, BatchReduction, SlicedOptions, SwError, sw,
     sw_with_directions,
 };
 
@@ -68,8 +68,9 @@ fn bad_shapes_and_values_are_reported() {
         &Device::flex(),
     );
     let err = sw(&nan.into(), &cloud(2, 3).into(), &opts).unwrap_err();
-    assert_eq!(err, SwError::NonFinite { what: "x" });
-    assert!(err.to_string().contains("non-finite"));
+    // [[0, NaN, 1], [2, 3, 4]]: entry 1 is in point 0 of batch 0.
+    assert_eq!(err, SwError::NonFinitePoint { what: "x", batch: 0, point: 0 });
+    assert!(err.to_string().contains("non-finite") && err.to_string().contains("point 0"));
 
     // NaN in y, given directions: named as y.
     let dirs = Directions::Shared(sw_loss::directions::uniform(4, 3, &Device::flex()));
@@ -82,10 +83,11 @@ fn bad_shapes_and_values_are_reported() {
         &nan_y.into(),
         &dirs,
         2.0,
-        Reduction::Mean,
+        BatchReduction::Mean,
     )
     .unwrap_err();
-    assert_eq!(err, SwError::NonFinite { what: "y" });
+    // [[0, 1, inf], [2, 3, 4]]: entry 2 is in point 0.
+    assert_eq!(err, SwError::NonFinitePoint { what: "y", batch: 0, point: 0 });
 
     let device = Device::flex();
     let neg = Measure::single(cloud(3, 3)).with_weights_1d(Tensor::from_data(
@@ -117,7 +119,7 @@ fn bad_shapes_and_values_are_reported() {
         &cloud(3, 3).into(),
         &dirs,
         2.0,
-        Reduction::Mean,
+        BatchReduction::Mean,
     )
     .unwrap_err();
     assert!(

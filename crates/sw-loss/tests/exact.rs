@@ -10,7 +10,7 @@ static RNG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 use burn::tensor::{DType, Device};
 use common::*;
 use sw_loss::{
-    Directions, Measure, Reduction, SlicedOptions, projected_wpp, sw, sw_pp, sw_with_directions,
+    Directions, Measure, BatchReduction, SlicedOptions, projected_wpp, sw, sw_pp, sw_with_directions,
 };
 
 /// W_p^p on the line by a two-pointer walk over the two CDFs (independent of the crate's
@@ -80,7 +80,7 @@ fn one_dimension_is_exact_wasserstein() {
         }
         // The only directions in d = 1 are ±1; random ones are such.
         let dirs = Directions::Shared(t2(vec![1.0, -1.0], 2, 1, &device, DType::F64));
-        let got = scalar(sw_with_directions(&xm, &ym, &dirs, p, Reduction::Mean).unwrap());
+        let got = scalar(sw_with_directions(&xm, &ym, &dirs, p, BatchReduction::Mean).unwrap());
         assert!(
             rel_err(got, want) < 1e-10,
             "n={n} m={m} p={p}: {got} vs exact {want}"
@@ -126,10 +126,10 @@ fn self_distance_is_zero_and_distance_is_symmetric() {
     let y = t2(rng.normals(240), 80, 3, &device, DType::F64);
     let dirs = Directions::Shared(t2(rng.unit_rows(20, 3), 20, 3, &device, DType::F64));
     let (xm, ym) = (Measure::single(x), Measure::single(y));
-    let zero = scalar(sw_with_directions(&xm, &xm, &dirs, 2.0, Reduction::Mean).unwrap());
+    let zero = scalar(sw_with_directions(&xm, &xm, &dirs, 2.0, BatchReduction::Mean).unwrap());
     assert!(zero < 1e-12, "SW(X, X) = {zero}");
-    let xy = scalar(sw_with_directions(&xm, &ym, &dirs, 2.0, Reduction::Mean).unwrap());
-    let yx = scalar(sw_with_directions(&ym, &xm, &dirs, 2.0, Reduction::Mean).unwrap());
+    let xy = scalar(sw_with_directions(&xm, &ym, &dirs, 2.0, BatchReduction::Mean).unwrap());
+    let yx = scalar(sw_with_directions(&ym, &xm, &dirs, 2.0, BatchReduction::Mean).unwrap());
     assert!(rel_err(xy, yx) < 1e-12 && xy > 0.1);
 }
 
@@ -152,11 +152,11 @@ fn same_seed_same_value_and_batches_reduce() {
     let second = scalar(sw(&xm, &ym, &opts).unwrap());
     assert_eq!(first, second);
     device.seed(7);
-    let per_pair = to_vec(sw_pp(&xm, &ym, &opts.with_reduction(Reduction::None)).unwrap());
+    let per_pair = to_vec(sw_pp(&xm, &ym, &opts.with_reduction(BatchReduction::PerPair)).unwrap());
     device.seed(7);
-    let sum = scalar(sw_pp(&xm, &ym, &opts.with_reduction(Reduction::Sum)).unwrap());
+    let sum = scalar(sw_pp(&xm, &ym, &opts.with_reduction(BatchReduction::Sum)).unwrap());
     device.seed(7);
-    let mean = scalar(sw_pp(&xm, &ym, &opts.with_reduction(Reduction::Mean)).unwrap());
+    let mean = scalar(sw_pp(&xm, &ym, &opts.with_reduction(BatchReduction::Mean)).unwrap());
     assert_eq!(per_pair.len(), b);
     assert!(rel_err(sum, per_pair.iter().sum()) < 1e-5);
     assert!(rel_err(mean, sum / b as f64) < 1e-5);

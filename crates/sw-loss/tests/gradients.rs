@@ -12,8 +12,8 @@ use common::*;
 use sw_loss::kernel::{has_fused_kernel, project, sorted_wpp};
 use sw_loss::one_d::wpp_sorted;
 use sw_loss::sliced::project_reference;
-use sw_loss::{
-    ControlVariate, Directions, Measure, Reduction, cv_sw_with_directions, sw_with_directions,
+use sw_loss::{Gamma, 
+    ControlVariate, Directions, Measure, BatchReduction, cv_sw_with_directions, sw_with_directions,
 };
 
 type Loss = dyn Fn(&Measure, &Measure, &Directions) -> Tensor<1>;
@@ -81,7 +81,7 @@ fn sw_gradient_matches_finite_differences() {
     let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     for p in [2.0, 3.0, 1.5] {
         check_gradient(&format!("sw p={p}"), 15, 15, 3, false, &move |x, y, th| {
-            sw_with_directions(x, y, th, p, Reduction::Mean).unwrap()
+            sw_with_directions(x, y, th, p, BatchReduction::Mean).unwrap()
         });
     }
 }
@@ -90,7 +90,7 @@ fn sw_gradient_matches_finite_differences() {
 fn weighted_unequal_sw_gradient_matches_finite_differences() {
     let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     check_gradient("weighted sw", 13, 19, 3, true, &|x, y, th| {
-        sw_with_directions(x, y, th, 2.0, Reduction::Mean).unwrap()
+        sw_with_directions(x, y, th, 2.0, BatchReduction::Mean).unwrap()
     });
 }
 
@@ -102,7 +102,7 @@ fn control_variate_gradients_match_finite_differences() {
         ("ucv", ControlVariate::Upper),
     ] {
         check_gradient(name, 15, 15, 3, false, &move |x, y, th| {
-            cv_sw_with_directions(x, y, th, 2.0, kind, false, Reduction::Mean).unwrap()
+            cv_sw_with_directions(x, y, th, 2.0, kind, Gamma::Fitted, BatchReduction::Mean).unwrap()
         });
         check_gradient(
             &format!("{name} weighted"),
@@ -111,7 +111,7 @@ fn control_variate_gradients_match_finite_differences() {
             3,
             true,
             &move |x, y, th| {
-                cv_sw_with_directions(x, y, th, 2.0, kind, false, Reduction::Mean).unwrap()
+                cv_sw_with_directions(x, y, th, 2.0, kind, Gamma::Fitted, BatchReduction::Mean).unwrap()
             },
         );
     }

@@ -8,7 +8,7 @@ use common::*;
 use sw_loss::mesh::{
     face_areas_normals, lumped_vertex_measure, surface_measure, varifold_measure, vertex_measure,
 };
-use sw_loss::{Directions, Reduction, sw_with_directions};
+use sw_loss::{Directions, BatchReduction, sw_with_directions};
 
 static RNG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -99,7 +99,7 @@ fn surface_sample_gradient_matches_finite_differences() {
                 &vertex_measure(target.clone()),
                 &dirs,
                 2.0,
-                Reduction::Mean,
+                BatchReduction::Mean,
             )
             .unwrap(),
         )
@@ -127,7 +127,7 @@ fn varifold_distance_to_itself_is_zero_and_sees_orientation() {
     let mut rng = HostRng::new(3);
     let dirs = Directions::Shared(t2(rng.unit_rows(32, 6), 32, 6, &device, DType::F64));
     let m = varifold_measure(&v, &f, 1.0).unwrap();
-    assert!(scalar(sw_with_directions(&m, &m, &dirs, 2.0, Reduction::Mean).unwrap()) < 1e-12);
+    assert!(scalar(sw_with_directions(&m, &m, &dirs, 2.0, BatchReduction::Mean).unwrap()) < 1e-12);
     // Reversing every face flips the normals: same support in R³, different varifold.
     let flipped = f.clone().slice([0..8, 0..1]);
     let flipped = Tensor::cat(
@@ -139,7 +139,7 @@ fn varifold_distance_to_itself_is_zero_and_sees_orientation() {
         1,
     );
     let r = varifold_measure(&v, &flipped, 1.0).unwrap();
-    let d = scalar(sw_with_directions(&m, &r, &dirs, 2.0, Reduction::Mean).unwrap());
+    let d = scalar(sw_with_directions(&m, &r, &dirs, 2.0, BatchReduction::Mean).unwrap());
     assert!(d > 0.1, "orientation changes the varifold: {d}");
 }
 

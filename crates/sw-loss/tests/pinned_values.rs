@@ -13,8 +13,8 @@ static RNG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use common::*;
 use sw_loss::directions::{self, DirectionKind};
-use sw_loss::{
-    EstimatorKind, LossConfig, Measure, Reduction, SlicedOptions, SwError, lcv_sw, lcv_sw_pp, sw,
+use sw_loss::{Gamma, 
+    EstimatorKind, LossConfig, Measure, BatchReduction, SlicedOptions, SwError, lcv_sw, lcv_sw_pp, sw,
     sw_pp, ucv_sw, ucv_sw_pp,
 };
 
@@ -84,22 +84,22 @@ fn public_random_direction_estimators_equal_the_host_formulas() {
             (
                 "lcv_sw_pp",
                 want_lcv,
-                Box::new(|| lcv_sw_pp(&xm, &ym, &opts, false).unwrap()),
+                Box::new(|| lcv_sw_pp(&xm, &ym, &opts, Gamma::Fitted).unwrap()),
             ),
             (
                 "lcv_sw",
                 want_lcv.sqrt(),
-                Box::new(|| lcv_sw(&xm, &ym, &opts, false).unwrap()),
+                Box::new(|| lcv_sw(&xm, &ym, &opts, Gamma::Fitted).unwrap()),
             ),
             (
                 "ucv_sw_pp",
                 want_ucv,
-                Box::new(|| ucv_sw_pp(&xm, &ym, &opts, true).unwrap()),
+                Box::new(|| ucv_sw_pp(&xm, &ym, &opts, Gamma::Detached).unwrap()),
             ),
             (
                 "ucv_sw",
                 want_ucv.sqrt(),
-                Box::new(|| ucv_sw(&xm, &ym, &opts, true).unwrap()),
+                Box::new(|| ucv_sw(&xm, &ym, &opts, Gamma::Detached).unwrap()),
             ),
         ];
         for (name, want, f) in cases {
@@ -322,7 +322,12 @@ fn check_finite_false_skips_the_check_and_keeps_the_value() {
         let bad = Measure::single(t2(bad, n, d, &device, DType::F64));
         assert_eq!(
             checked.forward(&bad, &ym).unwrap_err(),
-            SwError::NonFinite { what: "x" }
+            // entry 4 of a row-major [20, 3] cloud is point 1
+            SwError::NonFinitePoint {
+                what: "x",
+                batch: 0,
+                point: 1
+            }
         );
         let v = scalar(unchecked.forward(&bad, &ym).unwrap());
         assert!(v.is_nan(), "{kind} unchecked: NaN passes through, got {v}");
@@ -341,8 +346,8 @@ fn half_precision_and_mixed_dtypes_are_errors_naming_the_dtype() {
         let ym = Measure::single(t2(y.clone(), n, d, &device, dtype));
         for result in [
             sw(&xm, &ym, &opts),
-            lcv_sw(&xm, &ym, &opts, false),
-            ucv_sw(&xm, &ym, &opts, false),
+            lcv_sw(&xm, &ym, &opts, Gamma::Fitted),
+            ucv_sw(&xm, &ym, &opts, Gamma::Fitted),
             LossConfig::default().forward(&xm, &ym),
         ] {
             let err = result.unwrap_err();
@@ -364,7 +369,7 @@ fn half_precision_and_mixed_dtypes_are_errors_naming_the_dtype() {
     );
     let dirs32 = sw_loss::Directions::Shared(directions::uniform(4, d, &device));
     let y64 = Measure::single(t2(y, n, d, &device, DType::F64));
-    let err = sw_loss::sw_with_directions(&x64, &y64, &dirs32, 2.0, Reduction::Mean).unwrap_err();
+    let err = sw_loss::sw_with_directions(&x64, &y64, &dirs32, 2.0, BatchReduction::Mean).unwrap_err();
     assert!(
         matches!(
             err,

@@ -11,7 +11,7 @@ use common::*;
 use sw_loss::directions::normalize_rows;
 use sw_loss::vmf::{self, VdswOptions};
 use sw_loss::{
-    AscentOptions, Directions, MaxSwOptions, Measure, Reduction, max_sw, max_sw_direction,
+    AscentOptions, Directions, MaxSwOptions, Measure, BatchReduction, max_sw, max_sw_direction,
     sw_with_directions,
 };
 
@@ -112,7 +112,7 @@ fn max_sw_ascent_finds_the_shift_direction() {
     let options = MaxSwOptions {
         p: 2.0,
         ascent: AscentOptions::plain(30, 0.5),
-        reduction: Reduction::Mean,
+        reduction: BatchReduction::Mean,
     };
     let theta = to_vec(max_sw_direction(&x, &y, &options).unwrap());
     let cos: f64 = (0..3).map(|i| theta[i] * t[i]).sum();
@@ -129,7 +129,7 @@ fn max_sw_ascent_finds_the_shift_direction() {
     let ya = Measure::single(y.points().clone().reshape([256, 3]).autodiff());
     let value = max_sw(&xa, &ya, &options).unwrap();
     let dirs = Directions::Shared(sw_loss::directions::uniform(50, 3, &device_ad));
-    let plain = scalar(sw_with_directions(&xa, &ya, &dirs, 2.0, Reduction::Mean).unwrap());
+    let plain = scalar(sw_with_directions(&xa, &ya, &dirs, 2.0, BatchReduction::Mean).unwrap());
     assert!(
         scalar(value.clone()) > plain,
         "max-sw {} <= sw {plain}",
@@ -174,7 +174,7 @@ fn v_dsw_mean_aligns_with_the_shift() {
         projections: 20,
         p: 2.0,
         ascent: AscentOptions::plain(60, 0.02),
-        reduction: Reduction::Mean,
+        reduction: BatchReduction::Mean,
     };
     let mu = to_vec(vmf::dsw_vmf_mean(&x, &y, &options).unwrap());
     let cos: f64 = (0..3).map(|i| mu[i] * t[i]).sum();
@@ -275,7 +275,7 @@ fn v_dsw_with_adam_matches_the_vmf_second_moment() {
         projections: 400,
         p: 2.0,
         ascent: AscentOptions::adam(200, 2e-2),
-        reduction: Reduction::Mean,
+        reduction: BatchReduction::Mean,
     };
     let mu = to_vec(vmf::dsw_vmf_mean(&x, &y, &options).unwrap());
     let cos: f64 = (0..3).map(|i| mu[i] * unit[i]).sum();

@@ -8,7 +8,7 @@ mod common;
 
 use burn::tensor::{Device, DeviceKind, Tensor, TensorData};
 use sw_loss::{
-    Directions, EstimatorKind, LossConfig, Measure, Reduction, projected_wpp, sw_pp_with_directions,
+    Directions, EstimatorKind, LossConfig, Measure, BatchReduction, projected_wpp, sw_pp_with_directions,
 };
 
 /// Deterministic values in [−1, 1) (host-made: the backends' RNGs differ).
@@ -86,7 +86,7 @@ fn sw_values_and_gradients_agree_with_flex() {
                 &Measure::new(yt),
                 &directions(50, dim, d),
                 p,
-                Reduction::None,
+                BatchReduction::PerPair,
             )
             .unwrap()
         });
@@ -243,7 +243,7 @@ fn f64_sw_roots_on_wgpu_and_a_clear_error_where_vulkan_has_no_pow() {
             t(&[1.0, -1.0], vec![l, 1]),
             (d, DType::F64),
         ));
-        sw_with_directions(&xm, &ym, &dirs, p, Reduction::Mean)
+        sw_with_directions(&xm, &ym, &dirs, p, BatchReduction::Mean)
             .map(|v| v.into_data().try_to_vec::<f64>().unwrap()[0])
     };
     let [flex, gpu] = devices();
@@ -283,7 +283,7 @@ fn device_sort_switch_changes_the_path_not_the_value() {
                 &Measure::new(yt),
                 &directions(l, dim, d),
                 2.0,
-                Reduction::Mean,
+                BatchReduction::Mean,
             )
             .unwrap()
         });

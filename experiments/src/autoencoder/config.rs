@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use models::amortized::{AmortizedConfig, AmortizedKind};
 use models::pointnet::PointNetConfig;
 use serde::{Deserialize, Serialize};
-use sw_loss::{EstimatorKind, LossConfig, Reduction};
+use sw_loss::{EstimatorKind, LossConfig, BatchReduction};
 
 /// The whole config.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -200,7 +200,7 @@ impl AutoencoderConfig {
     pub fn training_loss(&self) -> LossConfig {
         LossConfig {
             power: true,
-            reduction: Reduction::Mean,
+            reduction: BatchReduction::Mean,
             ..self.loss.clone()
         }
     }
@@ -228,7 +228,7 @@ impl AutoencoderConfig {
                 "[loss] power = false is not supported by the autoencoder: it trains on the p-th power N·SW_p^p as the official code does (squared_loss = true); remove the key"
             );
         }
-        if written("loss", "reduction") && self.loss.reduction != Reduction::Mean {
+        if written("loss", "reduction") && self.loss.reduction != BatchReduction::Mean {
             bail!(
                 "[loss] reduction = {:?} is not supported by the autoencoder: the loss is the mean over the batch as in the official code; remove the key or set \"mean\"",
                 self.loss.reduction

@@ -26,7 +26,7 @@ use models::evaluation::{DEFAULT_C, LinearSvc, approx_match};
 use models::mesh_ode::metrics::point_metrics;
 use models::pointnet::PointNetAutoencoder;
 use rayon::prelude::*;
-use sw_loss::{Directions, Measure, Reduction, sw_pp_with_directions};
+use sw_loss::{Directions, Measure, BatchReduction, sw_pp_with_directions};
 
 use super::config::{AeData, AutoencoderConfig};
 use super::data::training_set;
@@ -98,13 +98,20 @@ impl EvalClouds {
         }
         let targets: Vec<f32> = self.inputs.iter().flatten().copied().collect();
         Ok(Some(sw_metric_per_cloud(
-            recon, &targets, points, device, 64,
+            recon,
+            &targets,
+            points,
+            device,
+            SW_METRIC_CHUNK,
         )?))
     }
 }
 
 /// hsgser/Self-Amortized-DSW reconstruction_test.py: `num_projs` 100 (reconstruction/config.json).
-const SW_METRIC_PROJECTIONS: usize = 100;
+pub(super) const SW_METRIC_PROJECTIONS: usize = 100;
+
+/// Clouds whose SW metric is evaluated together (all their directions at once).
+pub(super) const SW_METRIC_CHUNK: usize = 64;
 
 /// √(N·SW₂²(recon_i, target_i)) for each pair of `[n, points, 3]` clouds, with L = 100
 /// directions drawn afresh for every cloud, `chunk` pairs at a time.
@@ -131,7 +138,7 @@ pub(super) fn sw_metric_per_cloud(
             3,
             device,
         ));
-        let swpp: Vec<f32> = sw_pp_with_directions(&t(x), &t(y), &dirs, 2.0, Reduction::None)?
+        let swpp: Vec<f32> = sw_pp_with_directions(&t(x), &t(y), &dirs, 2.0, BatchReduction::PerPair)?
             .into_data()
             .convert::<f32>()
             .try_to_vec::<f32>()
@@ -338,7 +345,7 @@ pub fn evaluate(run_dir: &Path, options: &EvalOptions, cli: &Cli) -> Result<()> 
             .collect::<Vec<_>>(),
         points,
         &device,
-        64,
+        SW_METRIC_CHUNK,
     )?;
     let per = points * 3;
     let (mut emd, mut exact) = (Vec::new(), Vec::new());

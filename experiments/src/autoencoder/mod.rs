@@ -75,7 +75,7 @@ mod tests {
         assert_eq!(cfg.train.loss_scale.factor(2048), 2048.0);
         assert_eq!(LossScale::MeanOverPoints.factor(2048), 1.0);
         let loss = cfg.training_loss();
-        assert!(loss.power && loss.reduction == sw_loss::Reduction::Mean);
+        assert!(loss.power && loss.reduction == sw_loss::BatchReduction::Mean);
         // The official ascent defaults (config.json: adam, 1e-4, 50).
         assert_eq!(loss.ascent_optimizer, sw_loss::AscentOptimizer::Adam);
         assert_eq!((loss.ascent_steps, loss.ascent_lr), (50, 1e-4));

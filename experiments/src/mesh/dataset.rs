@@ -15,7 +15,7 @@ use datasets::synthetic_mesh::{bumpy_sphere, ellipsoid, icosphere};
 use models::mesh_ode::ConditionedDeformer;
 use models::mesh_ode::metrics::{MeshMetrics, point_metrics};
 use rand::{Rng, SeedableRng};
-use sw_loss::{LossConfig, Reduction};
+use sw_loss::{LossConfig, BatchReduction};
 
 use super::dataset_config::{DatasetShapes, DatasetTrain, MeshDatasetConfig};
 use super::losses::LOSSES;
@@ -142,7 +142,7 @@ fn train_one(
     let points = s.cfg.shapes.points;
     let sw_cfg = LossConfig {
         power: true,
-        reduction: Reduction::Mean,
+        reduction: BatchReduction::Mean,
         ..s.cfg.loss.clone()
     };
     s.device.seed(s.seed);
@@ -283,6 +283,16 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         .collect();
     let n_train = items.len() - test;
     let template = icosphere(cfg.shapes.template_subdivisions);
+    let faces = items
+        .iter()
+        .map(|i| i.target.unit.num_faces())
+        .max()
+        .unwrap_or(0);
+    for loss_name in &t.losses {
+        let samples = (points, "[shapes] points");
+        losses::check_memory(loss_name, t.batch, samples, &template, faces, &cfg.loss)
+            .map_err(|e| anyhow!("{path}: {e}"))?;
+    }
     let run = RunDir::create(
         &cli.out.clone().unwrap_or_else(|| PathBuf::from("runs")),
         &loaded.name,

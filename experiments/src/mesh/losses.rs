@@ -68,6 +68,60 @@ pub fn loss_weight(name: &str, chamfer_scale: f64) -> f64 {
     }
 }
 
+/// Refuses, before the run folder exists, a loss whose training step cannot fit in
+/// `[loss] memory_budget`. A step keeps the graphs of its `batch` targets until the backward
+/// (f32; V, F_t: the template's vertices and faces, F: the largest target's faces):
+///
+/// ```text
+/// sw-surface             B pairs of K and K points in R³     LossConfig::plan_memory (chunked
+/// sw-vertices(-lumped)   B pairs of V and V points in R³     over the directions above the
+/// sw-varifold            B pairs of F_t and F points in R⁶   budget; refused when not even one
+///                                                            direction at a time fits)
+/// chamfer                B dense K × K distance matrices, each held about 5 times for the
+///                        backward (‖a‖² + ‖b‖², a·bᵀ, its double, the difference, the clamp):
+///                        20·B·K² bytes
+/// ```
+/// `samples` is K with the key that sets it (`[fit] samples`, `[shapes] points`).
+pub fn check_memory(
+    name: &str,
+    batch: usize,
+    samples: (usize, &str),
+    template: &Mesh,
+    target_faces: usize,
+    sw: &LossConfig,
+) -> Result<()> {
+    let (k, key) = samples;
+    let (v, f) = (template.num_vertices(), template.num_faces());
+    let (n, m, d, what) = match name {
+        "chamfer" => {
+            let need = 20u64
+                .saturating_mul(batch as u64)
+                .saturating_mul((k as u64).saturating_mul(k as u64));
+            if need > sw.memory_budget {
+                bail!(
+                    "loss `chamfer`: {key} = {k} samples per mesh make {batch} dense {k} × {k} \
+                     distance matrices per step, about {} with the backward, over the [loss] \
+                     memory_budget of {}; lower {key}, or raise [loss] memory_budget",
+                    sw_loss::memory::human_bytes(need),
+                    sw_loss::memory::human_bytes(sw.memory_budget)
+                );
+            }
+            return Ok(());
+        }
+        "sw-surface" => (k, k, 3, format!("{key} = {k} samples per mesh")),
+        "sw-varifold" => (
+            f,
+            target_faces,
+            6,
+            format!("{f} template and {target_faces} target faces"),
+        ),
+        _ => (v, v, 3, format!("{v} template vertices")),
+    };
+    sw.plan_memory(batch, n, m, d, burn::tensor::DType::F32)
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("loss `{name}` ({what}): [loss] {e}"))
+}
+
 /// The training loss `name` between a deformed template and a target, resampling both meshes
 /// (`samples` points each; the target's with `seed`) — see the module doc.
 #[allow(clippy::too_many_arguments)]

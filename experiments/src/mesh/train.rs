@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use models::mesh_ode::metrics::MeshMetrics;
 use models::mesh_ode::{OdeMethod, integrate};
 use sw_loss::mesh::varifold_measure;
-use sw_loss::{LossConfig, Reduction};
+use sw_loss::{LossConfig, BatchReduction};
 
 use super::config::{MeshDeformConfig, target, validate};
 use super::eval::mesh_from;
@@ -33,6 +33,12 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let device = base.clone().autodiff();
     let target = target(&cfg.shapes, seed).with_context(|| path.clone())?;
     let template = super::config::template(&cfg.shapes, &target)?;
+    for loss_name in &fit.losses {
+        let samples = (fit.samples, "[fit] samples");
+        let faces = target.unit.num_faces();
+        losses::check_memory(loss_name, 1, samples, &template, faces, &cfg.loss)
+            .map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+    }
     let root = cli.out.clone().unwrap_or_else(|| PathBuf::from("runs"));
     let run = RunDir::create(&root, &loaded.name, &loaded.resolved())?;
     println!("run folder: {}", run.path().display());
@@ -61,7 +67,7 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let template_faces = template.faces_tensor(&device);
     let sw_cfg = LossConfig {
         power: true,
-        reduction: Reduction::Mean,
+        reduction: BatchReduction::Mean,
         ..cfg.loss.clone()
     };
     let eval_target = target.unit.sample_surface(3000, 11);

@@ -34,6 +34,53 @@ struct Row {
     pck: Vec<f64>,
 }
 
+/// Refuses, before the run folder exists, an SW feature loss that cannot fit in
+/// `sw_loss::DEFAULT_MEMORY_BUDGET` (1 GiB; this experiment has no `[loss]` table). The `sw`
+/// variant's loss (training, and `adaptive` refinement) projects both shapes' features on all
+/// L directions at once (`sw_pp_with_directions`, not chunked); for the largest shape, V
+/// vertices, and C = `[model] out_channels` (`sw_loss::memory`'s estimate, f32):
+///
+/// ```text
+/// L · 2V · 20 + 4·L·C bytes        L = [train] sw_projections
+/// ```
+/// The dense V × V plans (soft permutations, Sinkhorn) are the method itself, as in the
+/// official code, and are not estimated here.
+fn check_memory(cfg: &ShapeCorrConfig, prepared: &[data::Prepared], path: &str) -> Result<()> {
+    let t = &cfg.train;
+    if !(t.variants.iter().any(|v| v == "sw") && t.sw_weight > 0.0) {
+        return Ok(());
+    }
+    let v = prepared
+        .iter()
+        .map(|p| p.shape.mesh.num_vertices())
+        .max()
+        .unwrap_or(0);
+    let (l, c) = (t.sw_projections, cfg.model.out_channels);
+    let sizes = sw_loss::memory::Sizes {
+        batch: 1,
+        n: v,
+        m: v,
+        d: c,
+        projections: l,
+        per_pair_directions: false,
+        dtype: burn::tensor::DType::F32,
+    };
+    // An unbounded budget plans the unchunked evaluation: its estimate is L·c₁ + D.
+    let need = sw_loss::memory::plan(&sizes, u64::MAX).map_or(u64::MAX, |p| p.estimated_bytes);
+    let budget = sw_loss::DEFAULT_MEMORY_BUDGET;
+    if need > budget {
+        bail!(
+            "{path}: [train] sw_projections = {l}: the SW feature loss projects the {c}-channel \
+             features ([model] out_channels) of {v}-vertex shapes on all L directions at once, \
+             about {}, over the {} one evaluation may hold (sw_loss::DEFAULT_MEMORY_BUDGET); \
+             lower [train] sw_projections or [model] out_channels",
+            sw_loss::memory::human_bytes(need),
+            sw_loss::memory::human_bytes(budget)
+        );
+    }
+    Ok(())
+}
+
 /// Runs the experiment.
 pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let cfg: ShapeCorrConfig = loaded.parse()?;
@@ -43,9 +90,8 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let cfg = ShapeCorrConfig { seed, ..cfg };
     let (device_name, base) = crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
     let device = base.clone().autodiff();
-    let root = cli.out.clone().unwrap_or_else(|| PathBuf::from("runs"));
-    let run = RunDir::create(&root, &loaded.name, &loaded.resolved())?;
-    println!("run folder: {}", run.path().display());
+    // The shapes load (into the operator cache, never the run folder) before the run folder
+    // is made: their sizes decide what fits.
     let (prepared, cache) = data::load(&cfg, &path)?;
     let truth_root = cfg
         .data
@@ -55,6 +101,10 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     for p in &prepared[cfg.data.test[0]..cfg.data.test[1]] {
         data::check_truth(p, &truth_root)?;
     }
+    check_memory(&cfg, &prepared, &path)?;
+    let root = cli.out.clone().unwrap_or_else(|| PathBuf::from("runs"));
+    let run = RunDir::create(&root, &loaded.name, &loaded.resolved())?;
+    println!("run folder: {}", run.path().display());
     run.log(&format!(
         "shape correspondence: {} shapes ({} to {} vertices), operators cached in {}; device {device_name}",
         prepared.len(),

@@ -24,6 +24,12 @@ use crate::progress::Progress;
 /// The Inception Score's number of splits (inception_score.py: `splits=10`).
 pub const IS_SPLITS: usize = 10;
 
+/// Host bytes one scoring may hold besides the networks (4 GiB): the Inception Score keeps
+/// every image's class logits and their softmax in f64 until the end, and the FID accumulator
+/// Σ xxᵀ with its batch product, 16·(classes·n + d²) bytes: 833 MiB for the official 50 000
+/// images (classes 1008, d 2048); 262 144 images at most.
+pub const SCORING_BUDGET: u64 = 4 << 30;
+
 /// Header of `eval.csv`.
 const EVAL_HEADER: [&str; 6] = ["step", "images", "fid", "is_mean", "is_std", "reference"];
 
@@ -68,6 +74,23 @@ impl Scorer {
             reference,
             stats: stats.to_path_buf(),
         })
+    }
+
+    /// Refuses `n` images whose scoring cannot fit [`SCORING_BUDGET`] on the host; the error
+    /// names `key`, where `n` comes from (`[eval] samples`, `--n`).
+    pub fn check_images(&self, n: usize, key: &str) -> Result<()> {
+        let (d, classes) = (self.net.feature_dim() as u64, self.net.classes() as u64);
+        let need = 16u64.saturating_mul(classes.saturating_mul(n as u64).saturating_add(d * d));
+        if need > SCORING_BUDGET {
+            bail!(
+                "{key} = {n}: scoring keeps {n} × {classes} class logits and their softmax in f64 \
+                 for the Inception Score ({}), over the {} a scoring may hold \
+                 (sngan::eval::SCORING_BUDGET); lower {key}",
+                sw_loss::memory::human_bytes(need),
+                sw_loss::memory::human_bytes(SCORING_BUDGET)
+            );
+        }
+        Ok(())
     }
 
     /// Scores `n` (≥ 10) images of `g` drawn `batch` at a time from the device RNG as it is.
@@ -205,6 +228,9 @@ impl PeriodicEval {
     pub fn open(cfg: &GanEval, device: &Device, path: &str) -> Result<Self> {
         let scorer = Scorer::open(&cfg.inception, &cfg.stats, device)
             .map_err(|e| anyhow!("{path}: [eval] {e}"))?;
+        scorer
+            .check_images(cfg.samples, "[eval] samples")
+            .map_err(|e| anyhow!("{path}: {e}"))?;
         Ok(Self {
             cfg: cfg.clone(),
             scorer,
@@ -328,6 +354,7 @@ pub fn evaluate(
     let (_, device) = crate::device::resolve(cli.device.as_deref(), None)?;
     let (cfg, g, step) = load_ema_generator(run_dir, &device)?;
     let scorer = Scorer::open(inception, stats, &device)?;
+    scorer.check_images(n, "--n")?;
     let seed = cli.seed.unwrap_or(cfg.seed);
     device.seed(seed);
     let start = Instant::now();

@@ -32,7 +32,7 @@ use models::sngan::{Discriminator, Generator, Resolution, ema_update};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_distr::Distribution as _;
-use sw_loss::{LossConfig, Measure, Reduction};
+use sw_loss::{LossConfig, Measure, BatchReduction};
 
 use super::config::{DatasetName, GanData, SnganConfig, checked};
 use super::eval::PeriodicEval;
@@ -220,6 +220,18 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     let cfg: SnganConfig = loaded.parse()?;
     let path = loaded.path.display().to_string();
     checked(&cfg, &path)?;
+    // One generator-loss evaluation compares a pair of B-point clouds of D's feature vectors
+    // (ch·side² + 1 dimensions): a size over [loss] memory_budget is refused before any data
+    // loads or the run folder exists.
+    cfg.loss
+        .plan_memory(
+            1,
+            cfg.train.batch_size,
+            cfg.train.batch_size,
+            cfg.discriminator.feature_dim(),
+            burn::tensor::DType::F32,
+        )
+        .map_err(|e| anyhow!("{path}: [loss] {e}"))?;
     let (g_cfg, d_cfg) = (cfg.generator.clone(), cfg.discriminator.clone());
     let seed = cli.seed.unwrap_or(cfg.seed);
     let (device_name, plain) =
@@ -292,7 +304,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
         println!("resuming after generator step {step}");
     }
     let loss = LossConfig {
-        reduction: Reduction::Mean,
+        reduction: BatchReduction::Mean,
         ..cfg.loss.clone()
     };
     run.log(&format!(

@@ -14,7 +14,7 @@
 //! each direction of the bidirectional form has its own square root.
 
 use burn::tensor::Tensor;
-use sw_loss::sliced::{Reduction, sw_pp_with_directions};
+use sw_loss::sliced::{BatchReduction, sw_pp_with_directions};
 use sw_loss::{Directions, Measure, Result};
 
 /// Official `L: 200`.
@@ -41,7 +41,7 @@ pub fn sw_feature_loss(
         &Measure::single(y_hat),
         &directions,
         2.0,
-        Reduction::Mean,
+        BatchReduction::Mean,
     )?
     .sqrt();
     let total = match p_yx {
@@ -53,7 +53,7 @@ pub fn sw_feature_loss(
                     &Measure::single(feat_y),
                     &directions,
                     2.0,
-                    Reduction::Mean,
+                    BatchReduction::Mean,
                 )?
                 .sqrt()
         }

@@ -101,7 +101,7 @@ mod tests {
     use super::*;
     use burn::optim::{GradientsParams, SgdConfig};
     use burn::tensor::{Distribution, Int, TensorData};
-    use sw_loss::{LossConfig, Measure, Reduction};
+    use sw_loss::{LossConfig, Measure, BatchReduction};
 
     fn small() -> PointNetConfig {
         PointNetConfig {
@@ -166,7 +166,7 @@ mod tests {
         let loss_cfg = LossConfig {
             projections: 50,
             power: true,
-            reduction: Reduction::Mean,
+            reduction: BatchReduction::Mean,
             ..LossConfig::default()
         };
         let mut first = None;

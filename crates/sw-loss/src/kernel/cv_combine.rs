@@ -27,18 +27,15 @@
 //! [`crate::control_variates::control_variate_terms`] (d > 16, uniform weights), where the
 //! Gaussian terms come from the projected rows and the points' first moments.
 //!
-//! The reference twins are the Burn compositions in [`crate::control_variates`]:
-//! [`control_variate_estimate_reference`](crate::control_variates::control_variate_estimate_reference),
-//! [`control_variate_from_projections_reference`](crate::control_variates::control_variate_from_projections_reference)
-//! and [`control_variate_expectation_reference`](crate::control_variates::control_variate_expectation_reference);
-//! the dispatch functions below use them on devices without the fused kernels.
+//! The reference twins are the Burn compositions beside each op ([`cv_combine_reference`],
+//! [`projected_cv_reference`], [`cv_expectation_reference`]); the dispatch functions below use
+//! them on devices without the fused kernels.
 
 use burn::backend::{Backend, tensor::FloatTensor};
 #[cfg(feature = "flex")]
 use burn::backend::{Dispatch, backend_extension};
 use burn::tensor::Tensor;
 
-use crate::control_variates as cv;
 
 /// The backend extension: the fused control-variate ops (see the module documentation).
 #[cfg_attr(feature = "flex", backend_extension(Flex, Autodiff))]
@@ -63,7 +60,7 @@ pub trait ControlVariateOps: Backend {
 
 /// The CV estimate `[B]` from W `[B, L]`, C `[B, L]` and E\[C\] `[B, 1]`; differentiable in all
 /// three (γ̂ held constant with `detach_gamma`). One fused op on Flex, the Burn composition
-/// [`cv::control_variate_estimate_reference`] elsewhere.
+/// [`cv_combine_reference`] elsewhere.
 pub fn cv_combine(
     w: Tensor<2>,
     c: Tensor<2>,
@@ -79,12 +76,12 @@ pub fn cv_combine(
             detach_gamma,
         ));
     }
-    cv::control_variate_estimate_reference(w, c, expectation, detach_gamma)
+    cv_combine_reference(w, c, expectation, detach_gamma)
 }
 
 /// The control variate `[B, L]` from projected rows `[B, L, n]`, `[B, L, m]` of uniformly
 /// weighted measures: `(μ_x − μ_y)²`, plus the row variances `v_x + v_y` when `upper`.
-/// Fused on Flex, [`cv::control_variate_from_projections_reference`] elsewhere.
+/// Fused on Flex, [`projected_cv_reference`] elsewhere.
 pub fn projected_cv(px: Tensor<3>, py: Tensor<3>, upper: bool) -> Tensor<2> {
     #[cfg(feature = "flex")]
     if super::has_fused_kernel(&px.device()) {
@@ -94,12 +91,12 @@ pub fn projected_cv(px: Tensor<3>, py: Tensor<3>, upper: bool) -> Tensor<2> {
             upper,
         ));
     }
-    cv::control_variate_from_projections_reference(px, py, upper)
+    projected_cv_reference(px, py, upper)
 }
 
 /// E\[C\] `[B, 1]` of the lower (`upper = false`) or upper control variate of uniformly
 /// weighted point sets `[B, n, d]`, `[B, m, d]`. Fused on Flex (one pass over each set),
-/// [`cv::control_variate_expectation_reference`] elsewhere.
+/// [`cv_expectation_reference`] elsewhere.
 pub fn cv_expectation(x: Tensor<3>, y: Tensor<3>, upper: bool) -> Tensor<2> {
     #[cfg(feature = "flex")]
     if super::has_fused_kernel(&x.device()) {
@@ -109,7 +106,62 @@ pub fn cv_expectation(x: Tensor<3>, y: Tensor<3>, upper: bool) -> Tensor<2> {
             upper,
         ));
     }
-    cv::control_variate_expectation_reference(x, y, upper)
+    cv_expectation_reference(x, y, upper)
+}
+
+/// The reference twin of [`cv_combine`]: the composition of Burn ops
+/// `max(W̄ − γ̂ (C̄ − E), 0)`, `γ̂ = Cov̂(W, C) / (Var̂(C) + 1e-24)` (γ̂ detached with
+/// `detach_gamma`). `W [B, L], C [B, L], E [B, 1] → [B]`.
+pub fn cv_combine_reference(
+    w: Tensor<2>,
+    c: Tensor<2>,
+    expectation: Tensor<2>,
+    detach_gamma: bool,
+) -> Tensor<1> {
+    let centred_c = c - expectation; // [B, L]
+    let w_mean = w.clone().mean_dim(1); // [B, 1]
+    let var_c = centred_c.clone().square().mean_dim(1); // [B, 1]
+    let cov = ((w - w_mean.clone()) * centred_c.clone()).mean_dim(1); // [B, 1]
+    let mut gamma = cov / var_c.add_scalar(1e-24);
+    if detach_gamma {
+        gamma = gamma.detach();
+    }
+    (w_mean - gamma * centred_c.mean_dim(1))
+        .clamp_min(0.0)
+        .squeeze_dim(1)
+}
+
+/// The reference twin of [`projected_cv`]: `(μ_x − μ_y)²` (lower), plus the row variances
+/// `v_x + v_y` (upper), from uniformly weighted rows `[B, L, n]`, `[B, L, m]` → `[B, L]`.
+pub fn projected_cv_reference(px: Tensor<3>, py: Tensor<3>, upper: bool) -> Tensor<2> {
+    let mean_x = px.clone().mean_dim(2); // [B, L, 1]
+    let mean_y = py.clone().mean_dim(2);
+    let c = (mean_x.clone() - mean_y.clone()).square();
+    let c = if upper {
+        let var_x = (px - mean_x).square().mean_dim(2);
+        let var_y = (py - mean_y).square().mean_dim(2);
+        c + var_x + var_y
+    } else {
+        c
+    };
+    c.squeeze_dim::<2>(2)
+}
+
+/// The reference twin of [`cv_expectation`]: `‖m₁ − m₂‖²/d` (lower),
+/// `(‖m₁ − m₂‖² + tr Σ₁ + tr Σ₂)/d` with `tr Σ = s − ‖m‖²` (upper), for uniformly weighted
+/// `[B, n, d]`, `[B, m, d]` → `[B, 1]`.
+pub fn cv_expectation_reference(x: Tensor<3>, y: Tensor<3>, upper: bool) -> Tensor<2> {
+    let [b, _, d] = x.dims();
+    let (mx, my) = (super::moments_reference(x), super::moments_reference(y)); // [B, d + 1]
+    let (m1, s1) = (mx.clone().slice([0..b, 0..d]), mx.slice([0..b, d..d + 1]));
+    let (m2, s2) = (my.clone().slice([0..b, 0..d]), my.slice([0..b, d..d + 1]));
+    let gap_sq = (m1.clone() - m2.clone()).square().sum_dim(1); // [B, 1]
+    let total = if upper {
+        gap_sq + (s1 - m1.square().sum_dim(1)) + (s2 - m2.square().sum_dim(1))
+    } else {
+        gap_sq
+    };
+    total.mul_scalar(1.0 / d as f64)
 }
 
 #[cfg(feature = "flex")]

@@ -8,7 +8,7 @@
 //! ```
 //! σ_r, τ_r are the sorting permutations of row r. The forward keeps them and the
 //! coefficients, so the backward is one scatter per row; rows run in parallel on rayon.
-//! The reference twin is [`crate::one_d::wpp_sorted`].
+//! The reference twin is [`super::sorted_wpp_reference`].
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! The fused weighted 1-D W_p^p on the Flex CPU backend (any sizes, any weights), with its
 //! hand-written backward for `Autodiff<Flex>`. The reference twin is
-//! [`crate::one_d::wpp_quantile`].
+//! [`super::weighted_wpp_reference`].
 //!
 //! ```text
 //! row r: values x [n], y [m]; weights a [n], b [m] (each summing to 1), shared by the L rows

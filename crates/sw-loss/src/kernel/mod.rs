@@ -5,9 +5,9 @@
 //!   radix argsort of both rows, the difference, the power and the mean — with a hand-written
 //!   backward that scatters through the sorting permutations (`flex.rs`). On CubeCL devices
 //!   the rows are sorted on the device ([`sort_rows`], `cube_sort.rs`); elsewhere the
-//!   composition of Burn ops in [`crate::one_d::wpp_sorted`], the reference twin.
+//!   composition of Burn ops in [`sorted_wpp_reference`], the reference twin.
 //! * [`weighted_wpp`]: any sizes and weights, `[R, n], [R, m]` → `[R]`; fused on Flex
-//!   (`flex_weighted.rs`), else [`crate::one_d::wpp_quantile`] (the reference twin, whose
+//!   (`flex_weighted.rs`), else [`weighted_wpp_reference`] (the reference twin, whose
 //!   sorts run on the device on CubeCL devices).
 //! * [`moments`]: the mean and raw second moment of uniformly weighted point sets,
 //!   `[B, n, d] → [B, d + 1]`, for the control variates; one pass on Flex (`moments.rs`),
@@ -51,10 +51,16 @@ mod flex_weighted;
 mod moments;
 #[cfg(feature = "flex")]
 mod project;
+mod one_d_reference;
 pub(crate) mod radix;
 pub mod row_sort;
 
-pub use cv_combine::{cv_combine, cv_expectation, projected_cv};
+pub use cv_combine::{
+    cv_combine, cv_combine_reference, cv_expectation, cv_expectation_reference, projected_cv,
+    projected_cv_reference,
+};
+pub use one_d_reference::{quantile_wpp_rows, sorted_wpp_reference, weighted_wpp_reference};
+pub(crate) use one_d_reference::wpp_of_sorted;
 pub use row_sort::{
     cube_device_name, has_device_sort, set_device_sort, sort_rows, sort_rows_values,
 };
@@ -70,7 +76,7 @@ pub trait SortedWppOps: Backend {
 #[cfg_attr(feature = "flex", backend_extension(Flex, Autodiff))]
 pub trait WeightedWppOps: Backend {
     /// `[R, n] × [R, m]` values with weights `[G, n]`, `[G, m]` (rows summing to 1; row r
-    /// uses weight row r / (R/G)) → `[R]`, see [`crate::one_d::wpp_quantile`].
+    /// uses weight row r / (R/G)) → `[R]`, see [`quantile_wpp_rows`].
     fn weighted_wpp(
         px: FloatTensor<Self>,
         py: FloatTensor<Self>,
@@ -162,13 +168,13 @@ pub fn sorted_wpp(px: Tensor<2>, py: Tensor<2>, p: f64) -> Tensor<1> {
         return Tensor::from_dispatch(out);
     }
     // The reference's composition, with the rows sorted on the device where there is one.
-    crate::one_d::wpp_of_sorted(sort_rows_values(px), sort_rows_values(py), p)
+    wpp_of_sorted(sort_rows_values(px), sort_rows_values(py), p)
 }
 
 /// W_p^p per row for weighted rows of any lengths: values `[R, n]`, `[R, m]` and weights
 /// `[G, n]`, `[G, m]` (rows summing to 1), where the R = G·L rows come in G groups of L that
 /// share one weight row (the L directions of one pair) → `[R]`, differentiable in all four.
-/// The fused kernel on Flex, the quantile composition of [`crate::one_d::wpp_quantile`] (on
+/// The fused kernel on Flex, the quantile composition [`weighted_wpp_reference`] (on
 /// weights expanded to every row) elsewhere.
 pub fn weighted_wpp(
     px: Tensor<2>,
@@ -188,12 +194,5 @@ pub fn weighted_wpp(
         );
         return Tensor::from_dispatch(out);
     }
-    let (rows, groups) = (px.dims()[0], wx.dims()[0]);
-    let expand = |w: Tensor<2>| {
-        let len = w.dims()[1];
-        w.unsqueeze_dim::<3>(1)
-            .expand([groups, rows / groups, len])
-            .reshape([rows, len])
-    };
-    crate::one_d::wpp_quantile(px, py, expand(wx), expand(wy), p)
+    weighted_wpp_reference(px, py, wx, wy, p)
 }
