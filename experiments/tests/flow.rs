@@ -178,3 +178,66 @@ fn shipped_flow_is_the_papers_shapenet_pair_whatever_the_array_layout() {
         "a failed run left a folder"
     );
 }
+
+/// A number of projections whose directions alone exceed the memory budget stops with the
+/// budget error, naming `memory_budget`, before the run folder is made.
+#[test]
+fn an_unfittable_loss_is_refused_before_the_run_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = repo().join("configs/gradient_flow.toml");
+    let o = experiments(
+        &[
+            "--config",
+            flow.to_str().unwrap(),
+            "--out",
+            "runs",
+            "--set",
+            "loss.projections=100000000",
+        ],
+        dir.path(),
+    );
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("[loss]") && e.contains("memory_budget"), "{e}");
+    assert!(!dir.path().join("runs").exists(), "a run folder was made");
+}
+
+/// Above `flow.exact_w2_max_points` the exact W₂² is skipped with a note, and the flow still
+/// runs and writes its clouds and renders (the SW steps in chunks under a small budget).
+#[test]
+fn the_exact_w2_is_skipped_above_its_size_and_the_loss_runs_in_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = repo().join("configs/gradient_flow_synthetic.toml");
+    let o = experiments(
+        &[
+            "--config",
+            flow.to_str().unwrap(),
+            "--out",
+            "runs",
+            "--set",
+            "data.points=3000",
+            "--set",
+            "flow.exact_w2_max_points=2000",
+            "--set",
+            "flow.steps=3",
+            "--set",
+            "flow.log_steps=[1, 3]",
+            "--set",
+            "flow.estimators=[\"sw\", \"ucv-sw\"]",
+            "--set",
+            "loss.projections=64",
+            // 6 000 points × 20 B = 120 kB per direction: chunks of a few directions.
+            "--set",
+            "loss.memory_budget=800000",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = only_run_dir(&dir.path().join("runs").join("gradient_flow_synthetic"));
+    let log = std::fs::read_to_string(run.join("log.txt")).unwrap();
+    assert!(log.contains("exact W2^2 skipped") && log.contains("exact_w2_max_points"), "{log}");
+    for f in ["clouds/final_sw.ply", "clouds/final_ucv-sw.ply", "renders/sw_step00003.png"] {
+        assert!(run.join(f).exists(), "missing {f}");
+    }
+    assert!(!run.join("w2_vs_step.png").exists());
+}
