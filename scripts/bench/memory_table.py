@@ -22,8 +22,11 @@ LIMIT_KIB = 20_000_000
 
 
 def bench_binary():
+    # The test command's build (same profile and features: nothing is recompiled after it).
     out = subprocess.run(
-        ["cargo", "bench", "-p", "sw-loss", "--bench", "memory", "--no-run", "--message-format=json"],
+        ["cargo", "test", "--release", "--workspace", "--features",
+         "sw-loss/ndarray,sw-loss/wgpu,experiments/wgpu", "--benches", "--no-run",
+         "--message-format=json"],
         cwd=ROOT, check=True, capture_output=True, text=True,
     ).stdout
     for line in out.splitlines():
