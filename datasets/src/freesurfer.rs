@@ -24,7 +24,8 @@ const QUAD_MAGICS: [[u8; 3]; 2] = [[0xFF, 0xFF, 0xFF], [0xFF, 0xFF, 0xFD]];
 
 /// Whether `bytes` start like a FreeSurfer surface (triangle or quad format).
 pub fn is_freesurfer(bytes: &[u8]) -> bool {
-    bytes.len() >= 3 && (bytes[..3] == TRIANGLE_MAGIC || QUAD_MAGICS.iter().any(|m| bytes[..3] == *m))
+    bytes.len() >= 3
+        && (bytes[..3] == TRIANGLE_MAGIC || QUAD_MAGICS.iter().any(|m| bytes[..3] == *m))
 }
 
 /// Reads a FreeSurfer triangle surface; errors name `path` and what is wrong.
@@ -80,7 +81,9 @@ fn parse(bytes: &[u8]) -> std::result::Result<Mesh, String> {
     for i in 0..f {
         for _ in 0..3 {
             let k = i32::from_be_bytes(next(&format!("an index of face {i}"))?);
-            faces.push(u32::try_from(k).map_err(|_| format!("face {i} has the negative index {k}"))?);
+            faces.push(
+                u32::try_from(k).map_err(|_| format!("face {i} has the negative index {k}"))?,
+            );
         }
     }
     Mesh::new(vertices, faces).map_err(|e| e.to_string())
@@ -92,7 +95,10 @@ mod tests {
 
     /// `tests/data/freesurfer_octahedron.white`, written by `scripts/fixtures/freesurfer_surface.py`
     /// with nibabel's `write_geometry` (an octahedron of radius 40 mm about (10, −20, 5)).
-    const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/freesurfer_octahedron.white");
+    const FIXTURE: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/freesurfer_octahedron.white"
+    );
 
     #[test]
     fn reads_the_nibabel_fixture() {
@@ -133,6 +139,9 @@ mod tests {
         bad_index[n - 4..].copy_from_slice(&9i32.to_be_bytes());
         std::fs::write(&p, &bad_index).unwrap();
         let e = read_freesurfer(&p).unwrap_err().to_string();
-        assert!(e.contains("lh.pial") && e.contains("references vertex 9"), "{e}");
+        assert!(
+            e.contains("lh.pial") && e.contains("references vertex 9"),
+            "{e}"
+        );
     }
 }

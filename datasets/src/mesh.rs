@@ -331,7 +331,10 @@ mod tests {
             let c: f64 = p.iter().map(|x| x[d]).sum::<f64>() / 4.0;
             assert!(c.abs() < 1e-12, "mean {c}");
         }
-        assert!(s > 5.0, "the skewed tetrahedron's area is far from 1: √A = {s}");
+        assert!(
+            s > 5.0,
+            "the skewed tetrahedron's area is far from 1: √A = {s}"
+        );
     }
 
     /// A tetrahedron: every vertex neighbours the other three, so one step moves v_i to

@@ -43,7 +43,12 @@ impl UnitFrame {
         let radius = mesh
             .vertices
             .chunks_exact(3)
-            .map(|v| (0..3).map(|k| (v[k] as f64 - centre[k]).powi(2)).sum::<f64>().sqrt())
+            .map(|v| {
+                (0..3)
+                    .map(|k| (v[k] as f64 - centre[k]).powi(2))
+                    .sum::<f64>()
+                    .sqrt()
+            })
             .fold(0f64, f64::max);
         if !(radius.is_finite() && radius > 0.0) {
             return Err(DataError::Invalid(format!(
@@ -107,7 +112,12 @@ mod tests {
             .fold(0f32, f32::max);
         assert!((max_r - 1.0).abs() < 1e-5);
         let back = frame.inverse(&unit);
-        assert!(back.vertices.iter().zip(&m.vertices).all(|(a, b)| (a - b).abs() < 1e-4));
+        assert!(
+            back.vertices
+                .iter()
+                .zip(&m.vertices)
+                .all(|(a, b)| (a - b).abs() < 1e-4)
+        );
         assert_eq!(back.faces, m.faces);
         let point = Mesh::new(vec![1.0, 2.0, 3.0], vec![]).unwrap();
         assert!(UnitFrame::fitting(&point).is_err());

@@ -304,7 +304,10 @@ mod tests {
         assert!((volume(&icosphere(5)) - 4.0 / 3.0 * PI).abs() < 0.01);
         assert!((volume(&torus(0.7, 0.3, 128, 64)) - 2.0 * PI * PI * 0.7 * 0.09).abs() < 0.01);
         assert_eq!(bumpy_sphere(2, 0.15, 4), bumpy_sphere(2, 0.15, 4));
-        for m in [folded_sphere(4, 3, 0.35, 0.07, 2), bent_capsule(3, 0.3, 0.75)] {
+        for m in [
+            folded_sphere(4, 3, 0.35, 0.07, 2),
+            bent_capsule(3, 0.3, 0.75),
+        ] {
             closed_and_oriented(&m);
             assert_eq!(euler(&m), 2);
             assert!(volume(&m) > 0.0);
@@ -319,7 +322,10 @@ mod tests {
             .enumerate()
             .map(|(f, t)| {
                 let c = std::array::from_fn(|k| {
-                    t.iter().map(|&i| m.vertices[3 * i as usize + k] as f64).sum::<f64>() / 3.0
+                    t.iter()
+                        .map(|&i| m.vertices[3 * i as usize + k] as f64)
+                        .sum::<f64>()
+                        / 3.0
                 });
                 (std::array::from_fn(|k| n[3 * f + k] as f64), c)
             })
@@ -338,7 +344,10 @@ mod tests {
             .map(|v| v.iter().map(|&c| (c as f64).powi(2)).sum::<f64>().sqrt())
             .collect();
         let min_r = radii.iter().cloned().fold(f64::INFINITY, f64::min);
-        assert!((min_r - (1.0 - depth as f64)).abs() < 0.02, "floor radius {min_r}");
+        assert!(
+            (min_r - (1.0 - depth as f64)).abs() < 0.02,
+            "floor radius {min_r}"
+        );
         assert!(radii.iter().all(|&r| r <= 1.0 + 1e-6));
         let wall_share = |m: &Mesh| {
             let fs = faces_normals_centroids(m);
@@ -358,14 +367,20 @@ mod tests {
         let facing = fs.iter().step_by(7).any(|(n, c)| {
             fs.iter().any(|(m, d)| {
                 let dist2: f64 = (0..3).map(|k| (c[k] - d[k]).powi(2)).sum();
-                dist2 < (3.0 * width as f64).powi(2) && (0..3).map(|k| n[k] * m[k]).sum::<f64>() < -0.3
+                dist2 < (3.0 * width as f64).powi(2)
+                    && (0..3).map(|k| n[k] * m[k]).sum::<f64>() < -0.3
             })
         });
         assert!(facing, "no pair of facing walls");
         // The bent capsule: inside the unit ball, and some outward normals point back to the
         // centre of its bounding box (a concavity; impossible for a star-shaped surface).
         let kidney = bent_capsule(4, 0.3, 0.75);
-        assert!(kidney.vertices.chunks_exact(3).all(|v| v.iter().map(|c| c * c).sum::<f32>() <= 0.95f32.powi(2) + 1e-5));
+        assert!(
+            kidney
+                .vertices
+                .chunks_exact(3)
+                .all(|v| v.iter().map(|c| c * c).sum::<f32>() <= 0.95f32.powi(2) + 1e-5)
+        );
         let inward = faces_normals_centroids(&kidney)
             .iter()
             .filter(|(n, c)| n[0] * c[0] + n[1] * c[1] + n[2] * c[2] < 0.0)

@@ -30,7 +30,9 @@ pub fn parse(name: &str) -> Result<Device> {
     if let Some(index) = name.strip_prefix("tch-cuda") {
         let index = match index.strip_prefix(':') {
             Some(i) => i.parse::<usize>().map_err(|_| {
-                anyhow::anyhow!("device `{name}`: expected tch-cuda:N with N a GPU index (tch-cuda:0)")
+                anyhow::anyhow!(
+                    "device `{name}`: expected tch-cuda:N with N a GPU index (tch-cuda:0)"
+                )
             })?,
             None if index.is_empty() => 0,
             None => bail!("unknown device `{name}`; expected tch-cuda:N (e.g. tch-cuda:0)"),

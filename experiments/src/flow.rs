@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
+use burn::tensor::Tensor;
 use datasets::PointCloud;
 use serde::{Deserialize, Serialize};
-use burn::tensor::Tensor;
-use sw_loss::{EstimatorKind, LossConfig, Measure, BatchReduction, exact_w2sq};
+use sw_loss::{BatchReduction, EstimatorKind, LossConfig, Measure, exact_w2sq};
 
 use crate::cli::Cli;
 use crate::config::Loaded;
@@ -222,7 +222,11 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
                 metrics.write_record([
                     kind.name().to_string(),
                     step.to_string(),
-                    if exact { format!("{w2:.9e}") } else { String::new() },
+                    if exact {
+                        format!("{w2:.9e}")
+                    } else {
+                        String::new()
+                    },
                     format!("{seconds:.3}"),
                 ])?;
                 metrics.flush()?;
@@ -263,7 +267,10 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
                 .ok_or_else(|| anyhow!("no gradient reached the source points"))?;
             // One read per step: [loss, all(isfinite(∇))].
             let read = Tensor::cat(
-                vec![loss.inner().reshape([1]), g.clone().is_finite().all().float()],
+                vec![
+                    loss.inner().reshape([1]),
+                    g.clone().is_finite().all().float(),
+                ],
                 0,
             )
             .into_data()
@@ -271,7 +278,12 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
             .try_to_vec::<f32>()
             .map_err(|e| anyhow!("reading the loss: {e:?}"))?;
             let (what, at) = (format!("{kind} loss"), format!("step {step}"));
-            crate::numerics::check_loss(read[0] as f64, &what, &at, crate::numerics::Kept::Nothing)?;
+            crate::numerics::check_loss(
+                read[0] as f64,
+                &what,
+                &at,
+                crate::numerics::Kept::Nothing,
+            )?;
             if read[1] != 1.0 {
                 return Err(crate::numerics::non_finite_gradient(
                     &what,
@@ -309,15 +321,15 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         });
     }
     if exact {
-    plots::line_plot(
-        &run.file("w2_vs_step.png")?,
-        "Gradient flow: exact W2^2 to the target",
-        "step",
-        "W2^2",
-        &series,
-        false,
-        true,
-    )?;
+        plots::line_plot(
+            &run.file("w2_vs_step.png")?,
+            "Gradient flow: exact W2^2 to the target",
+            "step",
+            "W2^2",
+            &series,
+            false,
+            true,
+        )?;
     }
 
     let mut table = String::from("\nestimator  ");

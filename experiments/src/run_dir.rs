@@ -197,7 +197,9 @@ impl RunDir {
             ));
         }
         if run.resume.as_ref().is_some_and(|c| !c.checksummed) {
-            run.log("the checkpoint has no MANIFEST (written by an older swburn): loaded unverified");
+            run.log(
+                "the checkpoint has no MANIFEST (written by an older swburn): loaded unverified",
+            );
         }
         Ok(run)
     }
@@ -249,8 +251,15 @@ mod tests {
         }
         w.flush().unwrap();
         drop(w);
-        crate::checkpoint::save(&path, "step-4", 4, 12.0, crate::checkpoint::Role::Latest, |_| Ok(()))
-            .unwrap();
+        crate::checkpoint::save(
+            &path,
+            "step-4",
+            4,
+            12.0,
+            crate::checkpoint::Role::Latest,
+            |_| Ok(()),
+        )
+        .unwrap();
         drop(RunDir::reopen(&path, None).unwrap());
         assert_eq!(
             std::fs::read_to_string(path.join("metrics.csv")).unwrap(),
@@ -277,13 +286,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let run = RunDir::create(dir.path(), "tiny", "experiment = \"x\"\n").unwrap();
         let path = run.path().to_path_buf();
-        crate::checkpoint::save(&path, "step-1", 1, 0.0, crate::checkpoint::Role::Latest, |_| Ok(()))
-            .unwrap();
+        crate::checkpoint::save(
+            &path,
+            "step-1",
+            1,
+            0.0,
+            crate::checkpoint::Role::Latest,
+            |_| Ok(()),
+        )
+        .unwrap();
         let before = std::fs::read_to_string(path.join("log.txt")).unwrap();
         let err = format!("{:#}", RunDir::reopen(&path, None).err().expect("refused"));
         assert!(err.contains("is in use by another run"), "{err}");
-        assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
-        assert_eq!(std::fs::read_to_string(path.join("log.txt")).unwrap(), before);
+        assert!(
+            err.contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(path.join("log.txt")).unwrap(),
+            before
+        );
         drop(run);
         let again = RunDir::reopen(&path, None).unwrap();
         assert_eq!(again.resume().map(|c| c.counter), Some(1));

@@ -14,9 +14,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use sw_loss::control_variates::{ControlVariate, control_variate_terms};
-use sw_loss::kernel::cv_combine;
 use sw_loss::directions::{DirectionKind, fibonacci_sphere, sample_as};
-use sw_loss::{Directions, Measure, BatchReduction, sw_pp_with_directions};
+use sw_loss::kernel::cv_combine;
+use sw_loss::{BatchReduction, Directions, Measure, sw_pp_with_directions};
 
 use crate::cli::Cli;
 use crate::config::Loaded;

@@ -235,8 +235,15 @@ fn the_exact_w2_is_skipped_above_its_size_and_the_loss_runs_in_chunks() {
     assert!(o.status.success(), "{}", stderr(&o));
     let run = only_run_dir(&dir.path().join("runs").join("gradient_flow_synthetic"));
     let log = std::fs::read_to_string(run.join("log.txt")).unwrap();
-    assert!(log.contains("exact W2^2 skipped") && log.contains("exact_w2_max_points"), "{log}");
-    for f in ["clouds/final_sw.ply", "clouds/final_ucv-sw.ply", "renders/sw_step00003.png"] {
+    assert!(
+        log.contains("exact W2^2 skipped") && log.contains("exact_w2_max_points"),
+        "{log}"
+    );
+    for f in [
+        "clouds/final_sw.ply",
+        "clouds/final_ucv-sw.ply",
+        "renders/sw_step00003.png",
+    ] {
         assert!(run.join(f).exists(), "missing {f}");
     }
     assert!(!run.join("w2_vs_step.png").exists());

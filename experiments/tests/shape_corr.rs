@@ -42,10 +42,16 @@ fn tiny_shape_correspondence_writes_the_four_variant_table() {
         assert!(err.is_finite() && err >= 0.0, "{row}");
     }
     let log = std::fs::read_to_string(run.join("log.txt")).unwrap();
-    assert!(log.contains("no-sw: no validation ran (val_freq 36 over 2 iterations)"), "{log}");
+    assert!(
+        log.contains("no-sw: no validation ran (val_freq 36 over 2 iterations)"),
+        "{log}"
+    );
     assert!(!run.join("checkpoints/best").exists());
     for v in ["no-sw", "sw"] {
-        assert!(run.join(format!("checkpoints/latest/{v}/model.bpk")).exists());
+        assert!(
+            run.join(format!("checkpoints/latest/{v}/model.bpk"))
+                .exists()
+        );
     }
     assert!(run.join("pck.png").exists());
     let plys = std::fs::read_dir(run.join("meshes")).unwrap().count();
@@ -70,7 +76,11 @@ fn tiny_shape_correspondence_writes_the_four_variant_table() {
 fn validation_keeps_the_best_weights_and_both_are_evaluated() {
     let dir = tempfile::tempdir().unwrap();
     let mut sets = TINY.to_vec();
-    sets.extend(["train.epochs=2", "train.pairs_per_epoch=3", "train.val_freq=2"]);
+    sets.extend([
+        "train.epochs=2",
+        "train.pairs_per_epoch=3",
+        "train.val_freq=2",
+    ]);
     let o = run_config(dir.path(), "shape_corr_synthetic.toml", &sets);
     let run = finished_run(&o, &dir.path().join("runs/shape_corr_synthetic"), &[]);
     let log = std::fs::read_to_string(run.join("log.txt")).unwrap();
@@ -108,18 +118,35 @@ fn validation_keeps_the_best_weights_and_both_are_evaluated() {
         }
         let (best_it, best_err) = row(variant, "best", "off");
         assert_eq!(best_it, first_min.0, "{variant}: {validations:?}\n{table}");
-        assert!((best_err - first_min.1).abs() < 2e-6, "{variant}: {best_err} vs {first_min:?}");
+        assert!(
+            (best_err - first_min.1).abs() < 2e-6,
+            "{variant}: {best_err} vs {first_min:?}"
+        );
         let (latest_it, latest_err) = row(variant, "latest", "off");
         assert_eq!(latest_it, 6);
-        assert!((latest_err - validations[2].1).abs() < 2e-6, "{variant}: {latest_err}");
+        assert!(
+            (latest_err - validations[2].1).abs() < 2e-6,
+            "{variant}: {latest_err}"
+        );
         // both weights are also refined
         row(variant, "best", "test.py");
         row(variant, "latest", "test.py");
         let best = run.join(format!("checkpoints/best/{variant}"));
         assert!(best.join("model.bpk").exists() && best.join("MANIFEST").exists());
-        let kept: f64 = std::fs::read_to_string(best.join("val_error")).unwrap().trim().parse().unwrap();
-        assert!((kept - first_min.1).abs() < 2e-6, "{variant}: val_error {kept}");
+        let kept: f64 = std::fs::read_to_string(best.join("val_error"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(
+            (kept - first_min.1).abs() < 2e-6,
+            "{variant}: val_error {kept}"
+        );
         let state = std::fs::read_to_string(best.join("state")).unwrap();
-        assert_eq!(state.lines().next(), Some(first_min.0.to_string().as_str()), "{state}");
+        assert_eq!(
+            state.lines().next(),
+            Some(first_min.0.to_string().as_str()),
+            "{state}"
+        );
     }
 }

@@ -10,7 +10,7 @@ use common::time;
 use datasets::synthetic_mesh::{ellipsoid, icosphere};
 use models::mesh_ode::chamfer_loss;
 use sw_loss::mesh::{surface_measure, varifold_measure, vertex_measure};
-use sw_loss::{Directions, Measure, BatchReduction, sw_pp_with_directions};
+use sw_loss::{BatchReduction, Directions, Measure, sw_pp_with_directions};
 
 /// Chamfer's N×M distance matrix is skipped above this many entries (4 GB of f32).
 const CHAMFER_MAX_ENTRIES: usize = 1 << 30;
@@ -46,8 +46,9 @@ fn main() {
         let sw_time = |measure: &dyn Fn(&Tensor<2>) -> Measure, target: &Measure, dirs| {
             time(reps, || {
                 let v = v0.clone().require_grad();
-                let l = sw_pp_with_directions(&measure(&v), target, dirs, 2.0, BatchReduction::Mean)
-                    .unwrap();
+                let l =
+                    sw_pp_with_directions(&measure(&v), target, dirs, 2.0, BatchReduction::Mean)
+                        .unwrap();
                 grad_of(l, &v);
             })
         };

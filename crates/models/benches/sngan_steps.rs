@@ -47,9 +47,14 @@ fn main() {
         "tch" => (Device::libtorch(), "tch (LibTorch CPU)".into()),
         #[cfg(feature = "tch")]
         #[allow(deprecated)]
-        "tch-cuda" => (Device::libtorch_cuda(0), "tch-cuda:0 (LibTorch CUDA)".into()),
+        "tch-cuda" => (
+            Device::libtorch_cuda(0),
+            "tch-cuda:0 (LibTorch CUDA)".into(),
+        ),
         "flex" => (Device::flex(), "flex, GEMM conv".into()),
-        other => panic!("SWBURN_BENCH_DEVICE={other}: expected flex, flex-burn-conv, default, tch, tch-cuda"),
+        other => panic!(
+            "SWBURN_BENCH_DEVICE={other}: expected flex, flex-burn-conv, default, tch, tch-cuda"
+        ),
     };
     let device = base.autodiff();
     device.seed(0);
@@ -67,8 +72,16 @@ fn main() {
     };
     let mut g = g_cfg.init(&device);
     let mut d = d_cfg.init(&device);
-    let mut opt_g = AdamConfig::new().with_beta_1(0.0).with_beta_2(0.9).with_epsilon(1e-8).init();
-    let mut opt_d = AdamConfig::new().with_beta_1(0.0).with_beta_2(0.9).with_epsilon(1e-8).init();
+    let mut opt_g = AdamConfig::new()
+        .with_beta_1(0.0)
+        .with_beta_2(0.9)
+        .with_epsilon(1e-8)
+        .init();
+    let mut opt_d = AdamConfig::new()
+        .with_beta_1(0.0)
+        .with_beta_2(0.9)
+        .with_epsilon(1e-8)
+        .init();
     let z = || Tensor::<2>::random([b, 128], Distribution::Normal(0.0, 1.0), &device);
     let real = Tensor::<4>::random([b, 3, 32, 32], Distribution::Uniform(-1.0, 1.0), &device);
     let loss = LossConfig {

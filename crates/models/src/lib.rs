@@ -10,9 +10,9 @@ pub mod amortized;
 pub mod conv;
 pub mod diffusion_net;
 pub mod evaluation;
-pub mod fmap;
 #[cfg(feature = "flex")]
 mod flex_util;
+pub mod fmap;
 pub mod inception;
 pub mod mesh_ode;
 pub mod norm;

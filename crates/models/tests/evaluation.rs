@@ -7,12 +7,18 @@ use models::evaluation::{DEFAULT_C, LinearSvc, approx_match};
 use serde_json::Value;
 
 fn fixture(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
 fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 fn f32s(v: &Value) -> Vec<f32> {
@@ -20,7 +26,11 @@ fn f32s(v: &Value) -> Vec<f32> {
 }
 
 fn labels(v: &Value) -> Vec<u32> {
-    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as u32)
+        .collect()
 }
 
 #[test]
@@ -28,8 +38,16 @@ fn approx_match_equals_the_numpy_port_of_the_cuda_kernel() {
     for case in fixture("approx_match.json")["cases"].as_array().unwrap() {
         let (a, b) = (f32s(&case["a"]), f32s(&case["b"]));
         let got = approx_match(&a, &b).unwrap();
-        let (want, mass) = (case["approx_cost"].as_f64().unwrap(), case["matched_mass"].as_f64().unwrap());
-        assert!((got.cost - want).abs() <= 1e-9 * want, "{}: {} vs {want}", case["n"], got.cost);
+        let (want, mass) = (
+            case["approx_cost"].as_f64().unwrap(),
+            case["matched_mass"].as_f64().unwrap(),
+        );
+        assert!(
+            (got.cost - want).abs() <= 1e-9 * want,
+            "{}: {} vs {want}",
+            case["n"],
+            got.cost
+        );
         assert!((got.matched_mass - mass).abs() <= 1e-9 * mass);
     }
 }
@@ -44,12 +62,32 @@ fn approx_match_is_an_upper_bound_of_the_exact_emd_and_close_for_near_copies() {
         let exact = sw_loss::exact_emd(&to64(&a), &to64(&b), 3).unwrap();
         // Our exact EMD agrees with POT's.
         let pot = case["exact_emd"].as_f64().unwrap();
-        assert!((exact - pot).abs() <= 1e-6 * pot, "exact {exact} vs POT {pot}");
+        assert!(
+            (exact - pot).abs() <= 1e-6 * pot,
+            "exact {exact} vs POT {pot}"
+        );
         // (Almost) all the mass is matched, so the plan is feasible and costs at least the optimum.
-        assert!(got.matched_mass >= n * (1.0 - 1e-3), "mass {} of {n}", got.matched_mass);
-        assert!(got.cost >= exact * (1.0 - 1e-4), "approx {} < exact {exact}", got.cost);
-        let slack = if case["kind"] == "noisy copy" { 1.06 } else { 1.25 };
-        assert!(got.cost <= exact * slack, "{}: approx {} vs exact {exact}", case["kind"], got.cost);
+        assert!(
+            got.matched_mass >= n * (1.0 - 1e-3),
+            "mass {} of {n}",
+            got.matched_mass
+        );
+        assert!(
+            got.cost >= exact * (1.0 - 1e-4),
+            "approx {} < exact {exact}",
+            got.cost
+        );
+        let slack = if case["kind"] == "noisy copy" {
+            1.06
+        } else {
+            1.25
+        };
+        assert!(
+            got.cost <= exact * slack,
+            "{}: approx {} vs exact {exact}",
+            case["kind"],
+            got.cost
+        );
     }
 }
 
@@ -78,17 +116,33 @@ fn linear_svm_equals_scikit_learn_linear_svc_defaults() {
         let coef: Vec<f64> = svm.coef.iter().flatten().copied().collect();
         let want = floats(&case["tight_coef"]);
         let scale = want.iter().fold(0f64, |m, v| m.max(v.abs()));
-        let worst = coef.iter().zip(&want).fold(0f64, |m, (a, b)| m.max((a - b).abs()));
-        assert!(worst <= 1e-6 * scale, "{name}: coef off by {worst} (scale {scale})");
+        let worst = coef
+            .iter()
+            .zip(&want)
+            .fold(0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(
+            worst <= 1e-6 * scale,
+            "{name}: coef off by {worst} (scale {scale})"
+        );
         for (a, b) in svm.intercept.iter().zip(floats(&case["tight_intercept"])) {
-            assert!((a - b).abs() <= 1e-6 * scale.max(1.0), "{name}: intercept {a} vs {b}");
+            assert!(
+                (a - b).abs() <= 1e-6 * scale.max(1.0),
+                "{name}: intercept {a} vs {b}"
+            );
         }
         let decision: Vec<f64> = svm.decision_function(&xt).into_iter().flatten().collect();
         for (a, b) in decision.iter().zip(floats(&case["tight_decision"])) {
-            assert!((a - b).abs() <= 1e-6 * (1.0 + b.abs()), "{name}: decision {a} vs {b}");
+            assert!(
+                (a - b).abs() <= 1e-6 * (1.0 + b.abs()),
+                "{name}: decision {a} vs {b}"
+            );
         }
         // And the defaults' (tol 1e-4) predictions and accuracy.
-        assert_eq!(svm.predict(&xt), labels(&case["default_predictions"]), "{name}");
+        assert_eq!(
+            svm.predict(&xt),
+            labels(&case["default_predictions"]),
+            "{name}"
+        );
         let acc = svm.accuracy(&xt, &yt);
         assert_eq!(acc, case["default_accuracy"].as_f64().unwrap(), "{name}");
     }

@@ -122,7 +122,11 @@ fn fid_inception_matches_pytorch_fid_on_formula_weights() {
         (out.pool3, floats(&fx["pool3"])),
         (out.logits, logits_without_bias),
     ] {
-        let key = if ours.dims()[1] == 2048 { "pool3" } else { "logits" };
+        let key = if ours.dims()[1] == 2048 {
+            "pool3"
+        } else {
+            "logits"
+        };
         let ours: Vec<f32> = ours.into_data().try_to_vec::<f32>().unwrap();
         let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         let worst = ours
@@ -260,8 +264,7 @@ fn inception_score_without_the_bias_matches_the_cv_sw_numpy_computation() {
     let dir =
         std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
     let fx: Value = serde_json::from_str(
-        &std::fs::read_to_string(format!("{dir}/tests/data/inception_score_no_bias.json"))
-            .unwrap(),
+        &std::fs::read_to_string(format!("{dir}/tests/data/inception_score_no_bias.json")).unwrap(),
     )
     .unwrap();
     let (d, c) = (2048, 1008);
@@ -275,23 +278,46 @@ fn inception_score_without_the_bias_matches_the_cv_sw_numpy_computation() {
         let pool3: Vec<f64> = uniform(0, n * d).iter().map(|u| 2.0 * u).collect();
         // The network's logits: pool3 · W, as `FidInception::forward` computes them.
         let device = Device::flex();
-        let p = Tensor::<2>::from_data(TensorData::new(pool3, [n, d]), (&device, burn::tensor::DType::F64));
-        let wt = Tensor::<2>::from_data(TensorData::new(w.clone(), [d, c]), (&device, burn::tensor::DType::F64));
-        let logits: Vec<f64> = p.matmul(wt).into_data().convert::<f64>().try_to_vec().unwrap();
+        let p = Tensor::<2>::from_data(
+            TensorData::new(pool3, [n, d]),
+            (&device, burn::tensor::DType::F64),
+        );
+        let wt = Tensor::<2>::from_data(
+            TensorData::new(w.clone(), [d, c]),
+            (&device, burn::tensor::DType::F64),
+        );
+        let logits: Vec<f64> = p
+            .matmul(wt)
+            .into_data()
+            .convert::<f64>()
+            .try_to_vec()
+            .unwrap();
         let (mean, std) = inception_score(&logits, c, 10).unwrap();
         let close = |a: f64, key: &str| (a - case[key].as_f64().unwrap()).abs() < 1e-9;
-        assert!(close(mean, "mean") && close(std, "std"), "n = {n}: {mean} ± {std}");
+        assert!(
+            close(mean, "mean") && close(std, "std"),
+            "n = {n}: {mean} ± {std}"
+        );
         let with_bias: Vec<f64> = logits
             .iter()
             .enumerate()
             .map(|(i, l)| l + bias[i % c])
             .collect();
         let (mean_b, _) = inception_score(&with_bias, c, 10).unwrap();
-        assert!(close(mean_b, "mean_with_bias"), "n = {n}: with bias {mean_b}");
-        assert!((mean - mean_b).abs() > 1e-3, "the bias must matter in this fixture");
+        assert!(
+            close(mean_b, "mean_with_bias"),
+            "n = {n}: with bias {mean_b}"
+        );
+        assert!(
+            (mean - mean_b).abs() > 1e-3,
+            "the bias must matter in this fixture"
+        );
         if n % 10 != 0 {
             let a = case["mean_array_split"].as_f64().unwrap();
-            assert!((mean - a).abs() > 1e-2, "split boundaries must matter: {mean} vs {a}");
+            assert!(
+                (mean - a).abs() > 1e-2,
+                "split boundaries must matter: {mean} vs {a}"
+            );
         }
     }
     // Fewer images than splits: an error, not NaN.
@@ -311,9 +337,10 @@ fn inception_score_without_the_bias_matches_the_cv_sw_numpy_computation() {
 fn reference_statistics_in_the_cv_sw_npz_format_are_read() {
     let dir =
         std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
-    let stats =
-        FeatureStats::from_npz(std::path::Path::new(&format!("{dir}/tests/data/fid_stats_format.npz")))
-            .unwrap();
+    let stats = FeatureStats::from_npz(std::path::Path::new(&format!(
+        "{dir}/tests/data/fid_stats_format.npz"
+    )))
+    .unwrap();
     let act: Vec<Vec<f64>> = (0..10)
         .map(|i| {
             (0..4)

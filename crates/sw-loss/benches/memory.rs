@@ -14,14 +14,21 @@ use burn::tensor::{DType, Device, Distribution, Tensor};
 use sw_loss::{DEFAULT_MEMORY_BUDGET, SlicedWassersteinConfig, SwValue};
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     if args.len() < 3 {
         eprintln!("usage: memory N L D [BUDGET_BYTES]");
         std::process::exit(2);
     }
     let parse = |i: usize| args[i].parse::<u64>().expect("a whole number");
     let (n, l, d) = (parse(0) as usize, parse(1) as usize, parse(2) as usize);
-    let budget = if args.len() > 3 { parse(3) } else { DEFAULT_MEMORY_BUDGET };
+    let budget = if args.len() > 3 {
+        parse(3)
+    } else {
+        DEFAULT_MEMORY_BUDGET
+    };
     sw_loss::allocator::keep_freed_memory();
     let device = Device::flex().autodiff();
     device.seed(0);

@@ -19,9 +19,9 @@
 use std::time::Instant;
 
 use burn::tensor::{Device, Distribution, Tensor};
-use sw_loss::{Gamma, 
-    ControlVariate, DirectionKind, Directions, Measure, BatchReduction, cv_sw_with_directions,
-    sw_with_directions,
+use sw_loss::{
+    BatchReduction, ControlVariate, DirectionKind, Directions, Gamma, Measure,
+    cv_sw_with_directions, sw_with_directions,
 };
 
 struct Workload {
@@ -174,7 +174,15 @@ fn main() {
                         &dirs
                     };
                     let cv = |kind| {
-                        cv_sw_with_directions(&xm, &ym, dirs, 2.0, kind, Gamma::Fitted, BatchReduction::Mean)
+                        cv_sw_with_directions(
+                            &xm,
+                            &ym,
+                            dirs,
+                            2.0,
+                            kind,
+                            Gamma::Fitted,
+                            BatchReduction::Mean,
+                        )
                     };
                     let loss = match base {
                         "sw" => sw_with_directions(&xm, &ym, dirs, 2.0, BatchReduction::Mean),

@@ -59,14 +59,19 @@ fn run() -> (f32, f32, f32) {
         let xa = x.clone().require_grad();
         let la = logits.clone().require_grad();
         let a = burn::tensor::activation::softmax(la.clone(), 0);
-        let grads = loss.forward_weighted(xa.clone(), a, y.clone(), b.clone()).backward();
+        let grads = loss
+            .forward_weighted(xa.clone(), a, y.clone(), b.clone())
+            .backward();
         let gx = xa.grad(&grads).expect("gradient to the points");
         let gl = la.grad(&grads).expect("gradient to the weights");
         x = (x.inner() - gx.mul_scalar(4.0)).autodiff();
         logits = (logits.inner() - gl.mul_scalar(40.0)).autodiff();
     }
     let after = sw(&x, &logits);
-    let a: Vec<f32> = burn::tensor::activation::softmax(logits, 0).into_data().try_to_vec::<f32>().unwrap();
+    let a: Vec<f32> = burn::tensor::activation::softmax(logits, 0)
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
     let p: Vec<f32> = x.into_data().try_to_vec::<f32>().unwrap();
     let inside: f32 = p
         .chunks(2)
@@ -79,11 +84,19 @@ fn run() -> (f32, f32, f32) {
 
 fn main() {
     let (before, after, inside) = run();
-    println!("SW2 (24 weighted points -> 400 weighted points): {before:.4} before, {after:.4} after");
+    println!(
+        "SW2 (24 weighted points -> 400 weighted points): {before:.4} before, {after:.4} after"
+    );
     println!("mass inside radius 1.5: {inside:.3} (target 0.75)");
     // 24 points cannot lie on both circles everywhere: SW₂ stops near 0.08 from 0.28.
-    assert!(after < 0.4 * before, "the fit did not improve enough: {before} -> {after}");
-    assert!((inside - 0.75).abs() < 0.15, "the weights did not move to the inner circle: {inside}");
+    assert!(
+        after < 0.4 * before,
+        "the fit did not improve enough: {before} -> {after}"
+    );
+    assert!(
+        (inside - 0.75).abs() < 0.15,
+        "the weights did not move to the inner circle: {inside}"
+    );
 }
 
 #[test]

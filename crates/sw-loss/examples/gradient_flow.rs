@@ -30,7 +30,11 @@ fn run() -> (f32, f32) {
         .with_seed(Some(7))
         .init()
         .expect("valid config");
-    let measure = |x: &Tensor<2>| metric.forward(x.clone(), target.clone()).into_scalar::<f32>();
+    let measure = |x: &Tensor<2>| {
+        metric
+            .forward(x.clone(), target.clone())
+            .into_scalar::<f32>()
+    };
 
     let before = measure(&x);
     let n = x.dims()[0] as f64;
@@ -47,7 +51,10 @@ fn run() -> (f32, f32) {
 fn main() {
     let (before, after) = run();
     println!("SW2^2 to the target: {before:.4} before, {after:.6} after 300 steps");
-    assert!(after < 0.01 * before, "the flow did not converge: {before} -> {after}");
+    assert!(
+        after < 0.01 * before,
+        "the flow did not converge: {before} -> {after}"
+    );
 }
 
 #[test]

@@ -36,7 +36,8 @@ impl Mlp {
         }
     }
     fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        self.c.forward(relu(self.b.forward(relu(self.a.forward(x)))))
+        self.c
+            .forward(relu(self.b.forward(relu(self.a.forward(x)))))
     }
 }
 
@@ -66,7 +67,11 @@ fn moons(device: &Device) -> Tensor<2> {
 /// n points uniform on the unit disc.
 fn prior(n: usize, device: &Device) -> Tensor<2> {
     let r = Tensor::<2>::random([n, 1], Distribution::Uniform(0.0, 1.0), device).sqrt();
-    let a = Tensor::<2>::random([n, 1], Distribution::Uniform(0.0, std::f64::consts::TAU), device);
+    let a = Tensor::<2>::random(
+        [n, 1],
+        Distribution::Uniform(0.0, std::f64::consts::TAU),
+        device,
+    );
     Tensor::cat(vec![r.clone() * a.clone().cos(), r * a.sin()], 1)
 }
 
@@ -101,26 +106,38 @@ fn train(name: &'static str, estimator: EstimatorKind, directions: DirectionKind
         .expect("valid config");
     let reference = prior(n, &device.clone().inner());
     let sw_untrained = metric
-        .forward(model.encoder.forward(data.clone()).inner(), reference.clone())
+        .forward(
+            model.encoder.forward(data.clone()).inner(),
+            reference.clone(),
+        )
         .into_scalar::<f32>();
     for step in 0..400 {
         let start = (step * 128) % n;
         let x = data.clone().slice([start..start + 128, 0..2]);
         let codes = model.encoder.forward(x.clone());
         let recon = model.decoder.forward(codes.clone());
-        let objective = (recon - x).square().sum_dim(1).mean()
-            + loss.forward(codes, prior(128, &device));
+        let objective =
+            (recon - x).square().sum_dim(1).mean() + loss.forward(codes, prior(128, &device));
         let grads = GradientsParams::from_grads(objective.backward(), &model);
         model = adam.step(3e-3, model, grads);
     }
     let codes = model.encoder.forward(data.clone()).inner();
-    let recon = model.decoder.forward(model.encoder.forward(data.clone())).inner();
+    let recon = model
+        .decoder
+        .forward(model.encoder.forward(data.clone()))
+        .inner();
     let data = data.inner();
     Outcome {
         name,
         sw_untrained,
-        reconstruction: (recon - data).square().sum_dim(1).mean().into_scalar::<f32>(),
-        sw_codes_prior: metric.forward(codes.clone(), reference).into_scalar::<f32>(),
+        reconstruction: (recon - data)
+            .square()
+            .sum_dim(1)
+            .mean()
+            .into_scalar::<f32>(),
+        sw_codes_prior: metric
+            .forward(codes.clone(), reference)
+            .into_scalar::<f32>(),
         codes: codes.into_data().try_to_vec::<f32>().expect("f32 codes"),
     }
 }
@@ -143,7 +160,10 @@ fn write_png(outcomes: &[Outcome], path: &std::path::Path) {
     };
     for (panel, o) in outcomes.iter().enumerate() {
         for i in 0..2000 {
-            let (r, a) = (((i * 37 % 1000) as f32 / 1000.0).sqrt(), i as f32 * 2.399_963);
+            let (r, a) = (
+                ((i * 37 % 1000) as f32 / 1000.0).sqrt(),
+                i as f32 * 2.399_963,
+            );
             dot(&mut img, panel, r * a.cos(), r * a.sin(), [200, 200, 200]);
         }
         for c in o.codes.chunks(2) {
@@ -177,7 +197,10 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("output folder");
     let path = dir.join("swae_codes.png");
     write_png(&outcomes, &path);
-    println!("codes against the prior (panels: MC, LCV, UCV, MC + RQMC): {}", path.display());
+    println!(
+        "codes against the prior (panels: MC, LCV, UCV, MC + RQMC): {}",
+        path.display()
+    );
     for o in &outcomes {
         // Trained, the codes spread over the disc: SW₂ to the prior falls well below the
         // untrained encoder's, and the decoder reconstructs the data.
@@ -188,7 +211,12 @@ fn main() {
             o.sw_codes_prior,
             o.sw_untrained
         );
-        assert!(o.reconstruction < 0.06, "{}: reconstruction {}", o.name, o.reconstruction);
+        assert!(
+            o.reconstruction < 0.06,
+            "{}: reconstruction {}",
+            o.name,
+            o.reconstruction
+        );
     }
 }
 

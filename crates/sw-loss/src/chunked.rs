@@ -91,7 +91,11 @@ impl Fields {
             wx: self.wx.map(|g| g.mul_scalar(factor)),
             y: self.y.map(|g| g.mul_scalar(factor)),
             wy: self.wy.map(|g| g.mul_scalar(factor)),
-            dirs: self.dirs.into_iter().map(|g| g.mul_scalar(factor)).collect(),
+            dirs: self
+                .dirs
+                .into_iter()
+                .map(|g| g.mul_scalar(factor))
+                .collect(),
         }
     }
 }
@@ -204,20 +208,31 @@ fn run_chunks(
             }
         };
         let grads = objective.backward();
-        add(&mut fields.x, tracked.x.then(|| xl.points().grad(&grads)).flatten());
-        add(&mut fields.y, tracked.y.then(|| yl.points().grad(&grads)).flatten());
+        add(
+            &mut fields.x,
+            tracked.x.then(|| xl.points().grad(&grads)).flatten(),
+        );
+        add(
+            &mut fields.y,
+            tracked.y.then(|| yl.points().grad(&grads)).flatten(),
+        );
         add(
             &mut fields.wx,
-            xl.weights().filter(|_| tracked.wx).and_then(|w| w.grad(&grads)),
+            xl.weights()
+                .filter(|_| tracked.wx)
+                .and_then(|w| w.grad(&grads)),
         );
         add(
             &mut fields.wy,
-            yl.weights().filter(|_| tracked.wy).and_then(|w| w.grad(&grads)),
+            yl.weights()
+                .filter(|_| tracked.wy)
+                .and_then(|w| w.grad(&grads)),
         );
         if let Some(t) = &theta {
-            fields
-                .dirs
-                .push(t.grad(&grads).unwrap_or_else(|| t.clone().inner().zeros_like()));
+            fields.dirs.push(
+                t.grad(&grads)
+                    .unwrap_or_else(|| t.clone().inner().zeros_like()),
+            );
         }
         w_parts.push(w.inner());
         c_parts.extend(c.map(|c| c.inner()));
@@ -262,7 +277,11 @@ fn attach(value: Tensor<1>, x: &Measure, y: &Measure, dirs: &Directions, f: Fiel
 
 /// Back on x's device kind: autodiff when x is (as a constant), else unchanged.
 fn like_input(t: Tensor<1>, x: &Measure) -> Tensor<1> {
-    if x.points().is_autodiff() { t.autodiff() } else { t }
+    if x.points().is_autodiff() {
+        t.autodiff()
+    } else {
+        t
+    }
 }
 
 /// SW_p^p per pair `[B]` with the given directions, `chunk` directions at a time.

@@ -163,7 +163,10 @@ impl LossConfig {
             }
         }
         if self.memory_budget == 0 {
-            return Err(invalid("memory_budget", "must be at least 1 byte, got 0".into()));
+            return Err(invalid(
+                "memory_budget",
+                "must be at least 1 byte, got 0".into(),
+            ));
         }
         if self.kind == EstimatorKind::VDsw && !(self.kappa.is_finite() && self.kappa >= 0.0) {
             return Err(invalid(
@@ -206,7 +209,11 @@ impl LossConfig {
         dtype: burn::tensor::DType,
     ) -> Result<MemoryPlan> {
         let per_pair = matches!(self.kind, EstimatorKind::MaxSw | EstimatorKind::VDsw);
-        let projections = if self.kind == EstimatorKind::MaxSw { 1 } else { self.projections };
+        let projections = if self.kind == EstimatorKind::MaxSw {
+            1
+        } else {
+            self.projections
+        };
         let sizes = Sizes {
             batch,
             n,
@@ -315,7 +322,12 @@ impl LossConfig {
 
     /// The estimate on checked inputs: SW_p^p per pair within the memory budget, the root
     /// unless `power`, the reduction.
-    pub(crate) fn evaluate(&self, x: &Measure, y: &Measure, dirs: &Directions) -> Result<Tensor<1>> {
+    pub(crate) fn evaluate(
+        &self,
+        x: &Measure,
+        y: &Measure,
+        dirs: &Directions,
+    ) -> Result<Tensor<1>> {
         let per_pair = self.per_pair_power(x, y, dirs)?;
         let per_pair = if self.power {
             per_pair
@@ -345,7 +357,11 @@ impl LossConfig {
             dtype: x.points().dtype(),
         };
         let memory = plan(&sizes, self.memory_budget)?;
-        let gamma = if self.detach_gamma { Gamma::Detached } else { Gamma::Fitted };
+        let gamma = if self.detach_gamma {
+            Gamma::Detached
+        } else {
+            Gamma::Fitted
+        };
         let cv = match self.kind {
             EstimatorKind::LcvSw => Some(ControlVariate::Lower),
             EstimatorKind::UcvSw => Some(ControlVariate::Upper),
@@ -371,17 +387,10 @@ impl LossConfig {
                 memory.chunk,
                 self.check_finite,
             ),
-            (None, false) => {
-                crate::sliced::sw_pp_per_pair(x, y, dirs, self.p, self.check_finite)
+            (None, false) => crate::sliced::sw_pp_per_pair(x, y, dirs, self.p, self.check_finite),
+            (None, true) => {
+                crate::chunked::sw_pp_per_pair(x, y, dirs, self.p, memory.chunk, self.check_finite)
             }
-            (None, true) => crate::chunked::sw_pp_per_pair(
-                x,
-                y,
-                dirs,
-                self.p,
-                memory.chunk,
-                self.check_finite,
-            ),
         }
     }
 }

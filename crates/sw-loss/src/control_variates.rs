@@ -184,7 +184,10 @@ pub(crate) fn control_variate_expectation(
     }
     let trace = |m: &Measure, mean: Tensor<2>| {
         let [_, n, _] = m.dims();
-        ((m.points().clone() - mean.unsqueeze_dim::<3>(1)).square().sum_dim(2).reshape([b, n])
+        ((m.points().clone() - mean.unsqueeze_dim::<3>(1))
+            .square()
+            .sum_dim(2)
+            .reshape([b, n])
             * m.normalized_weights())
         .sum_dim(1)
     };
@@ -286,10 +289,7 @@ pub fn cv_sw_with_directions(
     reduction: BatchReduction,
 ) -> Result<Tensor<1>> {
     sliced::check_all(x, y, directions, p)?;
-    Ok(reduction.apply(root(
-        per_pair(x, y, directions, p, kind, gamma, true)?,
-        p,
-    )))
+    Ok(reduction.apply(root(per_pair(x, y, directions, p, kind, gamma, true)?, p)))
 }
 
 /// CV-SW with L random directions; `power` keeps SW_p^p instead of taking the root.
@@ -304,15 +304,7 @@ fn with_random_directions(
     options.check()?;
     check_pair(x, y, false, options.p)?;
     let dirs = sliced::random_directions(x, options);
-    let v = per_pair(
-        x,
-        y,
-        &dirs,
-        options.p,
-        kind,
-        gamma,
-        options.check_finite,
-    )?;
+    let v = per_pair(x, y, &dirs, options.p, kind, gamma, options.check_finite)?;
     Ok(options
         .reduction
         .apply(if power { v } else { root(v, options.p) }))

@@ -283,6 +283,8 @@ fn gram_schmidt_blocks(rows: &mut [f64], l: usize, d: usize) {
 /// spherical mean much faster than Monte Carlo. Used as the high-accuracy reference for SW in
 /// d = 3.
 pub fn fibonacci_sphere(n: usize, device: &Device) -> Tensor<2> {
-    Tensor::from_data(TensorData::new(crate::qmc::fibonacci_points(n), [n, 3]), device)
+    Tensor::from_data(
+        TensorData::new(crate::qmc::fibonacci_points(n), [n, 3]),
+        device,
+    )
 }
-

@@ -117,23 +117,23 @@ pub enum SwError {
         /// Device of the argument.
         got: String,
     },
-/// One evaluation does not fit in the memory budget, not even one direction at a time
-/// ([`crate::memory::plan`]).
-#[error(
+    /// One evaluation does not fit in the memory budget, not even one direction at a time
+    /// ([`crate::memory::plan`]).
+    #[error(
     "the loss needs at least {} for one direction at a time ({detail}), over the memory \
      budget of {} (`memory_budget`): raise the budget, or lower the number of projections, \
      points or batch size",
     crate::memory::human_bytes(*need),
     crate::memory::human_bytes(*budget)
 )]
-MemoryBudget {
-    /// The budget in bytes.
-    budget: u64,
-    /// What the smallest plan needs, in bytes.
-    need: u64,
-    /// The sizes and how the need splits.
-    detail: String,
-},
+    MemoryBudget {
+        /// The budget in bytes.
+        budget: u64,
+        /// What the smallest plan needs, in bytes.
+        need: u64,
+        /// The sizes and how the need splits.
+        detail: String,
+    },
 }
 
 /// Shorthand for results of this crate.

@@ -106,7 +106,8 @@ impl SlicedWassersteinConfig {
     pub fn init(&self) -> SwResult<SlicedWasserstein> {
         let inner = self.loss_config();
         inner.validate()?;
-        if self.seed.is_some() && matches!(self.estimator, EstimatorKind::MaxSw | EstimatorKind::VDsw)
+        if self.seed.is_some()
+            && matches!(self.estimator, EstimatorKind::MaxSw | EstimatorKind::VDsw)
         {
             return Err(SwError::InvalidParameter {
                 name: "seed",
@@ -183,7 +184,9 @@ fn points<const D: usize>(t: Tensor<D>, what: &'static str) -> SwResult<Tensor<3
     match D {
         3 => Ok(t.reshape([dims[0], dims[1], dims[2]])),
         2 if dims[0] > 0 && dims[1] > 0 => Ok(t.reshape([1, dims[0], dims[1]])),
-        2 => Ok(Measure::single(t.reshape([dims[0], dims[1]])).points().clone()),
+        2 => Ok(Measure::single(t.reshape([dims[0], dims[1]]))
+            .points()
+            .clone()),
         _ => Err(SwError::Shape {
             what,
             expected: "[n, d] or [B, n, d]".into(),
@@ -218,7 +221,8 @@ impl SlicedWasserstein {
     /// On any error of [`try_forward`](Self::try_forward), with its message (as burn-nn's losses
     /// panic on bad shapes).
     pub fn forward<const D: usize>(&self, x: Tensor<D>, y: Tensor<D>) -> Tensor<1> {
-        self.try_forward(x, y).unwrap_or_else(|e| panic!("SlicedWasserstein: {e}"))
+        self.try_forward(x, y)
+            .unwrap_or_else(|e| panic!("SlicedWasserstein: {e}"))
     }
 
     /// [`forward`](Self::forward), returning the error instead of panicking.

@@ -144,7 +144,10 @@ pub(crate) fn ascent<const D: usize>(
                         m.mul_scalar(b1) + g.clone().mul_scalar(1.0 - b1),
                         s.mul_scalar(b2) + g.square().mul_scalar(1.0 - b2),
                     ),
-                    None => (g.clone().mul_scalar(1.0 - b1), g.square().mul_scalar(1.0 - b2)),
+                    None => (
+                        g.clone().mul_scalar(1.0 - b1),
+                        g.square().mul_scalar(1.0 - b2),
+                    ),
                 };
                 let m_hat = m.clone().div_scalar(1.0 - b1.powi(step as i32));
                 let s_hat = s.clone().div_scalar(1.0 - b2.powi(step as i32));

@@ -63,15 +63,39 @@ fn devices() -> [Device; 2] {
 
 fn evaluate(device: &Device, case: &Case, config: &LossConfig) -> (Vec<f64>, Vec<Vec<f64>>) {
     let device = device.clone().autodiff();
-    let Case { b, n, m, d, l, weighted, per_pair, .. } = *case;
+    let Case {
+        b,
+        n,
+        m,
+        d,
+        l,
+        weighted,
+        per_pair,
+        ..
+    } = *case;
     let x = t3(values(b * n * d, 1), [b, n, d], &device).require_grad();
-    let y = t3(values(b * m * d, 2).iter().map(|v| v * 0.5 + 0.3).collect(), [b, m, d], &device)
-        .require_grad();
-    let wx = t2d(values(b * n, 3).iter().map(|v| v.abs() + 0.1).collect(), [b, n], &device)
-        .require_grad();
-    let wy = t2d(values(b * m, 4).iter().map(|v| v.abs() + 0.1).collect(), [b, m], &device);
+    let y = t3(
+        values(b * m * d, 2).iter().map(|v| v * 0.5 + 0.3).collect(),
+        [b, m, d],
+        &device,
+    )
+    .require_grad();
+    let wx = t2d(
+        values(b * n, 3).iter().map(|v| v.abs() + 0.1).collect(),
+        [b, n],
+        &device,
+    )
+    .require_grad();
+    let wy = t2d(
+        values(b * m, 4).iter().map(|v| v.abs() + 0.1).collect(),
+        [b, m],
+        &device,
+    );
     let (xm, ym) = if weighted {
-        (Measure::new(x.clone()).with_weights(wx.clone()), Measure::new(y.clone()).with_weights(wy))
+        (
+            Measure::new(x.clone()).with_weights(wx.clone()),
+            Measure::new(y.clone()).with_weights(wy),
+        )
     } else {
         (Measure::new(x.clone()), Measure::new(y.clone()))
     };
@@ -91,7 +115,11 @@ fn evaluate(device: &Device, case: &Case, config: &LossConfig) -> (Vec<f64>, Vec
         Directions::Shared(t) => to_vec(t.grad(&grads).unwrap()),
         Directions::PerPair(t) => to_vec(t.grad(&grads).unwrap()),
     };
-    let mut g = vec![to_vec(x.grad(&grads).unwrap()), to_vec(y.grad(&grads).unwrap()), dir_grad];
+    let mut g = vec![
+        to_vec(x.grad(&grads).unwrap()),
+        to_vec(y.grad(&grads).unwrap()),
+        dir_grad,
+    ];
     if weighted {
         g.push(to_vec(wx.grad(&grads).unwrap()));
     }
@@ -135,7 +163,8 @@ fn host_sw_grad_x(case: &Case) -> Vec<f64> {
         let u = 1.0 + bb as f64;
         for ll in 0..l {
             let t = &th[ll * d..(ll + 1) * d];
-            let proj = |p: &[f64], i: usize| (0..d).map(|k| p[(bb * n + i) * d + k] * t[k]).sum::<f64>();
+            let proj =
+                |p: &[f64], i: usize| (0..d).map(|k| p[(bb * n + i) * d + k] * t[k]).sum::<f64>();
             let mut ix: Vec<usize> = (0..n).collect();
             let mut iy: Vec<usize> = (0..n).collect();
             ix.sort_by(|&i, &j| proj(&x, i).total_cmp(&proj(&x, j)));
@@ -163,13 +192,23 @@ fn check(case: Case, kinds: &[(EstimatorKind, bool)]) {
                 ..LossConfig::default()
             };
             let (v0, g0) = evaluate(&device, &case, &whole);
-            assert!(v0.iter().all(|v| v.is_finite() && *v > 0.0), "{kind}: {v0:?}");
+            assert!(
+                v0.iter().all(|v| v.is_finite() && *v > 0.0),
+                "{kind}: {v0:?}"
+            );
             if kind == EstimatorKind::Sw && !case.weighted && !case.per_pair {
                 // An independent anchor: the unchunked gradient is the closed form.
-                assert_close(&format!("{device:?} unchunked vs host"), &g0[0], &host_sw_grad_x(&case));
+                assert_close(
+                    &format!("{device:?} unchunked vs host"),
+                    &g0[0],
+                    &host_sw_grad_x(&case),
+                );
             }
             for chunk in case.chunks {
-                let cfg = LossConfig { memory_budget: budget_for(&case, chunk), ..whole.clone() };
+                let cfg = LossConfig {
+                    memory_budget: budget_for(&case, chunk),
+                    ..whole.clone()
+                };
                 let (v, g) = evaluate(&device, &case, &cfg);
                 let what = format!("{device:?} {kind} (detach γ {detach_gamma}), chunk {chunk}");
                 assert_close(&format!("{what}: value"), &v, &v0);
@@ -192,18 +231,54 @@ const ALL: [(EstimatorKind, bool); 5] = [
 
 #[test]
 fn chunked_equals_unchunked_uniform_shared_directions() {
-    check(Case { chunks: [1, 7], b: 2, n: 24, m: 24, d: 3, l: 16, weighted: false, per_pair: false }, &ALL);
+    check(
+        Case {
+            chunks: [1, 7],
+            b: 2,
+            n: 24,
+            m: 24,
+            d: 3,
+            l: 16,
+            weighted: false,
+            per_pair: false,
+        },
+        &ALL,
+    );
 }
 
 #[test]
 fn chunked_equals_unchunked_weighted_unequal_sizes_per_pair_directions() {
-    check(Case { chunks: [1, 7], b: 2, n: 15, m: 11, d: 3, l: 16, weighted: true, per_pair: true }, &ALL);
+    check(
+        Case {
+            chunks: [1, 7],
+            b: 2,
+            n: 15,
+            m: 11,
+            d: 3,
+            l: 16,
+            weighted: true,
+            per_pair: true,
+        },
+        &ALL,
+    );
 }
 
 #[test]
 fn chunked_equals_unchunked_in_large_d() {
     // d > 16: the control variate's large-d path (fused C and E[C] on Flex).
-    check(Case { chunks: [1, 7], b: 2, n: 12, m: 12, d: 20, l: 40, weighted: false, per_pair: false }, &ALL);
+    check(
+        Case {
+            chunks: [1, 7],
+            b: 2,
+            n: 12,
+            m: 12,
+            d: 20,
+            l: 40,
+            weighted: false,
+            per_pair: false,
+        },
+        &ALL,
+    );
 }
 
 #[test]
@@ -213,11 +288,26 @@ fn chunked_values_without_autodiff() {
     let x = Measure::new(t3(values(n * d, 7), [1, n, d], &device));
     let y = Measure::new(t3(values(n * d, 8), [1, n, d], &device));
     let dirs = Directions::Shared(t2d(unit_rows(l, d, 9), [l, d], &device));
-    let case = Case { chunks: [3, 3], b: 1, n, m: n, d, l, weighted: false, per_pair: false };
+    let case = Case {
+        chunks: [3, 3],
+        b: 1,
+        n,
+        m: n,
+        d,
+        l,
+        weighted: false,
+        per_pair: false,
+    };
     for kind in [EstimatorKind::Sw, EstimatorKind::UcvSw] {
-        let whole = LossConfig { kind, ..LossConfig::default() };
+        let whole = LossConfig {
+            kind,
+            ..LossConfig::default()
+        };
         let a = scalar(whole.forward_with_directions(&x, &y, &dirs).unwrap());
-        let cfg = LossConfig { memory_budget: budget_for(&case, 3), ..whole };
+        let cfg = LossConfig {
+            memory_budget: budget_for(&case, 3),
+            ..whole
+        };
         let b = scalar(cfg.forward_with_directions(&x, &y, &dirs).unwrap());
         assert!((a - b).abs() <= 1e-12 * a.abs(), "{kind}: {a} vs {b}");
     }
@@ -228,7 +318,10 @@ fn a_budget_below_one_direction_is_an_error_naming_it() {
     let device = Device::flex();
     let x = Measure::new(t3(values(2 * 50 * 3, 1), [2, 50, 3], &device));
     let y = Measure::new(t3(values(2 * 50 * 3, 2), [2, 50, 3], &device));
-    let cfg = LossConfig { memory_budget: 1000, ..LossConfig::default() };
+    let cfg = LossConfig {
+        memory_budget: 1000,
+        ..LossConfig::default()
+    };
     let err = cfg.forward(&x, &y).unwrap_err();
     match &err {
         SwError::MemoryBudget { budget, need, .. } => {
@@ -244,8 +337,15 @@ fn a_budget_below_one_direction_is_an_error_naming_it() {
         Err(SwError::MemoryBudget { .. })
     ));
     assert!(matches!(
-        LossConfig { memory_budget: 0, ..cfg }.validate(),
-        Err(SwError::InvalidParameter { name: "memory_budget", .. })
+        LossConfig {
+            memory_budget: 0,
+            ..cfg
+        }
+        .validate(),
+        Err(SwError::InvalidParameter {
+            name: "memory_budget",
+            ..
+        })
     ));
 }
 
@@ -267,7 +367,12 @@ fn the_plan_bounds_the_estimate_and_goes_unchunked_when_it_fits() {
     assert!(chunked_fixed_bytes(&big) + (p.chunk as u64 + 1) * bytes_per_direction(&big) > 1 << 30);
     // 2·10⁶ values × (3·4 + 8) bytes = 40 MB per direction.
     assert_eq!(bytes_per_direction(&big), 2_000_000 * 20);
-    let small = Sizes { n: 2048, m: 2048, projections: 10, ..big };
+    let small = Sizes {
+        n: 2048,
+        m: 2048,
+        projections: 10,
+        ..big
+    };
     let p = plan(&small, 1 << 30).unwrap();
     assert_eq!(p.chunk, 10);
     assert!(!p.is_chunked());

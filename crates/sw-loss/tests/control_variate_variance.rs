@@ -8,8 +8,9 @@ mod common;
 use burn::tensor::{Device, Tensor, TensorData};
 use common::*;
 use sw_loss::directions::uniform;
-use sw_loss::{Gamma, 
-    ControlVariate, Directions, Measure, BatchReduction, cv_sw_pp_with_directions, sw_pp_with_directions,
+use sw_loss::{
+    BatchReduction, ControlVariate, Directions, Gamma, Measure, cv_sw_pp_with_directions,
+    sw_pp_with_directions,
 };
 
 fn stats(v: &[f64]) -> (f64, f64) {
@@ -56,7 +57,8 @@ fn control_variates_cut_variance_on_shapenet() {
                     &y,
                     &dirs,
                     2.0,
-                    ControlVariate::Lower, Gamma::Fitted,
+                    ControlVariate::Lower,
+                    Gamma::Fitted,
                     BatchReduction::Mean,
                 )
                 .unwrap(),
@@ -67,7 +69,8 @@ fn control_variates_cut_variance_on_shapenet() {
                     &y,
                     &dirs,
                     2.0,
-                    ControlVariate::Upper, Gamma::Fitted,
+                    ControlVariate::Upper,
+                    Gamma::Fitted,
                     BatchReduction::Mean,
                 )
                 .unwrap(),

@@ -11,7 +11,9 @@ use sw_loss::kernel::{
     cv_combine, cv_combine_reference, cv_expectation, cv_expectation_reference, has_fused_kernel,
     projected_cv, projected_cv_reference,
 };
-use sw_loss::{Gamma, ControlVariate, Directions, Measure, BatchReduction, cv_sw_pp_with_directions};
+use sw_loss::{
+    BatchReduction, ControlVariate, Directions, Gamma, Measure, cv_sw_pp_with_directions,
+};
 
 fn t3(data: Vec<f64>, dims: [usize; 3], device: &Device, dtype: DType) -> Tensor<3> {
     Tensor::from_data(TensorData::new(data, dims), (device, dtype))
@@ -421,8 +423,16 @@ fn large_d_control_variates_match_finite_differences_and_the_composition() {
                 xm = xm.with_weights_1d(t1(vec![1.0; n], &device, dtype));
                 ym = ym.with_weights_1d(t1(vec![1.0; n], &device, dtype));
             }
-            let v = cv_sw_pp_with_directions(&xm, &ym, &dirs, 2.0, kind, Gamma::Fitted, BatchReduction::Mean)
-                .unwrap();
+            let v = cv_sw_pp_with_directions(
+                &xm,
+                &ym,
+                &dirs,
+                2.0,
+                kind,
+                Gamma::Fitted,
+                BatchReduction::Mean,
+            )
+            .unwrap();
             (xt, v)
         };
         let (xt, v) = estimate(x.clone(), false);

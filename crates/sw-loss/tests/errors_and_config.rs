@@ -8,7 +8,7 @@ static RNG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use sw_loss::{
-    Directions, EstimatorKind, LossConfig, Measure, BatchReduction, SlicedOptions, SwError, sw,
+    BatchReduction, Directions, EstimatorKind, LossConfig, Measure, SlicedOptions, SwError, sw,
     sw_with_directions,
 };
 
@@ -69,7 +69,14 @@ fn bad_shapes_and_values_are_reported() {
     );
     let err = sw(&nan.into(), &cloud(2, 3).into(), &opts).unwrap_err();
     // [[0, NaN, 1], [2, 3, 4]]: entry 1 is in point 0 of batch 0.
-    assert_eq!(err, SwError::NonFinitePoint { what: "x", batch: 0, point: 0 });
+    assert_eq!(
+        err,
+        SwError::NonFinitePoint {
+            what: "x",
+            batch: 0,
+            point: 0
+        }
+    );
     assert!(err.to_string().contains("non-finite") && err.to_string().contains("point 0"));
 
     // NaN in y, given directions: named as y.
@@ -87,7 +94,14 @@ fn bad_shapes_and_values_are_reported() {
     )
     .unwrap_err();
     // [[0, 1, inf], [2, 3, 4]]: entry 2 is in point 0.
-    assert_eq!(err, SwError::NonFinitePoint { what: "y", batch: 0, point: 0 });
+    assert_eq!(
+        err,
+        SwError::NonFinitePoint {
+            what: "y",
+            batch: 0,
+            point: 0
+        }
+    );
 
     let device = Device::flex();
     let neg = Measure::single(cloud(3, 3)).with_weights_1d(Tensor::from_data(
@@ -143,7 +157,10 @@ fn configs_parse_validate_and_run_for_every_kind() {
     // v-DSW₂ = ‖t_b‖ (E w²)^{1/2} ≤ ‖t_b‖ at the optimum, and SW₂ = ‖t_b‖/√3 in expectation.
     let shifts = [[1.0f32, -1.0, 1.0], [2.0, 2.0, -2.0]];
     let shift = Tensor::<3>::from_data(
-        TensorData::new(shifts.iter().flatten().copied().collect::<Vec<f32>>(), [2, 1, 3]),
+        TensorData::new(
+            shifts.iter().flatten().copied().collect::<Vec<f32>>(),
+            [2, 1, 3],
+        ),
         &device,
     );
     let y = Measure::new(x.points().clone() + shift);

@@ -10,7 +10,8 @@ static RNG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 use burn::tensor::{DType, Device};
 use common::*;
 use sw_loss::{
-    Directions, Measure, BatchReduction, SlicedOptions, projected_wpp, sw, sw_pp, sw_with_directions,
+    BatchReduction, Directions, Measure, SlicedOptions, projected_wpp, sw, sw_pp,
+    sw_with_directions,
 };
 
 /// W_p^p on the line by a two-pointer walk over the two CDFs (independent of the crate's

@@ -12,8 +12,9 @@ use common::*;
 use sw_loss::kernel::{has_fused_kernel, project, sorted_wpp};
 use sw_loss::one_d::wpp_sorted;
 use sw_loss::sliced::project_reference;
-use sw_loss::{Gamma, 
-    ControlVariate, Directions, Measure, BatchReduction, cv_sw_with_directions, sw_with_directions,
+use sw_loss::{
+    BatchReduction, ControlVariate, Directions, Gamma, Measure, cv_sw_with_directions,
+    sw_with_directions,
 };
 
 type Loss = dyn Fn(&Measure, &Measure, &Directions) -> Tensor<1>;
@@ -22,7 +23,15 @@ type Loss = dyn Fn(&Measure, &Measure, &Directions) -> Tensor<1>;
 /// On every test device (flex, and tch in a `--features tch` build).
 fn check_gradient(name: &str, n: usize, m: usize, d: usize, weighted: bool, loss: &Loss) {
     for (device_name, device) in test_devices() {
-        check_gradient_on(&format!("{name} on {device_name}"), device.autodiff(), n, m, d, weighted, loss);
+        check_gradient_on(
+            &format!("{name} on {device_name}"),
+            device.autodiff(),
+            n,
+            m,
+            d,
+            weighted,
+            loss,
+        );
     }
 }
 
@@ -111,7 +120,8 @@ fn control_variate_gradients_match_finite_differences() {
             3,
             true,
             &move |x, y, th| {
-                cv_sw_with_directions(x, y, th, 2.0, kind, Gamma::Fitted, BatchReduction::Mean).unwrap()
+                cv_sw_with_directions(x, y, th, 2.0, kind, Gamma::Fitted, BatchReduction::Mean)
+                    .unwrap()
             },
         );
     }

@@ -42,9 +42,18 @@ fn defaults_are_the_documented_ones() {
 #[test]
 fn init_names_the_bad_field() {
     let bad = [
-        (SlicedWassersteinConfig::new(SwValue::Power).with_projections(0), "projections"),
-        (SlicedWassersteinConfig::new(SwValue::Power).with_p(0.5), "p"),
-        (SlicedWassersteinConfig::new(SwValue::Power).with_memory_budget(0), "memory_budget"),
+        (
+            SlicedWassersteinConfig::new(SwValue::Power).with_projections(0),
+            "projections",
+        ),
+        (
+            SlicedWassersteinConfig::new(SwValue::Power).with_p(0.5),
+            "p",
+        ),
+        (
+            SlicedWassersteinConfig::new(SwValue::Power).with_memory_budget(0),
+            "memory_budget",
+        ),
         (
             SlicedWassersteinConfig::new(SwValue::Power)
                 .with_estimator(EstimatorKind::MaxSw)
@@ -68,12 +77,24 @@ fn seeded_directions_match_the_translation_closed_form() {
     let (n, d, l, seed) = (64, 3, 25, 11);
     let t = [0.3, -1.2, 2.0];
     let x = Tensor::<2>::from_data(
-        TensorData::new((0..n * d).map(|i| ((i * 37 % 101) as f64) / 50.0).collect::<Vec<_>>(), [n, d]),
+        TensorData::new(
+            (0..n * d)
+                .map(|i| ((i * 37 % 101) as f64) / 50.0)
+                .collect::<Vec<_>>(),
+            [n, d],
+        ),
         (&device, DType::F64),
     );
     let shift = Tensor::<2>::from_data(TensorData::new(t.to_vec(), [1, d]), (&device, DType::F64));
     let y = x.clone() + shift;
-    let theta = to_vec(sample_seeded(DirectionKind::Uniform, l, d, seed, &device, DType::F64));
+    let theta = to_vec(sample_seeded(
+        DirectionKind::Uniform,
+        l,
+        d,
+        seed,
+        &device,
+        DType::F64,
+    ));
     let expected: f64 = theta
         .chunks(d)
         .map(|r| r.iter().zip(t).map(|(a, b)| a * b).sum::<f64>().powi(2))
@@ -90,8 +111,16 @@ fn seeded_directions_match_the_translation_closed_form() {
         .with_projections(l)
         .init()
         .unwrap();
-    let s = scalar(distance.try_forward_seeded(x.clone(), y.clone(), seed).unwrap());
-    assert!(rel_err(s, expected.sqrt()) < 1e-12, "SW₂ {s} vs {}", expected.sqrt());
+    let s = scalar(
+        distance
+            .try_forward_seeded(x.clone(), y.clone(), seed)
+            .unwrap(),
+    );
+    assert!(
+        rel_err(s, expected.sqrt()) < 1e-12,
+        "SW₂ {s} vs {}",
+        expected.sqrt()
+    );
     // POT-shaped: the same number with the same seed.
     let pot = scalar(sliced_wasserstein_distance(x, y, None, None, l, 2.0, Some(seed)).unwrap());
     assert!(rel_err(pot, expected.sqrt()) < 1e-12, "pot-shaped {pot}");
@@ -101,7 +130,10 @@ fn seeded_directions_match_the_translation_closed_form() {
 fn a_seeded_call_leaves_the_device_rng_alone() {
     let _g = lock();
     let device = Device::flex();
-    let loss = SlicedWassersteinConfig::new(SwValue::Power).with_projections(10).init().unwrap();
+    let loss = SlicedWassersteinConfig::new(SwValue::Power)
+        .with_projections(10)
+        .init()
+        .unwrap();
     let x = Tensor::<2>::ones([8, 2], &device);
     let y = Tensor::<2>::zeros([8, 2], &device);
     device.seed(5);
@@ -120,7 +152,12 @@ fn distance_is_the_root_of_the_power_and_per_pair_has_one_value_per_pair() {
     let y = Tensor::<3>::random([3, 30, 2], Distribution::Normal(1.0, 1.0), &device);
     let cfg = SlicedWassersteinConfig::new(SwValue::Power).with_seed(Some(1));
     let power = cfg.init().unwrap();
-    let distance = SlicedWassersteinConfig { value: SwValue::Distance, ..cfg.clone() }.init().unwrap();
+    let distance = SlicedWassersteinConfig {
+        value: SwValue::Distance,
+        ..cfg.clone()
+    }
+    .init()
+    .unwrap();
     let pp = to_vec(power.forward_per_pair(x.clone(), y.clone()));
     let dd = to_vec(distance.forward_per_pair(x.clone(), y.clone()));
     assert_eq!(pp.len(), 3);
@@ -130,10 +167,13 @@ fn distance_is_the_root_of_the_power_and_per_pair_has_one_value_per_pair() {
     // The mean reduction averages the per-pair distances.
     let mean = scalar(distance.forward(x.clone(), y.clone()));
     assert!(rel_err(mean, dd.iter().sum::<f64>() / 3.0) < 1e-5);
-    let sum = SlicedWassersteinConfig { value: SwValue::Distance, ..cfg }
-        .with_reduction(BatchReduction::Sum)
-        .init()
-        .unwrap();
+    let sum = SlicedWassersteinConfig {
+        value: SwValue::Distance,
+        ..cfg
+    }
+    .with_reduction(BatchReduction::Sum)
+    .init()
+    .unwrap();
     assert!(rel_err(scalar(sum.forward(x, y)), dd.iter().sum::<f64>()) < 1e-5);
 }
 
@@ -141,24 +181,38 @@ fn distance_is_the_root_of_the_power_and_per_pair_has_one_value_per_pair() {
 fn weighted_forward_equals_repeated_points() {
     // Weight 2 on a point is the same measure as that point listed twice.
     let device = Device::flex();
-    let xs = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 0.0, 1.0, 0.5, 3.0, -1.0], [3, 2]), &device);
+    let xs = Tensor::<2>::from_data(
+        TensorData::new(vec![0.0f32, 0.0, 1.0, 0.5, 3.0, -1.0], [3, 2]),
+        &device,
+    );
     let x_rep = Tensor::<2>::from_data(
         TensorData::new(vec![0.0f32, 0.0, 1.0, 0.5, 3.0, -1.0, 3.0, -1.0], [4, 2]),
         &device,
     );
-    let y = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 1.0, 2.0, 0.0], [2, 2]), &device);
-    let loss = SlicedWassersteinConfig::new(SwValue::Power).with_seed(Some(4)).init().unwrap();
+    let y = Tensor::<2>::from_data(
+        TensorData::new(vec![1.0f32, 1.0, 2.0, 0.0], [2, 2]),
+        &device,
+    );
+    let loss = SlicedWassersteinConfig::new(SwValue::Power)
+        .with_seed(Some(4))
+        .init()
+        .unwrap();
     let a = Tensor::<1>::from_data(TensorData::new(vec![1.0f32, 1.0, 2.0], [3]), &device);
     let b = Tensor::<1>::ones([2], &device);
     let weighted = scalar(loss.forward_weighted(xs, a, y.clone(), b));
     let repeated = scalar(loss.forward(x_rep, y));
-    assert!(rel_err(weighted, repeated) < 1e-5, "{weighted} vs {repeated}");
+    assert!(
+        rel_err(weighted, repeated) < 1e-5,
+        "{weighted} vs {repeated}"
+    );
 }
 
 #[test]
 fn bad_inputs_are_errors_and_forward_panics_with_the_message() {
     let device = Device::flex();
-    let loss = SlicedWassersteinConfig::new(SwValue::Distance).init().unwrap();
+    let loss = SlicedWassersteinConfig::new(SwValue::Distance)
+        .init()
+        .unwrap();
     let x4 = Tensor::<4>::zeros([1, 2, 3, 4], &device);
     assert!(matches!(
         loss.try_forward(x4.clone(), x4),
@@ -166,7 +220,10 @@ fn bad_inputs_are_errors_and_forward_panics_with_the_message() {
     ));
     let x = Tensor::<2>::zeros([5, 3], &device);
     let y = Tensor::<2>::zeros([5, 2], &device);
-    assert!(matches!(loss.try_forward(x.clone(), y.clone()), Err(SwError::DimMismatch { .. })));
+    assert!(matches!(
+        loss.try_forward(x.clone(), y.clone()),
+        Err(SwError::DimMismatch { .. })
+    ));
     let panic = std::panic::catch_unwind(|| loss.forward(x, y)).unwrap_err();
     let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(message.contains("dimension mismatch"), "{message}");

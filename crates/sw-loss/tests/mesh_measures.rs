@@ -8,7 +8,7 @@ use common::*;
 use sw_loss::mesh::{
     face_areas_normals, lumped_vertex_measure, surface_measure, varifold_measure, vertex_measure,
 };
-use sw_loss::{Directions, BatchReduction, sw_with_directions};
+use sw_loss::{BatchReduction, Directions, sw_with_directions};
 
 static RNG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 

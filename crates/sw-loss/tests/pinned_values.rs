@@ -13,9 +13,9 @@ static RNG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use common::*;
 use sw_loss::directions::{self, DirectionKind};
-use sw_loss::{Gamma, 
-    EstimatorKind, LossConfig, Measure, BatchReduction, SlicedOptions, SwError, lcv_sw, lcv_sw_pp, sw,
-    sw_pp, ucv_sw, ucv_sw_pp,
+use sw_loss::{
+    BatchReduction, EstimatorKind, Gamma, LossConfig, Measure, SlicedOptions, SwError, lcv_sw,
+    lcv_sw_pp, sw, sw_pp, ucv_sw, ucv_sw_pp,
 };
 
 fn lock() -> std::sync::MutexGuard<'static, ()> {
@@ -369,7 +369,8 @@ fn half_precision_and_mixed_dtypes_are_errors_naming_the_dtype() {
     );
     let dirs32 = sw_loss::Directions::Shared(directions::uniform(4, d, &device));
     let y64 = Measure::single(t2(y, n, d, &device, DType::F64));
-    let err = sw_loss::sw_with_directions(&x64, &y64, &dirs32, 2.0, BatchReduction::Mean).unwrap_err();
+    let err =
+        sw_loss::sw_with_directions(&x64, &y64, &dirs32, 2.0, BatchReduction::Mean).unwrap_err();
     assert!(
         matches!(
             err,

@@ -6,9 +6,9 @@ mod common;
 use burn::tensor::{DType, Device};
 use common::*;
 use serde_json::Value;
-use sw_loss::{Gamma, 
-    ControlVariate, Directions, Measure, BatchReduction, cv_sw_with_directions, projected_wpp,
-    sw_with_directions,
+use sw_loss::{
+    BatchReduction, ControlVariate, Directions, Gamma, Measure, cv_sw_with_directions,
+    projected_wpp, sw_with_directions,
 };
 
 struct Case {
@@ -61,7 +61,8 @@ fn check_sw_on(device: &Device, dtype: DType, tol: f64, force_weights: bool, dev
     assert!(cases.len() >= 6, "fixture has {} sliced cases", cases.len());
     for (i, case) in cases.iter().enumerate() {
         let c = build(case, device, dtype, force_weights);
-        let got = scalar(sw_with_directions(&c.x, &c.y, &c.dirs, c.p, BatchReduction::Mean).unwrap());
+        let got =
+            scalar(sw_with_directions(&c.x, &c.y, &c.dirs, c.p, BatchReduction::Mean).unwrap());
         let want = case["sw"].as_f64().unwrap();
         assert!(
             rel_err(got, want) < tol,
@@ -114,8 +115,16 @@ fn control_variates_match_the_fixture_on(device: Device, device_name: &str) {
                 (ControlVariate::Upper, "ucv_sw"),
             ] {
                 let got = scalar(
-                    cv_sw_with_directions(&c.x, &c.y, &c.dirs, c.p, kind, Gamma::Fitted, BatchReduction::Mean)
-                        .unwrap(),
+                    cv_sw_with_directions(
+                        &c.x,
+                        &c.y,
+                        &c.dirs,
+                        c.p,
+                        kind,
+                        Gamma::Fitted,
+                        BatchReduction::Mean,
+                    )
+                    .unwrap(),
                 );
                 let want = case[key].as_f64().unwrap();
                 assert!(
@@ -140,8 +149,9 @@ fn flex_and_ndarray_agree() {
             .iter()
             .map(|device| {
                 let c = build(&case, device, DType::F32, false);
-                let sw =
-                    scalar(sw_with_directions(&c.x, &c.y, &c.dirs, c.p, BatchReduction::Mean).unwrap());
+                let sw = scalar(
+                    sw_with_directions(&c.x, &c.y, &c.dirs, c.p, BatchReduction::Mean).unwrap(),
+                );
                 let (lcv, ucv) = if c.p == 2.0 && c.x.dims()[1] == c.y.dims()[1] {
                     (
                         scalar(
@@ -150,7 +160,8 @@ fn flex_and_ndarray_agree() {
                                 &c.y,
                                 &c.dirs,
                                 2.0,
-                                ControlVariate::Lower, Gamma::Fitted,
+                                ControlVariate::Lower,
+                                Gamma::Fitted,
                                 BatchReduction::Mean,
                             )
                             .unwrap(),
@@ -161,7 +172,8 @@ fn flex_and_ndarray_agree() {
                                 &c.y,
                                 &c.dirs,
                                 2.0,
-                                ControlVariate::Upper, Gamma::Fitted,
+                                ControlVariate::Upper,
+                                Gamma::Fitted,
                                 BatchReduction::Mean,
                             )
                             .unwrap(),

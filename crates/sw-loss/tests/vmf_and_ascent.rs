@@ -11,7 +11,7 @@ use common::*;
 use sw_loss::directions::normalize_rows;
 use sw_loss::vmf::{self, VdswOptions};
 use sw_loss::{
-    AscentOptions, Directions, MaxSwOptions, Measure, BatchReduction, max_sw, max_sw_direction,
+    AscentOptions, BatchReduction, Directions, MaxSwOptions, Measure, max_sw, max_sw_direction,
     sw_with_directions,
 };
 
@@ -206,7 +206,11 @@ fn plain_ascent_reaches_max_sw_equal_to_the_norm_of_the_shift() {
     let t = [2.0, -1.0, 0.5];
     for seed in [1, 2, 3] {
         let v = max_sw_value(t, AscentOptions::plain(60, 0.5), seed);
-        assert!(rel_err(v, norm(t)) < 1e-6, "seed {seed}: {v} vs ‖t‖ = {}", norm(t));
+        assert!(
+            rel_err(v, norm(t)) < 1e-6,
+            "seed {seed}: {v} vs ‖t‖ = {}",
+            norm(t)
+        );
     }
 }
 
@@ -217,7 +221,11 @@ fn adam_ascent_run_to_convergence_gives_the_norm_of_the_shift() {
     let t = [1.5, -1.5, 1.5];
     for seed in [1, 2, 3] {
         let v = max_sw_value(t, AscentOptions::adam(600, 5e-2), seed);
-        assert!(rel_err(v, norm(t)) < 1e-6, "seed {seed}: {v} vs ‖t‖ = {}", norm(t));
+        assert!(
+            rel_err(v, norm(t)) < 1e-6,
+            "seed {seed}: {v} vs ‖t‖ = {}",
+            norm(t)
+        );
     }
 }
 
@@ -230,7 +238,10 @@ fn projected_adam_stops_at_the_sign_vector_of_the_shift() {
     let want = 3.5 / 3f64.sqrt();
     for seed in [1, 2, 3] {
         let v = max_sw_value(t, AscentOptions::adam(600, 5e-2), seed);
-        assert!(rel_err(v, want) < 1e-5, "seed {seed}: {v} vs ‖t‖₁/√3 = {want}");
+        assert!(
+            rel_err(v, want) < 1e-5,
+            "seed {seed}: {v} vs ‖t‖₁/√3 = {want}"
+        );
     }
     assert!(want < 0.9 * norm(t));
 }
@@ -257,7 +268,10 @@ fn official_default_ascent_is_fifty_adam_steps_of_1e4() {
     let (a, b) = (dir(0), dir(50));
     let cos: f64 = (0..3).map(|i| a[i] * b[i]).sum();
     let angle = cos.min(1.0).acos();
-    assert!(angle > 1e-4 && angle < 50.0 * 1e-4 * 3f64.sqrt(), "turned {angle} rad");
+    assert!(
+        angle > 1e-4 && angle < 50.0 * 1e-4 * 3f64.sqrt(),
+        "turned {angle} rad"
+    );
 }
 
 #[test]

@@ -8,7 +8,8 @@ mod common;
 
 use burn::tensor::{Device, DeviceKind, Tensor, TensorData};
 use sw_loss::{
-    Directions, EstimatorKind, LossConfig, Measure, BatchReduction, projected_wpp, sw_pp_with_directions,
+    BatchReduction, Directions, EstimatorKind, LossConfig, Measure, projected_wpp,
+    sw_pp_with_directions,
 };
 
 /// Deterministic values in [−1, 1) (host-made: the backends' RNGs differ).

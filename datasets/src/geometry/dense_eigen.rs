@@ -148,4 +148,3 @@ pub(crate) fn assert_sphere_spectrum(evals: &[f64], max_degree: usize, tol_per_d
         start += 2 * degree + 1;
     }
 }
-

@@ -66,8 +66,8 @@ pub fn eigenpairs_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geometry::laplacian::{cotangent_laplacian, lumped_mass};
     use crate::geometry::dense_eigen::assert_sphere_spectrum;
+    use crate::geometry::laplacian::{cotangent_laplacian, lumped_mass};
     use crate::synthetic_mesh::icosphere;
 
     #[test]

@@ -21,7 +21,9 @@ pub fn coordinate_colors(mesh: &Mesh) -> Vec<[u8; 3]> {
     }
     mesh.vertices
         .chunks_exact(3)
-        .map(|p| [0, 1, 2].map(|k| (255.0 * (p[k] - lo[k]) / (hi[k] - lo[k]).max(1e-12)).round() as u8))
+        .map(|p| {
+            [0, 1, 2].map(|k| (255.0 * (p[k] - lo[k]) / (hi[k] - lo[k]).max(1e-12)).round() as u8)
+        })
         .collect()
 }
 
@@ -87,7 +89,11 @@ mod tests {
         let text = std::fs::read_to_string(&b).unwrap();
         let colors = coordinate_colors(&mesh);
         let last = colors[mesh.num_vertices() - 1];
-        let first_vertex_line = text.lines().skip_while(|l| *l != "end_header").nth(1).unwrap();
+        let first_vertex_line = text
+            .lines()
+            .skip_while(|l| *l != "end_header")
+            .nth(1)
+            .unwrap();
         assert!(first_vertex_line.ends_with(&format!("{} {} {}", last[0], last[1], last[2])));
         assert!(write_correspondence_pair(&a, &b, &mesh, &mesh, &[0]).is_err());
     }

@@ -61,7 +61,10 @@ pub fn edge_graph_geodesics(mesh: &Mesh) -> Vec<f64> {
 /// Edge-graph distances divided by √(mesh area).
 pub fn normalised_geodesics(mesh: &Mesh) -> Vec<f64> {
     let scale = mesh.area().sqrt();
-    edge_graph_geodesics(mesh).into_iter().map(|d| d / scale).collect()
+    edge_graph_geodesics(mesh)
+        .into_iter()
+        .map(|d| d / scale)
+        .collect()
 }
 
 #[cfg(test)]
@@ -76,11 +79,20 @@ mod tests {
         let p = |i: usize| [0, 1, 2].map(|k| mesh.vertices[3 * i + k] as f64);
         for (a, b) in [(0, 7), (3, 400), (11, 641), (100, 200)] {
             assert!((d[a * v + b] - d[b * v + a]).abs() < 1e-12);
-            let cos = p(a).iter().zip(p(b)).map(|(x, y)| x * y).sum::<f64>().clamp(-1.0, 1.0);
+            let cos = p(a)
+                .iter()
+                .zip(p(b))
+                .map(|(x, y)| x * y)
+                .sum::<f64>()
+                .clamp(-1.0, 1.0);
             let great = cos.acos();
             // graph paths are never shorter than the surface geodesic of the inscribed mesh
             // (≤ great circle) and on this mesh at most ~15% longer
-            assert!(d[a * v + b] >= 0.97 * great && d[a * v + b] <= 1.15 * great, "{a},{b}: {} vs {great}", d[a * v + b]);
+            assert!(
+                d[a * v + b] >= 0.97 * great && d[a * v + b] <= 1.15 * great,
+                "{a},{b}: {} vs {great}",
+                d[a * v + b]
+            );
         }
         for (a, b, c) in [(1, 50, 300), (5, 6, 600)] {
             assert!(d[a * v + c] <= d[a * v + b] + d[b * v + c] + 1e-12);

@@ -46,7 +46,11 @@ pub struct CorrespondenceFolder {
 
 fn trailing_number(p: &Path) -> Option<u64> {
     let stem = p.file_stem()?.to_str()?;
-    let digits: String = stem.chars().rev().take_while(|c| c.is_ascii_digit()).collect();
+    let digits: String = stem
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
     digits.chars().rev().collect::<String>().parse().ok()
 }
 
@@ -71,9 +75,10 @@ impl CorrespondenceFolder {
         if !off_dir.is_dir() {
             return Err(DataError::NotFound {
                 path: off_dir,
-                hint: "a correspondence dataset folder holds off/ (and corres/, dist/) as in ULRSSM; \
+                hint:
+                    "a correspondence dataset folder holds off/ (and corres/, dist/) as in ULRSSM; \
                        scripts/make_corr_layout.py writes a small one"
-                    .into(),
+                        .into(),
             });
         }
         let off = sorted_files(&off_dir, "off")?;
@@ -89,7 +94,11 @@ impl CorrespondenceFolder {
             if files.len() != off.len() {
                 return Err(DataError::format(
                     &dir,
-                    format!("{} .{ext} files for {} meshes in off/", files.len(), off.len()),
+                    format!(
+                        "{} .{ext} files for {} meshes in off/",
+                        files.len(),
+                        off.len()
+                    ),
                 ));
             }
             Ok(files)
@@ -117,14 +126,21 @@ impl CorrespondenceFolder {
     /// Loads shape `i` with the ground truth that is present.
     pub fn load(&self, i: usize) -> Result<CorrShape> {
         let path = self.off.get(i).ok_or_else(|| {
-            DataError::Invalid(format!("shape {i} of {} in {}", self.len(), self.root.display()))
+            DataError::Invalid(format!(
+                "shape {i} of {} in {}",
+                self.len(),
+                self.root.display()
+            ))
         })?;
         let mesh = read_mesh(path)?;
         let v = mesh.num_vertices();
         let corr = self.corres.get(i).map(|p| read_vts(p, v)).transpose()?;
         let dist = self.dist.get(i).map(|p| read_dist_mat(p, v)).transpose()?;
         Ok(CorrShape {
-            name: path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+            name: path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             mesh,
             corr,
             dist,
@@ -146,16 +162,27 @@ mod tests {
             std::fs::write(off.join(name), tri).unwrap();
         }
         let f = CorrespondenceFolder::open(dir.path()).unwrap();
-        let names: Vec<_> = f.off.iter().map(|p| p.file_name().unwrap().to_str().unwrap()).collect();
+        let names: Vec<_> = f
+            .off
+            .iter()
+            .map(|p| p.file_name().unwrap().to_str().unwrap())
+            .collect();
         assert_eq!(names, ["tr_reg_9.off", "tr_reg_10.off", "tr_reg_100.off"]);
         let s = f.load(1).unwrap();
-        assert_eq!((s.name.as_str(), s.mesh.num_vertices(), s.corr.is_none()), ("tr_reg_10", 3, true));
+        assert_eq!(
+            (s.name.as_str(), s.mesh.num_vertices(), s.corr.is_none()),
+            ("tr_reg_10", 3, true)
+        );
         let corres = dir.path().join("corres");
         std::fs::create_dir(&corres).unwrap();
         std::fs::write(corres.join("tr_reg_9.vts"), "1\n").unwrap();
-        let e = CorrespondenceFolder::open(dir.path()).unwrap_err().to_string();
+        let e = CorrespondenceFolder::open(dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("1 .vts files for 3 meshes"), "{e}");
-        let e = CorrespondenceFolder::open(&dir.path().join("nope")).unwrap_err().to_string();
+        let e = CorrespondenceFolder::open(&dir.path().join("nope"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("off"), "{e}");
     }
 }

@@ -29,7 +29,9 @@ pub fn read_dist_mat(path: &Path, num_vertices: usize) -> Result<Vec<f64>> {
     if size.len() != 2 || size[0] != num_vertices || size[1] != num_vertices {
         return Err(DataError::format(
             path,
-            format!("`dist` is {size:?}, expected [{num_vertices}, {num_vertices}] (the mesh's vertex count)"),
+            format!(
+                "`dist` is {size:?}, expected [{num_vertices}, {num_vertices}] (the mesh's vertex count)"
+            ),
         ));
     }
     let column_major: Vec<f64> = match array.data() {
@@ -38,7 +40,10 @@ pub fn read_dist_mat(path: &Path, num_vertices: usize) -> Result<Vec<f64>> {
         other => {
             return Err(DataError::format(
                 path,
-                format!("`dist` must be double or single, found {}", type_name(other)),
+                format!(
+                    "`dist` must be double or single, found {}",
+                    type_name(other)
+                ),
             ));
         }
     };
@@ -52,7 +57,12 @@ pub fn read_dist_mat(path: &Path, num_vertices: usize) -> Result<Vec<f64>> {
     if let Some(k) = out.iter().position(|x| !x.is_finite() || *x < 0.0) {
         return Err(DataError::format(
             path,
-            format!("`dist`[{}, {}] = {} is not a finite distance", k / n, k % n, out[k]),
+            format!(
+                "`dist`[{}, {}] = {} is not a finite distance",
+                k / n,
+                k % n,
+                out[k]
+            ),
         ));
     }
     Ok(out)

@@ -15,8 +15,8 @@
 //! A perfect method still has an error of about half an edge (nearest-vertex ground truth on
 //! different triangulations).
 
-use rand::{Rng, SeedableRng};
 use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 use super::geodesic::normalised_geodesics;
 use super::layout::CorrShape;
@@ -152,7 +152,11 @@ mod tests {
         let s = synthetic_collection(&c).unwrap();
         assert_eq!(s[0].mesh.num_vertices(), 162);
         assert_ne!(s[0].mesh.faces, s[1].mesh.faces);
-        assert!((s[1].mesh.num_vertices() as i64 - 162).abs() < 40, "{}", s[1].mesh.num_vertices());
+        assert!(
+            (s[1].mesh.num_vertices() as i64 - 162).abs() < 40,
+            "{}",
+            s[1].mesh.num_vertices()
+        );
         // same triangulation type, different jitter and bend: different meshes
         assert_ne!(s[0].mesh.vertices, s[2].mesh.vertices);
         for shape in &s {

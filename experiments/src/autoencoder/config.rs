@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use models::amortized::{AmortizedConfig, AmortizedKind};
 use models::pointnet::PointNetConfig;
 use serde::{Deserialize, Serialize};
-use sw_loss::{EstimatorKind, LossConfig, BatchReduction};
+use sw_loss::{BatchReduction, EstimatorKind, LossConfig};
 
 /// The whole config.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -216,7 +216,9 @@ impl AutoencoderConfig {
     /// Checks what serde cannot: `raw` is the resolved TOML table (to see which keys the
     /// user wrote). The error names the table and field.
     pub fn check(&self, raw: &toml::Table) -> Result<()> {
-        self.loss.validate().map_err(|e| anyhow::anyhow!("[loss] {e}"))?;
+        self.loss
+            .validate()
+            .map_err(|e| anyhow::anyhow!("[loss] {e}"))?;
         let written = |table: &str, key: &str| {
             raw.get(table)
                 .and_then(|t| t.as_table())

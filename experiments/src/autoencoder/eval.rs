@@ -26,7 +26,7 @@ use models::evaluation::{DEFAULT_C, LinearSvc, approx_match};
 use models::mesh_ode::metrics::point_metrics;
 use models::pointnet::PointNetAutoencoder;
 use rayon::prelude::*;
-use sw_loss::{Directions, Measure, BatchReduction, sw_pp_with_directions};
+use sw_loss::{BatchReduction, Directions, Measure, sw_pp_with_directions};
 
 use super::config::{AeData, AutoencoderConfig};
 use super::data::training_set;
@@ -138,11 +138,12 @@ pub(super) fn sw_metric_per_cloud(
             3,
             device,
         ));
-        let swpp: Vec<f32> = sw_pp_with_directions(&t(x), &t(y), &dirs, 2.0, BatchReduction::PerPair)?
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .map_err(|e| anyhow!("{e:?}"))?;
+        let swpp: Vec<f32> =
+            sw_pp_with_directions(&t(x), &t(y), &dirs, 2.0, BatchReduction::PerPair)?
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .map_err(|e| anyhow!("{e:?}"))?;
         out.extend(swpp.iter().map(|v| (points as f64 * *v as f64).sqrt()));
     }
     Ok(out)

@@ -20,8 +20,8 @@ pub use train::run;
 #[cfg(test)]
 mod tests {
     use super::config::AeData;
-    use super::eval::{EvalClouds, mean_std, sw_metric_per_cloud};
     use super::data::training_set;
+    use super::eval::{EvalClouds, mean_std, sw_metric_per_cloud};
     use super::train::amortized_loss;
     use super::*;
     use burn::optim::AdamConfig;
@@ -124,8 +124,14 @@ mod tests {
             .collect();
         let got = eval.chamfer(&recon, 4);
         for (i, c) in items.iter().enumerate() {
-            let want = models::mesh_ode::metrics::point_metrics(&c.cloud.points[..12], &c.cloud.points).chamfer;
-            assert!((got[i] - want).abs() < 1e-12, "cloud {i}: {} vs {want}", got[i]);
+            let want =
+                models::mesh_ode::metrics::point_metrics(&c.cloud.points[..12], &c.cloud.points)
+                    .chamfer;
+            assert!(
+                (got[i] - want).abs() < 1e-12,
+                "cloud {i}: {} vs {want}",
+                got[i]
+            );
             // Clouds are 5 apart: a slice taken at the wrong offset would cost ≥ 1.
             assert!(got[i] < 1.0);
             assert_eq!(eval.input(i).len(), 30);
@@ -148,7 +154,11 @@ mod tests {
         let targets: Vec<f32> = (0..n * points * 3)
             .map(|i| ((i * 7919) % 1013) as f32 / 1013.0)
             .collect();
-        let recons: Vec<f32> = targets.iter().enumerate().map(|(i, v)| v + t[i % 3]).collect();
+        let recons: Vec<f32> = targets
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + t[i % 3])
+            .collect();
         let v = sw_metric_per_cloud(&recons, &targets, points, &device, 64).unwrap();
         assert_eq!(v.len(), n);
         let mean_sq = v.iter().map(|x| x * x / points as f64).sum::<f64>() / n as f64;
@@ -157,7 +167,10 @@ mod tests {
             "{mean_sq} vs ‖t‖²/3 = {}",
             norm_sq / 3.0
         );
-        assert!(v.iter().all(|x| *x <= (points as f64 * norm_sq).sqrt() * (1.0 + 1e-5)));
+        assert!(
+            v.iter()
+                .all(|x| *x <= (points as f64 * norm_sq).sqrt() * (1.0 + 1e-5))
+        );
         let (_, sd) = mean_std(&v);
         assert!(sd > 0.01, "directions must be drawn per cloud (std {sd})");
     }
@@ -169,7 +182,9 @@ mod tests {
         let device = Device::flex().autodiff();
         device.seed(2);
         let (b, m) = (3, 16);
-        let x: Vec<f32> = (0..b * m * 3).map(|i| ((i * 31) % 17) as f32 / 17.0).collect();
+        let x: Vec<f32> = (0..b * m * 3)
+            .map(|i| ((i * 31) % 17) as f32 / 17.0)
+            .collect();
         let t = [0.5f32, -1.0, 0.25];
         let y: Vec<f32> = x.iter().enumerate().map(|(i, v)| v + t[i % 3]).collect();
         let xt = Tensor::<3>::from_data(TensorData::new(x, [b, m, 3]), &device);
@@ -183,9 +198,16 @@ mod tests {
             };
             let amortizer = AmortizedConfig::new(AmortizedKind::Linear, m).init(&device);
             let mut adam = AdamConfig::new().with_beta_1(0.0).with_beta_2(0.9).init();
-            let (value, updated) =
-                amortized_loss(amortizer, &mut adam, 1e-3, xt.clone(), yt.clone(), &loss, m as f64)
-                    .unwrap();
+            let (value, updated) = amortized_loss(
+                amortizer,
+                &mut adam,
+                1e-3,
+                xt.clone(),
+                yt.clone(),
+                &loss,
+                m as f64,
+            )
+            .unwrap();
             let theta: Vec<f32> = updated
                 .forward(xt.clone(), yt.clone())
                 .into_data()

@@ -22,17 +22,19 @@ use datasets::PointCloud;
 use datasets::shapenet::CloudBatcher;
 use models::amortized::Amortizer;
 use models::pointnet::PointNetAutoencoder;
-use sw_loss::{Directions, EstimatorKind, LossConfig, Measure, BatchReduction, sw_pp_with_directions};
+use sw_loss::{
+    BatchReduction, Directions, EstimatorKind, LossConfig, Measure, sw_pp_with_directions,
+};
 
 use super::config::{AMORTIZER_ADAM, AutoencoderConfig};
 use super::data::{data_resolved, training_set};
 use super::eval::{EvalClouds, SW_METRIC_CHUNK, SW_METRIC_PROJECTIONS, mean_std};
+use crate::checkpoint::Role;
 use crate::cli::Cli;
 use crate::config::Loaded;
+use crate::numerics;
 use crate::plots::{self, Series};
 use crate::progress::Progress;
-use crate::checkpoint::Role;
-use crate::numerics;
 use crate::run_dir::RunDir;
 
 /// The directions (max-sw: `[B, 1, 3]`) or vMF samples (v-dsw: `[B, L, 3]`) the amortized
@@ -158,7 +160,9 @@ fn best_so_far(run: &RunDir, epoch: usize) -> Result<f64> {
         Err(e) => format!("{e:#}"),
     };
     let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
-    let aside = run.path().join(format!("checkpoints/best.set-aside-{stamp}"));
+    let aside = run
+        .path()
+        .join(format!("checkpoints/best.set-aside-{stamp}"));
     std::fs::rename(&dir, &aside).with_context(|| format!("setting {} aside", dir.display()))?;
     let note = format!(
         "checkpoints/best/ set aside as {} ({problem}); the best checkpoint is chosen again from epoch {}",
@@ -281,7 +285,12 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     let eval_set = if held_out { "held-out" } else { "training" };
     let monitored = &eval_clouds[..eval_clouds.len().min(cfg.data.monitor_clouds)];
     check_memory(&cfg, train.len(), monitored).map_err(|e| anyhow!("{path}: {e}"))?;
-    let run = RunDir::open_or_create(resume, cli.from_checkpoint.as_deref(), cli.out.as_deref(), loaded)?;
+    let run = RunDir::open_or_create(
+        resume,
+        cli.from_checkpoint.as_deref(),
+        cli.out.as_deref(),
+        loaded,
+    )?;
     println!("run folder: {}", run.path().display());
     let points = cfg.data.points;
     let mut ae = cfg.model_config().init(&device);
@@ -314,8 +323,13 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
         ae = crate::record::load(&model, "the model", || ae.try_load_file(&model))?;
         sgd = crate::record::load(&opt, "the optimizer", || sgd.load(&opt))?;
         if let Some(a) = amortizer.take() {
-            let (model, opt) = (ckpt.join("amortizer.bpk"), ckpt.join("amortizer_optimizer.bpk"));
-            amortizer = Some(crate::record::load(&model, "the amortizer", || a.try_load_file(&model))?);
+            let (model, opt) = (
+                ckpt.join("amortizer.bpk"),
+                ckpt.join("amortizer_optimizer.bpk"),
+            );
+            amortizer = Some(crate::record::load(&model, "the amortizer", || {
+                a.try_load_file(&model)
+            })?);
             adam = crate::record::load(&opt, "the amortizer's optimizer", || adam.load(&opt))?;
         }
         first_epoch = epoch + 1;
@@ -396,7 +410,9 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
         seconds += start.elapsed().as_secs_f64();
         let mean = total / batches.max(1) as f64;
         if !mean.is_finite() {
-            bail!("{path}: the mean training loss of epoch {epoch} is {mean}: training diverged (lower [train] lr)");
+            bail!(
+                "{path}: the mean training loss of epoch {epoch} is {mean}: training diverged (lower [train] lr)"
+            );
         }
         let recon = eval.reconstruct(&ae.valid(), &device.clone().inner());
         let (chamfer, _) = mean_std(&eval.chamfer(&recon, points));
@@ -428,7 +444,9 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
         }
         if stop {
             progress.finish();
-            run.log(&format!("interrupted after epoch {epoch}; checkpoint written"));
+            run.log(&format!(
+                "interrupted after epoch {epoch}; checkpoint written"
+            ));
             println!(
                 "stopped after epoch {epoch}; continue with: experiments --resume {}",
                 run.path().display()
@@ -459,7 +477,12 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
 
 /// PLY and PNG of the first four evaluation clouds and their reconstructions (inputs at the
 /// file's own number of points).
-fn write_reconstructions(run: &RunDir, eval: &EvalClouds, recon: &[f32], points: usize) -> Result<()> {
+fn write_reconstructions(
+    run: &RunDir,
+    eval: &EvalClouds,
+    recon: &[f32],
+    points: usize,
+) -> Result<()> {
     let per = points * 3;
     for i in 0..eval.len().min(4) {
         let (a, b) = (eval.input(i), &recon[i * per..(i + 1) * per]);
@@ -494,7 +517,9 @@ fn final_metrics(
     let best_file = run.path().join("checkpoints/best/model.bpk");
     let best_epoch = crate::checkpoint::verified(&run.path().join("checkpoints/best"))?.counter;
     let fresh = cfg.model_config().init(device);
-    let best = crate::record::load(&best_file, "the best model", || fresh.try_load_file(&best_file))?;
+    let best = crate::record::load(&best_file, "the best model", || {
+        fresh.try_load_file(&best_file)
+    })?;
     let mut w = csv::Writer::from_path(run.file("final_metrics.csv")?)?;
     w.write_record([
         "checkpoint",
@@ -505,7 +530,10 @@ fn final_metrics(
         "sw_metric_mean",
         "sw_metric_std",
     ])?;
-    for (name, model) in [("latest", latest.valid()), (&*format!("best (epoch {best_epoch})"), best)] {
+    for (name, model) in [
+        ("latest", latest.valid()),
+        (&*format!("best (epoch {best_epoch})"), best),
+    ] {
         let recon = eval.reconstruct(&model, device);
         let (cd, cd_sd) = mean_std(&eval.chamfer(&recon, points));
         let sw = eval.sw_metric(&recon, points, device)?;
@@ -533,10 +561,15 @@ fn final_metrics(
                     String::new(),
                     String::new(),
                 ])?;
-                format!("Chamfer {cd:.5} ± {cd_sd:.5} (SW metric skipped: the clouds do not have [data] points points)")
+                format!(
+                    "Chamfer {cd:.5} ± {cd_sd:.5} (SW metric skipped: the clouds do not have [data] points points)"
+                )
             }
         };
-        let line = format!("final, {name} checkpoint, {} {eval_set} clouds: {line}", eval.len());
+        let line = format!(
+            "final, {name} checkpoint, {} {eval_set} clouds: {line}",
+            eval.len()
+        );
         run.log(&line);
         println!("{line}");
     }

@@ -15,7 +15,7 @@ use datasets::synthetic_mesh::{bumpy_sphere, ellipsoid, icosphere};
 use models::mesh_ode::ConditionedDeformer;
 use models::mesh_ode::metrics::{MeshMetrics, point_metrics};
 use rand::{Rng, SeedableRng};
-use sw_loss::{LossConfig, BatchReduction};
+use sw_loss::{BatchReduction, LossConfig};
 
 use super::dataset_config::{DatasetShapes, DatasetTrain, MeshDatasetConfig};
 use super::losses::LOSSES;

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use models::mesh_ode::metrics::MeshMetrics;
 use models::mesh_ode::{OdeMethod, integrate};
 use sw_loss::mesh::varifold_measure;
-use sw_loss::{LossConfig, BatchReduction};
+use sw_loss::{BatchReduction, LossConfig};
 
 use super::config::{MeshDeformConfig, target, validate};
 use super::eval::mesh_from;

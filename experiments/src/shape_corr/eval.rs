@@ -181,7 +181,8 @@ pub fn evaluate(
 ) -> Result<(Vec<f64>, Vec<f64>)> {
     let (mut plain, mut refined) = (Vec::new(), Vec::new());
     let mut refiner = Refiner::new(cfg, with_sw);
-    let mut progress = crate::progress::Progress::new(&format!("eval {label}"), set.pairs.len() as u64);
+    let mut progress =
+        crate::progress::Progress::new(&format!("eval {label}"), set.pairs.len() as u64);
     for (n, &(i, j)) in set.pairs.iter().enumerate() {
         let p2p = pointmap(net, &set.eval[i], &set.eval[j]);
         plain.extend(errors(&set.prepared[i], &set.prepared[j], &p2p)?);

@@ -127,7 +127,8 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     };
     let mut rows = Vec::new();
     for variant in &cfg.train.variants {
-        let mut validate = |net: &models::diffusion_net::DiffusionNet| eval::validation_error(net, &set);
+        let mut validate =
+            |net: &models::diffusion_net::DiffusionNet| eval::validation_error(net, &set);
         let trained = train::train(&cfg, variant, &train_shapes, &device, &run, &mut validate)?;
         let mut candidates = vec![("latest", trained.iterations, &trained.latest)];
         if let Some((iteration, _, net)) = &trained.best {
@@ -172,22 +173,19 @@ fn evaluate_weights(
         }
         Ok(())
     };
-    let (plain, refined) = eval::evaluate(
-        cfg,
-        net,
-        variant == "sw",
-        set,
-        device,
-        &label,
-        write_meshes,
-    )?;
+    let (plain, refined) =
+        eval::evaluate(cfg, net, variant == "sw", set, device, &label, write_meshes)?;
     let mut rows = Vec::new();
     for (refined_flag, errs) in [(false, plain), (true, refined)] {
         let (_, pck, auc) = pck_curve(&errs, cfg.eval.pck_threshold, cfg.eval.pck_steps);
         let mean_error = errs.iter().sum::<f64>() / errs.len().max(1) as f64;
         let line = format!(
             "{variant} ({weights} weights, iteration {iteration}), refinement {}: mean geodesic error {mean_error:.4}, PCK AUC {auc:.4} over {} pairs",
-            if refined_flag { cfg.refine.procedure.name() } else { "off" },
+            if refined_flag {
+                cfg.refine.procedure.name()
+            } else {
+                "off"
+            },
             set.pairs.len()
         );
         println!("{line}");
@@ -220,7 +218,11 @@ fn write_outputs(cfg: &ShapeCorrConfig, run: &RunDir, rows: &[Row], pairs: usize
         "| SW loss | weights (iteration) | refinement | mean geodesic error (÷√area) | PCK AUC |\n|---|---|---|---|---|\n",
     );
     for r in rows {
-        let refinement = if r.refined { cfg.refine.procedure.name() } else { "off" };
+        let refinement = if r.refined {
+            cfg.refine.procedure.name()
+        } else {
+            "off"
+        };
         csv.write_record([
             r.variant.clone(),
             r.weights.into(),

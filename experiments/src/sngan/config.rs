@@ -297,7 +297,10 @@ mod tests {
             assert!((a - b).abs() < 1e-6 * lr, "{ours:?} vs {want:?}");
         }
         let burn_default = torch_adam(0.0, 0.9, 1e-5, lr, &cs);
-        assert!((ours[0] - burn_default[0]).abs() > 0.5 * lr, "ε has no effect");
+        assert!(
+            (ours[0] - burn_default[0]).abs() > 0.5 * lr,
+            "ε has no effect"
+        );
         let other = GanTrain {
             beta1: 0.5,
             beta2: 0.99,

@@ -32,16 +32,16 @@ use models::sngan::{Discriminator, Generator, Resolution, ema_update};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_distr::Distribution as _;
-use sw_loss::{LossConfig, Measure, BatchReduction};
+use sw_loss::{BatchReduction, LossConfig, Measure};
 
 use super::config::{DatasetName, GanData, SnganConfig, checked};
 use super::eval::PeriodicEval;
+use crate::checkpoint::Role;
 use crate::cli::Cli;
 use crate::config::Loaded;
+use crate::numerics;
 use crate::plots::{self, Series};
 use crate::progress::Progress;
-use crate::checkpoint::Role;
-use crate::numerics;
 use crate::record;
 use crate::run_dir::RunDir;
 
@@ -263,7 +263,12 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
             images.len()
         );
     }
-    let run = RunDir::open_or_create(resume, cli.from_checkpoint.as_deref(), cli.out.as_deref(), loaded)?;
+    let run = RunDir::open_or_create(
+        resume,
+        cli.from_checkpoint.as_deref(),
+        cli.out.as_deref(),
+        loaded,
+    )?;
     println!("run folder: {}", run.path().display());
     let g = g_cfg.init(&device);
     let adam = t.adam();
@@ -287,12 +292,17 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
         );
         s.g = record::load(&g, "the generator", || s.g.clone().try_load_file(&g))?;
         s.d = record::load(&d, "the discriminator", || s.d.clone().try_load_file(&d))?;
-        s.ema = record::load(&ema, "the EMA generator", || s.ema.clone().try_load_file(&ema))?;
+        s.ema = record::load(&ema, "the EMA generator", || {
+            s.ema.clone().try_load_file(&ema)
+        })?;
         let opt = &mut s.opt_g;
-        s.opt_g = record::load(&opt_g, "the generator's optimizer", || opt.clone().load(&opt_g))?;
+        s.opt_g = record::load(&opt_g, "the generator's optimizer", || {
+            opt.clone().load(&opt_g)
+        })?;
         let opt = &mut s.opt_d;
-        s.opt_d =
-            record::load(&opt_d, "the discriminator's optimizer", || opt.clone().load(&opt_d))?;
+        s.opt_d = record::load(&opt_d, "the discriminator's optimizer", || {
+            opt.clone().load(&opt_d)
+        })?;
         first = step + 1;
         seconds = secs;
         // Scores written after this checkpoint are recomputed (identically) by the resumed run.

@@ -17,9 +17,10 @@ pub fn repo() -> PathBuf {
 pub fn device_args(args: &[&str]) -> Vec<String> {
     match std::env::var("SWBURN_TEST_DEVICE") {
         // Subcommands (`sample`, `eval-gan`, `list`, …) take no --device.
-        Ok(d) if !d.is_empty()
-            && !args.contains(&"--device")
-            && args.first().is_none_or(|a| a.starts_with("--")) =>
+        Ok(d)
+            if !d.is_empty()
+                && !args.contains(&"--device")
+                && args.first().is_none_or(|a| a.starts_with("--")) =>
         {
             vec!["--device".into(), d]
         }

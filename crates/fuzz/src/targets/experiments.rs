@@ -115,7 +115,10 @@ fn legacy_run(scratch: &Path) -> std::io::Result<()> {
 
 /// The run of `path` (…/run/checkpoints/step-1/<file>).
 fn run_of(path: &Path) -> PathBuf {
-    path.ancestors().nth(3).expect("run/checkpoints/step-1/file").to_path_buf()
+    path.ancestors()
+        .nth(3)
+        .expect("run/checkpoints/step-1/file")
+        .to_path_buf()
 }
 
 fn load_generator(path: &Path) -> Result<(), String> {
@@ -145,7 +148,12 @@ fn checksummed_run(scratch: &Path) -> std::io::Result<()> {
         1,
         0.0,
         experiments::checkpoint::Role::Latest,
-        |dir| Ok(std::fs::write(dir.join("ema_generator.bpk"), b"model bytes")?),
+        |dir| {
+            Ok(std::fs::write(
+                dir.join("ema_generator.bpk"),
+                b"model bytes",
+            )?)
+        },
     )
     .map_err(|e| std::io::Error::other(format!("{e:#}")))
 }

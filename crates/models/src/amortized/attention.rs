@@ -112,7 +112,13 @@ mod tests {
         let model = AttentionAmortizer::new(AttentionKind::Linformer, 64, m, k, &device);
         for proj in [&model.project_keys, &model.project_values] {
             let proj = proj.as_ref().expect("Linformer has E and F");
-            let w: Vec<f64> = proj.weight.val().into_data().convert::<f64>().try_to_vec().unwrap();
+            let w: Vec<f64> = proj
+                .weight
+                .val()
+                .into_data()
+                .convert::<f64>()
+                .try_to_vec()
+                .unwrap();
             let var = w.iter().map(|x| x * x).sum::<f64>() / w.len() as f64;
             let want = 2.0 / (m + k) as f64; // xavier_normal_: std² = 2/(fan_in + fan_out)
             assert!((var - want).abs() < 0.03 * want, "{var} vs {want}");

@@ -205,7 +205,7 @@ mod tests {
     #[test]
     fn one_ascent_step_raises_the_projected_distance() {
         use burn::optim::{AdamConfig, GradientsParams};
-        use sw_loss::{Directions, Measure, BatchReduction, sw_pp_with_directions};
+        use sw_loss::{BatchReduction, Directions, Measure, sw_pp_with_directions};
         let device = Device::default().autodiff();
         device.seed(3);
         let (x, y) = clouds(&device, 8, 64);

@@ -18,8 +18,8 @@ use burn::tensor::TensorData;
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use crate::flex_util::{Real, by_float_dtype, contiguous};
 use super::GemmConvOps;
+use crate::flex_util::{Real, by_float_dtype, contiguous};
 
 /// The sizes of one convolution.
 #[derive(Debug, Clone, Copy)]
@@ -242,7 +242,16 @@ fn forward<E: Real>(x: &[E], weight: &[E], bias: &[E], g: Geometry) -> Vec<E> {
                 im2col(xn, &g, cols);
                 &cols[..]
             };
-            matmul(g.o, ohw, ckk, (yn, ohw, 1), true, (weight, ckk, 1), (rhs, ohw, 1), par);
+            matmul(
+                g.o,
+                ohw,
+                ckk,
+                (yn, ohw, 1),
+                true,
+                (weight, ckk, 1),
+                (rhs, ohw, 1),
+                par,
+            );
         },
     );
     y
@@ -315,16 +324,43 @@ fn backward<E: Real>(
                         im2col(xn, &g, &mut cols);
                         &cols
                     };
-                    matmul(g.o, ckk, ohw, (&mut dw, 1, g.o), true, (gn, ohw, 1), (cols_n, 1, ohw), par);
+                    matmul(
+                        g.o,
+                        ckk,
+                        ohw,
+                        (&mut dw, 1, g.o),
+                        true,
+                        (gn, ohw, 1),
+                        (cols_n, 1, ohw),
+                        par,
+                    );
                 }
                 if let Some(dxc) = dx_chunk.as_deref_mut() {
                     let dxn = &mut dxc[(n - first) * image..(n - first + 1) * image];
                     if pointwise {
                         // ∂x[n] = Wᵀ · G[n] : [C, O] × [O, HW]
-                        matmul(g.c, ohw, g.o, (dxn, ohw, 1), false, (weight, 1, ckk), (gn, ohw, 1), par);
+                        matmul(
+                            g.c,
+                            ohw,
+                            g.o,
+                            (dxn, ohw, 1),
+                            false,
+                            (weight, 1, ckk),
+                            (gn, ohw, 1),
+                            par,
+                        );
                     } else {
                         // dcols = Wᵀ · G[n] : [Ckk, O] × [O, OhOw], then the scatter-add
-                        matmul(ckk, ohw, g.o, (&mut cols, ohw, 1), false, (weight, 1, ckk), (gn, ohw, 1), par);
+                        matmul(
+                            ckk,
+                            ohw,
+                            g.o,
+                            (&mut cols, ohw, 1),
+                            false,
+                            (weight, 1, ckk),
+                            (gn, ohw, 1),
+                            par,
+                        );
                         col2im(&cols, &g, dxn);
                     }
                 }
@@ -346,7 +382,6 @@ fn backward<E: Real>(
     });
     (want_x.then_some(dx), dw, db)
 }
-
 
 fn tensor<E: Real>(values: Vec<E>, shape: Vec<usize>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
@@ -475,9 +510,14 @@ mod tests {
                                 for v in 0..g.k {
                                     let ih = (g.s * i + u) as isize - g.p as isize;
                                     let iw = (g.s * j + v) as isize - g.p as isize;
-                                    if ih >= 0 && iw >= 0 && (ih as usize) < g.h && (iw as usize) < g.w {
+                                    if ih >= 0
+                                        && iw >= 0
+                                        && (ih as usize) < g.h
+                                        && (iw as usize) < g.w
+                                    {
                                         s += w[((o * g.c + c) * g.k + u) * g.k + v]
-                                            * x[((n * g.c + c) * g.h + ih as usize) * g.w + iw as usize];
+                                            * x[((n * g.c + c) * g.h + ih as usize) * g.w
+                                                + iw as usize];
                                     }
                                 }
                             }
@@ -490,7 +530,16 @@ mod tests {
         y
     }
 
-    fn geometry(b: usize, c: usize, h: usize, w: usize, o: usize, k: usize, s: usize, p: usize) -> Geometry {
+    fn geometry(
+        b: usize,
+        c: usize,
+        h: usize,
+        w: usize,
+        o: usize,
+        k: usize,
+        s: usize,
+        p: usize,
+    ) -> Geometry {
         Geometry {
             b,
             c,
@@ -506,18 +555,35 @@ mod tests {
     }
 
     fn values(n: usize, seed: usize) -> Vec<f64> {
-        (0..n).map(|i| (((i * 7919 + seed * 104_729) % 1013) as f64 / 506.5) - 1.0).collect()
+        (0..n)
+            .map(|i| (((i * 7919 + seed * 104_729) % 1013) as f64 / 506.5) - 1.0)
+            .collect()
     }
 
     #[test]
     fn forward_equals_the_direct_sum_for_strides_paddings_and_non_square_images() {
-        for (k, s, p) in [(3, 1, 1), (1, 1, 0), (4, 2, 1), (3, 2, 1), (3, 1, 0), (1, 2, 0), (5, 1, 3)] {
+        for (k, s, p) in [
+            (3, 1, 1),
+            (1, 1, 0),
+            (4, 2, 1),
+            (3, 2, 1),
+            (3, 1, 0),
+            (1, 2, 0),
+            (5, 1, 3),
+        ] {
             let g = geometry(3, 2, 7, 6, 4, k, s, p);
-            let (x, w, b) = (values(g.b * g.image(), 1), values(g.o * g.ckk(), 2), values(g.o, 3));
+            let (x, w, b) = (
+                values(g.b * g.image(), 1),
+                values(g.o * g.ckk(), 2),
+                values(g.o, 3),
+            );
             let fast = forward::<f64>(&x, &w, &b, g);
             let slow = direct(&x, &w, &b, &g);
             for (i, (a, e)) in fast.iter().zip(&slow).enumerate() {
-                assert!((a - e).abs() < 1e-12, "k {k} s {s} p {p}, entry {i}: {a} vs {e}");
+                assert!(
+                    (a - e).abs() < 1e-12,
+                    "k {k} s {s} p {p}, entry {i}: {a} vs {e}"
+                );
             }
         }
     }

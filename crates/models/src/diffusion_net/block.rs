@@ -38,7 +38,10 @@ impl DiffusionNetBlockConfig {
         DiffusionNetBlock {
             diffusion: LearnedTimeDiffusionConfig::new(self.channels).init(device),
             gradient_features: SpatialGradientFeaturesConfig::new(self.channels).init(device),
-            mlp: sizes.windows(2).map(|w| LinearConfig::new(w[0], w[1]).init(device)).collect(),
+            mlp: sizes
+                .windows(2)
+                .map(|w| LinearConfig::new(w[0], w[1]).init(device))
+                .collect(),
             dropout: DropoutConfig::new(if self.dropout { 0.5 } else { 0.0 }).init(),
         }
     }

@@ -52,7 +52,9 @@ impl LearnedTimeDiffusion {
     /// Projects the stored times onto `t ≥ 1e-8` (call after an optimiser step).
     pub fn clamp_times(self) -> Self {
         Self {
-            time: self.time.map(|t| t.clamp_min(MIN_DIFFUSION_TIME).detach().require_grad()),
+            time: self
+                .time
+                .map(|t| t.clamp_min(MIN_DIFFUSION_TIME).detach().require_grad()),
         }
     }
 
@@ -89,7 +91,10 @@ mod tests {
         let ops = MeshOperators::new(&spectral, v, &device);
         let times = [0.02f32, 0.3];
         let layer = LearnedTimeDiffusion {
-            time: Param::from_tensor(Tensor::from_data(TensorData::new(times.to_vec(), [2]), &device)),
+            time: Param::from_tensor(Tensor::from_data(
+                TensorData::new(times.to_vec(), [2]),
+                &device,
+            )),
         };
         let f: Vec<f32> = (0..v)
             .flat_map(|i| {
@@ -98,7 +103,10 @@ mod tests {
             })
             .collect();
         let out = layer
-            .forward(Tensor::from_data(TensorData::new(f.clone(), [v, 2]), &device), &ops)
+            .forward(
+                Tensor::from_data(TensorData::new(f.clone(), [v, 2]), &device),
+                &ops,
+            )
             .into_data()
             .try_to_vec::<f32>()
             .unwrap();
@@ -111,18 +119,30 @@ mod tests {
             let want = heat * fc;
             for i in 0..v {
                 let got = out[2 * i + c] as f64;
-                assert!((got - want[i]).abs() < 2e-4, "channel {c} vertex {i}: {got} vs {}", want[i]);
+                assert!(
+                    (got - want[i]).abs() < 2e-4,
+                    "channel {c} vertex {i}: {got} vs {}",
+                    want[i]
+                );
             }
         }
         // one eigenvector decays by exactly exp(−λ t)
         let k = 5;
-        let phi: Vec<f32> = (0..v).map(|i| spectral.basis.evecs[i * v + k] as f32).collect();
+        let phi: Vec<f32> = (0..v)
+            .map(|i| spectral.basis.evecs[i * v + k] as f32)
+            .collect();
         let lam = spectral.basis.evals[k];
         let one = LearnedTimeDiffusion {
-            time: Param::from_tensor(Tensor::from_data(TensorData::new(vec![0.1f32], [1]), &device)),
+            time: Param::from_tensor(Tensor::from_data(
+                TensorData::new(vec![0.1f32], [1]),
+                &device,
+            )),
         };
         let out = one
-            .forward(Tensor::from_data(TensorData::new(phi.clone(), [v, 1]), &device), &ops)
+            .forward(
+                Tensor::from_data(TensorData::new(phi.clone(), [v, 1]), &device),
+                &ops,
+            )
             .into_data()
             .try_to_vec::<f32>()
             .unwrap();
@@ -137,12 +157,23 @@ mod tests {
     fn negative_times_are_clamped_with_identity_gradient() {
         let device = Device::flex().autodiff();
         let layer = LearnedTimeDiffusion {
-            time: Param::from_tensor(Tensor::from_data(TensorData::new(vec![-0.5f32], [1]), &device)),
+            time: Param::from_tensor(Tensor::from_data(
+                TensorData::new(vec![-0.5f32], [1]),
+                &device,
+            )),
         };
         let t = layer.times();
-        assert!((t.to_data().try_to_vec::<f32>().unwrap()[0] as f64 - MIN_DIFFUSION_TIME).abs() < 1e-12);
+        assert!(
+            (t.to_data().try_to_vec::<f32>().unwrap()[0] as f64 - MIN_DIFFUSION_TIME).abs() < 1e-12
+        );
         let grads = (t * 3.0).sum().backward();
-        let g = layer.time.grad(&grads).unwrap().to_data().try_to_vec::<f32>().unwrap();
+        let g = layer
+            .time
+            .grad(&grads)
+            .unwrap()
+            .to_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         assert_eq!(g, vec![3.0]);
         let clamped = layer.clamp_times();
         assert!(clamped.time.val().to_data().try_to_vec::<f32>().unwrap()[0] > 0.0);

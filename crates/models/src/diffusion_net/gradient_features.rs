@@ -25,8 +25,15 @@ pub struct SpatialGradientFeaturesConfig {
 impl SpatialGradientFeaturesConfig {
     /// Two bias-free `C × C` layers with PyTorch's default initialisation.
     pub fn init(&self, device: &Device) -> SpatialGradientFeatures {
-        let lin = || LinearConfig::new(self.channels, self.channels).with_bias(false).init(device);
-        SpatialGradientFeatures { a_re: lin(), a_im: lin() }
+        let lin = || {
+            LinearConfig::new(self.channels, self.channels)
+                .with_bias(false)
+                .init(device)
+        };
+        SpatialGradientFeatures {
+            a_re: lin(),
+            a_im: lin(),
+        }
     }
 }
 

@@ -70,7 +70,11 @@ pub struct DiffusionNet {
 impl DiffusionNet {
     /// Projects every block's diffusion times onto `t ≥ 1e-8` (after an optimiser step).
     pub fn clamp_times(mut self) -> Self {
-        self.blocks = self.blocks.into_iter().map(DiffusionNetBlock::clamp_times).collect();
+        self.blocks = self
+            .blocks
+            .into_iter()
+            .map(DiffusionNetBlock::clamp_times)
+            .collect();
         self
     }
 
@@ -78,7 +82,11 @@ impl DiffusionNet {
     /// `x` `[V, in]` (e.g. WKS) → `[V, out]`; `ops` of the same mesh (any K ≥ 1; the first
     /// `k_eig` eigenpairs are used).
     pub fn forward(&self, x: Tensor<2>, ops: &MeshOperators) -> Tensor<2> {
-        assert_eq!(x.dims()[0], ops.num_vertices(), "features and operators disagree on V");
+        assert_eq!(
+            x.dims()[0],
+            ops.num_vertices(),
+            "features and operators disagree on V"
+        );
         let ops = ops.truncate(self.k_eig);
         let mut h = self.first.forward(x); // [V, hidden]
         for block in &self.blocks {
@@ -105,7 +113,10 @@ mod tests {
             TensorData::new(wks.iter().map(|&w| w as f32).collect::<Vec<_>>(), [v, 128]),
             device,
         );
-        net.forward(x, &ops).into_data().try_to_vec::<f32>().unwrap()
+        net.forward(x, &ops)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap()
     }
 
     /// Relabelling the vertices relabels the output rows and changes nothing else.
@@ -138,7 +149,9 @@ mod tests {
             inverse[old] = new as u32;
         }
         let permuted = Mesh::new(
-            perm.iter().flat_map(|&o| mesh.vertices[3 * o..3 * o + 3].to_vec()).collect(),
+            perm.iter()
+                .flat_map(|&o| mesh.vertices[3 * o..3 * o + 3].to_vec())
+                .collect(),
             mesh.faces.iter().map(|&f| inverse[f as usize]).collect(),
         )
         .unwrap();
@@ -148,7 +161,10 @@ mod tests {
         for (new, &old) in perm.iter().enumerate() {
             for c in 0..8 {
                 let (x, y) = (a[old * 8 + c], b[new * 8 + c]);
-                assert!((x - y).abs() < 1e-3 * scale, "vertex {old}→{new} channel {c}: {x} vs {y}");
+                assert!(
+                    (x - y).abs() < 1e-3 * scale,
+                    "vertex {old}→{new} channel {c}: {x} vs {y}"
+                );
             }
         }
     }

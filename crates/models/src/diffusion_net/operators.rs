@@ -38,14 +38,23 @@ impl MeshOperators {
         let basis = ops.basis.truncate(k);
         let (v, k) = (basis.num_vertices, basis.k());
         let w = ops.gradient.width;
-        let t2 = |data: Vec<f32>, shape: [usize; 2]| Tensor::<2>::from_data(TensorData::new(data, shape), device);
+        let t2 = |data: Vec<f32>, shape: [usize; 2]| {
+            Tensor::<2>::from_data(TensorData::new(data, shape), device)
+        };
         Self {
             mass: Tensor::from_data(TensorData::new(f32s(&ops.mass), [v]), device),
             evals: Tensor::from_data(TensorData::new(f32s(&basis.evals), [k]), device),
             evecs: t2(f32s(&basis.evecs), [v, k]),
             evecs_trans: t2(f32s(&basis.pseudo_inverse(&ops.mass)), [k, v]),
             grad_indices: Tensor::from_data(
-                TensorData::new(ops.gradient.indices.iter().map(|&i| i as i64).collect::<Vec<_>>(), [v * w]),
+                TensorData::new(
+                    ops.gradient
+                        .indices
+                        .iter()
+                        .map(|&i| i as i64)
+                        .collect::<Vec<_>>(),
+                    [v * w],
+                ),
                 device,
             ),
             grad_x: t2(f32s(&ops.gradient.x), [v, w]),

@@ -25,7 +25,9 @@ use thiserror::Error;
 
 /// A shape error of [`approx_match`].
 #[derive(Debug, Error, PartialEq)]
-#[error("approx_match: expected two row-major [n, 3] clouds of equal size n ≥ 1, got {a} and {b} values")]
+#[error(
+    "approx_match: expected two row-major [n, 3] clouds of equal size n ≥ 1, got {a} and {b} values"
+)]
 pub struct ApproxMatchShape {
     /// Length of the first slice.
     pub a: usize,

@@ -89,7 +89,9 @@ impl LinearSvc {
         for &positive in &positives {
             let y = DVector::from_iterator(
                 n,
-                labels.iter().map(|&l| if l == positive { 1.0 } else { -1.0 }),
+                labels
+                    .iter()
+                    .map(|&l| if l == positive { 1.0 } else { -1.0 }),
             );
             let w = newton(&xt, &y, c);
             coef.push(w.as_slice()[..dim].to_vec());
@@ -152,7 +154,11 @@ impl LinearSvc {
 /// f(w) = ½‖w‖² + C Σ_i max(0, 1 − y_i wᵀx_i)².
 fn objective(xt: &DMatrix<f64>, y: &DVector<f64>, w: &DVector<f64>, c: f64) -> f64 {
     let margins = (xt * w).component_mul(y);
-    0.5 * w.norm_squared() + c * margins.iter().map(|m| (1.0 - m).max(0.0).powi(2)).sum::<f64>()
+    0.5 * w.norm_squared()
+        + c * margins
+            .iter()
+            .map(|m| (1.0 - m).max(0.0).powi(2))
+            .sum::<f64>()
 }
 
 /// Newton's method with the generalised Hessian and backtracking (see the module doc).

@@ -31,7 +31,8 @@ struct Scale<'a> {
 impl ModuleVisitor for Scale<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         if let Some(g) = self.grads.remove::<D>(param.id) {
-            self.grads.register::<D>(param.id, g.mul_scalar(self.factor));
+            self.grads
+                .register::<D>(param.id, g.mul_scalar(self.factor));
         }
     }
 }
@@ -62,15 +63,45 @@ mod tests {
         let x = Tensor::<2>::random([5, 3], Distribution::Normal(0.0, 1.0), &device);
         let loss = layer.forward(x).sum().mul_scalar(10.0);
         let mut grads = GradientsParams::from_grads(loss.backward(), &layer);
-        let w0: Vec<f32> = grads.get::<2>(layer.weight.id).unwrap().into_data().try_to_vec().unwrap();
-        let b0: Vec<f32> = grads.get::<1>(layer.bias.as_ref().unwrap().id).unwrap().into_data().try_to_vec().unwrap();
-        let before = w0.iter().chain(&b0).map(|g| (*g as f64).powi(2)).sum::<f64>().sqrt();
+        let w0: Vec<f32> = grads
+            .get::<2>(layer.weight.id)
+            .unwrap()
+            .into_data()
+            .try_to_vec()
+            .unwrap();
+        let b0: Vec<f32> = grads
+            .get::<1>(layer.bias.as_ref().unwrap().id)
+            .unwrap()
+            .into_data()
+            .try_to_vec()
+            .unwrap();
+        let before = w0
+            .iter()
+            .chain(&b0)
+            .map(|g| (*g as f64).powi(2))
+            .sum::<f64>()
+            .sqrt();
         assert!(before > 1.0, "the test needs a norm above the threshold");
         let reported = clip_grad_norm(&layer, &mut grads, 1.0);
         assert!((reported - before).abs() < 1e-3 * before);
-        let w1: Vec<f32> = grads.get::<2>(layer.weight.id).unwrap().into_data().try_to_vec().unwrap();
-        let b1: Vec<f32> = grads.get::<1>(layer.bias.as_ref().unwrap().id).unwrap().into_data().try_to_vec().unwrap();
-        let after = w1.iter().chain(&b1).map(|g| (*g as f64).powi(2)).sum::<f64>().sqrt();
+        let w1: Vec<f32> = grads
+            .get::<2>(layer.weight.id)
+            .unwrap()
+            .into_data()
+            .try_to_vec()
+            .unwrap();
+        let b1: Vec<f32> = grads
+            .get::<1>(layer.bias.as_ref().unwrap().id)
+            .unwrap()
+            .into_data()
+            .try_to_vec()
+            .unwrap();
+        let after = w1
+            .iter()
+            .chain(&b1)
+            .map(|g| (*g as f64).powi(2))
+            .sum::<f64>()
+            .sqrt();
         assert!((after - 1.0).abs() < 1e-4, "{after}");
         // every tensor scaled by the same factor (per-tensor clipping would differ)
         let ratio = w1[0] as f64 / w0[0] as f64;

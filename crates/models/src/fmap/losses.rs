@@ -74,7 +74,10 @@ pub fn surfmnet_loss(
 
 fn row(values: &[f64], device: &Device) -> Tensor<2> {
     Tensor::from_data(
-        TensorData::new(values.iter().map(|&v| v as f32).collect::<Vec<_>>(), [1, values.len()]),
+        TensorData::new(
+            values.iter().map(|&v| v as f32).collect::<Vec<_>>(),
+            [1, values.len()],
+        ),
         device,
     )
 }
@@ -101,13 +104,29 @@ mod tests {
             laplacian: 1.0,
         };
         // equal eigenvalues: a rotation commutes with Λ = diag(1, 1)
-        let z = value(surfmnet_loss(r.clone(), r.clone().transpose(), &[1.0, 1.0], &[1.0, 1.0], all));
+        let z = value(surfmnet_loss(
+            r.clone(),
+            r.clone().transpose(),
+            &[1.0, 1.0],
+            &[1.0, 1.0],
+            all,
+        ));
         assert!(z.abs() < 1e-10);
         // C12 = diag(2, 1), C21 = I: bij = 2·(2−1)² = 2; orth = (4−1)² + 0 = 9
         let c12 = t(&[2.0, 0.0, 0.0, 1.0], 2);
         let c21 = t(&[1.0, 0.0, 0.0, 1.0], 2);
         let w = SurfmnetWeights::default();
-        assert!((value(surfmnet_loss(c12.clone(), c21.clone(), &[0.0, 1.0], &[0.0, 1.0], w)) - 11.0).abs() < 1e-5);
+        assert!(
+            (value(surfmnet_loss(
+                c12.clone(),
+                c21.clone(),
+                &[0.0, 1.0],
+                &[0.0, 1.0],
+                w
+            )) - 11.0)
+                .abs()
+                < 1e-5
+        );
         // Laplacian term: C12 = [[0,1],[1,0]] swaps λ = (0, 1) and (0, 1):
         // (C Λ₁ − Λ₂ C) = [[0,1],[−1,0]] → 2, twice (C21 the same) → 4
         let swap = t(&[0.0, 1.0, 1.0, 0.0], 2);
@@ -116,6 +135,16 @@ mod tests {
             orthogonality: 0.0,
             laplacian: 1.0,
         };
-        assert!((value(surfmnet_loss(swap.clone(), swap, &[0.0, 1.0], &[0.0, 1.0], lap_only)) - 4.0).abs() < 1e-6);
+        assert!(
+            (value(surfmnet_loss(
+                swap.clone(),
+                swap,
+                &[0.0, 1.0],
+                &[0.0, 1.0],
+                lap_only
+            )) - 4.0)
+                .abs()
+                < 1e-6
+        );
     }
 }

@@ -53,9 +53,15 @@ mod tests {
         let (corr_x, corr_y) = ([0, 1, 2], [2, 0, 1]);
         // a perfect map sends y-vertex corr_y[k] to corr_x[k]
         let perfect = [1, 2, 0];
-        assert_eq!(geodesic_errors(&dist, 3, &corr_x, &corr_y, &perfect).unwrap(), vec![0.0; 3]);
+        assert_eq!(
+            geodesic_errors(&dist, 3, &corr_x, &corr_y, &perfect).unwrap(),
+            vec![0.0; 3]
+        );
         let constant = [0, 0, 0];
-        assert_eq!(geodesic_errors(&dist, 3, &corr_x, &corr_y, &constant).unwrap(), vec![0.0, 1.0, 3.0]);
+        assert_eq!(
+            geodesic_errors(&dist, 3, &corr_x, &corr_y, &constant).unwrap(),
+            vec![0.0, 1.0, 3.0]
+        );
         assert!(geodesic_errors(&dist, 3, &corr_x, &[5, 0, 1], &constant).is_none());
     }
 

@@ -17,9 +17,13 @@ mod sw_feature;
 pub use clip::clip_grad_norm;
 pub use losses::{SurfmnetWeights, squared_frobenius, surfmnet_loss};
 pub use metrics::{geodesic_errors, pck_curve};
-pub use objective::{ObjectiveConfig, PairLosses, PairShape, PlanKind, pair_objective, predict_pointmap};
+pub use objective::{
+    ObjectiveConfig, PairLosses, PairShape, PlanKind, pair_objective, predict_pointmap,
+};
 pub use permutation::{estimated_fmap, fmap_to_pointmap, l2_normalize_rows, soft_permutation};
 pub use resolvent::resolvent_mask;
-pub use sinkhorn::{SINKHORN_ITERATIONS, SINKHORN_SIGMA, feature_distances, sinkhorn_log, sinkhorn_reference};
+pub use sinkhorn::{
+    SINKHORN_ITERATIONS, SINKHORN_SIGMA, feature_distances, sinkhorn_log, sinkhorn_reference,
+};
 pub use solver::{FMAP_GAMMA, FMAP_LAMBDA, regularized_fmap, regularized_fmap_reference};
 pub use sw_feature::{SW_FEATURE_PROJECTIONS, SW_FEATURE_WEIGHT, sw_feature_loss};

@@ -113,18 +113,31 @@ pub fn pair_objective(
     };
     let c_xy = fmap(&feat_x, &feat_y, x, y);
     let c_yx = fmap(&feat_y, &feat_x, y, x);
-    let fmap_loss = surfmnet_loss(c_xy.clone(), c_yx.clone(), &x.evals, &y.evals, config.surfmnet);
+    let fmap_loss = surfmnet_loss(
+        c_xy.clone(),
+        c_yx.clone(),
+        &x.evals,
+        &y.evals,
+        config.surfmnet,
+    );
     let (p_xy, p_yx) = match config.plan {
         PlanKind::SoftPermutation { tau } => (
             soft_permutation(feat_x.clone(), feat_y.clone(), tau),
             soft_permutation(feat_y.clone(), feat_x.clone(), tau),
         ),
-        PlanKind::Sinkhorn { sigma, iterations } => {
-            sinkhorn_log(feature_distances(feat_x.clone(), feat_y.clone()), sigma, iterations)
-        }
+        PlanKind::Sinkhorn { sigma, iterations } => sinkhorn_log(
+            feature_distances(feat_x.clone(), feat_y.clone()),
+            sigma,
+            iterations,
+        ),
     };
-    let align = (squared_frobenius(c_xy, estimated_fmap(p_yx.clone(), ox.evecs.clone(), oy.evecs_trans.clone()))
-        + squared_frobenius(c_yx, estimated_fmap(p_xy.clone(), oy.evecs.clone(), ox.evecs_trans.clone())))
+    let align = (squared_frobenius(
+        c_xy,
+        estimated_fmap(p_yx.clone(), ox.evecs.clone(), oy.evecs_trans.clone()),
+    ) + squared_frobenius(
+        c_yx,
+        estimated_fmap(p_xy.clone(), oy.evecs.clone(), ox.evecs_trans.clone()),
+    ))
     .mul_scalar(config.align_weight);
     let sw = if config.sw_weight > 0.0 {
         Some(if config.sw_bidirectional {
@@ -137,7 +150,14 @@ pub fn pair_objective(
                 config.sw_weight,
             )?
         } else {
-            sw_feature_loss(feat_x, feat_y, p_xy, None, config.sw_projections, config.sw_weight)?
+            sw_feature_loss(
+                feat_x,
+                feat_y,
+                p_xy,
+                None,
+                config.sw_projections,
+                config.sw_weight,
+            )?
         })
     } else {
         None
@@ -150,7 +170,12 @@ pub fn pair_objective(
 }
 
 /// The official isometric inference: point map y → x `[Vy]`.
-pub fn predict_pointmap(feat_x: Tensor<2>, feat_y: Tensor<2>, x: &MeshOperators, y: &MeshOperators) -> Vec<usize> {
+pub fn predict_pointmap(
+    feat_x: Tensor<2>,
+    feat_y: Tensor<2>,
+    x: &MeshOperators,
+    y: &MeshOperators,
+) -> Vec<usize> {
     let vy = feat_y.dims()[0];
     let sim = l2_normalize_rows(feat_y).matmul(l2_normalize_rows(feat_x).transpose()); // [Vy, Vx]
     let nn: Tensor<1, Int> = sim.argmax(1).reshape([vy]);

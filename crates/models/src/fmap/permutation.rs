@@ -55,10 +55,15 @@ mod tests {
             TensorData::new(vec![1.0f32, 0.0, 0.0, 1.0, 0.7, 0.7], [3, 2]),
             &device,
         );
-        let p = soft_permutation(f.clone(), f.clone(), 0.07).into_data().try_to_vec::<f32>().unwrap();
+        let p = soft_permutation(f.clone(), f.clone(), 0.07)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         for r in 0..3 {
             assert!((p[3 * r..3 * r + 3].iter().sum::<f32>() - 1.0).abs() < 1e-5);
-            let argmax = (0..3).max_by(|&a, &b| p[3 * r + a].total_cmp(&p[3 * r + b])).unwrap();
+            let argmax = (0..3)
+                .max_by(|&a, &b| p[3 * r + a].total_cmp(&p[3 * r + b]))
+                .unwrap();
             assert_eq!(argmax, r);
         }
         // closed form of entry (0, 2): cos = 1/√2 against cos = 1 and 0

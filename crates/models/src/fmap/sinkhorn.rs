@@ -45,9 +45,18 @@ pub fn sinkhorn_log(d: Tensor<2>, sigma: f64, iterations: usize) -> (Tensor<2>, 
 /// The dense f64 twin of [`sinkhorn_log`] in the scaling form `P = diag(u) K diag(v)`,
 /// `K = exp(−D/(2σ²))`: each row normalisation is `u ← 1 / (K v)`, each column
 /// normalisation `v ← 1 / (Kᵀ u)`. `d` is `[n, m]` row-major.
-pub fn sinkhorn_reference(d: &[f64], n: usize, m: usize, sigma: f64, iterations: usize) -> (Vec<f64>, Vec<f64>) {
+pub fn sinkhorn_reference(
+    d: &[f64],
+    n: usize,
+    m: usize,
+    sigma: f64,
+    iterations: usize,
+) -> (Vec<f64>, Vec<f64>) {
     let mean = d.iter().sum::<f64>() / (n * m) as f64;
-    let kernel: Vec<f64> = d.iter().map(|x| (-(x / mean) / (2.0 * sigma * sigma)).exp()).collect();
+    let kernel: Vec<f64> = d
+        .iter()
+        .map(|x| (-(x / mean) / (2.0 * sigma * sigma)).exp())
+        .collect();
     let mut u = vec![1.0; n];
     let mut v = vec![1.0; m];
     let rows = |v: &[f64], u: &mut [f64]| {
@@ -65,7 +74,9 @@ pub fn sinkhorn_reference(d: &[f64], n: usize, m: usize, sigma: f64, iterations:
         cols(&u, &mut v);
     }
     rows(&v, &mut u);
-    let p_xy: Vec<f64> = (0..n * m).map(|k| u[k / m] * kernel[k] * v[k % m]).collect();
+    let p_xy: Vec<f64> = (0..n * m)
+        .map(|k| u[k / m] * kernel[k] * v[k % m])
+        .collect();
     cols(&u, &mut v);
     let mut p_yx = vec![0.0; m * n];
     for i in 0..n {
@@ -85,20 +96,33 @@ mod tests {
         let mut s = seed;
         (0..n * d)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5
             })
             .collect()
     }
 
-    fn plan(x: &[f32], y: &[f32], n: usize, d: usize, sigma: f64, it: usize) -> (Vec<f32>, Vec<f32>, Vec<f64>) {
+    fn plan(
+        x: &[f32],
+        y: &[f32],
+        n: usize,
+        d: usize,
+        sigma: f64,
+        it: usize,
+    ) -> (Vec<f32>, Vec<f32>, Vec<f64>) {
         let device = Device::flex();
         let fx = Tensor::<2>::from_data(TensorData::new(x.to_vec(), [n, d]), &device);
         let fy = Tensor::<2>::from_data(TensorData::new(y.to_vec(), [n, d]), &device);
         let dist = feature_distances(fx, fy);
         let dd = dist.to_data().convert::<f64>().try_to_vec::<f64>().unwrap();
         let (pxy, pyx) = sinkhorn_log(dist, sigma, it);
-        (pxy.into_data().try_to_vec().unwrap(), pyx.into_data().try_to_vec().unwrap(), dd)
+        (
+            pxy.into_data().try_to_vec().unwrap(),
+            pyx.into_data().try_to_vec().unwrap(),
+            dd,
+        )
     }
 
     #[test]
@@ -115,8 +139,18 @@ mod tests {
         }
         let (rxy, ryx) = sinkhorn_reference(&dist, n, n, SINKHORN_SIGMA, SINKHORN_ITERATIONS);
         for k in 0..n * n {
-            assert!((pxy[k] as f64 - rxy[k]).abs() < 1e-4, "P_xy[{k}] {} vs {}", pxy[k], rxy[k]);
-            assert!((pyx[k] as f64 - ryx[k]).abs() < 1e-4, "P_yx[{k}] {} vs {}", pyx[k], ryx[k]);
+            assert!(
+                (pxy[k] as f64 - rxy[k]).abs() < 1e-4,
+                "P_xy[{k}] {} vs {}",
+                pxy[k],
+                rxy[k]
+            );
+            assert!(
+                (pyx[k] as f64 - ryx[k]).abs() < 1e-4,
+                "P_yx[{k}] {} vs {}",
+                pyx[k],
+                ryx[k]
+            );
         }
         for r in 0..n {
             assert!((pxy[r * n..(r + 1) * n].iter().sum::<f32>() - 1.0).abs() < 1e-4);
@@ -133,11 +167,19 @@ mod tests {
         let (pxy, _, dist) = plan(&x, &y, n, d, 0.03, 400);
         let (rows, cols) = lsap::solve(n, n, &dist, false).unwrap();
         for (&i, &j) in rows.iter().zip(&cols) {
-            assert!(pxy[i * n + j] > 0.95, "row {i}: P[{i},{j}] = {}", pxy[i * n + j]);
+            assert!(
+                pxy[i * n + j] > 0.95,
+                "row {i}: P[{i},{j}] = {}",
+                pxy[i * n + j]
+            );
         }
         // and the official σ = 0.1 with 10 iterations is still soft: not yet the assignment
         let (soft, _, _) = plan(&x, &y, n, d, SINKHORN_SIGMA, SINKHORN_ITERATIONS);
-        let min_diag = rows.iter().zip(&cols).map(|(&i, &j)| soft[i * n + j]).fold(1f32, f32::min);
+        let min_diag = rows
+            .iter()
+            .zip(&cols)
+            .map(|(&i, &j)| soft[i * n + j])
+            .fold(1f32, f32::min);
         assert!(min_diag < 0.95);
     }
 }

@@ -82,9 +82,16 @@ mod tests {
         let w2 = ((1.0f64 + 0.25 + 1.0 + 9.0) / 4.0).sqrt();
         assert!((loss - 100.0 * w2).abs() < 1e-3, "{loss} vs {}", 100.0 * w2);
         // bidirectional with the identity plans doubles it
-        let both = sw_feature_loss(t(&x), t(&y), Tensor::eye(4, &device), Some(Tensor::eye(4, &device)), 7, 100.0)
-            .unwrap()
-            .into_scalar::<f32>() as f64;
+        let both = sw_feature_loss(
+            t(&x),
+            t(&y),
+            Tensor::eye(4, &device),
+            Some(Tensor::eye(4, &device)),
+            7,
+            100.0,
+        )
+        .unwrap()
+        .into_scalar::<f32>() as f64;
         assert!((both - 200.0 * w2).abs() < 2e-3);
         // identical clouds cost nothing
         let zero = sw_feature_loss(t(&x), t(&x), Tensor::eye(4, &device), None, 7, 100.0)

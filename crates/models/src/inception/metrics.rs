@@ -138,7 +138,9 @@ pub fn frechet_distance(a: &FeatureStats, b: &FeatureStats) -> f64 {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ScoreError {
     /// Fewer images than splits: some split would be empty.
-    #[error("the Inception Score over {splits} splits needs at least {splits} images, got {images}")]
+    #[error(
+        "the Inception Score over {splits} splits needs at least {splits} images, got {images}"
+    )]
     TooFewImages {
         /// Images given.
         images: usize,

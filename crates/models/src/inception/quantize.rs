@@ -30,7 +30,10 @@ pub fn quantize_uint8(x: Tensor<4>) -> Tensor<4> {
 /// # Shapes
 /// `[B, C, H, W]` → `[B, C, H, W]`.
 pub fn uint8_levels(x: Tensor<4>) -> Tensor<4> {
-    x.mul_scalar(127.5).add_scalar(127.5).clamp(0.0, 255.0).floor()
+    x.mul_scalar(127.5)
+        .add_scalar(127.5)
+        .clamp(0.0, 255.0)
+        .floor()
 }
 
 #[cfg(test)]

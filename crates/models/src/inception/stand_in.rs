@@ -38,7 +38,10 @@ impl StandIn {
     pub fn new(device: &Device) -> Self {
         let f = STAND_IN_FEATURES;
         Self {
-            c1: Tensor::from_data(TensorData::new(formula(8 * 27, 27, 0.1), [8, 3, 3, 3]), device),
+            c1: Tensor::from_data(
+                TensorData::new(formula(8 * 27, 27, 0.1), [8, 3, 3, 3]),
+                device,
+            ),
             c2: Tensor::from_data(
                 TensorData::new(formula(f * 72, 72, 1.3), [f, 8, 3, 3]),
                 device,

@@ -190,7 +190,10 @@ mod tests {
         assert_eq!(flipped_faces(&s, &turned), 0);
         // Mirroring the flat square (x ↦ −x) reverses both normals.
         let mut mirrored = square.clone();
-        mirrored.vertices.chunks_exact_mut(3).for_each(|v| v[0] = -v[0]);
+        mirrored
+            .vertices
+            .chunks_exact_mut(3)
+            .for_each(|v| v[0] = -v[0]);
         assert_eq!(flipped_faces(&square, &mirrored), 2);
     }
 

@@ -75,7 +75,6 @@ pub fn triangles_intersect(p: &Tri, q: &Tri) -> bool {
     true
 }
 
-
 /// The faces of `mesh` that intersect a non-adjacent face (sorted, each once).
 pub fn self_intersecting_faces(mesh: &Mesh) -> Vec<usize> {
     let Some(trimesh) = trimesh(mesh) else {
@@ -84,7 +83,10 @@ pub fn self_intersecting_faces(mesh: &Mesh) -> Vec<usize> {
     let corners: Vec<Tri> = mesh
         .faces
         .chunks_exact(3)
-        .map(|t| [t[0], t[1], t[2]].map(|i| std::array::from_fn(|k| mesh.vertices[3 * i as usize + k] as f64)))
+        .map(|t| {
+            [t[0], t[1], t[2]]
+                .map(|i| std::array::from_fn(|k| mesh.vertices[3 * i as usize + k] as f64))
+        })
         .collect();
     let mut hit = vec![false; corners.len()];
     for (i, tri) in corners.iter().enumerate() {
@@ -92,7 +94,11 @@ pub fn self_intersecting_faces(mesh: &Mesh) -> Vec<usize> {
         let face_i = &mesh.faces[3 * i..3 * i + 3];
         for j in trimesh.bvh().intersect_aabb(&aabb) {
             let j = j as usize;
-            if j <= i || mesh.faces[3 * j..3 * j + 3].iter().any(|v| face_i.contains(v)) {
+            if j <= i
+                || mesh.faces[3 * j..3 * j + 3]
+                    .iter()
+                    .any(|v| face_i.contains(v))
+            {
                 continue;
             }
             if triangles_intersect(tri, &corners[j]) {
@@ -116,7 +122,11 @@ pub(crate) fn trimesh(mesh: &Mesh) -> Option<TriMesh> {
         .chunks_exact(3)
         .map(|v| Point3::new(v[0] as f64, v[1] as f64, v[2] as f64))
         .collect();
-    let faces: Vec<[u32; 3]> = mesh.faces.chunks_exact(3).map(|t| [t[0], t[1], t[2]]).collect();
+    let faces: Vec<[u32; 3]> = mesh
+        .faces
+        .chunks_exact(3)
+        .map(|t| [t[0], t[1], t[2]])
+        .collect();
     TriMesh::new(vertices, faces).ok()
 }
 
@@ -140,13 +150,33 @@ mod tests {
         };
         for k in 0..3 {
             let x = 10.0 + 5.0 * k as f32;
-            add(&mut v, &mut f, [[x - 1.0, -1.0, 0.0], [x + 1.0, -1.0, 0.0], [x, 1.0, 0.0]]);
-            add(&mut v, &mut f, [[x, 0.0, -1.0], [x, 0.0, 1.0], [x + 0.3, 0.2, 0.0]]);
+            add(
+                &mut v,
+                &mut f,
+                [[x - 1.0, -1.0, 0.0], [x + 1.0, -1.0, 0.0], [x, 1.0, 0.0]],
+            );
+            add(
+                &mut v,
+                &mut f,
+                [[x, 0.0, -1.0], [x, 0.0, 1.0], [x + 0.3, 0.2, 0.0]],
+            );
         }
         let x = 40.0;
-        add(&mut v, &mut f, [[x - 2.0, -2.0, 0.0], [x + 2.0, -2.0, 0.0], [x, 2.0, 0.0]]);
+        add(
+            &mut v,
+            &mut f,
+            [[x - 2.0, -2.0, 0.0], [x + 2.0, -2.0, 0.0], [x, 2.0, 0.0]],
+        );
         for dx in [-0.5f32, 0.5] {
-            add(&mut v, &mut f, [[x + dx, 0.0, -1.0], [x + dx, 0.0, 1.0], [x + dx + 0.1, 0.2, 0.0]]);
+            add(
+                &mut v,
+                &mut f,
+                [
+                    [x + dx, 0.0, -1.0],
+                    [x + dx, 0.0, 1.0],
+                    [x + dx + 0.1, 0.2, 0.0],
+                ],
+            );
         }
         let planted = Mesh::new(v, f).unwrap();
         let faces = self_intersecting_faces(&planted);

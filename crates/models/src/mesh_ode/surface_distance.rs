@@ -104,7 +104,10 @@ mod tests {
             .enumerate()
             .map(|(f, t)| {
                 let a = &m.vertices[3 * t[0] as usize..3 * t[0] as usize + 3];
-                (0..3).map(|k| n[3 * f + k] as f64 * a[k] as f64).sum::<f64>().abs()
+                (0..3)
+                    .map(|k| n[3 * f + k] as f64 * a[k] as f64)
+                    .sum::<f64>()
+                    .abs()
             })
             .fold(f64::INFINITY, f64::min)
     }
@@ -125,16 +128,27 @@ mod tests {
         // The tessellation error the bound allows: ≈ 1.1 % of the gap here.
         assert!(lo > 0.49 && hi < 0.51, "[{lo}, {hi}]");
         let d = surface_distances(&outer, &inner, 20_000, 3);
-        for (what, dist) in [("outer→inner", &d.pred_to_target), ("inner→outer", &d.target_to_pred)] {
+        for (what, dist) in [
+            ("outer→inner", &d.pred_to_target),
+            ("inner→outer", &d.target_to_pred),
+        ] {
             let (min, max) = dist
                 .iter()
                 .fold((f64::INFINITY, 0f64), |(a, b), &x| (a.min(x), b.max(x)));
-            assert!(min >= lo - 1e-6 && max <= hi + 1e-6, "{what}: [{min}, {max}] ⊄ [{lo}, {hi}]");
+            assert!(
+                min >= lo - 1e-6 && max <= hi + 1e-6,
+                "{what}: [{min}, {max}] ⊄ [{lo}, {hi}]"
+            );
         }
         assert!(d.assd >= lo && d.assd <= hi && d.hd90 >= lo && d.hd90 <= hi);
         // A mesh against itself: only f32 rounding of the samples.
         let same = surface_distances(&inner, &inner, 5_000, 4);
-        assert!(same.assd < 1e-6 && same.hd90 < 1e-6, "{} {}", same.assd, same.hd90);
+        assert!(
+            same.assd < 1e-6 && same.hd90 < 1e-6,
+            "{} {}",
+            same.assd,
+            same.hd90
+        );
     }
 
     #[test]
@@ -149,13 +163,21 @@ mod tests {
         let mut lifted = square.clone();
         lifted.vertices.chunks_exact_mut(3).for_each(|v| v[2] = 0.3);
         let d = surface_distances(&lifted, &square, 2_000, 5);
-        assert!(d.pred_to_target.iter().chain(&d.target_to_pred).all(|x| (x - 0.3).abs() < 1e-6));
+        assert!(
+            d.pred_to_target
+                .iter()
+                .chain(&d.target_to_pred)
+                .all(|x| (x - 0.3).abs() < 1e-6)
+        );
         assert!((d.assd - 0.3).abs() < 1e-6 && (d.hd90 - 0.3).abs() < 1e-6);
         // Shifted sideways by 1 as well (x ∈ [1, 2]): the copy's point (1 + u, y, 0.3) is at
         // √(0.09 + u²) from the square's edge x = 1, u ~ U(0, 1), whose mean is
         // ∫₀¹ √(a² + u²) du = ½ (√(1 + a²) + a² ln((1 + √(1 + a²)) / a)) ≈ 0.6084 for a = 0.3.
         let mut beside = lifted.clone();
-        beside.vertices.chunks_exact_mut(3).for_each(|v| v[0] += 1.0);
+        beside
+            .vertices
+            .chunks_exact_mut(3)
+            .for_each(|v| v[0] += 1.0);
         let d = surface_distances(&beside, &square, 20_000, 6);
         let closed = 0.5 * (1.0f64 * 1.09f64.sqrt() + 0.09 * ((1.0 + 1.09f64.sqrt()) / 0.3).ln());
         let mean_xy = d.pred_to_target.iter().sum::<f64>() / d.pred_to_target.len() as f64;

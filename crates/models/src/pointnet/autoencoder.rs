@@ -101,7 +101,7 @@ mod tests {
     use super::*;
     use burn::optim::{GradientsParams, SgdConfig};
     use burn::tensor::{Distribution, Int, TensorData};
-    use sw_loss::{LossConfig, Measure, BatchReduction};
+    use sw_loss::{BatchReduction, LossConfig, Measure};
 
     fn small() -> PointNetConfig {
         PointNetConfig {

@@ -108,7 +108,10 @@ mod tests {
             }
             let b = values(conv.bias.as_ref().expect("conv bias").val());
             assert!(b.iter().all(|x| x.abs() <= bound * (1.0 + 1e-6)));
-            assert!(b.iter().any(|x| (x - 0.01).abs() > 1e-3), "conv bias is not 0.01");
+            assert!(
+                b.iter().any(|x| (x - 0.01).abs() > 1e-3),
+                "conv bias is not 0.01"
+            );
         }
         // Linear: Xavier-uniform (variance 2/(fan_in + fan_out)), bias 0.01.
         let w = values(enc.to_latent.weight.val());

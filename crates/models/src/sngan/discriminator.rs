@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::blocks::DisBlock;
 use super::init::{ConvInit, materialize};
-use super::{ConfigError, Resolution};
 use super::spectral_norm::SnLinear;
+use super::{ConfigError, Resolution};
 
 /// Configuration of [`Discriminator`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -190,9 +190,12 @@ mod tests {
         let real = Tensor::<4>::random([4, 3, 32, 32], Distribution::Uniform(-1.0, 1.0), &device);
         let fake = Tensor::<4>::random([4, 3, 32, 32], Distribution::Uniform(-1.0, 1.0), &device);
         for _ in 0..60 {
-            let loss = burn::tensor::activation::relu(d.forward(real.clone()).output.neg().add_scalar(1.0))
-                .mean()
-                + burn::tensor::activation::relu(d.forward(fake.clone()).output.add_scalar(1.0)).mean();
+            let loss = burn::tensor::activation::relu(
+                d.forward(real.clone()).output.neg().add_scalar(1.0),
+            )
+            .mean()
+                + burn::tensor::activation::relu(d.forward(fake.clone()).output.add_scalar(1.0))
+                    .mean();
             let grads = GradientsParams::from_grads(loss.backward(), &d);
             d = opt.step(5e-3, d, grads);
             let _ = d.clone().no_grad().forward(real.clone());
@@ -203,7 +206,12 @@ mod tests {
                 let w = conv.conv.weight.val().inner();
                 let [o, c, kh, kw] = w.dims();
                 let w2 = w.reshape([o, c * kh * kw]);
-                let values: Vec<f64> = w2.clone().into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
+                let values: Vec<f64> = w2
+                    .clone()
+                    .into_data()
+                    .convert::<f64>()
+                    .try_to_vec::<f64>()
+                    .unwrap();
                 let exact = top_singular(&values, o, c * kh * kw);
                 let sigma = conv.sn.as_ref().unwrap().sigma(w2);
                 errors.push((format!("block {b} conv {k}"), (sigma - exact).abs() / exact));
@@ -221,8 +229,12 @@ mod tests {
         let mut v = vec![1.0; c];
         let mut s = 0.0;
         for _ in 0..3000 {
-            let wv: Vec<f64> = (0..h).map(|i| (0..c).map(|j| w[i * c + j] * v[j]).sum()).collect();
-            let wtwv: Vec<f64> = (0..c).map(|j| (0..h).map(|i| w[i * c + j] * wv[i]).sum()).collect();
+            let wv: Vec<f64> = (0..h)
+                .map(|i| (0..c).map(|j| w[i * c + j] * v[j]).sum())
+                .collect();
+            let wtwv: Vec<f64> = (0..c)
+                .map(|j| (0..h).map(|i| w[i * c + j] * wv[i]).sum())
+                .collect();
             let n = wtwv.iter().map(|x| x * x).sum::<f64>().sqrt();
             s = n.sqrt();
             v = wtwv.iter().map(|x| x / n).collect();

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::blocks::GenBlock;
 use super::init::{ConvInit, batch_norm, materialize};
-use super::{ConfigError, Resolution};
 use super::spectral_norm::{SnConv2d, SnLinear};
+use super::{ConfigError, Resolution};
 
 /// Configuration of [`Generator`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

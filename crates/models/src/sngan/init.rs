@@ -137,9 +137,16 @@ mod tests {
             max <= 1.0 + 1e-6 && max > 1.0 - 8.0 / nf,
             "{kind}: max |x|/bound = {max}"
         );
-        assert!(mean.abs() < 5.0 * (1.0 / 3.0 / nf).sqrt(), "{kind}: mean {mean}");
+        assert!(
+            mean.abs() < 5.0 * (1.0 / 3.0 / nf).sqrt(),
+            "{kind}: mean {mean}"
+        );
         let tol = 5.0 * 3.0 * (4.0 / 45.0 / nf).sqrt();
-        assert!((var * 3.0 - 1.0).abs() < tol, "{kind}: variance·3 = {}", var * 3.0);
+        assert!(
+            (var * 3.0 - 1.0).abs() < tol,
+            "{kind}: variance·3 = {}",
+            var * 3.0
+        );
     }
 
     /// Groups the tensors of `module` by layer kind, normalised by the bound the CV-SW code
@@ -295,7 +302,10 @@ mod tests {
         };
         let e = bad.validate().unwrap_err();
         assert_eq!(e.field, "bottom_width");
-        assert!(e.to_string().contains("64×64") && e.to_string().contains("32"), "{e}");
+        assert!(
+            e.to_string().contains("64×64") && e.to_string().contains("32"),
+            "{e}"
+        );
         let bad = GeneratorConfig {
             resolution: Resolution::R64,
             bottom_width: 2,

@@ -207,7 +207,13 @@ impl SnConv2d {
             _ => 0,
         };
         // The GEMM convolution on Flex, Burn's conv2d elsewhere (`crate::conv`, one switch).
-        crate::conv::conv2d(x, self.weight(), self.conv.bias.as_ref().map(|b| b.val()), 1, pad)
+        crate::conv::conv2d(
+            x,
+            self.weight(),
+            self.conv.bias.as_ref().map(|b| b.val()),
+            1,
+            pad,
+        )
     }
 }
 
@@ -375,7 +381,15 @@ mod tests {
         let mut opt = AdamConfig::new().with_epsilon(1e-8).init();
         let x = Tensor::<4>::random([2, 4, 5, 5], Distribution::Uniform(-1.0, 1.0), &device);
         let read = |l: &SnConv2d| -> Vec<f32> {
-            l.sn.as_ref().unwrap().u.value_sync().inner().into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
+            l.sn.as_ref()
+                .unwrap()
+                .u
+                .value_sync()
+                .inner()
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .unwrap()
         };
         let mut before = read(&layer);
         for step in 0..60 {
@@ -388,9 +402,17 @@ mod tests {
         }
         let w = layer.conv.weight.val().inner();
         let (o, c) = (6, 4 * 9);
-        let values: Vec<f64> = w.clone().into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
+        let values: Vec<f64> = w
+            .clone()
+            .into_data()
+            .convert::<f64>()
+            .try_to_vec::<f64>()
+            .unwrap();
         let exact = top_singular(&values, o, c);
         let sigma = layer.sn.as_ref().unwrap().sigma(w.reshape([o, c]));
-        assert!((sigma - exact).abs() < 1e-3 * exact, "σ estimate {sigma} vs top singular value {exact}");
+        assert!(
+            (sigma - exact).abs() < 1e-3 * exact,
+            "σ estimate {sigma} vs top singular value {exact}"
+        );
     }
 }

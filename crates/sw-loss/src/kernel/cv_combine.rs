@@ -36,7 +36,6 @@ use burn::backend::{Backend, tensor::FloatTensor};
 use burn::backend::{Dispatch, backend_extension};
 use burn::tensor::Tensor;
 
-
 /// The backend extension: the fused control-variate ops (see the module documentation).
 #[cfg_attr(feature = "flex", backend_extension(Flex, Autodiff))]
 pub trait ControlVariateOps: Backend {
@@ -496,14 +495,16 @@ mod flex_impl {
         let (b, l, n, m) = rows_dims(&px, &py);
         let (px, py) = (contiguous(px), contiguous(py));
         let rows = b * l;
-        by_dtype!("control variates", px.dtype(), [b, l], |E| projected_forward::<E>(
-            &px.storage::<E>()[..rows * n],
-            &py.storage::<E>()[..rows * m],
-            rows,
-            n,
-            m,
-            upper
-        ))
+        by_dtype!("control variates", px.dtype(), [b, l], |E| {
+            projected_forward::<E>(
+                &px.storage::<E>()[..rows * n],
+                &py.storage::<E>()[..rows * m],
+                rows,
+                n,
+                m,
+                upper,
+            )
+        })
     }
 
     #[derive(Debug)]
@@ -525,25 +526,29 @@ mod flex_impl {
             let (b, l, n, m) = rows_dims(&px, &py);
             let rows = b * l;
             if let Some(node) = node_x {
-                let grad = by_dtype!("control variates", px.dtype(), [b, l, n], |E| projected_backward::<E>(
-                    &g.storage::<E>()[..rows],
-                    &px.storage::<E>()[..rows * n],
-                    &py.storage::<E>()[..rows * m],
-                    n,
-                    m,
-                    upper
-                ));
+                let grad = by_dtype!("control variates", px.dtype(), [b, l, n], |E| {
+                    projected_backward::<E>(
+                        &g.storage::<E>()[..rows],
+                        &px.storage::<E>()[..rows * n],
+                        &py.storage::<E>()[..rows * m],
+                        n,
+                        m,
+                        upper,
+                    )
+                });
                 grads.register::<Flex>(node.id, grad);
             }
             if let Some(node) = node_y {
-                let grad = by_dtype!("control variates", py.dtype(), [b, l, m], |E| projected_backward::<E>(
-                    &g.storage::<E>()[..rows],
-                    &py.storage::<E>()[..rows * m],
-                    &px.storage::<E>()[..rows * n],
-                    m,
-                    n,
-                    upper
-                ));
+                let grad = by_dtype!("control variates", py.dtype(), [b, l, m], |E| {
+                    projected_backward::<E>(
+                        &g.storage::<E>()[..rows],
+                        &py.storage::<E>()[..rows * m],
+                        &px.storage::<E>()[..rows * n],
+                        m,
+                        n,
+                        upper,
+                    )
+                });
                 grads.register::<Flex>(node.id, grad);
             }
         }

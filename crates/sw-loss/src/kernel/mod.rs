@@ -35,7 +35,10 @@ macro_rules! by_dtype {
                 type $e = f64;
                 FlexTensor::from_data(TensorData::new($body, $shape))
             }
-            other => panic!("{}: unsupported dtype {other:?} (f32 and f64 are supported)", $what),
+            other => panic!(
+                "{}: unsupported dtype {other:?} (f32 and f64 are supported)",
+                $what
+            ),
         }
     };
 }
@@ -49,9 +52,9 @@ mod flex;
 mod flex_weighted;
 #[cfg(feature = "flex")]
 mod moments;
+mod one_d_reference;
 #[cfg(feature = "flex")]
 mod project;
-mod one_d_reference;
 pub(crate) mod radix;
 pub mod row_sort;
 
@@ -59,8 +62,8 @@ pub use cv_combine::{
     cv_combine, cv_combine_reference, cv_expectation, cv_expectation_reference, projected_cv,
     projected_cv_reference,
 };
-pub use one_d_reference::{quantile_wpp_rows, sorted_wpp_reference, weighted_wpp_reference};
 pub(crate) use one_d_reference::wpp_of_sorted;
+pub use one_d_reference::{quantile_wpp_rows, sorted_wpp_reference, weighted_wpp_reference};
 pub use row_sort::{
     cube_device_name, has_device_sort, set_device_sort, sort_rows, sort_rows_values,
 };
