@@ -21,8 +21,8 @@ use burn::tensor::Tensor;
 use crate::directions::Directions;
 use crate::error::Result;
 use crate::kernel;
-use crate::measure::{Measure, check_pair};
-use crate::sliced::{self, BatchReduction, SlicedOptions, project, root, wpp_from_projections};
+use crate::measure::Measure;
+use crate::sliced::{self, project, wpp_from_projections};
 
 /// Which control variate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,90 +262,4 @@ pub(crate) fn per_pair(
         sliced::ensure_finite(&w, x, y, dirs)?;
     }
     Ok(kernel::cv_combine(w, c, e, gamma.is_detached()))
-}
-
-/// CV-SW_p^p with caller-given directions, reduced over B.
-pub fn cv_sw_pp_with_directions(
-    x: &Measure,
-    y: &Measure,
-    directions: &Directions,
-    p: f64,
-    kind: ControlVariate,
-    gamma: Gamma,
-    reduction: BatchReduction,
-) -> Result<Tensor<1>> {
-    sliced::check_all(x, y, directions, p)?;
-    Ok(reduction.apply(per_pair(x, y, directions, p, kind, gamma, true)?))
-}
-
-/// CV-SW_p with caller-given directions, reduced over B (root per pair).
-pub fn cv_sw_with_directions(
-    x: &Measure,
-    y: &Measure,
-    directions: &Directions,
-    p: f64,
-    kind: ControlVariate,
-    gamma: Gamma,
-    reduction: BatchReduction,
-) -> Result<Tensor<1>> {
-    sliced::check_all(x, y, directions, p)?;
-    Ok(reduction.apply(root(per_pair(x, y, directions, p, kind, gamma, true)?, p)))
-}
-
-/// CV-SW with L random directions; `power` keeps SW_p^p instead of taking the root.
-fn with_random_directions(
-    x: &Measure,
-    y: &Measure,
-    options: &SlicedOptions,
-    kind: ControlVariate,
-    gamma: Gamma,
-    power: bool,
-) -> Result<Tensor<1>> {
-    options.check()?;
-    check_pair(x, y, false, options.p)?;
-    let dirs = sliced::random_directions(x, options);
-    let v = per_pair(x, y, &dirs, options.p, kind, gamma, options.check_finite)?;
-    Ok(options
-        .reduction
-        .apply(if power { v } else { root(v, options.p) }))
-}
-
-/// LCV-SW_p (lower control variate) with L random directions.
-pub fn lcv_sw(
-    x: &Measure,
-    y: &Measure,
-    options: &SlicedOptions,
-    gamma: Gamma,
-) -> Result<Tensor<1>> {
-    with_random_directions(x, y, options, ControlVariate::Lower, gamma, false)
-}
-
-/// LCV-SW_p^p with L random directions.
-pub fn lcv_sw_pp(
-    x: &Measure,
-    y: &Measure,
-    options: &SlicedOptions,
-    gamma: Gamma,
-) -> Result<Tensor<1>> {
-    with_random_directions(x, y, options, ControlVariate::Lower, gamma, true)
-}
-
-/// UCV-SW_p (upper control variate) with L random directions.
-pub fn ucv_sw(
-    x: &Measure,
-    y: &Measure,
-    options: &SlicedOptions,
-    gamma: Gamma,
-) -> Result<Tensor<1>> {
-    with_random_directions(x, y, options, ControlVariate::Upper, gamma, false)
-}
-
-/// UCV-SW_p^p with L random directions.
-pub fn ucv_sw_pp(
-    x: &Measure,
-    y: &Measure,
-    options: &SlicedOptions,
-    gamma: Gamma,
-) -> Result<Tensor<1>> {
-    with_random_directions(x, y, options, ControlVariate::Upper, gamma, true)
 }

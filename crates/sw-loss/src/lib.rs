@@ -8,6 +8,7 @@ pub mod control_variates;
 pub mod directions;
 pub mod error;
 pub mod exact;
+pub mod functional;
 pub mod kernel;
 pub mod loss;
 pub mod max_sliced;
@@ -21,20 +22,18 @@ pub mod sliced;
 pub mod vmf;
 
 pub use config::{EstimatorKind, LossConfig};
-pub use control_variates::{
-    ControlVariate, Gamma, cv_sw_pp_with_directions, cv_sw_with_directions, lcv_sw, lcv_sw_pp,
-    ucv_sw, ucv_sw_pp,
-};
+pub use control_variates::{ControlVariate, Gamma};
 pub use directions::{DirectionKind, Directions};
 pub use error::{Result, SwError};
 pub use exact::{exact_emd, exact_w2sq};
+pub use functional::{
+    cv_sw_pp_with_directions, cv_sw_with_directions, lcv_sw, lcv_sw_pp, sw, sw_pp,
+    sw_pp_with_directions, sw_with_directions, ucv_sw, ucv_sw_pp,
+};
 pub use loss::{SlicedWasserstein, SlicedWassersteinConfig, SwValue};
 pub use max_sliced::{AscentOptimizer, AscentOptions, MaxSwOptions, max_sw, max_sw_direction};
 pub use measure::Measure;
 pub use memory::{DEFAULT_MEMORY_BUDGET, MemoryPlan};
 pub use pot::sliced_wasserstein_distance;
-pub use sliced::{
-    BatchReduction, SlicedOptions, projected_wpp, sw, sw_pp, sw_pp_with_directions,
-    sw_with_directions,
-};
+pub use sliced::{BatchReduction, SlicedOptions, projected_wpp};
 pub use vmf::{VdswOptions, dsw_vmf};

@@ -236,30 +236,6 @@ pub(crate) fn check_all(x: &Measure, y: &Measure, directions: &Directions, p: f6
     Ok(())
 }
 
-/// SW_p^p with caller-given directions (e.g. from an amortized network), reduced over B.
-pub fn sw_pp_with_directions(
-    x: &Measure,
-    y: &Measure,
-    directions: &Directions,
-    p: f64,
-    reduction: BatchReduction,
-) -> Result<Tensor<1>> {
-    check_all(x, y, directions, p)?;
-    Ok(reduction.apply(sw_pp_per_pair(x, y, directions, p, true)?))
-}
-
-/// SW_p with caller-given directions, reduced over B (the root is taken per pair).
-pub fn sw_with_directions(
-    x: &Measure,
-    y: &Measure,
-    directions: &Directions,
-    p: f64,
-    reduction: BatchReduction,
-) -> Result<Tensor<1>> {
-    check_all(x, y, directions, p)?;
-    Ok(reduction.apply(root(sw_pp_per_pair(x, y, directions, p, true)?, p)))
-}
-
 pub(crate) fn random_directions(x: &Measure, options: &SlicedOptions) -> Directions {
     let d = x.dims()[2];
     Directions::Shared(directions::sample_as(
@@ -269,42 +245,4 @@ pub(crate) fn random_directions(x: &Measure, options: &SlicedOptions) -> Directi
         &x.device(),
         x.points().dtype(),
     ))
-}
-
-/// Monte Carlo SW_p^p with L random directions shared by the batch.
-pub fn sw_pp(x: &Measure, y: &Measure, options: &SlicedOptions) -> Result<Tensor<1>> {
-    options.check()?;
-    check_pair(x, y, false, options.p)?;
-    let dirs = random_directions(x, options);
-    Ok(options.reduction.apply(sw_pp_per_pair(
-        x,
-        y,
-        &dirs,
-        options.p,
-        options.check_finite,
-    )?))
-}
-
-/// Monte Carlo SW_p with L random directions shared by the batch.
-///
-/// ```
-/// use burn::tensor::{Device, Tensor, Distribution};
-/// use sw_loss::{DirectionKind, Measure, SlicedOptions, sw};
-/// let device = Device::default();
-/// let x = Tensor::<2>::random([64, 3], Distribution::Normal(0.0, 1.0), &device);
-/// let y = x.clone().add_scalar(1.0); // y = x + t, t = (1, 1, 1)
-/// // Along θ, W₂² = (θᵀt)²; an orthonormal block of 3 directions sums it to ‖t‖² = 3, so
-/// // 48 orthogonal directions give SW₂ = √(‖t‖²/d) = 1 exactly (uniform ones: ≈ 1).
-/// let opts = SlicedOptions::new(48, 2.0).with_directions(DirectionKind::Orthogonal);
-/// let d = sw(&x.into(), &y.into(), &opts).unwrap();
-/// assert!((d.into_scalar::<f32>() - 1.0).abs() < 1e-4);
-/// ```
-pub fn sw(x: &Measure, y: &Measure, options: &SlicedOptions) -> Result<Tensor<1>> {
-    options.check()?;
-    check_pair(x, y, false, options.p)?;
-    let dirs = random_directions(x, options);
-    Ok(options.reduction.apply(root(
-        sw_pp_per_pair(x, y, &dirs, options.p, options.check_finite)?,
-        options.p,
-    )))
 }

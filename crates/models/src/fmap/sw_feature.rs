@@ -14,7 +14,7 @@
 //! each direction of the bidirectional form has its own square root.
 
 use burn::tensor::Tensor;
-use sw_loss::sliced::{BatchReduction, sw_pp_with_directions};
+use sw_loss::{BatchReduction, sw_pp_with_directions};
 use sw_loss::{Directions, Measure, Result};
 
 /// Official `L: 200`.
