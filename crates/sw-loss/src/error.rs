@@ -118,13 +118,13 @@ pub enum SwError {
         got: String,
     },
     /// One evaluation does not fit in the memory budget, not even one direction at a time
-    /// ([`crate::memory::plan`]).
+    /// (`crate::memory::plan`).
     #[error(
     "the loss needs at least {} for one direction at a time ({detail}), over the memory \
      budget of {} (`memory_budget`): raise the budget, or lower the number of projections, \
      points or batch size",
-    crate::memory::human_bytes(*need),
-    crate::memory::human_bytes(*budget)
+    human_bytes(*need),
+    human_bytes(*budget)
 )]
     MemoryBudget {
         /// The budget in bytes.
@@ -138,3 +138,19 @@ pub enum SwError {
 
 /// Shorthand for results of this crate.
 pub type Result<T> = core::result::Result<T, SwError>;
+
+/// `1.5 GiB`, `12.0 MiB`, `512 B`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}

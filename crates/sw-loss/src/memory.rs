@@ -18,6 +18,7 @@
 
 use burn::tensor::DType;
 
+pub use crate::error::human_bytes;
 use crate::error::{Result, SwError};
 
 /// The default budget of [`plan`]: 1 GiB for the extra memory of one loss evaluation.
@@ -162,20 +163,4 @@ pub fn plan(sizes: &Sizes, budget: u64) -> Result<MemoryPlan> {
         estimated_bytes: fixed.saturating_add(mul(&[chunk as u64, per_direction])),
         budget,
     })
-}
-
-/// `1.5 GiB`, `12.0 MiB`, `512 B`.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit + 1 < UNITS.len() {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
 }
