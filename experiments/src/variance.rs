@@ -181,8 +181,8 @@ fn check_memory(s: &StudyParams, pairs: &[(&str, usize, usize, &str)], path: &st
             per_pair_directions: false,
             dtype: burn::tensor::DType::F32,
         };
-        // An unbounded budget plans the unchunked evaluation: its estimate is L·c₁ + D.
-        sw_loss::memory::plan(&sizes, u64::MAX).map_or(u64::MAX, |p| p.estimated_bytes)
+        // The unchunked evaluation: L·c₁ + D.
+        sw_loss::memory::unchunked_bytes(&sizes)
     };
     let largest = s.projections.iter().copied().max().unwrap_or(1);
     let chunk = s.reference_directions.min(REFERENCE_CHUNK);

@@ -187,9 +187,7 @@ fn run_chunks(
         };
         let xl = leaf_measure(x, tracked.x, tracked.wx);
         let yl = leaf_measure(y, tracked.y, tracked.wy);
-        let theta = tracked
-            .dirs
-            .then(|| leaf(&dirs_chunk.per_pair(b).mul_scalar(1.0), true));
+        let theta = tracked.dirs.then(|| leaf(&dirs_chunk.per_pair(b), true));
         let dl = match &theta {
             Some(t) => Directions::PerPair(t.clone()),
             None => dirs_chunk.map(|t| t.autodiff()),
@@ -335,7 +333,7 @@ pub(crate) fn cv_per_pair(
     if check_finite {
         ensure_finite(&w, x, y, dirs)?;
     }
-    let detach = gamma == Gamma::Detached;
+    let detach = gamma.is_detached();
     // E[C] in the caller's graph (its inputs are the points and weights: O(B·n·d)).
     let expectation = control_variate_expectation(x, y, kind); // [B, 1]
     if !tracked.any() {

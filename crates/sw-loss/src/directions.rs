@@ -124,10 +124,7 @@ impl Directions {
     }
 
     /// The same directions with `f` applied to the tensor (e.g. to detach it or move it).
-    pub fn map(&self, f: impl Fn(Tensor<3>) -> Tensor<3>) -> Self
-    where
-        Self: Sized,
-    {
+    pub fn map(&self, f: impl Fn(Tensor<3>) -> Tensor<3>) -> Self {
         match self {
             Directions::Shared(t) => {
                 let [l, d] = t.dims();

@@ -255,7 +255,7 @@ fn check_memory(
             per_pair_directions: true,
             dtype,
         };
-        let need = sw_loss::memory::plan(&sizes, u64::MAX).map_or(u64::MAX, |p| p.estimated_bytes);
+        let need = sw_loss::memory::unchunked_bytes(&sizes);
         if need > loss.memory_budget {
             bail!(
                 "[loss] memory_budget: the end-of-run SW metric evaluates {clouds} clouds of \

@@ -65,8 +65,8 @@ fn check_memory(cfg: &ShapeCorrConfig, prepared: &[data::Prepared], path: &str) 
         per_pair_directions: false,
         dtype: burn::tensor::DType::F32,
     };
-    // An unbounded budget plans the unchunked evaluation: its estimate is L·c₁ + D.
-    let need = sw_loss::memory::plan(&sizes, u64::MAX).map_or(u64::MAX, |p| p.estimated_bytes);
+    // The unchunked evaluation: L·c₁ + D.
+    let need = sw_loss::memory::unchunked_bytes(&sizes);
     let budget = sw_loss::DEFAULT_MEMORY_BUDGET;
     if need > budget {
         bail!(
