@@ -17,11 +17,29 @@ pub enum ModelNetSplit {
     Train,
     /// `ply_data_test*.h5` (2 468 shapes).
     Test,
+    /// Every `*.h5` directly in the folder, sorted by name (12 308 shapes, train and test): the
+    /// set the official reconstruction evaluation reads (hsgser/Self-Amortized-DSW
+    /// dataset/modelnet40.py line 20, `glob(osp.join(root, "*.h5"))`, on
+    /// `dataset/modelnet40_ply_hdf5_2048/`, which its download script leaves holding all seven
+    /// files beside the `train/` and `test/` copies; subfolders are not read).
+    All,
+}
+
+impl ModelNetSplit {
+    /// The file-name prefix of the split (`""` for [`ModelNetSplit::All`]).
+    fn prefix(self) -> &'static str {
+        match self {
+            ModelNetSplit::Train => "ply_data_train",
+            ModelNetSplit::Test => "ply_data_test",
+            ModelNetSplit::All => "",
+        }
+    }
 }
 
 /// ModelNet40 clouds with labels, in memory.
 pub struct ModelNet40 {
     items: Vec<CloudItem>,
+    files: Vec<(String, usize)>,
 }
 
 /// Reads one PointNet HDF5 file: `data` (N, P, 3) as float32 (a float64 file is converted) and
@@ -158,14 +176,12 @@ impl ModelNet40 {
         } else {
             root.to_path_buf()
         };
-        let prefix = match split {
-            ModelNetSplit::Train => "ply_data_train",
-            ModelNetSplit::Test => "ply_data_test",
-        };
+        let prefix = split.prefix();
         let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
             .map(|entries| {
                 entries
                     .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.is_file())
                     .filter(|p| {
                         let name = p
                             .file_name()
@@ -184,10 +200,34 @@ impl ModelNet40 {
             });
         }
         let mut items = Vec::new();
+        let mut sources = Vec::with_capacity(files.len());
         for f in files {
-            items.extend(read_h5(&f)?);
+            let clouds = read_h5(&f)?;
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            sources.push((name, clouds.len()));
+            items.extend(clouds);
         }
-        Ok(Self { items })
+        Ok(Self {
+            items,
+            files: sources,
+        })
+    }
+
+    /// The files read, in order, with how many clouds each gave (cloud i comes from the file
+    /// whose running count first exceeds i).
+    pub fn files(&self) -> &[(String, usize)] {
+        &self.files
+    }
+
+    /// Per cloud, the name of the file it comes from.
+    pub fn file_of_each(&self) -> Vec<&str> {
+        self.files
+            .iter()
+            .flat_map(|(name, n)| std::iter::repeat_n(name.as_str(), *n))
+            .collect()
     }
 }
 
@@ -279,6 +319,55 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(e.contains("ply_data_test*.h5"), "{e}");
+    }
+
+    #[test]
+    fn all_reads_every_h5_of_the_folder_as_the_official_download_leaves_it() {
+        // download_modelnet40_same_with_pointnet.sh: unzip, then copy the train and test
+        // files into train/ and test/; the folder itself keeps all of them.
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("modelnet40_ply_hdf5_2048");
+        let write = |path: &Path, clouds: u64, label: u8| {
+            let values: Vec<f32> = (0..clouds * 4 * 3).map(|i| i as f32 * 0.25).collect();
+            let mut b = hdf5_pure::FileBuilder::new();
+            b.create_dataset("data")
+                .with_f32_data(&values)
+                .with_shape(&[clouds, 4, 3]);
+            b.create_dataset("label")
+                .with_u8_data(&vec![label; clouds as usize])
+                .with_shape(&[clouds, 1]);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            b.write(path).unwrap();
+        };
+        for (name, clouds, label) in [
+            ("ply_data_train0.h5", 3, 1u8),
+            ("ply_data_train1.h5", 2, 2),
+            ("ply_data_test0.h5", 4, 3),
+        ] {
+            write(&root.join(name), clouds, label);
+            let sub = if name.contains("train") {
+                "train"
+            } else {
+                "test"
+            };
+            write(&root.join(sub).join(name), clouds, label);
+        }
+        std::fs::write(root.join("shape_names.txt"), "airplane\n").unwrap();
+        let all = ModelNet40::load(dir.path(), ModelNetSplit::All).unwrap();
+        assert_eq!(
+            all.len(),
+            9,
+            "3 + 2 train and 4 test clouds, the copies not again"
+        );
+        // Sorted by name: test0 before train0 before train1, as Python's sorted(glob(..)).
+        let labels: Vec<u8> = (0..9).map(|i| all.get(i).unwrap().label).collect();
+        assert_eq!(labels, [3, 3, 3, 3, 1, 1, 1, 2, 2]);
+        let names = all.file_of_each();
+        assert_eq!(names[3], "ply_data_test0.h5");
+        assert_eq!(names[8], "ply_data_train1.h5");
+        let train = ModelNet40::load(&root, ModelNetSplit::Train).unwrap();
+        let test = ModelNet40::load(&root, ModelNetSplit::Test).unwrap();
+        assert_eq!((train.len(), test.len()), (5, 4));
     }
 
     #[test]

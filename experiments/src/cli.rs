@@ -50,10 +50,13 @@ pub enum Command {
         /// The run folder of an autoencoder training.
         #[arg(long)]
         run: PathBuf,
-        /// ModelNet40 folder (with modelnet40_ply_hdf5_2048/); default: $SWBURN_DATA.
+        /// ModelNet40 folder (with modelnet40_ply_hdf5_2048/); default: $SWBURN_DATA. The
+        /// reconstruction metrics average over every .h5 directly in it, train and test (the
+        /// official set); the test split alone is an extra column.
         #[arg(long)]
         data: Option<PathBuf>,
-        /// Use only the first N test clouds (the EMDs cost about a second per cloud).
+        /// Use only the first N clouds of the official set for the reconstruction metrics
+        /// (the EMDs cost about a second per cloud); the classifiers always use every code.
         #[arg(long)]
         subset: Option<usize>,
         /// Which checkpoint: `best` (lowest mean training loss, the official model.pth) or
@@ -66,6 +69,9 @@ pub enum Command {
         /// Evaluate on synthetic clouds instead of ModelNet40 (for runs trained on synthetic data).
         #[arg(long)]
         synthetic: bool,
+        /// Epochs of the official MLP classifier (class_train_config.json: num_epochs 500).
+        #[arg(long, default_value_t = 500)]
+        classifier_epochs: usize,
     },
     /// Write N images of a trained SNGAN's EMA generator as PNGs (e.g. 50 000 for FID).
     Sample {

@@ -27,8 +27,7 @@ pub fn check_config(path: &Path) -> Result<String> {
             let _: crate::mesh::MeshDatasetConfig = loaded.parse()?;
         }
         "autoencoder" => {
-            let cfg: crate::autoencoder::AutoencoderConfig = loaded.parse()?;
-            cfg.check(&loaded.table).with_context(|| file.clone())?;
+            crate::autoencoder::AutoencoderConfig::load(&loaded)?;
         }
         "sngan" => {
             let cfg: crate::sngan::SnganConfig = loaded.parse()?;

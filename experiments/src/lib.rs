@@ -36,6 +36,7 @@ pub fn run(cli: Cli) -> Result<()> {
             checkpoint,
             no_exact_emd,
             synthetic,
+            classifier_epochs,
         }) => autoencoder::evaluate(
             run,
             &autoencoder::EvalOptions {
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 synthetic: *synthetic,
                 checkpoint: *checkpoint,
                 exact_emd: !*no_exact_emd,
+                classifier_epochs: *classifier_epochs,
             },
             &cli,
         ),

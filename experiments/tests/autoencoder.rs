@@ -135,6 +135,8 @@ fn eval_ae_reports_the_table_for_a_trained_run() {
             "--synthetic",
             "--subset",
             "10",
+            "--classifier-epochs",
+            "20",
         ],
         dir.path(),
     );
@@ -146,7 +148,10 @@ fn eval_ae_reports_the_table_for_a_trained_run() {
             && out.contains("SW √(N·SW₂²), L = 100 per cloud")
             && out.contains("EMD approxmatch (paper's column)")
             && out.contains("EMD exact assignment (ours)")
-            && out.contains("latent linear SVM (LinearSVC defaults, C = 1)"),
+            && out.contains("first 10 clouds of the official set (--subset)")
+            && out.contains("test split only (10 clouds)")
+            && out.contains("MLP classifier (classifier.py, class_train_config.json; 20 epochs")
+            && out.contains("LinearSVC() (linear_svm_classification.py; extra)"),
         "{out}"
     );
     let eval_dirs = || -> Vec<PathBuf> {
@@ -192,25 +197,32 @@ fn eval_ae_reports_the_table_for_a_trained_run() {
     assert!(e.contains("--subset 0"), "{e}");
     let mut reader = csv::Reader::from_path(csv_path).unwrap();
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
-    let names: Vec<&str> = rows.iter().map(|r| &r[0]).collect();
+    let names: Vec<(&str, &str)> = rows.iter().map(|r| (&r[0], &r[1])).collect();
     assert_eq!(
         names,
         [
-            "chamfer",
-            "sw_sqrt_n_sw2sq_l100",
-            "emd_approxmatch",
-            "emd_exact",
-            "linear_svm_accuracy"
+            ("chamfer", "official"),
+            ("chamfer", "test-split"),
+            ("sw_sqrt_n_sw2sq_l100", "official"),
+            ("sw_sqrt_n_sw2sq_l100", "test-split"),
+            ("emd_approxmatch", "official"),
+            ("emd_approxmatch", "test-split"),
+            ("emd_exact", "official"),
+            ("emd_exact", "test-split"),
+            ("mlp_classifier_accuracy", "test-split"),
+            ("linear_svm_accuracy", "test-split"),
         ]
     );
-    for r in &rows {
-        let v: f64 = r[1].parse().unwrap();
-        assert!(v.is_finite() && v >= 0.0, "{r:?}");
-        assert!(r[3].starts_with("best"), "{r:?}");
+    let value = |i: usize| rows[i][2].parse::<f64>().unwrap();
+    for (i, r) in rows.iter().enumerate() {
+        assert!(value(i).is_finite() && value(i) >= 0.0, "{r:?}");
+        assert!(r[4].starts_with("best"), "{r:?}");
     }
+    // The first 10 clouds of the synthetic set are its 10 held-out ones: both columns agree.
+    assert_eq!(rows[0][2], rows[1][2]);
     // approxmatch is an upper bound of the exact EMD.
-    assert!(rows[2][1].parse::<f64>().unwrap() >= rows[3][1].parse::<f64>().unwrap() * 0.999);
-    assert!(rows[4][1].parse::<f64>().unwrap() <= 1.0);
+    assert!(value(4) >= value(6) * 0.999);
+    assert!(value(8) <= 1.0 && value(9) <= 1.0);
     assert!(run.join("checkpoints/best/model.bpk").exists());
     assert!(run.join("final_metrics.csv").exists());
     let e = stderr(&experiments(

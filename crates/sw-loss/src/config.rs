@@ -6,6 +6,7 @@
 //! projections = 10       # L
 //! p = 2
 //! directions = "uniform" # "uniform" | "orthogonal" | "rqmc" | "halton" (crate::directions)
+//! direction_sets = "shared" # "shared" | "per-pair": one set for the batch or one per pair
 //! reduction = "mean"     # "mean" | "sum" | "none"
 //! power = false          # true: return SW_p^p instead of SW_p
 //! ascent_optimizer = "adam" # max-sw / v-dsw: "adam" (official) | "plain"
@@ -25,12 +26,12 @@ use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 use crate::control_variates::{ControlVariate, Gamma};
-use crate::directions::{DirectionKind, Directions};
+use crate::directions::{DirectionKind, DirectionSets, Directions};
 use crate::error::{Result, SwError};
 use crate::max_sliced::{AscentOptimizer, AscentOptions, MaxSwOptions, max_sw_direction};
 use crate::measure::{Measure, check_pair};
 use crate::memory::{DEFAULT_MEMORY_BUDGET, MemoryPlan, Sizes, plan};
-use crate::sliced::{BatchReduction, SlicedOptions};
+use crate::sliced::BatchReduction;
 use crate::vmf::{self, VdswOptions};
 
 /// The estimator.
@@ -85,6 +86,9 @@ pub struct LossConfig {
     pub p: f64,
     /// Sampler of random directions (sw, lcv-sw, ucv-sw).
     pub directions: DirectionKind,
+    /// sw, lcv-sw, ucv-sw: one set of L directions shared by the B pairs, or an independent
+    /// set per pair ([`DirectionSets`]). Default `shared`.
+    pub direction_sets: DirectionSets,
     /// BatchReduction over the batch.
     pub reduction: BatchReduction,
     /// Return SW_p^p instead of SW_p.
@@ -117,6 +121,7 @@ impl Default for LossConfig {
             projections: 100,
             p: 2.0,
             directions: DirectionKind::Uniform,
+            direction_sets: DirectionSets::Shared,
             reduction: BatchReduction::Mean,
             power: false,
             detach_gamma: false,
@@ -177,16 +182,6 @@ impl LossConfig {
         Ok(())
     }
 
-    fn sliced_options(&self) -> SlicedOptions {
-        SlicedOptions {
-            projections: self.projections,
-            p: self.p,
-            directions: self.directions,
-            reduction: self.reduction,
-            check_finite: self.check_finite,
-        }
-    }
-
     fn ascent(&self) -> AscentOptions {
         AscentOptions {
             steps: self.ascent_steps,
@@ -208,7 +203,8 @@ impl LossConfig {
         d: usize,
         dtype: burn::tensor::DType,
     ) -> Result<MemoryPlan> {
-        let per_pair = matches!(self.kind, EstimatorKind::MaxSw | EstimatorKind::VDsw);
+        let per_pair = matches!(self.kind, EstimatorKind::MaxSw | EstimatorKind::VDsw)
+            || self.direction_sets == DirectionSets::PerPair;
         let projections = if self.kind == EstimatorKind::MaxSw {
             1
         } else {
@@ -266,17 +262,16 @@ impl LossConfig {
         seed: Option<u64>,
     ) -> Result<Directions> {
         let dirs = match self.kind {
-            EstimatorKind::Sw | EstimatorKind::LcvSw | EstimatorKind::UcvSw => match seed {
-                None => crate::sliced::random_directions(x, &self.sliced_options()),
-                Some(seed) => Directions::Shared(crate::directions::sample_seeded(
+            EstimatorKind::Sw | EstimatorKind::LcvSw | EstimatorKind::UcvSw => {
+                crate::directions::sample_sets(
                     self.directions,
-                    self.projections,
-                    x.dims()[2],
+                    self.direction_sets,
+                    [x.dims()[0], self.projections, x.dims()[2]],
                     seed,
                     &x.device(),
                     x.points().dtype(),
-                )),
-            },
+                )
+            }
             EstimatorKind::MaxSw => {
                 let o = MaxSwOptions {
                     p: self.p,
@@ -297,7 +292,12 @@ impl LossConfig {
                     reduction: self.reduction,
                 };
                 let mu = vmf::dsw_vmf_mean(x, y, &o)?;
-                Directions::PerPair(vmf::sample(mu, self.kappa, self.projections)?)
+                Directions::PerPair(vmf::sample_with(
+                    mu,
+                    self.kappa,
+                    self.projections,
+                    vmf::Householder::Official,
+                )?)
             }
         };
         Ok(dirs.detach())

@@ -53,6 +53,35 @@ impl DirectionKind {
     }
 }
 
+/// Whether the pairs of a batch share one set of directions or draw their own.
+///
+/// ```text
+/// Shared   one [L, d] set for all B pairs (default; the pairs' errors are correlated)
+/// PerPair  an independent [L, d] set per pair, [B, L, d] (hsgser/Self-Amortized-DSW
+///          loss/sw_variants.py, compute_practical_moments_sw: randn(B, L, d) normalised)
+/// ```
+/// Both give the same expectation per pair; per-pair sets make the batch mean's Monte Carlo
+/// error smaller by averaging B independent sets, at B times the direction memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum DirectionSets {
+    /// One `[L, d]` set shared by every pair of the batch.
+    #[default]
+    Shared,
+    /// An independent `[L, d]` set per pair: `[B, L, d]`.
+    PerPair,
+}
+
+impl DirectionSets {
+    /// The name used in configs and outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            DirectionSets::Shared => "shared",
+            DirectionSets::PerPair => "per-pair",
+        }
+    }
+}
+
 /// The projection directions handed to an estimator.
 ///
 /// ```text
@@ -249,6 +278,47 @@ pub fn sample_seeded(
             crate::qmc::halton_directions_seeded(l, d, device, dtype, Some(seed))
         }
     }
+}
+
+/// Directions for a batch of B pairs: one `[L, d]` set ([`DirectionSets::Shared`]) or B
+/// independent sets `[B, L, d]` ([`DirectionSets::PerPair`]), of the given kind, in `dtype`.
+/// With `seed` the draws come from host RNGs (set b of a per-pair draw from a seed mixed
+/// from `seed` and b; the device RNG untouched); without it from the device RNG.
+pub fn sample_sets(
+    kind: DirectionKind,
+    sets: DirectionSets,
+    shape: [usize; 3],
+    seed: Option<u64>,
+    device: &Device,
+    dtype: DType,
+) -> Directions {
+    let [b, l, d] = shape;
+    let one = |set: Option<u64>| match set {
+        Some(s) => sample_seeded(kind, l, d, s, device, dtype),
+        None => sample_as(kind, l, d, device, dtype),
+    };
+    match (sets, kind, seed) {
+        (DirectionSets::Shared, _, _) => Directions::Shared(one(seed)),
+        // One [B, L, d] Gaussian draw, as the official randn(B, L, d).
+        (DirectionSets::PerPair, DirectionKind::Uniform, None) => {
+            Directions::PerPair(uniform_batched(b, l, d, device).cast(dtype))
+        }
+        (DirectionSets::PerPair, _, _) => Directions::PerPair(Tensor::stack(
+            (0..b)
+                .map(|i| one(seed.map(|s| pair_seed(s, i))))
+                .collect::<Vec<_>>(),
+            0,
+        )),
+    }
+}
+
+/// The seed of pair `i`'s set in a seeded per-pair draw (SplitMix64 of `seed + i`): distinct
+/// pairs get unrelated streams.
+fn pair_seed(seed: u64, i: usize) -> u64 {
+    let mut z = seed.wrapping_add((i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// Modified Gram–Schmidt on each block of d rows of the row-major `[L, d]` matrix, in place.

@@ -23,7 +23,7 @@ pub mod vmf;
 
 pub use config::{EstimatorKind, LossConfig};
 pub use control_variates::{ControlVariate, Gamma};
-pub use directions::{DirectionKind, Directions};
+pub use directions::{DirectionKind, DirectionSets, Directions};
 pub use error::{Result, SwError};
 pub use exact::{exact_emd, exact_w2sq};
 pub use functional::{

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{EstimatorKind, LossConfig};
 use crate::control_variates::Gamma;
-use crate::directions::{DirectionKind, Directions};
+use crate::directions::{DirectionKind, DirectionSets, Directions};
 use crate::error::SwError;
 
 /// The crate's `Result` (Burn's `Config` derive needs the plain name free).
@@ -66,6 +66,11 @@ pub struct SlicedWassersteinConfig {
     /// [`DirectionKind::Rqmc`] has a far smaller spread in d = 2, 3 (crate README).
     #[config(default = "DirectionKind::Uniform")]
     pub directions: DirectionKind,
+    /// sw, lcv-sw, ucv-sw: one set of L directions for the whole batch, or an independent set
+    /// per pair (`[B, L, d]`, as hsgser/Self-Amortized-DSW draws them). Default
+    /// [`DirectionSets::Shared`].
+    #[config(default = "DirectionSets::Shared")]
+    pub direction_sets: DirectionSets,
     /// How the per-pair values combine. Default [`BatchReduction::Mean`].
     #[config(default = "BatchReduction::Mean")]
     pub reduction: BatchReduction,
@@ -131,6 +136,7 @@ impl SlicedWassersteinConfig {
             projections: self.projections,
             p: self.p,
             directions: self.directions,
+            direction_sets: self.direction_sets,
             reduction: self.reduction,
             power: self.value == SwValue::Power,
             detach_gamma: self.gamma == Gamma::Detached,

@@ -11,7 +11,7 @@
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::directions::{self, DirectionKind, Directions};
+use crate::directions::{DirectionKind, Directions};
 use crate::error::{Result, SwError};
 use crate::kernel;
 use crate::measure::{Measure, all_finite, check_p, check_pair};
@@ -234,15 +234,4 @@ pub(crate) fn check_all(x: &Measure, y: &Measure, directions: &Directions, p: f6
         ));
     }
     Ok(())
-}
-
-pub(crate) fn random_directions(x: &Measure, options: &SlicedOptions) -> Directions {
-    let d = x.dims()[2];
-    Directions::Shared(directions::sample_as(
-        options.directions,
-        options.projections,
-        d,
-        &x.device(),
-        x.points().dtype(),
-    ))
 }

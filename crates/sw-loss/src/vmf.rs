@@ -22,7 +22,9 @@
 //! ```
 //! estimated by T steps of projected gradient ascent on ϑ with L samples per step (the
 //! official `VSW` of hsgser/Self-Amortized-DSW `loss/sw_variants.py`: Adam η = 1e-4, 50
-//! iterations, the vMF mean renormalised after each step; see [`crate::max_sliced`]).
+//! iterations, the vMF mean renormalised after each step; see [`crate::max_sliced`]). v-DSW
+//! samples with [`Householder::Official`], so the ascent differentiates the raw mean as the
+//! official `locs` is differentiated; [`sample`] keeps the exact reflection.
 
 use burn::tensor::{Distribution, Tensor, TensorData};
 use rand::{Rng, SeedableRng, rngs::StdRng};
@@ -76,11 +78,40 @@ pub fn sample_w(d: usize, kappa: f64, count: usize, rng: &mut impl Rng) -> Vec<f
         .collect()
 }
 
-/// L samples from vMF(μ_b, κ) for each of B mean directions: `μ [B, d] → [B, L, d]`.
+/// How a sample around e₁ is carried to the mean μ (the Householder reflection H e₁ = μ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Householder {
+    /// μ normalised first, then the exact reflection `H = I − 2uuᵀ/‖u‖²`, `u = e₁ − μ`, and
+    /// `√max(1 − w², 0)`: unit samples for any μ ≠ 0; the gradient in μ is tangent to the
+    /// sphere (the radial part is zero). Default.
+    #[default]
+    Unit,
+    /// As hsgser/Self-Amortized-DSW loss/von_mises_fisher.py (commit 4d7db40): μ as given
+    /// (the ascent keeps it unit: sw_variants.py line 322 renormalises after each step),
+    /// `û = u / (‖u‖ + 1e-5)` (line 148), `H = I − 2ûûᵀ`, and `√clamp(1 − w², 1e-10)` (line
+    /// 60). The gradient flows through the raw μ, radial part included, so an Adam ascent on
+    /// μ sees what the official `locs` sees (line 319). Samples have norm 1 − O(1e-5).
+    Official,
+}
+
+/// L samples from vMF(μ_b, κ) for each of B mean directions: `μ [B, d] → [B, L, d]`, with
+/// the exact reflection ([`Householder::Unit`]: μ normalised first).
 ///
-/// μ is normalised first. Differentiable in μ. The host part (w) is seeded from the device
-/// RNG, so `device.seed(..)` makes the whole draw reproducible.
+/// Differentiable in μ. The host part (w) is seeded from the device RNG, so
+/// `device.seed(..)` makes the whole draw reproducible.
+///
+/// # Errors
+/// [`SwError::InvalidParameter`] for κ < 0 or not finite; [`SwError::Shape`] for d < 2;
+/// [`SwError::NoProjections`] for L = 0.
 pub fn sample(mu: Tensor<2>, kappa: f64, l: usize) -> Result<Tensor<3>> {
+    sample_with(mu, kappa, l, Householder::Unit)
+}
+
+/// [`sample`] with the reflection chosen ([`Householder`]): `μ [B, d] → [B, L, d]`.
+///
+/// # Errors
+/// As [`sample`].
+pub fn sample_with(mu: Tensor<2>, kappa: f64, l: usize, form: Householder) -> Result<Tensor<3>> {
     check_kappa(kappa)?;
     let [b, d] = mu.dims();
     if d < 2 {
@@ -111,8 +142,12 @@ pub fn sample(mu: Tensor<2>, kappa: f64, l: usize) -> Result<Tensor<3>> {
         Distribution::Normal(0.0, 1.0),
         (&inner, dtype),
     ));
+    let floor = match form {
+        Householder::Unit => 0.0,
+        Householder::Official => 1e-10,
+    };
     let radial = (w.clone().square().neg().add_scalar(1.0))
-        .clamp_min(0.0)
+        .clamp_min(floor)
         .sqrt();
     let around_e1 = Tensor::cat(vec![w, v * radial], 2); // [B, L, d]
     // Sampled parts are constants; bring them to μ's (possibly autodiff) device.
@@ -121,12 +156,28 @@ pub fn sample(mu: Tensor<2>, kappa: f64, l: usize) -> Result<Tensor<3>> {
     } else {
         around_e1
     };
-    let mu = normalize_rows(mu);
+    let mu = match form {
+        Householder::Unit => normalize_rows(mu),
+        Householder::Official => mu,
+    };
     let e1 = Tensor::<2>::zeros([b, d], (&device, dtype)).slice_fill([0..b, 0..1], 1.0);
     let u = (e1 - mu).reshape([b, 1, d]); // [B, 1, d]
-    let u_norm_sq = u.clone().square().sum_dim(2).clamp_min(1e-12); // [B, 1, 1]
-    let proj = (around_e1.clone() * u.clone()).sum_dim(2); // [B, L, 1]
-    Ok(around_e1 - u * (proj / u_norm_sq).mul_scalar(2.0))
+    let reflected = match form {
+        // x − 2u(x·u)/‖u‖²
+        Householder::Unit => {
+            let u_norm_sq = u.clone().square().sum_dim(2).clamp_min(1e-12); // [B, 1, 1]
+            let proj = (around_e1.clone() * u.clone()).sum_dim(2); // [B, L, 1]
+            around_e1 - u * (proj / u_norm_sq).mul_scalar(2.0)
+        }
+        // x − 2û(x·û), û = u/(‖u‖ + 1e-5)
+        Householder::Official => {
+            let norm = u.clone().square().sum_dim(2).sqrt().add_scalar(1e-5); // [B, 1, 1]
+            let u_hat = u / norm;
+            let proj = (around_e1.clone() * u_hat.clone()).sum_dim(2); // [B, L, 1]
+            around_e1 - u_hat * proj.mul_scalar(2.0)
+        }
+    };
+    Ok(reflected)
 }
 
 /// v-DSW options.
@@ -171,7 +222,7 @@ pub fn dsw_vmf_mean(x: &Measure, y: &Measure, options: &VdswOptions) -> Result<T
         return Err(SwError::NoProjections);
     }
     ascent(x, y, start, &options.ascent, |xa, ya, mu| {
-        let theta = sample(mu, kappa, l)?;
+        let theta = sample_with(mu, kappa, l, Householder::Official)?;
         let wpp = crate::sliced::projected_wpp_unchecked(xa, ya, &Directions::PerPair(theta), p);
         Ok(wpp.mean_dim(1).squeeze_dim::<1>(1))
     })
@@ -182,7 +233,13 @@ pub fn dsw_vmf_mean(x: &Measure, y: &Measure, options: &VdswOptions) -> Result<T
 pub fn dsw_vmf(x: &Measure, y: &Measure, options: &VdswOptions) -> Result<Tensor<1>> {
     let mu = dsw_vmf_mean(x, y, options)?;
     let mu = crate::max_sliced::on_device(mu, &x.device());
-    let theta = sample(mu, options.kappa, options.projections)?.detach();
+    let theta = sample_with(
+        mu,
+        options.kappa,
+        options.projections,
+        Householder::Official,
+    )?
+    .detach();
     let dirs = Directions::PerPair(theta);
     check_all(x, y, &dirs, options.p)?;
     let wpp = crate::sliced::projected_wpp_unchecked(x, y, &dirs, options.p);

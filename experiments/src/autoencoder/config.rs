@@ -7,7 +7,9 @@ use anyhow::{Result, bail};
 use models::amortized::{AmortizedConfig, AmortizedKind};
 use models::pointnet::PointNetConfig;
 use serde::{Deserialize, Serialize};
-use sw_loss::{BatchReduction, EstimatorKind, LossConfig};
+use sw_loss::{BatchReduction, DirectionSets, EstimatorKind, LossConfig};
+
+use crate::config::Loaded;
 
 /// The whole config.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -35,7 +37,10 @@ pub struct AutoencoderConfig {
     /// Optimisation.
     #[serde(default)]
     pub train: AeTrain,
-    /// The loss (`sw`, `max-sw`, `v-dsw`; with `[amortized]`, the amortized version). The
+    /// The loss (`sw`, `max-sw`, `v-dsw`; with `[amortized]`, the amortized version).
+    /// `direction_sets` defaults to `"per-pair"` here (not the library's `"shared"`): the
+    /// official SW draws L directions per cloud, `[B, L, 3]` (hsgser/Self-Amortized-DSW
+    /// loss/sw_variants.py line 38, `minibatch_rand_projections(batch_size, dim, ..)`). The
     /// autoencoder always trains on the p-th power averaged over the batch (the official
     /// `squared_loss = true`, `.mean(dim=0)`): `power` must be left out or `true`,
     /// `reduction` left out or `"mean"`.
@@ -179,6 +184,23 @@ fn sixty_four() -> usize {
 pub const AMORTIZER_ADAM: (f64, f64, f64) = (0.0, 0.9, 1e-8);
 
 impl AutoencoderConfig {
+    /// Parses, checks ([`AutoencoderConfig::check`], the error naming the file) and fills the
+    /// experiment's own defaults: `[loss] direction_sets = "per-pair"` unless written.
+    pub fn load(loaded: &Loaded) -> Result<Self> {
+        let mut cfg: Self = loaded.parse()?;
+        cfg.check(&loaded.table)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", loaded.path.display()))?;
+        let written = loaded
+            .table
+            .get("loss")
+            .and_then(|t| t.as_table())
+            .is_some_and(|t| t.contains_key("direction_sets"));
+        if !written {
+            cfg.loss.direction_sets = DirectionSets::PerPair;
+        }
+        Ok(cfg)
+    }
+
     /// The autoencoder's config with `points` from `[data]`.
     pub fn model_config(&self) -> PointNetConfig {
         PointNetConfig {

@@ -1,6 +1,9 @@
 //! Evaluation as the SA-DSW paper reports it (hsgser/Self-Amortized-DSW
-//! reconstruction/reconstruction_test.py and classification/linear_svm_classification.py):
-//! per test cloud, batch size 1,
+//! reconstruction/reconstruction_test.py, classification/classification_train.py and
+//! classification_test.py): per cloud, batch size 1, over the official set — every `.h5` in
+//! the ModelNet40 folder, train and test together (dataset/modelnet40.py line 20 globs
+//! `root/*.h5`; the download script leaves all seven files there beside its train/ and test/
+//! copies): 12 308 clouds; the test split alone (2 468) is an extra column,
 //!
 //! ```text
 //! Chamfer   mean_i min_j ‖x_i − y_j‖² + mean_j min_i ‖x_i − y_j‖²        (loss/chamfer.py)
@@ -9,8 +12,11 @@
 //! EMD exact min_σ Σ_k ‖x_k − y_σ(k)‖ (assignment)                        — ours, beside it
 //! ```
 //! each reported as mean and (sample) standard deviation over the clouds (`statistics.mean`,
-//! `statistics.stdev`), and a linear SVM (scikit-learn `LinearSVC()` defaults) trained on the
-//! 256-d codes of the ModelNet40 training clouds, accuracy on the test clouds. The model is
+//! `statistics.stdev`). Transfer learning: the official MLP classifier
+//! (`models::evaluation::mlp_classifier`, classifier.py with class_train_config.json) trained
+//! on the 256-d codes of the training files' clouds, accuracy on the test files' clouds; a
+//! linear SVM (scikit-learn `LinearSVC()` defaults, linear_svm_classification.py, the
+//! official alternative script) beside it as an extra. The model is
 //! the `best/` checkpoint (lowest mean training loss, the official `model.pth`) unless
 //! `--checkpoint latest`.
 
@@ -22,7 +28,9 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use datasets::PointCloud;
 use datasets::shapenet::CloudItem;
-use models::evaluation::{DEFAULT_C, LinearSvc, approx_match};
+use models::evaluation::{
+    ClassifierTraining, DEFAULT_C, LinearSvc, MlpClassifierConfig, approx_match, train_classifier,
+};
 use models::mesh_ode::metrics::point_metrics;
 use models::pointnet::PointNetAutoencoder;
 use rayon::prelude::*;
@@ -104,6 +112,22 @@ impl EvalClouds {
             device,
             SW_METRIC_CHUNK,
         )?))
+    }
+
+    /// The approxmatch EMD per cloud (the paper's column, [`approx_match`]); `None` when some
+    /// input does not have `points` points (the official `emd_approx` needs equal sizes).
+    pub(super) fn emd_approxmatch(&self, recon: &[f32], points: usize) -> Result<Option<Vec<f64>>> {
+        if self.inputs.iter().any(|x| x.len() != points * 3) {
+            return Ok(None);
+        }
+        let per = points * 3;
+        let costs = self
+            .inputs
+            .par_iter()
+            .enumerate()
+            .map(|(i, x)| Ok(approx_match(&recon[i * per..(i + 1) * per], x)?.cost))
+            .collect::<Result<Vec<f64>>>()?;
+        Ok(Some(costs))
     }
 }
 
@@ -215,7 +239,7 @@ fn load_trained(
             loaded.experiment
         );
     }
-    let cfg: AutoencoderConfig = loaded.parse()?;
+    let cfg = AutoencoderConfig::load(&loaded)?;
     let (dir, name) = match which {
         Checkpoint::Best => {
             let dir = run_dir.join("checkpoints/best");
@@ -254,6 +278,8 @@ pub struct EvalOptions {
     pub checkpoint: Checkpoint,
     /// Also the exact EMD (an assignment per cloud, ~1 s at 2048 points).
     pub exact_emd: bool,
+    /// Epochs of the MLP classifier (official: 500).
+    pub classifier_epochs: usize,
 }
 
 /// A new folder `eval/<checkpoint>-<YYYYmmdd-HHMMSS>[-k]` of the run for one evaluation's
@@ -281,78 +307,119 @@ fn new_eval_dir(run_dir: &Path, which: Checkpoint) -> Result<PathBuf> {
     unreachable!("an unbounded search ends at a free name")
 }
 
-/// `experiments eval-ae`: the paper's reconstruction table and the latent linear SVM.
-pub fn evaluate(run_dir: &Path, options: &EvalOptions, cli: &Cli) -> Result<()> {
-    if options.subset == Some(0) {
-        bail!("eval-ae --subset 0: evaluate at least one cloud");
-    }
-    let (_, device) = crate::device::resolve(cli.device.as_deref(), None)?;
-    device.seed(cli.seed.unwrap_or(1));
-    let (cfg, model, checkpoint) = load_trained(run_dir, options.checkpoint, &device)?;
-    let points = cfg.data.points;
-    let (train, test) = if options.synthetic {
+/// The clouds `eval-ae` reads, in the official order, and which split each comes from.
+struct EvalSet {
+    clouds: Vec<CloudItem>,
+    /// From a `ply_data_test*` file (synthetic: the held-out clouds).
+    is_test: Vec<bool>,
+    /// From a `ply_data_train*` file (synthetic: the training clouds).
+    is_train: Vec<bool>,
+}
+
+/// The official reconstruction set: ModelNet40's every `.h5` in the folder (train and test,
+/// `ModelNetSplit::All`), or for `--synthetic` the held-out then the training clouds.
+fn eval_set(options: &EvalOptions, cfg: &AutoencoderConfig) -> Result<EvalSet> {
+    if options.synthetic {
         let data = AeData {
             file: None,
             synthetic_clouds: 2 * options.subset.unwrap_or(64),
-            points,
+            points: cfg.data.points,
             held_out: options.subset.unwrap_or(64),
             monitor_clouds: 1,
         };
         let (train, test, _) = training_set(&data, cfg.seed.wrapping_add(999))?;
-        (train, test)
-    } else {
-        use datasets::modelnet::{ModelNet40, ModelNetSplit};
-        let root = options
-            .data
-            .clone()
-            .unwrap_or_else(datasets::download::data_dir);
-        let load = |split| -> Result<Vec<CloudItem>> {
-            let ds = ModelNet40::load(&root, split)?;
-            (0..ds.len())
-                .map(|i| {
-                    ds.get(i).map_err(|e| anyhow!("{e}")).map(|c| CloudItem {
-                        cloud: c.cloud.normalized(),
-                        label: c.label,
-                    })
-                })
-                .collect()
-        };
-        (load(ModelNetSplit::Train)?, load(ModelNetSplit::Test)?)
-    };
-    if let Some((i, c)) = test
-        .iter()
-        .enumerate()
-        .find(|(_, c)| c.cloud.len() != points)
-    {
-        bail!(
-            "test cloud {i} has {} points but the model decodes {points}: the paper's metrics compare clouds of equal size",
-            c.cloud.len()
-        );
+        let is_test: Vec<bool> = (0..test.len() + train.len())
+            .map(|i| i < test.len())
+            .collect();
+        let is_train = is_test.iter().map(|t| !t).collect();
+        let clouds = test.into_iter().chain(train).collect();
+        return Ok(EvalSet {
+            clouds,
+            is_test,
+            is_train,
+        });
     }
-    let test: Vec<CloudItem> = test
-        .into_iter()
-        .take(options.subset.unwrap_or(usize::MAX))
-        .collect();
-    let clouds = EvalClouds::new(&test);
-    let (test_codes, recons) = encode(&model, &clouds.inputs, &device, true);
-    let train_inputs: Vec<Vec<f32>> = train.iter().map(|c| c.cloud.points.clone()).collect();
-    let (train_codes, _) = encode(&model, &train_inputs, &device, false);
-    let cd = clouds.chamfer(&recons, points);
-    let sw = sw_metric_per_cloud(
-        &recons,
-        &test
+    use datasets::modelnet::{ModelNet40, ModelNetSplit};
+    let root = options
+        .data
+        .clone()
+        .unwrap_or_else(datasets::download::data_dir);
+    let ds = ModelNet40::load(&root, ModelNetSplit::All)?;
+    let names = ds.file_of_each();
+    let clouds = (0..ds.len())
+        .map(|i| {
+            ds.get(i).map_err(|e| anyhow!("{e}")).map(|c| CloudItem {
+                // modelnet40.py __getitem__: pc_normalize.
+                cloud: c.cloud.normalized(),
+                label: c.label,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(EvalSet {
+        clouds,
+        is_test: names
             .iter()
-            .flat_map(|c| c.cloud.points.clone())
-            .collect::<Vec<_>>(),
-        points,
-        &device,
-        SW_METRIC_CHUNK,
-    )?;
+            .map(|n| n.starts_with("ply_data_test"))
+            .collect(),
+        is_train: names
+            .iter()
+            .map(|n| n.starts_with("ply_data_train"))
+            .collect(),
+    })
+}
+
+/// Per-cloud reconstruction metrics of the evaluated clouds.
+struct PerCloud {
+    chamfer: Vec<f64>,
+    sw: Vec<f64>,
+    emd: Vec<f64>,
+    exact: Vec<f64>,
+}
+
+impl PerCloud {
+    /// `(name, label, values)` of each metric computed.
+    fn columns(&self) -> Vec<(&'static str, &'static str, &[f64])> {
+        let mut out = vec![
+            (
+                "chamfer",
+                "Chamfer (mean sq. NN, both ways)",
+                &self.chamfer[..],
+            ),
+            (
+                "sw_sqrt_n_sw2sq_l100",
+                "SW √(N·SW₂²), L = 100 per cloud",
+                &self.sw[..],
+            ),
+            (
+                "emd_approxmatch",
+                "EMD approxmatch (paper's column)",
+                &self.emd[..],
+            ),
+        ];
+        if !self.exact.is_empty() {
+            out.push(("emd_exact", "EMD exact assignment (ours)", &self.exact[..]));
+        }
+        out
+    }
+}
+
+/// Chamfer, the SW metric, the approxmatch EMD and (optionally) the exact EMD of each cloud.
+fn reconstruction_metrics(
+    clouds: &[CloudItem],
+    recons: &[f32],
+    points: usize,
+    exact_emd: bool,
+    device: &Device,
+) -> Result<PerCloud> {
+    let eval = EvalClouds::new(clouds);
+    let chamfer = eval.chamfer(recons, points);
+    let targets: Vec<f32> = clouds.iter().flat_map(|c| c.cloud.points.clone()).collect();
+    let sw = sw_metric_per_cloud(recons, &targets, points, device, SW_METRIC_CHUNK)?;
     let per = points * 3;
     let (mut emd, mut exact) = (Vec::new(), Vec::new());
-    let mut progress = Progress::new("EMD", test.len() as u64);
+    let mut progress = Progress::new("EMD", clouds.len() as u64);
     let block = 4 * rayon::current_num_threads();
-    for (b, chunk) in test.chunks(block).enumerate() {
+    for (b, chunk) in clouds.chunks(block).enumerate() {
         let values: Vec<(f64, Option<f64>)> = chunk
             .par_iter()
             .enumerate()
@@ -360,7 +427,7 @@ pub fn evaluate(run_dir: &Path, options: &EvalOptions, cli: &Cli) -> Result<()> 
                 let i = b * block + k;
                 let r = &recons[i * per..(i + 1) * per];
                 let approx = approx_match(r, &c.cloud.points)?.cost;
-                let exact = if options.exact_emd {
+                let exact = if exact_emd {
                     let to64 = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
                     Some(sw_loss::exact_emd(&to64(r), &to64(&c.cloud.points), 3)?)
                 } else {
@@ -374,55 +441,143 @@ pub fn evaluate(run_dir: &Path, options: &EvalOptions, cli: &Cli) -> Result<()> 
         progress.inc(chunk.len() as u64, String::new);
     }
     progress.finish();
+    Ok(PerCloud {
+        chamfer,
+        sw,
+        emd,
+        exact,
+    })
+}
+
+/// The codes and labels of the clouds where `keep` holds.
+fn codes_of(
+    codes: &[f32],
+    latent: usize,
+    labels: &[CloudItem],
+    keep: &[bool],
+) -> (Vec<f32>, Vec<u32>) {
+    let (mut c, mut l) = (Vec::new(), Vec::new());
+    for (i, item) in labels.iter().enumerate().filter(|(i, _)| keep[*i]) {
+        c.extend_from_slice(&codes[i * latent..(i + 1) * latent]);
+        l.push(item.label as u32);
+    }
+    (c, l)
+}
+
+/// `experiments eval-ae`: the paper's reconstruction table over the official set (every `.h5`
+/// of the folder, train and test; the test split alone as an extra column), the official MLP
+/// classifier on the latent codes (trained on the train files' codes, accuracy on the test
+/// files'), and `LinearSVC()` beside it.
+pub fn evaluate(run_dir: &Path, options: &EvalOptions, cli: &Cli) -> Result<()> {
+    if options.subset == Some(0) {
+        bail!("eval-ae --subset 0: evaluate at least one cloud");
+    }
+    if options.classifier_epochs == 0 {
+        bail!("eval-ae --classifier-epochs 0: train the classifier for at least one epoch");
+    }
+    let (_, device) = crate::device::resolve(cli.device.as_deref(), None)?;
+    device.seed(cli.seed.unwrap_or(1));
+    let (cfg, model, checkpoint) = load_trained(run_dir, options.checkpoint, &device)?;
+    let points = cfg.data.points;
+    let set = eval_set(options, &cfg)?;
+    if let Some((i, c)) = set
+        .clouds
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.cloud.len() != points)
+    {
+        bail!(
+            "evaluation cloud {i} has {} points but the model decodes {points}: the paper's metrics compare clouds of equal size",
+            c.cloud.len()
+        );
+    }
+    if !set.is_train.iter().any(|t| *t) || !set.is_test.iter().any(|t| *t) {
+        bail!(
+            "the evaluation folder needs ply_data_train*.h5 and ply_data_test*.h5 files (the classifier trains on the first and is tested on the second)"
+        );
+    }
+    // The reconstruction set: the official one, or its first N clouds (--subset).
+    let n = set.clouds.len().min(options.subset.unwrap_or(usize::MAX));
+    let evaluated = &set.clouds[..n];
+    let inputs: Vec<Vec<f32>> = evaluated.iter().map(|c| c.cloud.points.clone()).collect();
+    let (_, recons) = encode(&model, &inputs, &device, true);
+    let metrics = reconstruction_metrics(evaluated, &recons, points, options.exact_emd, &device)?;
+    let test_rows: Vec<usize> = (0..n).filter(|&i| set.is_test[i]).collect();
+    // The classifiers: codes of every cloud, trained on the train files', tested on the test
+    // files' (classification/preprocess.sh reads train/ and test/, the same files).
+    let all_inputs: Vec<Vec<f32>> = set.clouds.iter().map(|c| c.cloud.points.clone()).collect();
+    let (codes, _) = encode(&model, &all_inputs, &device, false);
     let latent = cfg.model.latent;
-    let train_labels: Vec<u32> = train.iter().map(|c| c.label as u32).collect();
-    let test_labels: Vec<u32> = test.iter().map(|c| c.label as u32).collect();
+    let (train_codes, train_labels) = codes_of(&codes, latent, &set.clouds, &set.is_train);
+    let (test_codes, test_labels) = codes_of(&codes, latent, &set.clouds, &set.is_test);
+    let mlp = mlp_accuracy(
+        &train_codes,
+        &train_labels,
+        &test_codes,
+        &test_labels,
+        latent,
+        options.classifier_epochs,
+        &device,
+    )?;
     let svm = LinearSvc::fit(&train_codes, latent, &train_labels, DEFAULT_C)
         .map_err(|e| anyhow!("latent SVM: {e}"))?;
-    let accuracy = svm.accuracy(&test_codes, &test_labels);
-    let ((cdm, cds), (swm, sws), (emm, ems)) = (mean_std(&cd), mean_std(&sw), mean_std(&emd));
+    let svm_accuracy = svm.accuracy(&test_codes, &test_labels);
+    let official = if n == set.clouds.len() {
+        format!("official set: every .h5, train + test ({n} clouds)")
+    } else {
+        format!("first {n} clouds of the official set (--subset)")
+    };
     let mut table = format!(
-        "\n{} test clouds, {points} points; model: {checkpoint} checkpoint\n\
-         Chamfer (mean sq. NN, both ways)   {cdm:.5} ± {cds:.5}\n\
-         SW √(N·SW₂²), L = 100 per cloud    {swm:.5} ± {sws:.5}\n\
-         EMD approxmatch (paper's column)   {emm:.3} ± {ems:.3}\n",
-        test.len()
+        "\n{points} points; model: {checkpoint} checkpoint\n{:<36} {:<28} test split only ({} clouds)\n",
+        "",
+        official,
+        test_rows.len()
     );
-    let mut rows = vec![
-        ("chamfer", (cdm, cds)),
-        ("sw_sqrt_n_sw2sq_l100", (swm, sws)),
-        ("emd_approxmatch", (emm, ems)),
-    ];
-    if options.exact_emd {
-        let (m, s) = mean_std(&exact);
-        table += &format!("EMD exact assignment (ours)        {m:.3} ± {s:.3}\n");
-        rows.push(("emd_exact", (m, s)));
+    let mut rows = Vec::new();
+    for (name, label, values) in metrics.columns() {
+        let (m, s) = mean_std(values);
+        let test: Vec<f64> = test_rows.iter().map(|&i| values[i]).collect();
+        let (tm, ts) = mean_std(&test);
+        table += &format!(
+            "{label:<36} {:<28} {tm:.5} ± {ts:.5}\n",
+            format!("{m:.5} ± {s:.5}")
+        );
+        rows.push((name, "official", m, s));
+        rows.push((name, "test-split", tm, ts));
     }
     table += &format!(
-        "latent linear SVM (LinearSVC defaults, C = 1) accuracy {:.2}% ({} train / {} test codes)\n",
-        100.0 * accuracy,
-        train.len(),
-        test.len()
+        "MLP classifier (classifier.py, class_train_config.json; {} epochs, kept epoch {} of loss {:.4}) accuracy {:.2}% ({} train / {} test codes)\n\
+         LinearSVC() (linear_svm_classification.py; extra) accuracy {:.2}%\n",
+        options.classifier_epochs,
+        mlp.1,
+        mlp.2,
+        100.0 * mlp.0,
+        train_labels.len(),
+        test_labels.len(),
+        100.0 * svm_accuracy,
     );
-    rows.push(("linear_svm_accuracy", (accuracy, 0.0)));
+    rows.push(("mlp_classifier_accuracy", "test-split", mlp.0, 0.0));
+    rows.push(("linear_svm_accuracy", "test-split", svm_accuracy, 0.0));
     println!("{table}");
     let out = new_eval_dir(run_dir, options.checkpoint)?;
     let mut w = csv::Writer::from_path(out.join("eval.csv"))?;
-    w.write_record(["metric", "mean", "std", "checkpoint"])?;
-    for (name, (m, s)) in rows {
+    w.write_record(["metric", "set", "mean", "std", "checkpoint"])?;
+    for (name, which, m, s) in rows {
         w.write_record([
             name.to_string(),
+            which.to_string(),
             format!("{m:.6}"),
             format!("{s:.6}"),
             checkpoint.clone(),
         ])?;
     }
     w.flush()?;
-    for i in 0..test.len().min(4) {
-        let (a, b) = (&test[i].cloud.points, &recons[i * per..(i + 1) * per]);
+    let per = points * 3;
+    for i in 0..n.min(4) {
+        let (a, b) = (&evaluated[i].cloud.points, &recons[i * per..(i + 1) * per]);
         plots::cloud_views(
             &out.join(format!("pair{i}.png")),
-            &format!("test cloud {i}"),
+            &format!("evaluation cloud {i}"),
             &[("input", a), ("reconstruction", b)],
         )?;
         datasets::ply::write_cloud(
@@ -432,4 +587,41 @@ pub fn evaluate(run_dir: &Path, options: &EvalOptions, cli: &Cli) -> Result<()> 
     }
     println!("outputs in {}", out.display());
     Ok(())
+}
+
+/// The official MLP classifier trained on the train codes (class_train_config.json, with
+/// `epochs`), its accuracy on the test codes; also the kept epoch and its loss.
+fn mlp_accuracy(
+    train_codes: &[f32],
+    train_labels: &[u32],
+    test_codes: &[f32],
+    test_labels: &[u32],
+    latent: usize,
+    epochs: usize,
+    device: &Device,
+) -> Result<(f64, usize, f64)> {
+    let config = MlpClassifierConfig::official().with_input(latent);
+    let training = ClassifierTraining {
+        epochs,
+        ..ClassifierTraining::official()
+    };
+    let mut progress = Progress::new("MLP classifier epochs", epochs as u64);
+    let trained = train_classifier(
+        &config,
+        &training,
+        train_codes,
+        train_labels,
+        device,
+        |_, loss| progress.inc(1, || format!("loss {loss:.4}")),
+    )
+    .map_err(|e| anyhow!("MLP classifier: {e}"))?;
+    progress.finish();
+    let accuracy = models::evaluation::mlp_classifier::accuracy(
+        &trained.model,
+        test_codes,
+        test_labels,
+        device,
+    )
+    .map_err(|e| anyhow!("MLP classifier: {e}"))?;
+    Ok((accuracy, trained.best_epoch, trained.best_loss))
 }

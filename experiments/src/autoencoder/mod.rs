@@ -37,6 +37,28 @@ mod tests {
 
     const BASE: &str = "experiment = \"autoencoder\"\n[data]\npoints = 64\n";
 
+    /// The official SW draws L directions per cloud (sw_variants.py line 38): per-pair sets
+    /// unless the config says otherwise.
+    #[test]
+    fn sw_directions_are_per_cloud_unless_the_config_says_shared() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |extra: &str| {
+            let path = dir.path().join("ae.toml");
+            std::fs::write(&path, format!("{BASE}[loss]\nkind = \"sw\"\n{extra}")).unwrap();
+            AutoencoderConfig::load(&crate::config::load(&path, &[]).unwrap()).unwrap()
+        };
+        use sw_loss::DirectionSets;
+        assert_eq!(load("").loss.direction_sets, DirectionSets::PerPair);
+        assert_eq!(
+            load("direction_sets = \"shared\"\n").loss.direction_sets,
+            DirectionSets::Shared
+        );
+        assert_eq!(
+            load("").training_loss().direction_sets,
+            DirectionSets::PerPair
+        );
+    }
+
     #[test]
     fn mean_and_std_are_pythons_statistics_mean_and_stdev() {
         // statistics.stdev([1, 2, 3, 4]) = 1.2909944487358056

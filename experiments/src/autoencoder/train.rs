@@ -47,7 +47,13 @@ fn directions_from(
 ) -> Result<Tensor<3>> {
     let mu = amortizer.forward(x.clone(), y.clone()); // [B, 3]
     Ok(if loss.kind == EstimatorKind::VDsw {
-        sw_loss::vmf::sample(mu, loss.kappa, loss.projections)? // [B, L, 3]
+        // Official VonMisesFisher.rsample: the raw-mean Householder (sw_loss::vmf::Householder).
+        sw_loss::vmf::sample_with(
+            mu,
+            loss.kappa,
+            loss.projections,
+            sw_loss::vmf::Householder::Official,
+        )? // [B, L, 3]
     } else {
         mu.unsqueeze_dim::<3>(1) // [B, 1, 3]
     })
@@ -271,10 +277,8 @@ fn check_memory(
 
 /// Trains the autoencoder (or resumes `resume`'s run) and writes the run folder.
 pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
-    let cfg: AutoencoderConfig = loaded.parse()?;
+    let cfg = AutoencoderConfig::load(loaded)?;
     let path = loaded.path.display().to_string();
-    cfg.check(&loaded.table)
-        .map_err(|e| anyhow!("{path}: {e}"))?;
     let seed = cli.seed.unwrap_or(cfg.seed);
     let (device_name, device) =
         crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
@@ -503,8 +507,10 @@ fn write_reconstructions(
     Ok(())
 }
 
-/// End of run: Chamfer and the paper's SW metric on the evaluation clouds for the latest and
-/// the best (lowest mean training loss) checkpoints, into `final_metrics.csv` and the log.
+/// End of run: Chamfer, the paper's SW metric and the approxmatch EMD (the paper's column; see
+/// [`super::eval`]) on the evaluation clouds for the latest and the best (lowest mean training
+/// loss) checkpoints, into `final_metrics.csv` and the log. SW and EMD need inputs of `[data]
+/// points` points; otherwise their cells are empty.
 fn final_metrics(
     run: &RunDir,
     cfg: &AutoencoderConfig,
@@ -529,7 +535,16 @@ fn final_metrics(
         "chamfer_std",
         "sw_metric_mean",
         "sw_metric_std",
+        "emd_approxmatch_mean",
+        "emd_approxmatch_std",
     ])?;
+    let cell = |v: &Option<Vec<f64>>| match v {
+        Some(v) => {
+            let (m, sd) = mean_std(v);
+            [format!("{m:.6e}"), format!("{sd:.6e}")]
+        }
+        None => [String::new(), String::new()],
+    };
     for (name, model) in [
         ("latest", latest.valid()),
         (&*format!("best (epoch {best_epoch})"), best),
@@ -537,34 +552,30 @@ fn final_metrics(
         let recon = eval.reconstruct(&model, device);
         let (cd, cd_sd) = mean_std(&eval.chamfer(&recon, points));
         let sw = eval.sw_metric(&recon, points, device)?;
-        let line = match sw {
-            Some(v) => {
-                let (m, sd) = mean_std(&v);
-                w.write_record([
-                    name.to_string(),
-                    eval_set.to_string(),
-                    eval.len().to_string(),
-                    format!("{cd:.6e}"),
-                    format!("{cd_sd:.6e}"),
-                    format!("{m:.6e}"),
-                    format!("{sd:.6e}"),
-                ])?;
-                format!("Chamfer {cd:.5} ± {cd_sd:.5}, SW √(N·SW₂²) L=100 {m:.5} ± {sd:.5}")
-            }
-            None => {
-                w.write_record([
-                    name.to_string(),
-                    eval_set.to_string(),
-                    eval.len().to_string(),
-                    format!("{cd:.6e}"),
-                    format!("{cd_sd:.6e}"),
-                    String::new(),
-                    String::new(),
-                ])?;
+        let emd = eval.emd_approxmatch(&recon, points)?;
+        let [sw_m, sw_sd] = cell(&sw);
+        let [emd_m, emd_sd] = cell(&emd);
+        w.write_record([
+            name.to_string(),
+            eval_set.to_string(),
+            eval.len().to_string(),
+            format!("{cd:.6e}"),
+            format!("{cd_sd:.6e}"),
+            sw_m,
+            sw_sd,
+            emd_m,
+            emd_sd,
+        ])?;
+        let line = match (&sw, &emd) {
+            (Some(sw), Some(emd)) => {
+                let ((m, sd), (em, esd)) = (mean_std(sw), mean_std(emd));
                 format!(
-                    "Chamfer {cd:.5} ± {cd_sd:.5} (SW metric skipped: the clouds do not have [data] points points)"
+                    "Chamfer {cd:.5} ± {cd_sd:.5}, SW √(N·SW₂²) L=100 {m:.5} ± {sd:.5}, EMD approxmatch {em:.3} ± {esd:.3}"
                 )
             }
+            _ => format!(
+                "Chamfer {cd:.5} ± {cd_sd:.5} (SW metric and EMD skipped: the clouds do not have [data] points points)"
+            ),
         };
         let line = format!(
             "final, {name} checkpoint, {} {eval_set} clouds: {line}",

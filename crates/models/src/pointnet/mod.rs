@@ -6,3 +6,4 @@ mod encoder;
 
 pub use autoencoder::{PointNetAutoencoder, PointNetConfig};
 pub use encoder::PointNetEncoder;
+pub(crate) use encoder::linear as linear_xavier;
