@@ -59,6 +59,40 @@ mod tests {
         );
     }
 
+    /// v-DSW's ascent holds all L directions of every pair: over the budget it is refused,
+    /// naming the budget. The amortized v-DSW and SW evaluate in chunks, so the same budget
+    /// passes; a budget below one direction is refused for every loss.
+    #[test]
+    fn memory_check_refuses_only_what_cannot_be_chunked() {
+        let cfg = |kind: &str, amortized: bool, budget: u64| {
+            let extra = if amortized {
+                "[amortized]\nkind = \"lin_attn\"\n"
+            } else {
+                ""
+            };
+            let (cfg, raw) = parse(&format!(
+                "experiment = \"autoencoder\"\n[data]\npoints = 2048\n[train]\nbatch_size = 32\n\
+                 [loss]\nkind = \"{kind}\"\nprojections = 100\nmemory_budget = {budget}\n{extra}"
+            ));
+            cfg.check(&raw).unwrap();
+            cfg
+        };
+        let budget = 8 << 20; // 8 MiB: a few directions at a time
+        let e = train::check_memory(&cfg("v-dsw", false, budget), 100)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("memory_budget") && e.contains("not chunked"),
+            "{e}"
+        );
+        train::check_memory(&cfg("v-dsw", true, budget), 100).unwrap();
+        train::check_memory(&cfg("sw", false, budget), 100).unwrap();
+        let e = train::check_memory(&cfg("sw", false, 1000), 100)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("memory_budget"), "{e}");
+    }
+
     #[test]
     fn mean_and_std_are_pythons_statistics_mean_and_stdev() {
         // statistics.stdev([1, 2, 3, 4]) = 1.2909944487358056

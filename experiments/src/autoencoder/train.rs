@@ -23,12 +23,13 @@ use datasets::shapenet::CloudBatcher;
 use models::amortized::Amortizer;
 use models::pointnet::PointNetAutoencoder;
 use sw_loss::{
-    BatchReduction, Directions, EstimatorKind, LossConfig, Measure, sw_pp_with_directions,
+    BatchReduction, DirectionSets, Directions, EstimatorKind, LossConfig, Measure,
+    sw_pp_with_directions,
 };
 
 use super::config::{AMORTIZER_ADAM, AutoencoderConfig};
 use super::data::{data_resolved, training_set};
-use super::eval::{EvalClouds, SW_METRIC_CHUNK, SW_METRIC_PROJECTIONS, mean_std};
+use super::eval::{EvalClouds, mean_std};
 use crate::checkpoint::Role;
 use crate::cli::Cli;
 use crate::config::Loaded;
@@ -197,85 +198,36 @@ fn logged_losses(path: &Path, first_epoch: usize) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// Refuses, before the run folder is made or opened, a training whose loss or end-of-run SW
-/// metric cannot fit in `[loss] memory_budget` (`sw_loss::memory`'s estimate, f32, d = 3):
-///
-/// ```text
-/// training loss  B = min([train] batch_size, training clouds) pairs of N = [data] points
-///                points: LossConfig::plan_memory, chunked over the directions above the
-///                budget — except v-DSW's ascent and the amortized losses
-///                (sw_pp_with_directions), which hold all L directions of every pair at once:
-///                L·B·2N·20 + 12·B·L bytes, whole
-/// SW metric      min(64, monitored clouds) pairs, L = 100 fresh directions each, whole (only
-///                when every monitored cloud has N points; the metric is skipped otherwise)
-/// ```
-fn check_memory(
-    cfg: &AutoencoderConfig,
-    train_clouds: usize,
-    monitored: &[datasets::shapenet::CloudItem],
-) -> Result<()> {
+/// Refuses, before the run folder is made or opened, a training whose loss cannot fit in
+/// `[loss] memory_budget` (`sw_loss::memory`'s estimate, f32, d = 3) for B = min([train]
+/// batch_size, training clouds) pairs of N = [data] points points. SW, Max-SW and the
+/// amortized losses evaluate their directions in chunks within the budget (refused only when
+/// not even one direction fits); v-DSW's ascent is not chunked, so its whole evaluation must
+/// fit (`LossConfig::plan_memory` says so). The end-of-run SW metric is chunked too.
+pub(super) fn check_memory(cfg: &AutoencoderConfig, train_clouds: usize) -> Result<()> {
     let (n, dtype) = (cfg.data.points, burn::tensor::DType::F32);
     let b = cfg.train.batch_size.min(train_clouds).max(1);
     let loss = cfg.training_loss();
-    let budget = sw_loss::memory::human_bytes(loss.memory_budget);
-    loss.plan_memory(b, n, n, 3, dtype)
-        .map_err(|e| anyhow!("[loss] {e}"))?;
-    let unchunked = if cfg.amortized.is_some() {
-        Some("the amortized loss")
-    } else if loss.kind == EstimatorKind::VDsw {
-        Some("v-DSW's ascent")
-    } else {
-        None
-    };
-    if let Some(what) = unchunked {
-        // An unbounded budget plans the unchunked evaluation.
-        let whole = LossConfig {
-            memory_budget: u64::MAX,
-            ..loss.clone()
-        }
-        .plan_memory(b, n, n, 3, dtype)?
-        .estimated_bytes;
-        if whole > loss.memory_budget {
-            let l = if loss.kind == EstimatorKind::MaxSw {
+    // The amortized losses run no ascent: SW on the amortizer's per-pair directions.
+    let planned = match &cfg.amortized {
+        Some(_) => LossConfig {
+            kind: EstimatorKind::Sw,
+            direction_sets: DirectionSets::PerPair,
+            projections: if loss.kind == EstimatorKind::MaxSw {
                 1
             } else {
                 loss.projections
-            };
-            bail!(
-                "[loss] memory_budget: {what} holds all L = {l} directions of each of the B = {b} \
-                 pairs at once (it is not chunked): about {} for N = {n} points, over the budget \
-                 of {budget}; lower [loss] projections, [train] batch_size or [data] points, or \
-                 raise [loss] memory_budget",
-                sw_loss::memory::human_bytes(whole)
-            );
-        }
-    }
-    if monitored.iter().all(|c| c.cloud.len() == n) {
-        let clouds = monitored.len().clamp(1, SW_METRIC_CHUNK);
-        let sizes = sw_loss::memory::Sizes {
-            batch: clouds,
-            n,
-            m: n,
-            d: 3,
-            projections: SW_METRIC_PROJECTIONS,
-            per_pair_directions: true,
-            dtype,
-        };
-        let need = sw_loss::memory::unchunked_bytes(&sizes);
-        if need > loss.memory_budget {
-            bail!(
-                "[loss] memory_budget: the end-of-run SW metric evaluates {clouds} clouds of \
-                 N = {n} points ([data] points) with L = {SW_METRIC_PROJECTIONS} directions each at \
-                 once: about {}, over the budget of {budget}; lower [data] points, or raise \
-                 [loss] memory_budget",
-                sw_loss::memory::human_bytes(need)
-            );
-        }
-    }
+            },
+            ..loss
+        },
+        None => loss,
+    };
+    planned
+        .plan_memory(b, n, n, 3, dtype)
+        .map_err(|e| anyhow!("[loss] {e}"))?;
     Ok(())
 }
 
-/// Trains the autoencoder (or resumes `resume`'s run) and writes the run folder.
 pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     let cfg = AutoencoderConfig::load(loaded)?;
     let path = loaded.path.display().to_string();
@@ -288,7 +240,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
         training_set(&data_resolved(&cfg.data, loaded)?, seed).with_context(|| path.clone())?;
     let eval_set = if held_out { "held-out" } else { "training" };
     let monitored = &eval_clouds[..eval_clouds.len().min(cfg.data.monitor_clouds)];
-    check_memory(&cfg, train.len(), monitored).map_err(|e| anyhow!("{path}: {e}"))?;
+    check_memory(&cfg, train.len()).map_err(|e| anyhow!("{path}: {e}"))?;
     let run = RunDir::open_or_create(
         resume,
         cli.from_checkpoint.as_deref(),

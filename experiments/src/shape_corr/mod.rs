@@ -36,15 +36,12 @@ struct Row {
 
 /// Refuses, before the run folder exists, an SW feature loss that cannot fit in
 /// `sw_loss::DEFAULT_MEMORY_BUDGET` (1 GiB; this experiment has no `[loss]` table). The `sw`
-/// variant's loss (training, and `adaptive` refinement) projects both shapes' features on all
-/// L directions at once (`sw_pp_with_directions`, not chunked); for the largest shape, V
-/// vertices, and C = `[model] out_channels` (`sw_loss::memory`'s estimate, f32):
-///
-/// ```text
-/// L · 2V · 20 + 4·L·C bytes        L = [train] sw_projections
-/// ```
-/// The dense V × V plans (soft permutations, Sinkhorn) are the method itself, as in the
-/// official code, and are not estimated here.
+/// variant's loss (training, and `adaptive` refinement) goes through `sw_pp_with_directions`,
+/// which evaluates the L = `[train] sw_projections` directions in chunks within that budget;
+/// only a size where not even one direction fits (V vertices of the largest shape, C =
+/// `[model] out_channels`; `sw_loss::memory`'s estimate, f32) is refused. The dense V × V
+/// plans (soft permutations, Sinkhorn) are the method itself, as in the official code, and
+/// are not estimated here.
 fn check_memory(cfg: &ShapeCorrConfig, prepared: &[data::Prepared], path: &str) -> Result<()> {
     let t = &cfg.train;
     if !(t.variants.iter().any(|v| v == "sw") && t.sw_weight > 0.0) {
@@ -56,28 +53,17 @@ fn check_memory(cfg: &ShapeCorrConfig, prepared: &[data::Prepared], path: &str) 
         .max()
         .unwrap_or(0);
     let (l, c) = (t.sw_projections, cfg.model.out_channels);
-    let sizes = sw_loss::memory::Sizes {
-        batch: 1,
-        n: v,
-        m: v,
-        d: c,
+    sw_loss::LossConfig {
         projections: l,
-        per_pair_directions: false,
-        dtype: burn::tensor::DType::F32,
-    };
-    // The unchunked evaluation: L·c₁ + D.
-    let need = sw_loss::memory::unchunked_bytes(&sizes);
-    let budget = sw_loss::DEFAULT_MEMORY_BUDGET;
-    if need > budget {
-        bail!(
-            "{path}: [train] sw_projections = {l}: the SW feature loss projects the {c}-channel \
-             features ([model] out_channels) of {v}-vertex shapes on all L directions at once, \
-             about {}, over the {} one evaluation may hold (sw_loss::DEFAULT_MEMORY_BUDGET); \
-             lower [train] sw_projections or [model] out_channels",
-            sw_loss::memory::human_bytes(need),
-            sw_loss::memory::human_bytes(budget)
-        );
+        ..Default::default()
     }
+    .plan_memory(1, v, v, c, burn::tensor::DType::F32)
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "{path}: the SW feature loss on the {c}-channel features ([model] out_channels) of \
+             {v}-vertex shapes: {e} (sw_loss::DEFAULT_MEMORY_BUDGET); lower [model] out_channels"
+        )
+    })?;
     Ok(())
 }
 
