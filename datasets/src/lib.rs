@@ -1,6 +1,21 @@
-//! Data for swburn's experiments: CIFAR-10 (binary version, directory or tar.gz), point-cloud
-//! files (ShapeNet-55 `.npy`/`.npz`), PLY output, and seeded synthetic shapes and images that
-//! need no download. Datasets implement Burn's `Dataset`; batchers produce tensors.
+//! Data for swburn's experiments, one reader per file format, each refusing bad files with an
+//! error that names the file (and the cloud, vertex or record):
+//!
+//! * images: CIFAR-10 (binary version, folder or tar.gz; `cifar`), CelebA (aligned JPEGs and
+//!   the official split file; `celeba`), seeded synthetic images (`synthetic_images`), PNG output
+//!   (`image`);
+//! * point clouds: ShapeNet-55 `.npy`/`.npz` (`shapenet`, `npy`), ModelNet40 in PointNet's HDF5
+//!   layout, read in pure Rust (`modelnet`), PLY output (`ply`), seeded synthetic shapes
+//!   (`synthetic`; the cloud type in `cloud`);
+//! * meshes: OBJ/OFF/PLY (`mesh_io`), FreeSurfer surfaces (`freesurfer`), the mesh type and its
+//!   frames (`mesh`, `mesh_frame`), seeded synthetic meshes (`synthetic_mesh`);
+//! * geometry for shape correspondence: cotangent Laplacian and mass, Laplace–Beltrami
+//!   eigenpairs (shift-invert and dense), gradient operators and the wave kernel signature
+//!   (`geometry`), and the ULRSSM folder layout the official EOT code reads, with its geodesics and
+//!   exports (`shape_corr`);
+//! * downloads with checksums and resume (`download`).
+//!
+//! Datasets implement Burn's `Dataset`; batchers produce tensors.
 #![warn(missing_docs)]
 
 pub mod celeba;

@@ -1,4 +1,5 @@
-//! A fuzz harness for the file readers of the `datasets` crate that runs on stable Rust inside
+//! A fuzz harness for the file readers of the `datasets` crate and the `experiments` binary's config
+//! and checkpoint readers (`targets::experiments`) that runs on stable Rust inside
 //! `cargo test` (no libFuzzer, no nightly): each [`target::Target`] is a reader with a seed
 //! corpus; [`mutate`] derives inputs from the seeds deterministically by (target, index);
 //! [`runner`] feeds them to the reader under `catch_unwind`, a timer and an allocation counter

@@ -1,9 +1,12 @@
 //! Models trained with sliced-Wasserstein losses. One family per folder:
 //! `amortized/` (projection networks for amortized SW), `mesh_ode/` (DDOT's neural-ODE
-//! deformer), `pointnet/` (the PointNet autoencoder), `evaluation/` (its approximate EMD and
-//! latent linear SVM), `sngan/` (CV-SW's generator and discriminator; their convolution is `conv/`), `inception/` (the FID
-//! network, FID and IS), `diffusion_net/` and `fmap/` (EOT shape correspondence: DiffusionNet
-//! features, functional maps, their losses and refinement).
+//! deformer), `pointnet/` (the PointNet autoencoder), `evaluation/` (its approximate EMD, the
+//! official MLP classifier on the latent codes and the linear SVM), `sngan/` (CV-SW's
+//! generator and discriminator), `conv/` (their convolution: a GEMM kernel on Flex, LibTorch's
+//! backward on tch), `norm/` (batch norm with fused kernels), `resample/` (nearest-neighbour
+//! up-sampling and average pooling with fused kernels), `inception/` (the FID network, FID and
+//! IS), `diffusion_net/` and `fmap/` (EOT shape correspondence: DiffusionNet features,
+//! functional maps, their losses and refinement).
 #![warn(missing_docs)]
 
 pub mod amortized;

@@ -5,9 +5,8 @@
 //! Why: burn-tch implements `conv2d` but not `conv2d_x_backward` / `conv2d_weight_backward`, so
 //! Burn's autodiff falls back to its generic formulas: a `conv_transpose2d` for ∂x and, for ∂W,
 //! a convolution of the batch-transposed input with the batch-transposed upstream gradient as
-//! its kernel (an H × W kernel). On SNGAN's shapes that pair costs 1.7–2.2 × LibTorch's fused
-//! backward (PyTorch 2.9, 2 threads: 5.2 against 2.3 ms at B 32, 16 ch, 32 px; 181 against
-//! 107 ms at B 128, 64 ch, 32 px).
+//! its kernel (an H × W kernel). On SNGAN's shapes that pair is slower than LibTorch's fused
+//! backward (BENCHMARKS.md, "SNGAN steps": LibTorch conv backward).
 //!
 //! ```text
 //! forward   y = conv2d(x, W) + b                  x [B, C, H, W], W [O, C, k, k], b [O] → [B, O, Oh, Ow]

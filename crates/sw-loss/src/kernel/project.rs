@@ -281,12 +281,8 @@ mod avx2_block {
 /// [`TILE`](avx512_block::TILE) floats so a group's tile of θ stays in L1 while the block's
 /// four pairs pass over it; the last chunk of a row is a masked load/store, so there is no
 /// scalar tail.
-///
-/// Tried and dropped: θ packed chunk-major (the L chunks of one column block contiguous, against
-/// 4 KiB aliasing of rows 32 772 bytes apart at d = 8193): no faster, and packing cost 10 % of a
-/// 32-point call; software prefetch of the next pair's rows: no faster. At gen_feat's size a
-/// projection runs at about a quarter of the FMA peak, as MKL's `x @ θᵀ` does (0.38 ms on one
-/// core for 128 × 8193 × 10).
+/// (What was tried and dropped, and the measured FMA rate: BENCHMARKS.md, "sw-loss: SW
+/// estimators vs their PyTorch twins".)
 #[cfg(target_arch = "x86_64")]
 mod avx512_block {
     use super::BLOCK;
