@@ -6,9 +6,11 @@
 #    root; elsewhere it says what to install and stops.
 # 2. Every benchmark is compiled (`--benches --no-run`), so a bench that no longer builds fails.
 # 3. The whole suite runs in the shared release profile (Burn compiles once for tests and runs).
-# 4. The code is formatted (`cargo fmt --check`), and sw-loss is checked as a published crate:
-#    its rustdoc with warnings denied, and `cargo package` (which builds the packaged crate alone,
-#    with its default feature, in the dev profile).
+# 4. The code is formatted (`cargo fmt --check`); clippy passes on every target with warnings
+#    denied (the lints are `[workspace.lints]` in Cargo.toml, `undocumented_unsafe_blocks`
+#    among them); every crate's rustdoc builds with warnings denied; and sw-loss is checked as
+#    a published crate with `cargo package` (which builds the packaged crate alone, with its
+#    default feature, in the dev profile).
 #
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh -- flow` to filter).
 set -euo pipefail
@@ -52,5 +54,6 @@ cargo --version
 cargo fmt --all --check
 cargo test --release --workspace --features "$FEATURES" --benches --no-run
 cargo test --release --workspace --features "$FEATURES" "$@"
-RUSTDOCFLAGS="-D warnings" cargo doc -p sw-loss --no-deps
+cargo clippy --workspace --all-targets --features "$FEATURES" -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --features "$FEATURES"
 cargo package -p sw-loss

@@ -41,7 +41,7 @@ pub struct Cifar10 {
 
 /// Parses one batch file's bytes; `path` names it in errors.
 pub fn parse_batch(bytes: &[u8], path: &Path) -> Result<Vec<ImageItem>> {
-    if bytes.len() % RECORD != 0 {
+    if !bytes.len().is_multiple_of(RECORD) {
         return Err(DataError::format(
             path,
             format!(

@@ -206,15 +206,15 @@ pub fn fetch(
     }
     out.flush().map_err(|e| DataError::io(&part, e))?;
     drop(out);
-    if let Some(total) = total {
-        if done < total {
-            return Err(DataError::format(
-                &part,
-                format!(
-                    "download interrupted at {done} of {total} bytes; run the command again to resume"
-                ),
-            ));
-        }
+    if let Some(total) = total
+        && done < total
+    {
+        return Err(DataError::format(
+            &part,
+            format!(
+                "download interrupted at {done} of {total} bytes; run the command again to resume"
+            ),
+        ));
     }
     if let Err(got) = verify(&part, &source.checksum)? {
         let _ = std::fs::remove_file(&part);

@@ -22,7 +22,7 @@ impl Mesh {
     /// Builds a mesh, checking that every index refers to a vertex (the readers also check
     /// that every coordinate is finite, naming the file and the vertex).
     pub fn new(vertices: Vec<f32>, faces: Vec<u32>) -> Result<Self> {
-        if vertices.len() % 3 != 0 || faces.len() % 3 != 0 {
+        if !vertices.len().is_multiple_of(3) || !faces.len().is_multiple_of(3) {
             return Err(DataError::Invalid(format!(
                 "a mesh needs 3 coordinates per vertex and 3 indices per face, got {} and {} values",
                 vertices.len(),

@@ -1,5 +1,7 @@
 //! Wiring of swburn's experiments: config → data → model → loop → outputs.
 //! No math lives here; estimators are in `sw-loss`, data in `datasets`.
+// The binary's docs are for its maintainers: they link the private helpers they describe.
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub mod autoencoder;
 pub mod checkpoint;

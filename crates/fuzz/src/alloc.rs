@@ -64,6 +64,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
         if !reserve(layout.size()) {
             return std::ptr::null_mut();
         }
+        // SAFETY: the caller's layout, as `GlobalAlloc::alloc` received it.
         let p = unsafe { System.alloc(layout) };
         if p.is_null() {
             release(layout.size());
@@ -76,6 +77,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
         if !reserve(layout.size()) {
             return std::ptr::null_mut();
         }
+        // SAFETY: the caller's layout, as `GlobalAlloc::alloc_zeroed` received it.
         let p = unsafe { System.alloc_zeroed(layout) };
         if p.is_null() {
             release(layout.size());
@@ -84,6 +86,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System` through this allocator with this layout.
         unsafe { System.dealloc(ptr, layout) };
         release(layout.size());
     }
@@ -93,6 +96,8 @@ unsafe impl GlobalAlloc for CountingAlloc {
         if new_size > old && !reserve(new_size - old) {
             return std::ptr::null_mut();
         }
+        // SAFETY: `ptr` came from `System` through this allocator with `layout`; `new_size` is
+        // the caller's, as `GlobalAlloc::realloc` received it.
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if p.is_null() {
             if new_size > old {

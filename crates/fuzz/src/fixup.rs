@@ -17,7 +17,7 @@ fn u32_le(b: &[u8], at: usize) -> Option<usize> {
 
 /// PNG: the CRC of every complete chunk after the 8-byte signature (length, type, data, CRC
 /// over type + data).
-pub fn png(bytes: &mut Vec<u8>) {
+pub fn png(bytes: &mut [u8]) {
     let mut at = 8;
     while at + 12 <= bytes.len() {
         let Some(len) = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap_or([0; 4]))
@@ -37,7 +37,7 @@ pub fn png(bytes: &mut Vec<u8>) {
 
 /// Zip: the CRC-32 of every stored (uncompressed) entry, in its local header and in its
 /// central-directory record, found through the central directory.
-pub fn zip(bytes: &mut Vec<u8>) {
+pub fn zip(bytes: &mut [u8]) {
     let mut at = 0;
     while let Some(found) = find(&bytes[at..], b"PK\x01\x02") {
         let record = at + found;
@@ -72,7 +72,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Gzip (a single member without optional header fields): the trailer's CRC-32 and length of
 /// what the deflate stream decodes to, when it decodes.
-pub fn gzip(bytes: &mut Vec<u8>) {
+pub fn gzip(bytes: &mut [u8]) {
     if bytes.len() < 18 || bytes[..3] != [0x1f, 0x8b, 8] || bytes[3] != 0 {
         return;
     }
@@ -103,7 +103,7 @@ mod tests {
     #[test]
     fn repairs_leave_valid_files_as_they_are() {
         for (target, repair) in [
-            ("celeba_png", png as fn(&mut Vec<u8>)),
+            ("celeba_png", png as fn(&mut [u8])),
             ("npz_clouds", zip),
             ("cifar_archive", gzip),
         ] {

@@ -216,7 +216,7 @@ pub fn run_one(
 /// except on every eighth input.
 pub fn input(target: &Target, mutator: &Mutator, index: u64) -> Vec<u8> {
     let mut input = mutator.input(target.name, index);
-    if index % 8 != 0 {
+    if !index.is_multiple_of(8) {
         (target.fixup)(&mut input);
     }
     input

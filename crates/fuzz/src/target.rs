@@ -20,7 +20,7 @@ pub struct Target {
     /// Repairs a mutated input's checksums ([`crate::fixup`]), so that most inputs get past
     /// them to the decoder; the runner applies it to 7 inputs in 8 and leaves the rest broken,
     /// so the checksum errors stay covered too.
-    pub fixup: fn(&mut Vec<u8>),
+    pub fixup: fn(&mut [u8]),
     /// Reads the input file; an `Err` is the reader's error message.
     pub run: fn(&Path) -> Result<(), String>,
     /// The seed files, `(file name, bytes)`, made with the repository's own writers or copied
@@ -34,7 +34,7 @@ pub fn no_setup(_: &Path) -> std::io::Result<()> {
 }
 
 /// No checksum to repair.
-pub fn no_fixup(_: &mut Vec<u8>) {}
+pub fn no_fixup(_: &mut [u8]) {}
 
 impl Target {
     /// `corpus/<name>/` inside this crate.

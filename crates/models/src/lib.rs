@@ -13,8 +13,6 @@ pub mod amortized;
 pub mod conv;
 pub mod diffusion_net;
 pub mod evaluation;
-#[cfg(feature = "flex")]
-mod flex_util;
 pub mod fmap;
 pub mod inception;
 pub mod mesh_ode;

@@ -312,7 +312,7 @@ fn inception_score_without_the_bias_matches_the_cv_sw_numpy_computation() {
             (mean - mean_b).abs() > 1e-3,
             "the bias must matter in this fixture"
         );
-        if n % 10 != 0 {
+        if !n.is_multiple_of(10) {
             let a = case["mean_array_split"].as_f64().unwrap();
             assert!(
                 (mean - a).abs() > 1e-2,

@@ -118,10 +118,10 @@ fn main() {
         let adapter = sw_loss::kernel::cube_device_name(&base).unwrap_or_else(|| "cpu".into());
         eprintln!("{device_name}: {adapter}");
         for w in WORKLOADS.iter() {
-            if let Some(only) = &only {
-                if !only.iter().any(|o| o == w.name) {
-                    continue;
-                }
+            if let Some(only) = &only
+                && !only.iter().any(|o| o == w.name)
+            {
+                continue;
             }
             let x = Tensor::<3>::random([w.b, w.n, w.d], Distribution::Normal(0.0, 1.0), &device)
                 .require_grad();

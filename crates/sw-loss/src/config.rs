@@ -159,13 +159,13 @@ impl LossConfig {
                 format!("must be a finite real >= 1, got {}", self.p),
             ));
         }
-        if matches!(self.kind, EstimatorKind::MaxSw | EstimatorKind::VDsw) {
-            if !(self.ascent_lr.is_finite() && self.ascent_lr > 0.0) {
-                return Err(invalid(
-                    "ascent_lr",
-                    format!("must be a finite real > 0, got {}", self.ascent_lr),
-                ));
-            }
+        if matches!(self.kind, EstimatorKind::MaxSw | EstimatorKind::VDsw)
+            && !(self.ascent_lr.is_finite() && self.ascent_lr > 0.0)
+        {
+            return Err(invalid(
+                "ascent_lr",
+                format!("must be a finite real > 0, got {}", self.ascent_lr),
+            ));
         }
         if self.memory_budget == 0 {
             return Err(invalid(

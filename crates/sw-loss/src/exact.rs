@@ -12,7 +12,7 @@ use crate::error::{Result, SwError};
 
 /// Exact W₂² between `x: [n, d]` and `y: [n, d]` (row-major host slices).
 pub fn exact_w2sq(x: &[f64], y: &[f64], d: usize) -> Result<f64> {
-    if d == 0 || x.len() % d != 0 || y.len() % d != 0 {
+    if d == 0 || !x.len().is_multiple_of(d) || !y.len().is_multiple_of(d) {
         return Err(SwError::Shape {
             what: "exact_w2sq points",
             expected: format!("row-major [n, {d}]"),
@@ -75,7 +75,7 @@ pub fn exact_w2sq(x: &[f64], y: &[f64], d: usize) -> Result<f64> {
 /// *sum* over points of Euclidean distances under the optimal matching,
 /// `EMD = min_σ Σ_i ‖x_i − y_σ(i)‖ = n · W₁`, by linear assignment on Euclidean costs.
 pub fn exact_emd(x: &[f64], y: &[f64], d: usize) -> Result<f64> {
-    if d == 0 || x.len() % d != 0 || y.len() != x.len() {
+    if d == 0 || !x.len().is_multiple_of(d) || y.len() != x.len() {
         return Err(SwError::Shape {
             what: "exact_emd points",
             expected: format!("two row-major [n, {d}] clouds of equal size"),

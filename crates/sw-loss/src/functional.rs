@@ -53,6 +53,7 @@ fn random(
     config(kind, o, power, gamma).forward(x, y)
 }
 
+#[allow(clippy::too_many_arguments)] // the inputs of the math, each named in the doc
 fn given(
     kind: EstimatorKind,
     x: &Measure,

@@ -10,6 +10,7 @@ pub mod error;
 pub mod exact;
 pub mod functional;
 pub mod kernel;
+pub mod kernel_support;
 pub mod loss;
 pub mod max_sliced;
 pub mod measure;

@@ -110,7 +110,7 @@ impl Measure {
     /// not all zero, and (with `finite`) no NaN/inf anywhere.
     pub(crate) fn check(&self, what: &'static str, finite: bool) -> Result<()> {
         let dims = self.dims();
-        if dims.iter().any(|&s| s == 0) {
+        if dims.contains(&0) {
             return Err(SwError::Empty {
                 what,
                 shape: dims.to_vec(),
@@ -230,7 +230,7 @@ pub(crate) fn check_pair(x: &Measure, y: &Measure, finite: bool, p: f64) -> Resu
 /// The fused CPU kernels (Flex) run on f32 and f64 only: any other float dtype is refused
 /// with an error naming it (instead of a panic inside a kernel).
 fn check_float_dtype(what: &'static str, dtype: DType, device: &Device) -> Result<()> {
-    if matches!(dtype, DType::F32 | DType::F64) || !crate::kernel::has_fused_kernel(device) {
+    if matches!(dtype, DType::F32 | DType::F64) || !crate::kernel_support::is_flex(device) {
         return Ok(());
     }
     Err(SwError::DType {

@@ -457,6 +457,7 @@ fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
 /// for (L, d, seed), by modified Gram–Schmidt on the rows of Θ₀ with one reorthogonalisation;
 /// computed once and cached.
 fn frame_base_factor(l: usize, d: usize, seed: u64) -> Arc<Vec<f64>> {
+    #[allow(clippy::type_complexity)]
     static CACHE: OnceLock<Mutex<HashMap<(usize, usize, u64), Arc<Vec<f64>>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     if let Some(r) = cache
@@ -579,12 +580,15 @@ fn frame_into<T: Send>(
             // SAFETY: block `blk` alone accesses columns start..start + width of every row;
             // `g` outlives the parallel loop and is not otherwise used meanwhile.
             for j in 0..l {
+                // SAFETY: row j's columns start..start + width lie inside `g` ([L, d]) and
+                // belong to this block alone (see above).
                 let row = unsafe {
                     std::slice::from_raw_parts_mut(g_ptr.get().add(j * d + start), width)
                 };
                 row.iter_mut().for_each(|v| *v = rng.sample(StandardNormal));
             }
             let rows: Vec<&[f64]> = (0..l)
+                // SAFETY: as above; the block's own writes to these columns are done.
                 .map(|j| unsafe {
                     std::slice::from_raw_parts(g_ptr.get().add(j * d + start) as *const f64, width)
                 })

@@ -9,7 +9,8 @@ static RNG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 use burn::tensor::{DType, Device, Distribution, Tensor};
 use common::*;
-use sw_loss::kernel::{has_fused_kernel, project, sorted_wpp};
+use sw_loss::kernel::{project, sorted_wpp};
+use sw_loss::kernel_support::is_flex;
 use sw_loss::one_d::wpp_sorted;
 use sw_loss::sliced::project_reference;
 use sw_loss::{
@@ -133,7 +134,7 @@ fn fused_kernel_matches_reference_twin() {
     let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::flex().autodiff();
     assert!(
-        has_fused_kernel(&device),
+        is_flex(&device),
         "the default device is Flex: the kernel must be used"
     );
     for &(r, n, p) in &[

@@ -70,6 +70,7 @@ fn public_random_direction_estimators_equal_the_host_formulas() {
             // corrections are small.)
             assert!((want_sw - want_lcv).abs() > 1e-3 && (want_lcv - want_ucv).abs() > 1e-3);
         }
+        #[allow(clippy::type_complexity)]
         let cases: [(&str, f64, Box<dyn Fn() -> Tensor<1>>); 6] = [
             (
                 "sw_pp",

@@ -11,7 +11,7 @@
 //! re-orthogonalisation (block size [`BLOCK`], so an eigenvalue of multiplicity up to
 //! [`BLOCK`] — a sphere's `2l + 1` — is found whole, which a single-vector Krylov method
 //! only finds through rounding) and Rayleigh–Ritz on the growing basis until every wanted
-//! Ritz residual `‖B u − θ u‖` is below [`RELATIVE_TOLERANCE`] · θ_max. Each eigenvalue is
+//! Ritz residual `‖B u − θ u‖` is below `RELATIVE_TOLERANCE` · θ_max. Each eigenvalue is
 //! then the Rayleigh quotient `φᵀAφ / φᵀMφ` and each φ is M-normalised.
 //!
 //! Official: `scipy.sparse.linalg.eigsh(L + eps·I, k, M=diag(mass), sigma=eps)` (ARPACK's

@@ -69,7 +69,7 @@ fn embed(u: [f64; 3], kappa: f64) -> [f64; 3] {
 }
 
 fn domain(shape: usize, subdivision: usize, rng: &mut StdRng) -> Mesh {
-    if shape % 2 == 0 {
+    if shape.is_multiple_of(2) {
         let mut m = icosphere(subdivision);
         let edge = 1.1 / (1usize << subdivision) as f64;
         for p in m.vertices.chunks_exact_mut(3) {

@@ -150,8 +150,10 @@ pub(crate) fn validate(cfg: &MeshDeformConfig, path: &str) -> Result<()> {
             "{path}: [fit] steps, log_every, samples and eval_points must be positive and lr > 0"
         );
     }
-    if !(f.adam_epsilon > 0.0 && f.adam_epsilon.is_finite())
-        || !(f.chamfer_scale > 0.0 && f.chamfer_scale.is_finite())
+    if !(f.adam_epsilon > 0.0
+        && f.adam_epsilon.is_finite()
+        && f.chamfer_scale > 0.0
+        && f.chamfer_scale.is_finite())
     {
         bail!(
             "{path}: [fit] adam_epsilon = {} and chamfer_scale = {} must be finite and > 0",

@@ -132,6 +132,7 @@ struct Setup<'a> {
 }
 
 /// Trains one conditioned deformer with `loss_name`, logging curves to `metrics`.
+#[allow(clippy::type_complexity)]
 fn train_one(
     s: &Setup,
     loss_name: &str,

@@ -86,6 +86,7 @@ pub fn adam(epsilon: f64) -> AdamConfig {
 
 /// One optimiser step of `objective` on the pair `(x, y)`, gradients clipped to a global
 /// norm of `clip`; returns the loss value.
+#[allow(clippy::too_many_arguments)] // the inputs of the math, each named in the doc
 pub fn step(
     net: DiffusionNet,
     optim: &mut ModuleOptimizer,

@@ -249,7 +249,7 @@ impl PeriodicEval {
 
     /// Whether step `step` of `total` is scored.
     pub fn due(&self, step: usize, total: usize) -> bool {
-        step % self.cfg.every == 0 || step == total
+        step.is_multiple_of(self.cfg.every) || step == total
     }
 
     /// Scores the EMA generator at `step` (noise from `device`, which the caller seeds), appends

@@ -14,7 +14,7 @@ pub const H5: Target = Target {
     setup: no_setup,
     fixup: no_fixup,
     run: read_h5,
-    seeds: seeds,
+    seeds,
 };
 
 fn read_h5(path: &Path) -> Result<(), String> {

@@ -24,7 +24,7 @@ pub const CACHE: Target = Target {
     setup: no_setup,
     fixup: no_fixup,
     run: load,
-    seeds: seeds,
+    seeds,
 };
 
 fn mesh() -> Mesh {

@@ -17,7 +17,7 @@ pub const CLOUD: Target = Target {
     setup: no_setup,
     fixup: no_fixup,
     run: read,
-    seeds: seeds,
+    seeds,
 };
 
 fn read(path: &Path) -> Result<(), String> {

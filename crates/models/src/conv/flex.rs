@@ -19,7 +19,8 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 
 use super::GemmConvOps;
-use crate::flex_util::{Real, by_float_dtype, contiguous};
+use sw_loss::by_float_dtype;
+use sw_loss::kernel_support::{Real, contiguous};
 
 /// The sizes of one convolution.
 #[derive(Debug, Clone, Copy)]
@@ -258,6 +259,7 @@ fn forward<E: Real>(x: &[E], weight: &[E], bias: &[E], g: Geometry) -> Vec<E> {
 }
 
 /// The gradients `(∂x, ∂W, ∂b)` for an upstream `grad [B, O, Oh, Ow]`; each only when asked.
+#[allow(clippy::type_complexity)]
 fn backward<E: Real>(
     x: &[E],
     weight: &[E],
@@ -530,6 +532,7 @@ mod tests {
         y
     }
 
+    #[allow(clippy::too_many_arguments)] // the inputs of the math, each named in the doc
     fn geometry(
         b: usize,
         c: usize,

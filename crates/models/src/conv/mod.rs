@@ -52,7 +52,7 @@ pub fn set_gemm_conv(enabled: bool) {
 pub fn uses_gemm_conv(x: &Tensor<4>) -> bool {
     GEMM_CONV.load(Ordering::Relaxed)
         && matches!(x.dtype(), DType::F32 | DType::F64)
-        && sw_loss::kernel::has_fused_kernel(&x.device())
+        && sw_loss::kernel_support::is_flex(&x.device())
 }
 
 /// Whether [`conv2d`] on `x` runs LibTorch's convolution with LibTorch's backward (`torch.rs`):

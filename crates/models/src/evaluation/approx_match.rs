@@ -47,7 +47,7 @@ pub struct ApproxMatch {
 /// Runs the approximate matching between `a` and `b` (row-major `[n, 3]`, equal n: the
 /// official `emd_approx` asserts N == N_ref).
 pub fn approx_match(a: &[f32], b: &[f32]) -> Result<ApproxMatch, ApproxMatchShape> {
-    if a.is_empty() || a.len() % 3 != 0 || a.len() != b.len() {
+    if a.is_empty() || !a.len().is_multiple_of(3) || a.len() != b.len() {
         return Err(ApproxMatchShape {
             a: a.len(),
             b: b.len(),

@@ -30,6 +30,7 @@ pub const FMAP_GAMMA: f64 = 0.5;
 /// # Shapes
 /// `feat_x` `[Vx, C]`, `feat_y` `[Vy, C]`, `evecs_trans_x` `[K, Vx]`, `evecs_trans_y`
 /// `[K, Vy]`, `evals_x`, `evals_y` `[K]` (host values) → `[K, K]` (rows: y basis).
+#[allow(clippy::too_many_arguments)] // the inputs of the math, each named in the doc
 pub fn regularized_fmap(
     feat_x: Tensor<2>,
     feat_y: Tensor<2>,
@@ -108,6 +109,7 @@ fn host_solve(systems: &Tensor<3>, rhs: &Tensor<3>, k: usize) -> (Vec<f32>, Vec<
 ///
 /// # Shapes
 /// `a` = Φxᵀ Mx Fx `[K, C]`, `b` = Φyᵀ My Fy `[K, C]` row-major → `[K, K]` row-major.
+#[allow(clippy::too_many_arguments)] // the inputs of the math, each named in the doc
 pub fn regularized_fmap_reference(
     a: &[f64],
     b: &[f64],

@@ -12,7 +12,8 @@ use burn::tensor::TensorData;
 use rayon::prelude::*;
 
 use super::BatchNormOps;
-use crate::flex_util::{Real, by_float_dtype, contiguous};
+use sw_loss::by_float_dtype;
+use sw_loss::kernel_support::{Real, contiguous};
 
 /// `[B, C, H·W]` of an NCHW tensor.
 fn dims(x: &FlexTensor) -> (usize, usize, usize) {

@@ -47,7 +47,7 @@ pub trait BatchNormOps: Backend {
 
 /// Whether [`batch_norm`] on `x` runs the fused ops: a Flex device, f32 or f64.
 pub fn uses_fused_batch_norm(x: &Tensor<4>) -> bool {
-    matches!(x.dtype(), DType::F32 | DType::F64) && sw_loss::kernel::has_fused_kernel(&x.device())
+    matches!(x.dtype(), DType::F32 | DType::F64) && sw_loss::kernel_support::is_flex(&x.device())
 }
 
 /// `bn.forward(x)` for `x [B, C, H, W]`. In training mode (an autodiff device and the layer's
@@ -103,8 +103,12 @@ pub fn batch_norm_train(
             beta.into_dispatch(),
             epsilon,
         ));
-        let mean = stats.clone().slice([0..1]).flatten::<1>(0, 1);
-        let var = stats.slice([1..2]).flatten::<1>(0, 1);
+        // Burn's `slice` takes one range per sliced axis: rows 0 and 1 of [2, C].
+        #[allow(clippy::single_range_in_vec_init)]
+        let (mean, var) = (
+            stats.clone().slice([0..1]).flatten::<1>(0, 1),
+            stats.slice([1..2]).flatten::<1>(0, 1),
+        );
         return (y, mean, var);
     }
     batch_norm_train_reference(x, gamma, beta, epsilon)

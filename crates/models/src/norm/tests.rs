@@ -119,7 +119,7 @@ fn layer_output_moments_and_running_statistics_follow_pytorch() {
     // On flex this runs the fused ops (the twin elsewhere): the same closed forms hold for both.
     assert_eq!(
         uses_fused_batch_norm(&x),
-        sw_loss::kernel::has_fused_kernel(&device)
+        sw_loss::kernel_support::is_flex(&device)
     );
     let xs = to_vec(x.clone());
     let (gamma, beta) = (to_vec(bn.gamma.val()), to_vec(bn.beta.val()));

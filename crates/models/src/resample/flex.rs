@@ -10,7 +10,8 @@ use burn::tensor::TensorData;
 use rayon::prelude::*;
 
 use super::ResampleOps;
-use crate::flex_util::{Real, by_float_dtype, contiguous};
+use sw_loss::by_float_dtype;
+use sw_loss::kernel_support::{Real, contiguous};
 
 /// `(planes, H, W)` of an NCHW tensor.
 fn dims(x: &FlexTensor) -> (usize, usize, usize) {

@@ -34,7 +34,7 @@ pub trait ResampleOps: Backend {
 }
 
 fn fused(x: &Tensor<4>) -> bool {
-    matches!(x.dtype(), DType::F32 | DType::F64) && sw_loss::kernel::has_fused_kernel(&x.device())
+    matches!(x.dtype(), DType::F32 | DType::F64) && sw_loss::kernel_support::is_flex(&x.device())
 }
 
 /// Nearest-neighbour ×2 up-sampling: `[B, C, H, W] → [B, C, 2H, 2W]`, out[i, j] = in[i/2, j/2].

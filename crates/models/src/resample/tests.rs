@@ -22,7 +22,7 @@ fn equal_their_reference_twins_in_value_and_gradient() {
     let device = crate::test_device().autodiff();
     device.seed(31);
     let mut shapes = vec![[2, 3, 4, 6], [3, 2, 5, 7], [1, 16, 16, 16], [4, 1, 3, 3]];
-    if sw_loss::kernel::has_fused_kernel(&device) {
+    if sw_loss::kernel_support::is_flex(&device) {
         // 1×1 pools to nothing (LibTorch's avg_pool2d rejects that; Flex's gives an empty map).
         shapes.push([4, 1, 1, 1]);
     }
@@ -30,7 +30,7 @@ fn equal_their_reference_twins_in_value_and_gradient() {
         for dtype in [DType::F32, DType::F64] {
             let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), (&device, dtype))
                 .require_grad();
-            assert_eq!(fused(&x), sw_loss::kernel::has_fused_kernel(&device));
+            assert_eq!(fused(&x), sw_loss::kernel_support::is_flex(&device));
             let tol = if dtype == DType::F32 { 1e-6 } else { 1e-14 };
             type Op = fn(Tensor<4>) -> Tensor<4>;
             let pairs: [(&str, Op, Op); 2] = [

@@ -67,7 +67,7 @@ pub fn cv_combine(
     detach_gamma: bool,
 ) -> Tensor<1> {
     #[cfg(feature = "flex")]
-    if super::has_fused_kernel(&w.device()) {
+    if crate::kernel_support::is_flex(&w.device()) {
         return Tensor::from_dispatch(<Dispatch as ControlVariateOps>::cv_combine(
             w.into_dispatch(),
             c.into_dispatch(),
@@ -83,7 +83,7 @@ pub fn cv_combine(
 /// Fused on Flex, [`projected_cv_reference`] elsewhere.
 pub fn projected_cv(px: Tensor<3>, py: Tensor<3>, upper: bool) -> Tensor<2> {
     #[cfg(feature = "flex")]
-    if super::has_fused_kernel(&px.device()) {
+    if crate::kernel_support::is_flex(&px.device()) {
         return Tensor::from_dispatch(<Dispatch as ControlVariateOps>::projected_cv(
             px.into_dispatch(),
             py.into_dispatch(),
@@ -98,7 +98,7 @@ pub fn projected_cv(px: Tensor<3>, py: Tensor<3>, upper: bool) -> Tensor<2> {
 /// [`cv_expectation_reference`] elsewhere.
 pub fn cv_expectation(x: Tensor<3>, y: Tensor<3>, upper: bool) -> Tensor<2> {
     #[cfg(feature = "flex")]
-    if super::has_fused_kernel(&x.device()) {
+    if crate::kernel_support::is_flex(&x.device()) {
         return Tensor::from_dispatch(<Dispatch as ControlVariateOps>::cv_expectation(
             x.into_dispatch(),
             y.into_dispatch(),
@@ -178,41 +178,13 @@ mod flex_impl {
     use rayon::prelude::*;
 
     use super::ControlVariateOps;
-    use crate::kernel::flex::contiguous;
+    use crate::kernel_support::{Real, contiguous};
 
     /// Columns per parallel task of the moment sums.
     const COLUMNS: usize = 1024;
 
     /// The ε of the reference's `Var̂(C) + 1e-24`.
     const EPS: f64 = 1e-24;
-
-    /// The element types of the loops (f32, f64); the sums run in f64.
-    trait Real: Copy + Default + Send + Sync + 'static {
-        fn to_f64(self) -> f64;
-        fn from_f64(v: f64) -> Self;
-    }
-
-    impl Real for f32 {
-        #[inline(always)]
-        fn to_f64(self) -> f64 {
-            self as f64
-        }
-        #[inline(always)]
-        fn from_f64(v: f64) -> Self {
-            v as f32
-        }
-    }
-
-    impl Real for f64 {
-        #[inline(always)]
-        fn to_f64(self) -> f64 {
-            self
-        }
-        #[inline(always)]
-        fn from_f64(v: f64) -> Self {
-            v
-        }
-    }
 
     /// The values of a contiguous f32/f64 tensor, widened to f64 (small tensors only).
     fn host_f64(t: &FlexTensor, len: usize, what: &str) -> Vec<f64> {

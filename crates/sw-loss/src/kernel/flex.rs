@@ -12,6 +12,8 @@
 
 use std::sync::Arc;
 
+use crate::kernel_support::{Real, contiguous};
+
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -44,14 +46,6 @@ impl std::fmt::Debug for SortState {
             .field("rows", &(self.perm_x.len() / self.n.max(1)))
             .field("n", &self.n)
             .finish()
-    }
-}
-
-pub(super) fn contiguous(t: FlexTensor) -> FlexTensor {
-    if t.is_contiguous() && t.layout().start_offset() == 0 {
-        t
-    } else {
-        t.to_contiguous()
     }
 }
 
@@ -105,10 +99,8 @@ impl<E: Copy + Default> Scratch<E> {
 }
 
 /// Element types the kernel runs on.
-trait KernelFloat: Copy + Default + Send + Sync + 'static {
+trait KernelFloat: Real {
     fn argsort(vals: &[Self], s: &mut Scratch<Self>, into_x: bool, perm: Option<&mut [u32]>);
-    fn to_f64(self) -> f64;
-    fn from_f64(v: f64) -> Self;
 }
 
 impl KernelFloat for f32 {
@@ -121,12 +113,6 @@ impl KernelFloat for f32 {
         let perm = perm.unwrap_or(own);
         argsort_f32(vals, sorted, perm, &mut s.packed, &mut s.tmp);
     }
-    fn to_f64(self) -> f64 {
-        self as f64
-    }
-    fn from_f64(v: f64) -> Self {
-        v as f32
-    }
 }
 
 impl KernelFloat for f64 {
@@ -138,12 +124,6 @@ impl KernelFloat for f64 {
         };
         let perm = perm.unwrap_or(own);
         argsort_f64(vals, sorted, perm);
-    }
-    fn to_f64(self) -> f64 {
-        self
-    }
-    fn from_f64(v: f64) -> Self {
-        v
     }
 }
 

@@ -33,12 +33,12 @@ use burn::tensor::{DType, TensorData};
 use rayon::prelude::*;
 
 use super::WeightedWppOps;
-use super::flex::{contiguous, term};
+use super::flex::term;
 use super::radix::{argsort_f32, argsort_f64};
+use crate::kernel_support::{Real, contiguous};
 
 /// Element types the kernel reads (f64 arithmetic inside).
-trait Elem: Copy + Send + Sync + 'static {
-    fn to_f64(self) -> f64;
+trait Elem: Real {
     /// Stable argsort of `v` into `perm`; `sorted` receives the sorted values as f64.
     fn argsort(v: &[Self], sorted: &mut Vec<f64>, perm: &mut Vec<u32>, s: &mut SortScratch);
 }
@@ -52,9 +52,6 @@ struct SortScratch {
 }
 
 impl Elem for f32 {
-    fn to_f64(self) -> f64 {
-        self as f64
-    }
     fn argsort(v: &[f32], sorted: &mut Vec<f64>, perm: &mut Vec<u32>, s: &mut SortScratch) {
         s.s32.resize(v.len(), 0.0);
         perm.resize(v.len(), 0);
@@ -65,9 +62,6 @@ impl Elem for f32 {
 }
 
 impl Elem for f64 {
-    fn to_f64(self) -> f64 {
-        self
-    }
     fn argsort(v: &[f64], sorted: &mut Vec<f64>, perm: &mut Vec<u32>, _: &mut SortScratch) {
         sorted.resize(v.len(), 0.0);
         perm.resize(v.len(), 0);

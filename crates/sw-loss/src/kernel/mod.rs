@@ -18,28 +18,16 @@
 use burn::backend::{Backend, tensor::FloatTensor};
 #[cfg(feature = "flex")]
 use burn::backend::{Dispatch, backend_extension};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Tensor;
 
-/// Dispatches a generic slice computation of a Flex kernel on a float dtype: the body returns
-/// `Vec<E>` for `E` = f32 or f64, made into a Flex tensor of `$shape`; other dtypes panic
-/// naming the kernel `$what`. Shared by `project.rs` and `cv_combine.rs` (declared before them).
+/// [`by_float_dtype!`](crate::by_float_dtype) for a body that returns `Vec<E>`, made into a
+/// Flex tensor of `$shape`. Shared by `project.rs` and `cv_combine.rs` (declared before them).
 #[cfg(feature = "flex")]
 macro_rules! by_dtype {
     ($what:expr, $dtype:expr, $shape:expr, |$e:ident| $body:expr) => {
-        match $dtype {
-            DType::F32 => {
-                type $e = f32;
-                FlexTensor::from_data(TensorData::new($body, $shape))
-            }
-            DType::F64 => {
-                type $e = f64;
-                FlexTensor::from_data(TensorData::new($body, $shape))
-            }
-            other => panic!(
-                "{}: unsupported dtype {other:?} (f32 and f64 are supported)",
-                $what
-            ),
-        }
+        $crate::by_float_dtype!($what, $dtype, |$e| FlexTensor::from_data(TensorData::new(
+            $body, $shape
+        )))
     };
 }
 
@@ -108,7 +96,7 @@ pub trait MomentsOps: Backend {
 /// [`moments_reference`] elsewhere.
 pub fn moments(points: Tensor<3>) -> Tensor<2> {
     #[cfg(feature = "flex")]
-    if has_fused_kernel(&points.device()) {
+    if crate::kernel_support::is_flex(&points.device()) {
         return Tensor::from_dispatch(<Dispatch as MomentsOps>::moments(points.into_dispatch()));
     }
     moments_reference(points)
@@ -126,7 +114,7 @@ pub fn moments_reference(points: Tensor<3>) -> Tensor<2> {
 /// Flex, `Tensor::matmul` elsewhere.
 pub fn project(points: Tensor<3>, theta: Tensor<3>) -> Tensor<3> {
     #[cfg(feature = "flex")]
-    if has_fused_kernel(&points.device()) {
+    if crate::kernel_support::is_flex(&points.device()) {
         let out = <Dispatch as ProjectOps>::project(points.into_dispatch(), theta.into_dispatch());
         return Tensor::from_dispatch(out);
     }
@@ -146,27 +134,11 @@ pub fn project_reference(points: Tensor<3>, theta: Tensor<3>) -> Tensor<3> {
     }
 }
 
-/// Whether the fused CPU kernel serves tensors on `device`.
-pub fn has_fused_kernel(device: &Device) -> bool {
-    #[cfg(feature = "flex")]
-    {
-        matches!(
-            device.clone().inner().as_dispatch(),
-            burn::backend::DispatchDevice::Flex(_)
-        )
-    }
-    #[cfg(not(feature = "flex"))]
-    {
-        let _ = device;
-        false
-    }
-}
-
 /// W_p^p per row for equal-size uniform rows: `[R, n] × [R, n] → [R]`, differentiable in
 /// both inputs. Uses the fused kernel where the device has one, the composition otherwise.
 pub fn sorted_wpp(px: Tensor<2>, py: Tensor<2>, p: f64) -> Tensor<1> {
     #[cfg(feature = "flex")]
-    if has_fused_kernel(&px.device()) {
+    if crate::kernel_support::is_flex(&px.device()) {
         let out = <Dispatch as SortedWppOps>::sorted_wpp(px.into_dispatch(), py.into_dispatch(), p);
         return Tensor::from_dispatch(out);
     }
@@ -187,7 +159,7 @@ pub fn weighted_wpp(
     p: f64,
 ) -> Tensor<1> {
     #[cfg(feature = "flex")]
-    if has_fused_kernel(&px.device()) {
+    if crate::kernel_support::is_flex(&px.device()) {
         let out = <Dispatch as WeightedWppOps>::weighted_wpp(
             px.into_dispatch(),
             py.into_dispatch(),

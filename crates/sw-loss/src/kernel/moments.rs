@@ -20,36 +20,13 @@ use burn::tensor::{DType, TensorData};
 use rayon::prelude::*;
 
 use super::MomentsOps;
-use super::flex::contiguous;
+use crate::kernel_support::{Real, contiguous};
 
 /// Columns per parallel task of the forward.
 const COLUMNS: usize = 1024;
 
-trait Elem: Copy + Default + Send + Sync + 'static {
-    fn to_f64(self) -> f64;
-    fn from_f64(v: f64) -> Self;
-}
-
-impl Elem for f32 {
-    fn to_f64(self) -> f64 {
-        self as f64
-    }
-    fn from_f64(v: f64) -> Self {
-        v as f32
-    }
-}
-
-impl Elem for f64 {
-    fn to_f64(self) -> f64 {
-        self
-    }
-    fn from_f64(v: f64) -> Self {
-        v
-    }
-}
-
 /// `[B, n, d] → [B, d + 1]`, accumulated in f64.
-fn forward<E: Elem>(x: &[E], b: usize, n: usize, d: usize) -> Vec<E> {
+fn forward<E: Real>(x: &[E], b: usize, n: usize, d: usize) -> Vec<E> {
     let mut out = vec![E::default(); b * (d + 1)];
     let inv_n = 1.0 / n as f64;
     for (bi, row) in out.chunks_mut(d + 1).enumerate() {
@@ -83,7 +60,7 @@ fn forward<E: Elem>(x: &[E], b: usize, n: usize, d: usize) -> Vec<E> {
 }
 
 /// `∂/∂x = (G_m + 2 G_s x) / n`: `[B, n, d]`.
-fn backward<E: Elem>(g: &[E], x: &[E], b: usize, n: usize, d: usize) -> Vec<E> {
+fn backward<E: Real>(g: &[E], x: &[E], b: usize, n: usize, d: usize) -> Vec<E> {
     let mut out = vec![E::default(); b * n * d];
     let inv_n = 1.0 / n as f64;
     out.par_chunks_mut(d).enumerate().for_each(|(pt, o)| {

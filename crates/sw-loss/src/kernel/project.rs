@@ -17,42 +17,14 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Flex, TensorMetadata, tensor::FloatTensor};
-use burn::tensor::{DType, TensorData};
+use burn::tensor::TensorData;
 use rayon::prelude::*;
 
 use super::ProjectOps;
-use super::flex::contiguous;
+use crate::kernel_support::{Real, contiguous};
 
 /// Above this dimension the forward iterates over points instead of directions.
 const LARGE_D: usize = 64;
-
-/// Floats the loops run on.
-trait Real:
-    Copy
-    + Default
-    + Send
-    + Sync
-    + std::ops::Add<Output = Self>
-    + std::ops::Mul<Output = Self>
-    + std::ops::AddAssign
-    + 'static
-{
-    fn fused_mul_add(self, b: Self, c: Self) -> Self;
-}
-
-impl Real for f32 {
-    #[inline(always)]
-    fn fused_mul_add(self, b: Self, c: Self) -> Self {
-        self.mul_add(b, c)
-    }
-}
-
-impl Real for f64 {
-    #[inline(always)]
-    fn fused_mul_add(self, b: Self, c: Self) -> Self {
-        self.mul_add(b, c)
-    }
-}
 
 /// `a·b + c`, as one FMA instruction when the caller was compiled with FMA.
 #[inline(always)]
@@ -84,7 +56,7 @@ fn dot<E: Real, const FMA: bool>(a: &[E], b: &[E]) -> E {
     while width > 1 {
         width /= 2;
         for k in 0..width {
-            acc[k] = acc[k] + acc[k + width];
+            acc[k] += acc[k + width];
         }
     }
     acc[0] + tail
@@ -169,6 +141,7 @@ mod avx2_block {
 
     #[inline(always)]
     unsafe fn hsum(v: __m256) -> f32 {
+        // SAFETY: register-only AVX intrinsics; the caller runs with AVX2 (its contract).
         unsafe {
             let lo = _mm256_castps256_ps128(v);
             let hi = _mm256_extractf128_ps(v, 1);
@@ -197,6 +170,9 @@ mod avx2_block {
             let end = (start + TILE).min(full);
             for k in 0..l {
                 let th = thetas[k * d..(k + 1) * d].as_ptr();
+                // SAFETY: AVX2 and FMA are this function's contract; every load reads 8 floats
+                // at c + 8 ≤ full ≤ d of row k of θ and of the BLOCK point rows (length checked
+                // by the assert above).
                 unsafe {
                     let mut acc = [_mm256_setzero_ps(); BLOCK];
                     let mut c = start;
@@ -244,6 +220,9 @@ mod avx2_block {
         assert!(out.len() >= BLOCK * d && coef.len() >= (l - 1) * stride + BLOCK);
         let mut c = 0;
         while c < full {
+            // SAFETY: AVX2 and FMA are this function's contract; loads read 8 floats at
+            // c + 8 ≤ full ≤ d of row k of θ and coefficients below the length the assert
+            // checks; stores write 8 floats of the BLOCK output rows (length checked).
             unsafe {
                 let mut acc = [_mm256_setzero_ps(); BLOCK];
                 for k in 0..l {

@@ -113,6 +113,7 @@ pub fn sort_rows_values(x: Tensor<2>) -> Tensor<2> {
 }
 
 /// The device kernel where it serves `x`; `x` back otherwise.
+#[allow(clippy::result_large_err)]
 fn device_sort(x: Tensor<2>) -> Result<(Tensor<2>, Tensor<2, Int>), Tensor<2>> {
     #[cfg(feature = "cube")]
     if has_device_sort(&x.device())
