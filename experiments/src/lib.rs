@@ -18,6 +18,7 @@ pub mod progress;
 pub mod record;
 pub mod render;
 pub mod run_dir;
+pub mod run_layer;
 pub mod shape_corr;
 pub mod sngan;
 pub mod variance;

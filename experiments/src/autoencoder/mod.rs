@@ -8,9 +8,11 @@
 //!   `checkpoints/best/` by lowest mean training loss;
 //! - [`eval`]: `eval-ae` — Chamfer, √(N·SW₂²), approxmatch EMD (and exact EMD), linear SVM.
 
+mod checkpoints;
 pub mod config;
 pub mod data;
 pub mod eval;
+mod metrics;
 pub mod train;
 
 pub use config::{AutoencoderConfig, LossScale};
@@ -21,7 +23,7 @@ pub use train::run;
 mod tests {
     use super::config::AeData;
     use super::data::training_set;
-    use super::eval::{EvalClouds, mean_std, sw_metric_per_cloud};
+    use super::metrics::{EvalClouds, mean_std, sw_metric_per_cloud};
     use super::train::amortized_loss;
     use super::*;
     use burn::optim::AdamConfig;

@@ -27,16 +27,17 @@ use sw_loss::{
     sw_pp_with_directions,
 };
 
+use super::checkpoints::{Snapshot, best_so_far, logged_losses, save_best, save_latest};
 use super::config::{AMORTIZER_ADAM, AutoencoderConfig};
 use super::data::{data_resolved, training_set};
-use super::eval::{EvalClouds, mean_std};
-use crate::checkpoint::Role;
+use super::metrics::{EvalClouds, mean_std};
 use crate::cli::Cli;
 use crate::config::Loaded;
 use crate::numerics;
 use crate::plots::{self, Series};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
+use crate::run_layer::{Interrupt, due, epoch_seed};
 
 /// The directions (max-sw: `[B, 1, 3]`) or vMF samples (v-dsw: `[B, L, 3]`) the amortized
 /// model gives the pairs (official `Amortized_MSW` / `Amortized_VSW`: f_slice([x; y])).
@@ -97,107 +98,6 @@ pub(super) fn amortized_loss(
     Ok((value, amortizer))
 }
 
-/// What a checkpoint holds.
-struct Snapshot<'a> {
-    ae: &'a PointNetAutoencoder,
-    sgd: &'a ModuleOptimizer,
-    amortizer: Option<&'a Amortizer>,
-    adam: &'a ModuleOptimizer,
-}
-
-/// Writes the model files into `dir` (the fresh `*.tmp` folder of [`crate::checkpoint::save`]).
-fn write_snapshot(dir: &Path, s: &Snapshot) -> Result<()> {
-    s.ae.clone()
-        .save_file(dir.join("model.bpk"))
-        .map_err(|e| anyhow!("saving the model: {e:?}"))?;
-    s.sgd
-        .save(dir.join("optimizer.bpk"))
-        .map_err(|e| anyhow!("saving the optimizer: {e:?}"))?;
-    if let Some(a) = s.amortizer {
-        a.clone()
-            .save_file(dir.join("amortizer.bpk"))
-            .map_err(|e| anyhow!("saving the amortizer: {e:?}"))?;
-        s.adam
-            .save(dir.join("amortizer_optimizer.bpk"))
-            .map_err(|e| anyhow!("saving the amortizer's optimizer: {e:?}"))?;
-    }
-    Ok(())
-}
-
-/// The latest checkpoint `checkpoints/epoch-K/` (checksummed, atomic; `LATEST` names it).
-fn save_latest(run: &RunDir, epoch: usize, seconds: f64, s: &Snapshot) -> Result<()> {
-    let name = format!("epoch-{epoch}");
-    crate::checkpoint::save(run.path(), &name, epoch, seconds, Role::Latest, |dir| {
-        write_snapshot(dir, s)
-    })
-}
-
-/// `checkpoints/best/`, checksummed and atomic like the others; `LATEST` is not touched. Its
-/// `state` holds the epoch and `train_loss` the epoch's mean training loss.
-fn save_best(run: &RunDir, epoch: usize, loss: f64, s: &Snapshot) -> Result<()> {
-    crate::checkpoint::save(run.path(), "best", epoch, 0.0, Role::Side, |dir| {
-        write_snapshot(dir, s)?;
-        std::fs::write(dir.join("train_loss"), format!("{loss:e}\n"))?;
-        Ok(())
-    })
-}
-
-/// The lowest mean training loss so far of a run resumed after `epoch`
-/// (`checkpoints/best/train_loss`, infinite without a best checkpoint). A `best/` that does
-/// not verify, or that comes from after `epoch` (a resume from an earlier checkpoint), is set
-/// aside (renamed `best.set-aside-<time>`, with a warning) and model selection restarts at
-/// the resume point.
-fn best_so_far(run: &RunDir, epoch: usize) -> Result<f64> {
-    let dir = run.path().join("checkpoints/best");
-    crate::checkpoint::recover_interrupted(&run.path().join("checkpoints"), "best")?;
-    if !dir.exists() {
-        return Ok(f64::INFINITY);
-    }
-    let problem = match crate::checkpoint::verified(&dir) {
-        Ok(best) if best.counter <= epoch => {
-            let file = dir.join("train_loss");
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("reading {}", file.display()))?;
-            return text
-                .trim()
-                .parse()
-                .with_context(|| format!("{}: not a number", file.display()));
-        }
-        Ok(best) => format!("it is from epoch {}, after the resume point", best.counter),
-        Err(e) => format!("{e:#}"),
-    };
-    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
-    let aside = run
-        .path()
-        .join(format!("checkpoints/best.set-aside-{stamp}"));
-    std::fs::rename(&dir, &aside).with_context(|| format!("setting {} aside", dir.display()))?;
-    let note = format!(
-        "checkpoints/best/ set aside as {} ({problem}); the best checkpoint is chosen again from epoch {}",
-        aside.display(),
-        epoch + 1
-    );
-    eprintln!("warning: {note}");
-    run.log(&note);
-    Ok(f64::INFINITY)
-}
-
-/// The (epoch, training loss) rows of a resumed run's `metrics.csv` before `first_epoch`, so
-/// the loss plot covers the whole run.
-fn logged_losses(path: &Path, first_epoch: usize) -> Vec<(f64, f64)> {
-    let Ok(mut reader) = csv::Reader::from_path(path) else {
-        return Vec::new();
-    };
-    reader
-        .records()
-        .filter_map(|r| {
-            let r = r.ok()?;
-            let epoch: usize = r.get(0)?.parse().ok()?;
-            let loss: f64 = r.get(1)?.parse().ok()?;
-            (epoch < first_epoch).then_some((epoch as f64, loss))
-        })
-        .collect()
-}
-
 /// Refuses, before the run folder is made or opened, a training whose loss cannot fit in
 /// `[loss] memory_budget` (`sw_loss::memory`'s estimate, f32, d = 3) for B = min([train]
 /// batch_size, training clouds) pairs of N = [data] points points. SW, Max-SW and the
@@ -228,6 +128,138 @@ pub(super) fn check_memory(cfg: &AutoencoderConfig, train_clouds: usize) -> Resu
     Ok(())
 }
 
+/// The models and optimisers a run trains.
+struct Trainer {
+    ae: PointNetAutoencoder,
+    sgd: ModuleOptimizer,
+    amortizer: Option<Amortizer>,
+    adam: ModuleOptimizer,
+}
+
+impl Trainer {
+    /// Fresh models (official initialisation) and optimisers: SGD(lr, momentum, weight_decay)
+    /// as hsgser/Self-Amortized-DSW train.py, the amortizer's Adam with [`AMORTIZER_ADAM`].
+    fn new(cfg: &AutoencoderConfig, device: &Device) -> Self {
+        let sgd = SgdConfig::new()
+            .with_momentum(Some(MomentumConfig {
+                momentum: cfg.train.momentum,
+                dampening: 0.0,
+                nesterov: false,
+            }))
+            .with_weight_decay(Some(WeightDecayConfig {
+                penalty: cfg.train.weight_decay as f32,
+            }))
+            .init();
+        let (beta_1, beta_2, epsilon) = AMORTIZER_ADAM;
+        let adam = AdamConfig::new()
+            .with_beta_1(beta_1 as f32)
+            .with_beta_2(beta_2 as f32)
+            .with_epsilon(epsilon as f32)
+            .init();
+        Self {
+            ae: cfg.model_config().init(device),
+            sgd,
+            amortizer: cfg.amortized_config().map(|a| a.init(device)),
+            adam,
+        }
+    }
+
+    /// The state of checkpoint `ckpt` (models and optimisers).
+    fn load(self, ckpt: &Path) -> Result<Self> {
+        let Trainer {
+            ae,
+            sgd,
+            amortizer,
+            adam,
+        } = self;
+        let (model, opt) = (ckpt.join("model.bpk"), ckpt.join("optimizer.bpk"));
+        let ae = crate::record::load(&model, "the model", || ae.try_load_file(&model))?;
+        let sgd = crate::record::load(&opt, "the optimizer", || sgd.load(&opt))?;
+        let (amortizer, adam) = match amortizer {
+            Some(a) => {
+                let (model, opt) = (
+                    ckpt.join("amortizer.bpk"),
+                    ckpt.join("amortizer_optimizer.bpk"),
+                );
+                let a = crate::record::load(&model, "the amortizer", || a.try_load_file(&model))?;
+                let adam =
+                    crate::record::load(&opt, "the amortizer's optimizer", || adam.load(&opt))?;
+                (Some(a), adam)
+            }
+            None => (None, adam),
+        };
+        Ok(Self {
+            ae,
+            sgd,
+            amortizer,
+            adam,
+        })
+    }
+
+    fn snapshot(&self) -> Snapshot<'_> {
+        Snapshot {
+            ae: &self.ae,
+            sgd: &self.sgd,
+            amortizer: self.amortizer.as_ref(),
+            adam: &self.adam,
+        }
+    }
+
+    /// One epoch: per batch (clouds resampled to `points`, shuffled, all from the epoch's seed
+    /// [`epoch_seed`]`(seed, epoch)`), the
+    /// amortizer's Adam step when there is one, then the SGD step on the loss in official
+    /// units. Returns the mean training loss.
+    fn epoch(
+        &mut self,
+        cfg: &AutoencoderConfig,
+        train: &[datasets::shapenet::CloudItem],
+        epoch: usize,
+        seed: u64,
+        kept: numerics::Kept,
+        device: &Device,
+    ) -> Result<f64> {
+        let (points, scale) = (
+            cfg.data.points,
+            cfg.train.loss_scale.factor(cfg.data.points),
+        );
+        let loss = &cfg.training_loss();
+        let epoch_seed = epoch_seed(seed, epoch);
+        device.seed(epoch_seed);
+        let loader: Arc<_> = DataLoaderBuilder::new(CloudBatcher::resample(points, epoch_seed))
+            .batch_size(cfg.train.batch_size)
+            .shuffle(epoch_seed)
+            .set_device(device.clone())
+            .build(InMemDataset::new(train.to_vec()));
+        let what = format!("training loss ({})", cfg.label());
+        let (mut total, mut batches) = (0.0, 0usize);
+        for batch in loader.iter() {
+            let x = batch.map_err(|e| anyhow!("loading a batch: {e}"))?.points;
+            let recon = self.ae.forward(x.clone());
+            let at = format!("epoch {epoch}, batch {}", batches + 1);
+            // Official order of arguments: loss_func.forward(input, reconstruction).
+            let value = match self.amortizer.take() {
+                Some(amort) => {
+                    let lr = cfg.amortized.as_ref().map_or(1e-3, |a| a.lr);
+                    let (value, amort) =
+                        amortized_loss(amort, &mut self.adam, lr, x, recon, loss, scale)
+                            .with_context(|| numerics::stopped_at(&at, kept))?;
+                    self.amortizer = Some(amort);
+                    value
+                }
+                None => loss
+                    .forward(&Measure::new(x), &Measure::new(recon))
+                    .with_context(|| numerics::stopped_at(&at, kept))?
+                    .mul_scalar(scale),
+            };
+            let (value, grads) = numerics::checked_backward(value, &self.ae, &what, &at, kept)?;
+            total += value;
+            batches += 1;
+            self.ae = self.sgd.step(cfg.train.lr, self.ae.clone(), grads);
+        }
+        Ok(total / batches.max(1) as f64)
+    }
+}
+
 pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     let cfg = AutoencoderConfig::load(loaded)?;
     let path = loaded.path.display().to_string();
@@ -249,57 +281,23 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     )?;
     println!("run folder: {}", run.path().display());
     let points = cfg.data.points;
-    let mut ae = cfg.model_config().init(&device);
-    // hsgser/Self-Amortized-DSW train.py: SGD(lr, momentum, weight_decay).
-    let mut sgd = SgdConfig::new()
-        .with_momentum(Some(MomentumConfig {
-            momentum: cfg.train.momentum,
-            dampening: 0.0,
-            nesterov: false,
-        }))
-        .with_weight_decay(Some(WeightDecayConfig {
-            penalty: cfg.train.weight_decay as f32,
-        }))
-        .init();
-    let mut amortizer = cfg.amortized_config().map(|a| a.init(&device));
-    let (beta_1, beta_2, epsilon) = AMORTIZER_ADAM;
-    let mut adam = AdamConfig::new()
-        .with_beta_1(beta_1 as f32)
-        .with_beta_2(beta_2 as f32)
-        .with_epsilon(epsilon as f32)
-        .init();
-    let mut first_epoch = 1;
-    let mut seconds = 0.0;
-    let mut best = f64::INFINITY;
+    let mut trainer = Trainer::new(&cfg, &device);
+    let (mut first_epoch, mut seconds, mut best) = (1, 0.0, f64::INFINITY);
     if let Some(c) = run.resume() {
-        let (ckpt, epoch, secs) = (c.dir.clone(), c.counter, c.seconds);
-        seconds = secs;
+        let (ckpt, epoch) = (c.dir.clone(), c.counter);
+        seconds = c.seconds;
         best = best_so_far(&run, epoch)?;
-        let (model, opt) = (ckpt.join("model.bpk"), ckpt.join("optimizer.bpk"));
-        ae = crate::record::load(&model, "the model", || ae.try_load_file(&model))?;
-        sgd = crate::record::load(&opt, "the optimizer", || sgd.load(&opt))?;
-        if let Some(a) = amortizer.take() {
-            let (model, opt) = (
-                ckpt.join("amortizer.bpk"),
-                ckpt.join("amortizer_optimizer.bpk"),
-            );
-            amortizer = Some(crate::record::load(&model, "the amortizer", || {
-                a.try_load_file(&model)
-            })?);
-            adam = crate::record::load(&opt, "the amortizer's optimizer", || adam.load(&opt))?;
-        }
+        trainer = trainer.load(&ckpt)?;
         first_epoch = epoch + 1;
         run.log(&format!("resumed from {} (epoch {epoch})", ckpt.display()));
         println!("resuming after epoch {epoch}");
     }
-    let loss_cfg = cfg.training_loss();
-    let scale = cfg.train.loss_scale.factor(points);
     let label = cfg.label();
     run.log(&format!(
         "autoencoder: {} training clouds, {} evaluation clouds ({eval_set}; {} monitored), loss {label} in {}, device {device_name}",
         train.len(),
         eval_clouds.len(),
-        eval_clouds.len().min(cfg.data.monitor_clouds),
+        monitored.len(),
         cfg.train.loss_scale.label()
     ));
     let eval = EvalClouds::new(monitored);
@@ -310,67 +308,20 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     let mut curve = logged_losses(&run.path().join("metrics.csv"), first_epoch);
     let mut progress = Progress::new("epochs", cfg.train.epochs as u64);
     progress.inc((first_epoch - 1) as u64, String::new);
-    // Ctrl-C: finish the current epoch, checkpoint it, and stop; a second Ctrl-C quits at once.
-    let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    {
-        let flag = interrupted.clone();
-        let _ = ctrlc::set_handler(move || {
-            if flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-            eprintln!(
-                "\ninterrupted (Ctrl-C or SIGTERM): finishing this epoch and writing a checkpoint (once more to quit now)"
-            );
-        });
-    }
+    let interrupt = Interrupt::install("epoch");
     let kept = numerics::Kept::Checkpoints(run.path());
     for epoch in first_epoch..=cfg.train.epochs {
         let start = Instant::now();
         // Everything random in an epoch derives from (seed, epoch), so a run resumed from a
         // checkpoint continues exactly as the uninterrupted run would.
-        let epoch_seed = seed
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .wrapping_add(epoch as u64);
-        device.seed(epoch_seed);
-        let loader: Arc<_> = DataLoaderBuilder::new(CloudBatcher::resample(points, epoch_seed))
-            .batch_size(cfg.train.batch_size)
-            .shuffle(epoch_seed)
-            .set_device(device.clone())
-            .build(InMemDataset::new(train.clone()));
-        let (mut total, mut batches) = (0.0, 0usize);
-        for batch in loader.iter() {
-            let x = batch.map_err(|e| anyhow!("loading a batch: {e}"))?.points;
-            let recon = ae.forward(x.clone());
-            let at = format!("epoch {epoch}, batch {}", batches + 1);
-            // Official order of arguments: loss_func.forward(input, reconstruction).
-            let loss = match amortizer.take() {
-                Some(amort) => {
-                    let lr = cfg.amortized.as_ref().map_or(1e-3, |a| a.lr);
-                    let (loss, amort) =
-                        amortized_loss(amort, &mut adam, lr, x, recon, &loss_cfg, scale)
-                            .with_context(|| numerics::stopped_at(&at, kept))?;
-                    amortizer = Some(amort);
-                    loss
-                }
-                None => loss_cfg
-                    .forward(&Measure::new(x), &Measure::new(recon))
-                    .with_context(|| numerics::stopped_at(&at, kept))?
-                    .mul_scalar(scale),
-            };
-            let what = format!("training loss ({label})");
-            let (value, grads) = numerics::checked_backward(loss, &ae, &what, &at, kept)?;
-            total += value;
-            batches += 1;
-            ae = sgd.step(cfg.train.lr, ae, grads);
-        }
+        let mean = trainer.epoch(&cfg, &train, epoch, seed, kept, &device)?;
         seconds += start.elapsed().as_secs_f64();
-        let mean = total / batches.max(1) as f64;
         if !mean.is_finite() {
             bail!(
                 "{path}: the mean training loss of epoch {epoch} is {mean}: training diverged (lower [train] lr)"
             );
         }
-        let recon = eval.reconstruct(&ae.valid(), &device.clone().inner());
+        let recon = eval.reconstruct(&trainer.ae.valid(), &device.clone().inner());
         let (chamfer, _) = mean_std(&eval.chamfer(&recon, points));
         metrics.write_record([
             epoch.to_string(),
@@ -384,19 +335,13 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
         ));
         curve.push((epoch as f64, mean));
         progress.inc(1, || format!("loss {mean:.5} chamfer {chamfer:.5}"));
-        let snapshot = Snapshot {
-            ae: &ae,
-            sgd: &sgd,
-            amortizer: amortizer.as_ref(),
-            adam: &adam,
-        };
         if mean < best {
             best = mean;
-            save_best(&run, epoch, mean, &snapshot)?;
+            save_best(&run, epoch, mean, &trainer.snapshot())?;
         }
-        let stop = interrupted.load(std::sync::atomic::Ordering::SeqCst);
-        if stop || epoch % cfg.train.checkpoint_every.max(1) == 0 || epoch == cfg.train.epochs {
-            save_latest(&run, epoch, seconds, &snapshot)?;
+        let stop = interrupt.requested();
+        if stop || due(epoch, cfg.train.checkpoint_every.max(1), cfg.train.epochs) {
+            save_latest(&run, epoch, seconds, &trainer.snapshot())?;
         }
         if stop {
             progress.finish();
@@ -414,7 +359,14 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
         }
     }
     progress.finish();
-    final_metrics(&run, &cfg, &eval, eval_set, &device.clone().inner(), &ae)?;
+    final_metrics(
+        &run,
+        &cfg,
+        &eval,
+        eval_set,
+        &device.clone().inner(),
+        &trainer.ae,
+    )?;
     plots::line_plot(
         &run.file("loss_vs_epoch.png")?,
         &format!("Autoencoder, {label}"),

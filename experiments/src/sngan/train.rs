@@ -13,8 +13,6 @@
 //! `eval.csv` rows as an uninterrupted one.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -44,6 +42,7 @@ use crate::plots::{self, Series};
 use crate::progress::Progress;
 use crate::record;
 use crate::run_dir::RunDir;
+use crate::run_layer::{Interrupt, due, mix};
 
 /// The training images, in memory or decoded on demand (CelebA).
 enum Images {
@@ -140,12 +139,6 @@ impl Schedule {
 
 /// Mixed into the seed of the noise of periodic scoring (its own stream, a function of the step).
 const EVAL_SEED: u64 = 0x6576_616c; // "eval"
-
-fn mix(seed: u64, k: u64) -> u64 {
-    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(k.wrapping_mul(0xD1B5_4A32_D192_ED03))
-        .rotate_left(17)
-}
 
 /// The discriminator steps (0-based, over the whole run) that precede generator step `step`
 /// (1-based), as the official loop orders them: CV-SW `Generative_model/functions.py:139`
@@ -336,18 +329,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
         seed,
         epoch: None,
     };
-    let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let flag = interrupted.clone();
-        let _ = ctrlc::set_handler(move || {
-            if flag.swap(true, Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-            eprintln!(
-                "\ninterrupted (Ctrl-C or SIGTERM): finishing this step and writing a checkpoint (once more to quit now)"
-            );
-        });
-    }
+    let interrupt = Interrupt::install("step");
     let mut progress = Progress::new("generator steps", t.generator_steps as u64);
     progress.inc((first - 1) as u64, String::new);
     let (mut d_sum, mut g_sum, mut n_sum, mut t_sum) = (0.0, 0.0, 0usize, 0.0);
@@ -409,8 +391,8 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
             t_sum + elapsed,
         );
         let last = step == t.generator_steps;
-        let stop = interrupted.load(Ordering::SeqCst);
-        if step % t.log_every.max(1) == 0 || last || stop {
+        let stop = interrupt.requested();
+        if due(step, t.log_every.max(1), t.generator_steps) || stop {
             let n = n_sum as f64;
             metrics.write_record([
                 step.to_string(),
@@ -428,7 +410,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
             ));
             (d_sum, g_sum, n_sum, t_sum) = (0.0, 0.0, 0, 0.0);
         }
-        if step % t.sample_every.max(1) == 0 || last {
+        if due(step, t.sample_every.max(1), t.generator_steps) {
             let grid = s.ema.forward(grid_z.clone());
             datasets::image::save_grid(
                 &run.file(&format!("samples/step-{step:07}.png"))?,
@@ -447,7 +429,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
                 sc.fid, sc.is_mean, sc.is_std
             ));
         }
-        if step % t.checkpoint_every.max(1) == 0 || last || stop {
+        if due(step, t.checkpoint_every.max(1), t.generator_steps) || stop {
             save_checkpoint(&run, step, seconds, &s, t.keep_checkpoints)?;
         }
         progress.inc(1, || format!("D {d_loss_value:.3} G {g_loss_value:.4}"));
