@@ -7,17 +7,6 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
-/// The values of the top-level `experiment` key that the binary runs.
-pub const EXPERIMENTS: &[&str] = &[
-    "gradient_flow",
-    "variance",
-    "mesh_deform",
-    "mesh_deform_dataset",
-    "autoencoder",
-    "sngan",
-    "shape_corr",
-];
-
 /// A config file after overrides, not yet typed.
 #[derive(Debug, Clone)]
 pub struct Loaded {
@@ -62,9 +51,16 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Loaded> {
         None => bail!(
             "{}: missing key `experiment` (one of: {})",
             path.display(),
-            EXPERIMENTS.join(", ")
+            crate::registry::names()
         ),
     };
+    if crate::registry::find(&experiment).is_none() {
+        bail!(
+            "{}: unknown experiment `{experiment}` in key `experiment`; expected one of: {}",
+            path.display(),
+            crate::registry::names()
+        );
+    }
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

@@ -4,44 +4,15 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 
 /// Loads `path` (no overrides), deserialises it into its experiment's config type and runs
 /// the checks that need no data. Returns the experiment's name.
 pub fn check_config(path: &Path) -> Result<String> {
+    // config::load refuses an experiment the registry does not list.
     let loaded = crate::config::load(path, &[])?;
-    let file = loaded.path.display().to_string();
-    match loaded.experiment.as_str() {
-        "gradient_flow" => {
-            let cfg: crate::flow::FlowConfig = loaded.parse()?;
-            cfg.validate().with_context(|| file.clone())?;
-        }
-        "variance" => {
-            let _: crate::variance::VarianceConfig = loaded.parse()?;
-        }
-        "mesh_deform" => {
-            let cfg: crate::mesh::MeshDeformConfig = loaded.parse()?;
-            crate::mesh::config::validate(&cfg, &file)?;
-        }
-        "mesh_deform_dataset" => {
-            let _: crate::mesh::MeshDatasetConfig = loaded.parse()?;
-        }
-        "autoencoder" => {
-            crate::autoencoder::AutoencoderConfig::load(&loaded)?;
-        }
-        "sngan" => {
-            let cfg: crate::sngan::SnganConfig = loaded.parse()?;
-            crate::sngan::config::checked(&cfg, &file)?;
-        }
-        "shape_corr" => {
-            let cfg: crate::shape_corr::config::ShapeCorrConfig = loaded.parse()?;
-            cfg.validate(&file)?;
-        }
-        other => bail!(
-            "{file}: unknown experiment `{other}` in key `experiment`; expected one of: {}",
-            crate::config::EXPERIMENTS.join(", ")
-        ),
-    }
+    let e = crate::registry::find(&loaded.experiment).expect("config::load checked the name");
+    (e.check)(&loaded)?;
     Ok(loaded.experiment)
 }
 
@@ -71,5 +42,35 @@ mod tests {
         .unwrap();
         let e = format!("{:#}", check_config(&bad).unwrap_err());
         assert!(e.contains("steps"), "{e}");
+    }
+
+    /// The registry and `configs/` agree: every shipped config's experiment is registered
+    /// (check_config passes), and every registered experiment has a shipped config.
+    #[test]
+    fn every_registered_experiment_has_a_shipped_config() {
+        let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+        let mut shipped = std::collections::BTreeSet::new();
+        for e in std::fs::read_dir(&configs).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                shipped.insert(check_config(&p).unwrap());
+            }
+        }
+        for e in crate::registry::EXPERIMENTS {
+            assert!(
+                shipped.contains(e.name),
+                "no config in configs/ runs `{}`",
+                e.name
+            );
+        }
+        let names: std::collections::BTreeSet<&str> = crate::registry::EXPERIMENTS
+            .iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(
+            names.len(),
+            crate::registry::EXPERIMENTS.len(),
+            "a name registered twice"
+        );
     }
 }

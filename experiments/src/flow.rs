@@ -355,3 +355,15 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     println!("outputs in {}", run.path().display());
     Ok(())
 }
+
+/// The `gradient_flow` experiment ([`crate::registry`]).
+pub const EXPERIMENT: crate::registry::Experiment = crate::registry::Experiment {
+    name: "gradient_flow",
+    check: |loaded| {
+        let cfg: FlowConfig = loaded.parse()?;
+        cfg.validate()
+            .with_context(|| loaded.path.display().to_string())
+    },
+    run: |loaded, cli, _| run(loaded, cli),
+    resumable: false,
+};

@@ -16,6 +16,7 @@ pub mod pair;
 pub mod plots;
 pub mod progress;
 pub mod record;
+pub mod registry;
 pub mod render;
 pub mod run_dir;
 pub mod run_layer;
@@ -68,11 +69,11 @@ pub fn run(cli: Cli) -> Result<()> {
                     );
                 }
                 let loaded = config::load(&run_dir.join("config.toml"), &cli.set)?;
-                return match loaded.experiment.as_str() {
-                    "autoencoder" => autoencoder::run(&loaded, &cli, Some(run_dir)),
-                    "sngan" => sngan::run(&loaded, &cli, Some(run_dir)),
-                    other => bail!(
-                        "--resume continues training runs; `{other}` in {} has no training state to resume — start it again instead",
+                return match registry::find(&loaded.experiment).filter(|e| e.resumable) {
+                    Some(e) => (e.run)(&loaded, &cli, Some(run_dir)),
+                    None => bail!(
+                        "--resume continues training runs; `{}` in {} has no training state to resume — start it again instead",
+                        loaded.experiment,
                         run_dir.display()
                     ),
                 };
@@ -83,20 +84,9 @@ pub fn run(cli: Cli) -> Result<()> {
                 );
             };
             let loaded = config::load(path, &cli.set)?;
-            match loaded.experiment.as_str() {
-                "gradient_flow" => flow::run(&loaded, &cli),
-                "variance" => variance::run(&loaded, &cli),
-                "mesh_deform" => mesh::train::run(&loaded, &cli),
-                "autoencoder" => autoencoder::run(&loaded, &cli, None),
-                "sngan" => sngan::run(&loaded, &cli, None),
-                "mesh_deform_dataset" => mesh::dataset::run(&loaded, &cli),
-                "shape_corr" => shape_corr::run(&loaded, &cli),
-                other => bail!(
-                    "{}: unknown experiment `{other}` in key `experiment`; expected one of: {}",
-                    path.display(),
-                    config::EXPERIMENTS.join(", ")
-                ),
-            }
+            // config::load refuses an experiment the registry does not list.
+            let e = registry::find(&loaded.experiment).expect("config::load checked the name");
+            (e.run)(&loaded, &cli, None)
         }
     }
 }

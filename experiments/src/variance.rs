@@ -440,3 +440,11 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     println!("outputs in {}", run.path().display());
     Ok(())
 }
+
+/// The `variance` experiment ([`crate::registry`]).
+pub const EXPERIMENT: crate::registry::Experiment = crate::registry::Experiment {
+    name: "variance",
+    check: |loaded| loaded.parse::<VarianceConfig>().map(|_| ()),
+    run: |loaded, cli, _| run(loaded, cli),
+    resumable: false,
+};

@@ -75,7 +75,7 @@ fn config_errors_name_the_file_and_key() {
     // parser names the stray key).
     let e = config_error(dir.path(), "experiment = \"teleport\"\n");
     assert!(e.contains("unknown experiment `teleport`"), "{e}");
-    for name in experiments::config::EXPERIMENTS {
+    for name in experiments::registry::EXPERIMENTS.iter().map(|e| e.name) {
         assert!(e.contains(name), "{name} missing from: {e}");
         let e = config_error(
             dir.path(),

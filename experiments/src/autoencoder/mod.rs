@@ -19,6 +19,14 @@ pub use config::{AutoencoderConfig, LossScale};
 pub use eval::{Checkpoint, EvalOptions, evaluate};
 pub use train::run;
 
+/// The `autoencoder` experiment ([`crate::registry`]).
+pub const EXPERIMENT: crate::registry::Experiment = crate::registry::Experiment {
+    name: "autoencoder",
+    check: |loaded| AutoencoderConfig::load(loaded).map(|_| ()),
+    run: train::run,
+    resumable: true,
+};
+
 #[cfg(test)]
 mod tests {
     use super::config::AeData;

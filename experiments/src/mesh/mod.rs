@@ -17,3 +17,22 @@ pub mod train;
 
 pub use config::MeshDeformConfig;
 pub use dataset_config::MeshDatasetConfig;
+
+/// The `mesh_deform` experiment ([`crate::registry`]).
+pub const EXPERIMENT: crate::registry::Experiment = crate::registry::Experiment {
+    name: "mesh_deform",
+    check: |loaded| {
+        let cfg: MeshDeformConfig = loaded.parse()?;
+        config::validate(&cfg, &loaded.path.display().to_string())
+    },
+    run: |loaded, cli, _| train::run(loaded, cli),
+    resumable: false,
+};
+
+/// The `mesh_deform_dataset` experiment ([`crate::registry`]).
+pub const DATASET_EXPERIMENT: crate::registry::Experiment = crate::registry::Experiment {
+    name: "mesh_deform_dataset",
+    check: |loaded| loaded.parse::<MeshDatasetConfig>().map(|_| ()),
+    run: |loaded, cli, _| dataset::run(loaded, cli),
+    resumable: false,
+};

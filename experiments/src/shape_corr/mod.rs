@@ -263,3 +263,14 @@ fn write_outputs(cfg: &ShapeCorrConfig, run: &RunDir, rows: &[Row], pairs: usize
         false,
     )
 }
+
+/// The `shape_corr` experiment ([`crate::registry`]).
+pub const EXPERIMENT: crate::registry::Experiment = crate::registry::Experiment {
+    name: "shape_corr",
+    check: |loaded| {
+        let cfg: config::ShapeCorrConfig = loaded.parse()?;
+        cfg.validate(&loaded.path.display().to_string())
+    },
+    run: |loaded, cli, _| run(loaded, cli),
+    resumable: false,
+};

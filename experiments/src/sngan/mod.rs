@@ -9,3 +9,14 @@ pub mod train;
 pub use config::{DatasetName, GanData, GanEval, GanTrain, SnganConfig};
 pub use eval::{evaluate, load_ema_generator, sample};
 pub use train::run;
+
+/// The `sngan` experiment ([`crate::registry`]).
+pub const EXPERIMENT: crate::registry::Experiment = crate::registry::Experiment {
+    name: "sngan",
+    check: |loaded| {
+        let cfg: SnganConfig = loaded.parse()?;
+        config::checked(&cfg, &loaded.path.display().to_string())
+    },
+    run: train::run,
+    resumable: true,
+};
