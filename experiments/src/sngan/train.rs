@@ -32,7 +32,7 @@ use rand::seq::SliceRandom;
 use rand_distr::Distribution as _;
 use sw_loss::{BatchReduction, LossConfig, Measure};
 
-use super::config::{DatasetName, GanData, SnganConfig, checked};
+use super::config::{DatasetName, GanData, GanTrain, SnganConfig, checked};
 use super::eval::PeriodicEval;
 use crate::checkpoint::Role;
 use crate::cli::Cli;
@@ -180,6 +180,109 @@ struct State {
     opt_d: ModuleOptimizer,
 }
 
+/// The generator's input: standard normal `[B, latent]` on the training device.
+struct Noise<'a> {
+    shape: [usize; 2],
+    device: &'a Device,
+}
+
+impl Noise<'_> {
+    fn draw(&self) -> Tensor<2> {
+        Tensor::<2>::random(self.shape, Distribution::Normal(0.0, 1.0), self.device)
+    }
+}
+
+impl State {
+    /// The state of checkpoint `ckpt` (the three networks and both optimisers).
+    fn load(self, ckpt: &Path) -> Result<Self> {
+        let State {
+            g,
+            d,
+            ema,
+            opt_g,
+            opt_d,
+        } = self;
+        let file = |name: &str| ckpt.join(name);
+        let (fg, fd, fe) = (
+            file("generator.bpk"),
+            file("discriminator.bpk"),
+            file("ema_generator.bpk"),
+        );
+        let (fog, fod) = (
+            file("optimizer_generator.bpk"),
+            file("optimizer_discriminator.bpk"),
+        );
+        Ok(State {
+            g: record::load(&fg, "the generator", || g.try_load_file(&fg))?,
+            d: record::load(&fd, "the discriminator", || d.try_load_file(&fd))?,
+            ema: record::load(&fe, "the EMA generator", || ema.try_load_file(&fe))?,
+            opt_g: record::load(&fog, "the generator's optimizer", || opt_g.load(&fog))?,
+            opt_d: record::load(&fod, "the discriminator's optimizer", || opt_d.load(&fod))?,
+        })
+    }
+
+    /// The discriminator steps before generator step `step` ([`d_steps_before`]): hinge loss
+    /// on a real batch and a batch generated in training mode (batch statistics, no graph).
+    /// Returns the last step's loss and its real batch (the generator step compares with it).
+    fn d_steps(
+        &mut self,
+        step: usize,
+        t: &GanTrain,
+        images: &Images,
+        schedule: &mut Schedule,
+        noise: &Noise,
+        kept: numerics::Kept,
+    ) -> Result<(f64, Tensor<4>)> {
+        let (mut real, mut d_loss_value) = (None, 0.0);
+        for (j, k) in d_steps_before(step, t.n_critic).enumerate() {
+            let items = images.items(&schedule.indices(k))?;
+            let x = Batch.batch(items, noise.device).images; // [B, 3, S, S]
+            let fake = self.g.clone().no_grad().forward(noise.draw()).detach();
+            let d_real = self.d.forward(x.clone()).output; // [B, 1]
+            let d_fake = self.d.forward(fake).output;
+            let d_loss =
+                relu(d_real.neg().add_scalar(1.0)).mean() + relu(d_fake.add_scalar(1.0)).mean();
+            let at = format!("generator step {step} (discriminator step {})", j + 1);
+            let (value, grads) =
+                numerics::checked_backward(d_loss, &self.d, "discriminator hinge loss", &at, kept)?;
+            d_loss_value = value;
+            self.d = self.opt_d.step(t.lr_discriminator, self.d.clone(), grads);
+            real = Some(x);
+        }
+        Ok((d_loss_value, real.expect("n_critic ≥ 1")))
+    }
+
+    /// The generator step: SW between D's features of `real` and of a generated batch (D's
+    /// parameters take no gradient; its input does), then the EMA update. Returns the loss.
+    fn g_step(
+        &mut self,
+        step: usize,
+        t: &GanTrain,
+        loss: &LossConfig,
+        real: Tensor<4>,
+        noise: &Noise,
+        kept: numerics::Kept,
+    ) -> Result<f64> {
+        let d = self.d.clone().no_grad();
+        let real_features = d.forward(real).feature_vector().detach();
+        let fake_features = d.forward(self.g.forward(noise.draw())).feature_vector();
+        let at = format!("generator step {step}");
+        let g_loss = loss
+            .forward(
+                &Measure::new(real_features.unsqueeze_dim::<3>(0)),
+                &Measure::new(fake_features.unsqueeze_dim::<3>(0)),
+            )
+            .with_context(|| numerics::stopped_at(&at, kept))?;
+        let (g_loss_value, grads) =
+            numerics::checked_backward(g_loss, &self.g, "generator loss", &at, kept)?;
+        self.g = self.opt_g.step(t.lr_generator, self.g.clone(), grads);
+        sync_running_state(&self.g);
+        sync_running_state(&self.d);
+        self.ema = ema_update(self.ema.clone(), &self.g, t.ema);
+        Ok(g_loss_value)
+    }
+}
+
 /// `checkpoints/step-<step>/` through [`crate::checkpoint::save`] (checksummed, atomic; a
 /// failed write leaves the previous checkpoints as they were), then the oldest beyond `keep`
 /// (at least 2) are removed.
@@ -276,26 +379,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     let mut seconds = 0.0;
     if let Some(c) = run.resume() {
         let (ckpt, step, secs) = (c.dir.clone(), c.counter, c.seconds);
-        let (g, d, ema, opt_g, opt_d) = (
-            ckpt.join("generator.bpk"),
-            ckpt.join("discriminator.bpk"),
-            ckpt.join("ema_generator.bpk"),
-            ckpt.join("optimizer_generator.bpk"),
-            ckpt.join("optimizer_discriminator.bpk"),
-        );
-        s.g = record::load(&g, "the generator", || s.g.clone().try_load_file(&g))?;
-        s.d = record::load(&d, "the discriminator", || s.d.clone().try_load_file(&d))?;
-        s.ema = record::load(&ema, "the EMA generator", || {
-            s.ema.clone().try_load_file(&ema)
-        })?;
-        let opt = &mut s.opt_g;
-        s.opt_g = record::load(&opt_g, "the generator's optimizer", || {
-            opt.clone().load(&opt_g)
-        })?;
-        let opt = &mut s.opt_d;
-        s.opt_d = record::load(&opt_d, "the discriminator's optimizer", || {
-            opt.clone().load(&opt_d)
-        })?;
+        s = s.load(&ckpt)?;
         first = step + 1;
         seconds = secs;
         // Scores written after this checkpoint are recomputed (identically) by the resumed run.
@@ -337,51 +421,12 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     for step in first..=t.generator_steps {
         let start = Instant::now();
         device.seed(mix(seed, step as u64));
-        let noise = || {
-            Tensor::<2>::random(
-                [t.batch_size, g_cfg.latent],
-                Distribution::Normal(0.0, 1.0),
-                &device,
-            )
+        let noise = Noise {
+            shape: [t.batch_size, g_cfg.latent],
+            device: &device,
         };
-        let mut real = None;
-        let mut d_loss_value = 0.0;
-        for (j, k) in d_steps_before(step, t.n_critic).enumerate() {
-            let items = images.items(&schedule.indices(k))?;
-            let x = Batch.batch(items, &device).images; // [B, 3, S, S]
-            // Generated in training mode (batch statistics), no graph: D's step only.
-            let fake = s.g.clone().no_grad().forward(noise()).detach();
-            let d_real = s.d.forward(x.clone()).output; // [B, 1]
-            let d_fake = s.d.forward(fake).output;
-            let d_loss =
-                relu(d_real.neg().add_scalar(1.0)).mean() + relu(d_fake.add_scalar(1.0)).mean();
-            let at = format!("generator step {step} (discriminator step {})", j + 1);
-            let (value, grads) =
-                numerics::checked_backward(d_loss, &s.d, "discriminator hinge loss", &at, kept)?;
-            d_loss_value = value;
-            s.d = s.opt_d.step(t.lr_discriminator, s.d.clone(), grads);
-            real = Some(x);
-        }
-        // Generator step: D's parameters take no gradient; its input does.
-        let d = s.d.clone().no_grad();
-        let real_features = d
-            .forward(real.expect("n_critic ≥ 1"))
-            .feature_vector()
-            .detach();
-        let fake_features = d.forward(s.g.forward(noise())).feature_vector();
-        let g_loss = loss
-            .forward(
-                &Measure::new(real_features.unsqueeze_dim::<3>(0)),
-                &Measure::new(fake_features.unsqueeze_dim::<3>(0)),
-            )
-            .with_context(|| numerics::stopped_at(&format!("generator step {step}"), kept))?;
-        let at = format!("generator step {step}");
-        let (g_loss_value, grads) =
-            numerics::checked_backward(g_loss, &s.g, "generator loss", &at, kept)?;
-        s.g = s.opt_g.step(t.lr_generator, s.g.clone(), grads);
-        sync_running_state(&s.g);
-        sync_running_state(&s.d);
-        s.ema = ema_update(s.ema.clone(), &s.g, t.ema);
+        let (d_loss_value, real) = s.d_steps(step, &t, &images, &mut schedule, &noise, kept)?;
+        let g_loss_value = s.g_step(step, &t, &loss, real, &noise, kept)?;
         let elapsed = start.elapsed().as_secs_f64();
         seconds += elapsed;
         (d_sum, g_sum, n_sum, t_sum) = (
