@@ -196,6 +196,25 @@ impl Trainer {
         })
     }
 
+    /// A fresh trainer, or the state of the run's resume checkpoint. Returns it with the
+    /// first epoch to train, the training seconds so far and the lowest mean loss so far.
+    fn start(
+        cfg: &AutoencoderConfig,
+        device: &Device,
+        run: &RunDir,
+    ) -> Result<(Self, usize, f64, f64)> {
+        let trainer = Trainer::new(cfg, device);
+        let Some(c) = run.resume() else {
+            return Ok((trainer, 1, 0.0, f64::INFINITY));
+        };
+        let (ckpt, epoch) = (c.dir.clone(), c.counter);
+        let best = best_so_far(run, epoch)?;
+        let trainer = trainer.load(&ckpt)?;
+        run.log(&format!("resumed from {} (epoch {epoch})", ckpt.display()));
+        println!("resuming after epoch {epoch}");
+        Ok((trainer, epoch + 1, c.seconds, best))
+    }
+
     fn snapshot(&self) -> Snapshot<'_> {
         Snapshot {
             ae: &self.ae,
@@ -281,17 +300,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     )?;
     println!("run folder: {}", run.path().display());
     let points = cfg.data.points;
-    let mut trainer = Trainer::new(&cfg, &device);
-    let (mut first_epoch, mut seconds, mut best) = (1, 0.0, f64::INFINITY);
-    if let Some(c) = run.resume() {
-        let (ckpt, epoch) = (c.dir.clone(), c.counter);
-        seconds = c.seconds;
-        best = best_so_far(&run, epoch)?;
-        trainer = trainer.load(&ckpt)?;
-        first_epoch = epoch + 1;
-        run.log(&format!("resumed from {} (epoch {epoch})", ckpt.display()));
-        println!("resuming after epoch {epoch}");
-    }
+    let (mut trainer, first_epoch, mut seconds, mut best) = Trainer::start(&cfg, &device, &run)?;
     let label = cfg.label();
     run.log(&format!(
         "autoencoder: {} training clouds, {} evaluation clouds ({eval_set}; {} monitored), loss {label} in {}, device {device_name}",
@@ -367,6 +376,14 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
         &device.clone().inner(),
         &trainer.ae,
     )?;
+    loss_plot(&run, &cfg, curve)?;
+    println!("outputs in {}", run.path().display());
+    Ok(())
+}
+
+/// `loss_vs_epoch.png`: the mean training loss of every epoch (a resumed run's included).
+fn loss_plot(run: &RunDir, cfg: &AutoencoderConfig, curve: Vec<(f64, f64)>) -> Result<()> {
+    let label = cfg.label();
     plots::line_plot(
         &run.file("loss_vs_epoch.png")?,
         &format!("Autoencoder, {label}"),
@@ -378,9 +395,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
         }],
         false,
         true,
-    )?;
-    println!("outputs in {}", run.path().display());
-    Ok(())
+    )
 }
 
 /// PLY and PNG of the first four evaluation clouds and their reconstructions (inputs at the

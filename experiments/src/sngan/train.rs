@@ -311,14 +311,16 @@ fn save_checkpoint(run: &RunDir, step: usize, seconds: f64, s: &State, keep: usi
     crate::checkpoint::prune(run.path(), "step-", keep)
 }
 
-/// Trains (or resumes `resume`'s run) and writes the run folder.
-pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
-    let cfg: SnganConfig = loaded.parse()?;
-    let path = loaded.path.display().to_string();
-    checked(&cfg, &path)?;
+/// Checks what needs no data, then opens the images and the scoring network, all before the
+/// run folder exists (a bad path or size fails without leaving an empty run behind).
+fn open_inputs(
+    cfg: &SnganConfig,
+    path: &str,
+    seed: u64,
+    plain: &Device,
+) -> Result<(Images, Option<PeriodicEval>)> {
     // One generator-loss evaluation compares a pair of B-point clouds of D's feature vectors
-    // (ch·side² + 1 dimensions): a size over [loss] memory_budget is refused before any data
-    // loads or the run folder exists.
+    // (ch·side² + 1 dimensions): a size over [loss] memory_budget is refused.
     cfg.loss
         .plan_memory(
             1,
@@ -328,13 +330,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
             burn::tensor::DType::F32,
         )
         .map_err(|e| anyhow!("{path}: [loss] {e}"))?;
-    let (g_cfg, d_cfg) = (cfg.generator.clone(), cfg.discriminator.clone());
-    let seed = cli.seed.unwrap_or(cfg.seed);
-    let (device_name, plain) =
-        crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
-    let device = plain.clone().autodiff();
-    device.seed(seed);
-    let size = g_cfg.resolution.size();
+    let size = cfg.generator.resolution.size();
     let images = Images::open(&cfg.data, size, seed).with_context(|| format!("{path}: [data]"))?;
     let found = images.size()?;
     if found != size {
@@ -343,22 +339,81 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
             Resolution::from_size(found).map_or("32 or 64".into(), |r| r.size().to_string())
         );
     }
-    let t = cfg.train.clone();
-    // The scoring network and statistics load before the run folder exists: a bad path fails
-    // without leaving an empty run behind.
-    let mut scoring = cfg
+    let scoring = cfg
         .eval
         .as_ref()
         .filter(|e| e.enabled())
-        .map(|e| PeriodicEval::open(e, &plain, &path))
+        .map(|e| PeriodicEval::open(e, plain, path))
         .transpose()?;
-    if images.len() < t.batch_size {
+    if images.len() < cfg.train.batch_size {
         bail!(
             "{path}: [train] batch_size = {} but the data has {} images",
-            t.batch_size,
+            cfg.train.batch_size,
             images.len()
         );
     }
+    Ok((images, scoring))
+}
+
+/// The losses and step times since the last `metrics.csv` row.
+#[derive(Default)]
+struct LossWindow {
+    d: f64,
+    g: f64,
+    steps: usize,
+    seconds: f64,
+}
+
+impl LossWindow {
+    fn add(&mut self, d: f64, g: f64, seconds: f64) {
+        (self.d, self.g, self.steps, self.seconds) = (
+            self.d + d,
+            self.g + g,
+            self.steps + 1,
+            self.seconds + seconds,
+        );
+    }
+
+    /// One `metrics.csv` row and log line of the window's means; the window starts again.
+    fn write(
+        &mut self,
+        metrics: &mut csv::Writer<std::fs::File>,
+        run: &RunDir,
+        step: usize,
+        total_seconds: f64,
+    ) -> Result<()> {
+        let n = self.steps.max(1) as f64;
+        let (d, g, s) = (self.d / n, self.g / n, self.seconds / n);
+        metrics.write_record([
+            step.to_string(),
+            format!("{d:.6e}"),
+            format!("{g:.6e}"),
+            format!("{s:.4}"),
+            format!("{total_seconds:.1}"),
+        ])?;
+        metrics.flush()?;
+        run.log(&format!(
+            "step {step}: D loss {d:.4}, G loss {g:.4}, {s:.3} s/step"
+        ));
+        *self = Self::default();
+        Ok(())
+    }
+}
+
+/// Trains (or resumes `resume`'s run) and writes the run folder.
+pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
+    let cfg: SnganConfig = loaded.parse()?;
+    let path = loaded.path.display().to_string();
+    checked(&cfg, &path)?;
+    let (g_cfg, d_cfg) = (cfg.generator.clone(), cfg.discriminator.clone());
+    let seed = cli.seed.unwrap_or(cfg.seed);
+    let (device_name, plain) =
+        crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
+    let device = plain.clone().autodiff();
+    device.seed(seed);
+    let size = g_cfg.resolution.size();
+    let t = cfg.train.clone();
+    let (images, mut scoring) = open_inputs(&cfg, &path, seed, &plain)?;
     let run = RunDir::open_or_create(
         resume,
         cli.from_checkpoint.as_deref(),
@@ -416,7 +471,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     let interrupt = Interrupt::install("step");
     let mut progress = Progress::new("generator steps", t.generator_steps as u64);
     progress.inc((first - 1) as u64, String::new);
-    let (mut d_sum, mut g_sum, mut n_sum, mut t_sum) = (0.0, 0.0, 0usize, 0.0);
+    let mut window = LossWindow::default();
     let kept = numerics::Kept::Checkpoints(run.path());
     for step in first..=t.generator_steps {
         let start = Instant::now();
@@ -429,31 +484,11 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
         let g_loss_value = s.g_step(step, &t, &loss, real, &noise, kept)?;
         let elapsed = start.elapsed().as_secs_f64();
         seconds += elapsed;
-        (d_sum, g_sum, n_sum, t_sum) = (
-            d_sum + d_loss_value,
-            g_sum + g_loss_value,
-            n_sum + 1,
-            t_sum + elapsed,
-        );
+        window.add(d_loss_value, g_loss_value, elapsed);
         let last = step == t.generator_steps;
         let stop = interrupt.requested();
         if due(step, t.log_every.max(1), t.generator_steps) || stop {
-            let n = n_sum as f64;
-            metrics.write_record([
-                step.to_string(),
-                format!("{:.6e}", d_sum / n),
-                format!("{:.6e}", g_sum / n),
-                format!("{:.4}", t_sum / n),
-                format!("{seconds:.1}"),
-            ])?;
-            metrics.flush()?;
-            run.log(&format!(
-                "step {step}: D loss {:.4}, G loss {:.4}, {:.3} s/step",
-                d_sum / n,
-                g_sum / n,
-                t_sum / n
-            ));
-            (d_sum, g_sum, n_sum, t_sum) = (0.0, 0.0, 0, 0.0);
+            window.write(&mut metrics, &run, step, seconds)?;
         }
         if due(step, t.sample_every.max(1), t.generator_steps) {
             let grid = s.ema.forward(grid_z.clone());
