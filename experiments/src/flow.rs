@@ -192,128 +192,23 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         datasets::ply::write_cloud(run.file("clouds/source.ply")?, &source)?;
         datasets::ply::write_cloud(run.file("clouds/target.ply")?, &target)?;
     }
-    let target_host = to_f64(&target);
     let mut metrics = csv::Writer::from_path(run.file("metrics.csv")?)?;
     metrics.write_record(["estimator", "step", "w2sq", "seconds"])?;
+    let flow = Flow {
+        cfg: &cfg,
+        target_host: to_f64(&target),
+        y: Measure::single(target.to_tensor(&device).autodiff()),
+        target: &target,
+        source: &source,
+        device: &device,
+        run: &run,
+        seed,
+        exact,
+    };
     let mut series = Vec::new();
     let mut summary = Vec::new();
-    let y = Measure::single(target.to_tensor(&device).autodiff());
-
     for &kind in &cfg.flow.estimators {
-        device.seed(seed);
-        let loss_cfg = LossConfig {
-            kind,
-            reduction: BatchReduction::Mean,
-            ..cfg.loss.clone()
-        };
-        let mut x = source.to_tensor(&device);
-        let mut progress = Progress::new(kind.name(), cfg.flow.steps as u64);
-        let mut seconds = 0.0;
-        let mut points = Vec::new();
-        for i in 0..cfg.flow.steps {
-            let step = i + 1;
-            if cfg.flow.log_steps.contains(&step) {
-                let cloud = PointCloud::from_tensor(x.clone());
-                let w2 = if exact {
-                    exact_w2sq(&to_f64(&cloud), &target_host, 3)?
-                } else {
-                    f64::NAN
-                };
-                metrics.write_record([
-                    kind.name().to_string(),
-                    step.to_string(),
-                    if exact {
-                        format!("{w2:.9e}")
-                    } else {
-                        String::new()
-                    },
-                    format!("{seconds:.3}"),
-                ])?;
-                metrics.flush()?;
-                if exact {
-                    let line =
-                        format!("{kind} step {step}: W2^2 = {w2:.6} ({seconds:.2} s of flow)");
-                    progress.println(&line);
-                    run.log(&line);
-                    points.push((step as f64, w2));
-                }
-                if cfg.output.renders {
-                    let path = run.file(&format!("renders/{}_step{step:05}.png", kind.name()))?;
-                    let title = if exact {
-                        format!("{kind}, step {step}, W2^2 = {w2:.4}")
-                    } else {
-                        format!("{kind}, step {step}")
-                    };
-                    plots::cloud_views(
-                        &path,
-                        &title,
-                        &[("current", &cloud.points), ("target", &target.points)],
-                    )?;
-                }
-            }
-            let start = Instant::now();
-            let xa = x.clone().autodiff().require_grad();
-            let loss = loss_cfg
-                .forward(&Measure::single(xa.clone()), &y)
-                .with_context(|| format!("{kind} loss at step {step}"))?;
-            let loss = if cfg.flow.scale_by_points {
-                loss.mul_scalar(n as f64)
-            } else {
-                loss
-            };
-            let grads = loss.backward();
-            let g = xa
-                .grad(&grads)
-                .ok_or_else(|| anyhow!("no gradient reached the source points"))?;
-            // One read per step: [loss, all(isfinite(∇))].
-            let read = Tensor::cat(
-                vec![
-                    loss.inner().reshape([1]),
-                    g.clone().is_finite().all().float(),
-                ],
-                0,
-            )
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .map_err(|e| anyhow!("reading the loss: {e:?}"))?;
-            let (what, at) = (format!("{kind} loss"), format!("step {step}"));
-            crate::numerics::check_loss(
-                read[0] as f64,
-                &what,
-                &at,
-                crate::numerics::Kept::Nothing,
-            )?;
-            if read[1] != 1.0 {
-                return Err(crate::numerics::non_finite_gradient(
-                    &what,
-                    "the source points",
-                    &at,
-                    crate::numerics::Kept::Nothing,
-                ));
-            }
-            x = x - g.mul_scalar(cfg.flow.lr);
-            seconds += start.elapsed().as_secs_f64();
-            let last_loss = read[0];
-            progress.inc(1, || format!("loss {last_loss:.4}"));
-        }
-        progress.finish();
-        let last = PointCloud::from_tensor(x);
-        if cfg.output.ply {
-            datasets::ply::write_cloud(
-                run.file(&format!("clouds/final_{}.ply", kind.name()))?,
-                &last,
-            )?;
-        }
-        let final_w2 = if exact {
-            exact_w2sq(&to_f64(&last), &target_host, 3)?
-        } else {
-            f64::NAN
-        };
-        run.log(&format!(
-            "{kind}: final W2^2 = {final_w2:.6} after {} steps, {seconds:.2} s",
-            cfg.flow.steps
-        ));
+        let (points, final_w2, seconds) = flow.estimator(kind, &mut metrics)?;
         summary.push((kind, points.clone(), final_w2, seconds));
         series.push(Series {
             label: kind.name().to_string(),
@@ -331,22 +226,7 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
             true,
         )?;
     }
-
-    let mut table = String::from("\nestimator  ");
-    for s in &cfg.flow.log_steps {
-        table += &format!("{:>12}", format!("step {s}"));
-    }
-    table += &format!("{:>12}{:>10}\n", "final", "seconds");
-    for (kind, points, final_w2, secs) in &summary {
-        table += &format!("{:<11}", kind.name());
-        for s in &cfg.flow.log_steps {
-            match points.iter().find(|p| p.0 as usize == *s) {
-                Some(p) => table += &format!("{:>12}", fmt_value(p.1)),
-                None => table += &format!("{:>12}", "-"),
-            }
-        }
-        table += &format!("{:>12}{secs:>10.1}\n", fmt_value(*final_w2));
-    }
+    let table = summary_table(&cfg.flow.log_steps, &summary);
     println!("{table}");
     let mut f = std::fs::OpenOptions::new()
         .append(true)
@@ -354,6 +234,199 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     writeln!(f, "{table}")?;
     println!("outputs in {}", run.path().display());
     Ok(())
+}
+
+/// (step, W₂²) at the logged steps.
+type Curve = Vec<(f64, f64)>;
+
+/// One estimator's row of the summary: W₂² at the logged steps, the final W₂², seconds.
+type Row = (EstimatorKind, Curve, f64, f64);
+
+/// The summary table printed and appended to `log.txt`.
+fn summary_table(log_steps: &[usize], summary: &[Row]) -> String {
+    let mut table = String::from("\nestimator  ");
+    for s in log_steps {
+        table += &format!("{:>12}", format!("step {s}"));
+    }
+    table += &format!("{:>12}{:>10}\n", "final", "seconds");
+    for (kind, points, final_w2, secs) in summary {
+        table += &format!("{:<11}", kind.name());
+        for s in log_steps {
+            match points.iter().find(|p| p.0 as usize == *s) {
+                Some(p) => table += &format!("{:>12}", fmt_value(p.1)),
+                None => table += &format!("{:>12}", "-"),
+            }
+        }
+        table += &format!("{:>12}{secs:>10.1}\n", fmt_value(*final_w2));
+    }
+    table
+}
+
+/// What every estimator's flow shares.
+struct Flow<'a> {
+    cfg: &'a FlowConfig,
+    source: &'a PointCloud,
+    target: &'a PointCloud,
+    target_host: Vec<f64>,
+    /// The target as a measure on the autodiff device.
+    y: Measure,
+    device: &'a burn::tensor::Device,
+    run: &'a RunDir,
+    seed: u64,
+    /// Whether the exact W₂² is measured (flow.exact_w2_max_points).
+    exact: bool,
+}
+
+impl Flow<'_> {
+    /// The flow of one estimator from the source (the device reseeded with the run's seed):
+    /// W₂² at the logged steps, the final W₂² (NaN when not exact) and the seconds of flow.
+    fn estimator(
+        &self,
+        kind: EstimatorKind,
+        metrics: &mut csv::Writer<std::fs::File>,
+    ) -> Result<(Curve, f64, f64)> {
+        let cfg = self.cfg;
+        self.device.seed(self.seed);
+        let loss_cfg = LossConfig {
+            kind,
+            reduction: BatchReduction::Mean,
+            ..cfg.loss.clone()
+        };
+        let mut x = self.source.to_tensor(self.device);
+        let mut progress = Progress::new(kind.name(), cfg.flow.steps as u64);
+        let mut seconds = 0.0;
+        let mut points = Vec::new();
+        for i in 0..cfg.flow.steps {
+            let step = i + 1;
+            if cfg.flow.log_steps.contains(&step) {
+                let w2 = self.log_point(kind, step, &x, seconds, metrics, &progress)?;
+                if self.exact {
+                    points.push((step as f64, w2));
+                }
+            }
+            let start = Instant::now();
+            let (next, last_loss) = self.step(&loss_cfg, kind, x, step)?;
+            x = next;
+            seconds += start.elapsed().as_secs_f64();
+            progress.inc(1, || format!("loss {last_loss:.4}"));
+        }
+        progress.finish();
+        let last = PointCloud::from_tensor(x);
+        if cfg.output.ply {
+            datasets::ply::write_cloud(
+                self.run
+                    .file(&format!("clouds/final_{}.ply", kind.name()))?,
+                &last,
+            )?;
+        }
+        let final_w2 = if self.exact {
+            exact_w2sq(&to_f64(&last), &self.target_host, 3)?
+        } else {
+            f64::NAN
+        };
+        self.run.log(&format!(
+            "{kind}: final W2^2 = {final_w2:.6} after {} steps, {seconds:.2} s",
+            cfg.flow.steps
+        ));
+        Ok((points, final_w2, seconds))
+    }
+
+    /// At a logged step: the exact W₂² (NaN when not exact) into metrics.csv and the log, and
+    /// the render.
+    fn log_point(
+        &self,
+        kind: EstimatorKind,
+        step: usize,
+        x: &Tensor<2>,
+        seconds: f64,
+        metrics: &mut csv::Writer<std::fs::File>,
+        progress: &Progress,
+    ) -> Result<f64> {
+        let cloud = PointCloud::from_tensor(x.clone());
+        let w2 = if self.exact {
+            exact_w2sq(&to_f64(&cloud), &self.target_host, 3)?
+        } else {
+            f64::NAN
+        };
+        metrics.write_record([
+            kind.name().to_string(),
+            step.to_string(),
+            if self.exact {
+                format!("{w2:.9e}")
+            } else {
+                String::new()
+            },
+            format!("{seconds:.3}"),
+        ])?;
+        metrics.flush()?;
+        if self.exact {
+            let line = format!("{kind} step {step}: W2^2 = {w2:.6} ({seconds:.2} s of flow)");
+            progress.println(&line);
+            self.run.log(&line);
+        }
+        if self.cfg.output.renders {
+            let path = self
+                .run
+                .file(&format!("renders/{}_step{step:05}.png", kind.name()))?;
+            let title = if self.exact {
+                format!("{kind}, step {step}, W2^2 = {w2:.4}")
+            } else {
+                format!("{kind}, step {step}")
+            };
+            plots::cloud_views(
+                &path,
+                &title,
+                &[("current", &cloud.points), ("target", &self.target.points)],
+            )?;
+        }
+        Ok(w2)
+    }
+
+    /// One explicit Euler step x ← x − lr ∇ loss(x) (loss × n with flow.scale_by_points), with
+    /// one device read per step: [loss, all(isfinite(∇))]. Returns the new x and the loss.
+    fn step(
+        &self,
+        loss_cfg: &LossConfig,
+        kind: EstimatorKind,
+        x: Tensor<2>,
+        step: usize,
+    ) -> Result<(Tensor<2>, f32)> {
+        let xa = x.clone().autodiff().require_grad();
+        let loss = loss_cfg
+            .forward(&Measure::single(xa.clone()), &self.y)
+            .with_context(|| format!("{kind} loss at step {step}"))?;
+        let loss = if self.cfg.flow.scale_by_points {
+            loss.mul_scalar(self.source.len() as f64)
+        } else {
+            loss
+        };
+        let grads = loss.backward();
+        let g = xa
+            .grad(&grads)
+            .ok_or_else(|| anyhow!("no gradient reached the source points"))?;
+        let read = Tensor::cat(
+            vec![
+                loss.inner().reshape([1]),
+                g.clone().is_finite().all().float(),
+            ],
+            0,
+        )
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .map_err(|e| anyhow!("reading the loss: {e:?}"))?;
+        let (what, at) = (format!("{kind} loss"), format!("step {step}"));
+        crate::numerics::check_loss(read[0] as f64, &what, &at, crate::numerics::Kept::Nothing)?;
+        if read[1] != 1.0 {
+            return Err(crate::numerics::non_finite_gradient(
+                &what,
+                "the source points",
+                &at,
+                crate::numerics::Kept::Nothing,
+            ));
+        }
+        Ok((x - g.mul_scalar(self.cfg.flow.lr), read[0]))
+    }
 }
 
 /// The `gradient_flow` experiment ([`crate::registry`]).
