@@ -211,30 +211,7 @@ fn check_memory(s: &StudyParams, pairs: &[(&str, usize, usize, &str)], path: &st
 pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let cfg: VarianceConfig = loaded.parse()?;
     let s = &cfg.study;
-    if s.projections.is_empty() || s.projections.contains(&0) {
-        bail!(
-            "{}: [study] projections must be a non-empty list of positive integers",
-            loaded.path.display()
-        );
-    }
-    if s.repetitions < 2 {
-        bail!(
-            "{}: [study] repetitions must be at least 2 (a variance needs two samples)",
-            loaded.path.display()
-        );
-    }
-    if s.directions.is_empty() {
-        bail!(
-            "{}: [study] directions must list at least one sampler (\"uniform\", \"orthogonal\", \"rqmc\", \"halton\")",
-            loaded.path.display()
-        );
-    }
-    if s.reference_directions < 1000 {
-        bail!(
-            "{}: [study] reference_directions must be at least 1000",
-            loaded.path.display()
-        );
-    }
+    s.validate(&loaded.path.display().to_string())?;
     let seed = cli.seed.unwrap_or(cfg.seed);
     let (device_name, device) =
         crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
@@ -275,19 +252,8 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         cloud(&target.points, &device),
     )];
     if s.gaussian_pair {
-        let n = s.gaussian_points.max(2);
-        let x = Tensor::<2>::random([n, 3], Distribution::Normal(0.0, 1.0), &device);
-        let scale =
-            Tensor::<2>::from_data(TensorData::new(vec![1.5f32, 0.5, 1.0], [1, 3]), &device);
-        let shift =
-            Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 2.0, -1.0], [1, 3]), &device);
-        let y =
-            Tensor::<2>::random([n, 3], Distribution::Normal(0.0, 1.0), &device) * scale + shift;
-        pairs.push((
-            "gaussian".to_string(),
-            Measure::single(x),
-            Measure::single(y),
-        ));
+        let (x, y) = gaussian_pair(s.gaussian_points.max(2), &device);
+        pairs.push(("gaussian".to_string(), x, y));
     }
 
     let total = (pairs.len() * s.projections.len() * s.directions.len() * s.repetitions) as u64;
@@ -305,7 +271,6 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         "variance",
         "variance_ratio",
     ])?;
-    const ESTIMATORS: [&str; 3] = ["sw", "lcv-sw", "ucv-sw"];
     for (name, x, y) in &pairs {
         let reference = reference(x, y, s.reference_directions, &device)?;
         let line = format!(
@@ -361,7 +326,64 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     }
     progress.finish();
 
-    for (name, _, _) in &pairs {
+    let names: Vec<&str> = pairs.iter().map(|p| p.0.as_str()).collect();
+    report(&run, s, &names, &rows)?;
+    let table = table(&rows);
+    println!("{table}");
+    run.log(&table);
+    println!("outputs in {}", run.path().display());
+    Ok(())
+}
+
+impl StudyParams {
+    /// Checks what serde cannot (the error names the file and the key).
+    pub fn validate(&self, path: &str) -> Result<()> {
+        let s = self;
+        if s.projections.is_empty() || s.projections.contains(&0) {
+            bail!(
+                "{}: [study] projections must be a non-empty list of positive integers",
+                path
+            );
+        }
+        if s.repetitions < 2 {
+            bail!(
+                "{}: [study] repetitions must be at least 2 (a variance needs two samples)",
+                path
+            );
+        }
+        if s.directions.is_empty() {
+            bail!(
+                "{}: [study] directions must list at least one sampler (\"uniform\", \"orthogonal\", \"rqmc\", \"halton\")",
+                path
+            );
+        }
+        if s.reference_directions < 1000 {
+            bail!(
+                "{}: [study] reference_directions must be at least 1000",
+                path
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The estimators of the study, in the order `estimates` returns them.
+const ESTIMATORS: [&str; 3] = ["sw", "lcv-sw", "ucv-sw"];
+
+/// The study's Gaussian pair: n points of N(0, I) against n of N((1, 2, −1), diag(1.5, 0.5,
+/// 1)²), drawn from the device RNG.
+fn gaussian_pair(n: usize, device: &Device) -> (Measure, Measure) {
+    let x = Tensor::<2>::random([n, 3], Distribution::Normal(0.0, 1.0), device);
+    let scale = Tensor::<2>::from_data(TensorData::new(vec![1.5f32, 0.5, 1.0], [1, 3]), device);
+    let shift = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 2.0, -1.0], [1, 3]), device);
+    let y = Tensor::<2>::random([n, 3], Distribution::Normal(0.0, 1.0), device) * scale + shift;
+    (Measure::single(x), Measure::single(y))
+}
+
+/// Per pair: the variance and error plots over L, and the lowest-variance sampler/estimator
+/// at each L (printed and logged).
+fn report(run: &RunDir, s: &StudyParams, names: &[&str], rows: &[Row]) -> Result<()> {
+    for &name in names {
         let series = |value: fn(&Row) -> f64| -> Vec<Series> {
             s.directions
                 .iter()
@@ -370,7 +392,7 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
                     label: format!("{} / {e}", kind.name()),
                     points: rows
                         .iter()
-                        .filter(|r| &r.pair == name && r.estimator == e && r.directions == kind)
+                        .filter(|r| r.pair == name && r.estimator == e && r.directions == kind)
                         .map(|r| (r.l as f64, value(r)))
                         .collect(),
                 })
@@ -397,10 +419,7 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         )
         .map_err(|e| anyhow!("plotting: {e}"))?;
         for &l in &s.projections {
-            let mut at_l: Vec<&Row> = rows
-                .iter()
-                .filter(|r| &r.pair == name && r.l == l)
-                .collect();
+            let mut at_l: Vec<&Row> = rows.iter().filter(|r| r.pair == name && r.l == l).collect();
             at_l.sort_by(|a, b| a.variance.total_cmp(&b.variance));
             if let [best, second, ..] = at_l[..] {
                 let line = format!(
@@ -418,11 +437,16 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// The table of every row, printed and logged at the end.
+fn table(rows: &[Row]) -> String {
     let mut table = format!(
         "\n{:<10}{:<12}{:<8}{:>6}{:>14}{:>14}{:>14}{:>10}\n",
         "pair", "directions", "est.", "L", "mean", "MAE", "variance", "ratio"
     );
-    for r in &rows {
+    for r in rows {
         table += &format!(
             "{:<10}{:<12}{:<8}{:>6}{:>14.5}{:>14.4e}{:>14.4e}{:>10.1}\n",
             r.pair,
@@ -435,16 +459,16 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
             r.ratio
         );
     }
-    println!("{table}");
-    run.log(&table);
-    println!("outputs in {}", run.path().display());
-    Ok(())
+    table
 }
 
 /// The `variance` experiment ([`crate::registry`]).
 pub const EXPERIMENT: crate::registry::Experiment = crate::registry::Experiment {
     name: "variance",
-    check: |loaded| loaded.parse::<VarianceConfig>().map(|_| ()),
+    check: |loaded| {
+        let cfg: VarianceConfig = loaded.parse()?;
+        cfg.study.validate(&loaded.path.display().to_string())
+    },
     run: |loaded, cli, _| run(loaded, cli),
     resumable: false,
 };
