@@ -15,6 +15,7 @@ use sw_loss::{BatchReduction, LossConfig};
 
 use super::config::{MeshDeformConfig, target, validate};
 use super::eval::mesh_from;
+use super::targets::Target;
 use super::{eval, losses};
 use crate::cli::Cli;
 use crate::config::Loaded;
@@ -42,19 +43,7 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let root = cli.out.clone().unwrap_or_else(|| PathBuf::from("runs"));
     let run = RunDir::create(&root, &loaded.name, &loaded.resolved())?;
     println!("run folder: {}", run.path().display());
-    run.log(&format!(
-        "mesh deform: template {} with {} vertices → target with {} vertices / {} faces; {} × {} ODE steps; device {device_name}; metrics in the target's units (scale {:.6} per unit)",
-        match cfg.shapes.init.as_str() {
-            "sphere" => format!("icosphere({})", cfg.shapes.template_subdivisions),
-            _ => format!("smoothed target ({} steps)", cfg.shapes.init_smoothing),
-        },
-        template.num_vertices(),
-        target.unit.num_vertices(),
-        target.unit.num_faces(),
-        fit.ode_steps,
-        method_name(fit.method),
-        target.frame.scale,
-    ));
+    run.log(&describe(&cfg, &template, &target, &device_name));
     datasets::mesh_io::write_obj(run.file("meshes/target.obj")?, &target.original)?;
     datasets::mesh_io::write_obj(run.file("meshes/template.obj")?, &template)?;
 
@@ -70,7 +59,13 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         reduction: BatchReduction::Mean,
         ..cfg.loss.clone()
     };
-    let eval_target = target.unit.sample_surface(3000, 11);
+    let logger = StepLogger {
+        run: &run,
+        target: &target,
+        template: &template,
+        eval_target: target.unit.sample_surface(3000, 11),
+        eval_points: fit.eval_points,
+    };
 
     let mut metrics = csv::Writer::from_path(run.file("metrics.csv")?)?;
     metrics.write_record(["loss", "step"].iter().chain(&eval::COLUMNS))?;
@@ -93,43 +88,8 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
                 |x, t| field.forward(x, t, None),
             );
             if step % fit.log_every == 0 || step == fit.steps {
-                let mesh = mesh_from(deformed.clone().inner(), &template.faces)?;
-                // the last update is not followed by a loss check: `score` refuses a diverged
-                // template before any metric or file sees it
-                let m = target
-                    .score(&template, &mesh, fit.eval_points, 7)
-                    .with_context(|| format!("loss `{loss_name}`, step {step}: lower [fit] lr"))?;
-                metrics.write_record(
-                    [loss_name.clone(), step.to_string()]
-                        .into_iter()
-                        .chain(eval::cells(&m, seconds)),
-                )?;
-                metrics.flush()?;
-                let line = format!(
-                    "{loss_name} step {step}: chamfer {:.3e}, assd {:.4}, hd90 {:.4}, sif {:.2} %, flipped {}, nc {:.4}",
-                    m.chamfer, m.assd, m.hd90, m.sif_percent, m.flipped, m.normal_consistency
-                );
-                progress.println(&line);
-                run.log(&line);
+                let m = logger.log(loss_name, step, &deformed, seconds, &mut metrics, &progress)?;
                 curve.push((step.max(1) as f64, m.assd));
-                let file_mesh = target.frame.inverse(&mesh);
-                datasets::mesh_io::write_obj(
-                    run.file(&format!("meshes/{loss_name}_step{step:05}.obj"))?,
-                    &file_mesh,
-                )?;
-                plots::cloud_views(
-                    &run.file(&format!("renders/{loss_name}_step{step:05}.png"))?,
-                    &format!("{loss_name}, step {step}, ASSD {:.4}", m.assd),
-                    &[
-                        ("deformed vertices", &mesh.vertices),
-                        ("target samples", &eval_target.points),
-                    ],
-                )?;
-                plots::mesh_views(
-                    &run.file(&format!("renders/{loss_name}_step{step:05}_mesh.png"))?,
-                    &format!("{loss_name}, step {step}, ASSD {:.4}", m.assd),
-                    &[("deformed template", &mesh), ("target", &target.unit)],
-                )?;
                 last = Some(m);
             }
             if step == fit.steps {
@@ -166,20 +126,110 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
             seconds,
         ));
     }
+    finish(&run, &series, &finals)?;
+    println!("outputs in {}", run.path().display());
+    Ok(())
+}
+
+/// The run's opening log line.
+fn describe(
+    cfg: &MeshDeformConfig,
+    template: &datasets::Mesh,
+    target: &Target,
+    device_name: &str,
+) -> String {
+    let fit = &cfg.fit;
+    format!(
+        "mesh deform: template {} with {} vertices → target with {} vertices / {} faces; {} × {} ODE steps; device {device_name}; metrics in the target's units (scale {:.6} per unit)",
+        match cfg.shapes.init.as_str() {
+            "sphere" => format!("icosphere({})", cfg.shapes.template_subdivisions),
+            _ => format!("smoothed target ({} steps)", cfg.shapes.init_smoothing),
+        },
+        template.num_vertices(),
+        target.unit.num_vertices(),
+        target.unit.num_faces(),
+        fit.ode_steps,
+        method_name(fit.method),
+        target.frame.scale,
+    )
+}
+
+/// What the logged steps write: metrics.csv rows, the log, OBJ meshes and renders.
+struct StepLogger<'a> {
+    run: &'a RunDir,
+    target: &'a Target,
+    template: &'a datasets::Mesh,
+    /// 3 000 target surface samples for the renders.
+    eval_target: datasets::PointCloud,
+    eval_points: usize,
+}
+
+impl StepLogger<'_> {
+    /// Scores the deformed template (a diverged one is refused before any metric or file sees
+    /// it), then writes the row, the log line, the mesh and its renders.
+    fn log(
+        &self,
+        loss_name: &str,
+        step: usize,
+        deformed: &burn::tensor::Tensor<2>,
+        seconds: f64,
+        metrics: &mut csv::Writer<std::fs::File>,
+        progress: &Progress,
+    ) -> Result<MeshMetrics> {
+        let (run, target) = (self.run, self.target);
+        let mesh = mesh_from(deformed.clone().inner(), &self.template.faces)?;
+        let m = target
+            .score(self.template, &mesh, self.eval_points, 7)
+            .with_context(|| format!("loss `{loss_name}`, step {step}: lower [fit] lr"))?;
+        metrics.write_record(
+            [loss_name.to_string(), step.to_string()]
+                .into_iter()
+                .chain(eval::cells(&m, seconds)),
+        )?;
+        metrics.flush()?;
+        let line = format!(
+            "{loss_name} step {step}: chamfer {:.3e}, assd {:.4}, hd90 {:.4}, sif {:.2} %, flipped {}, nc {:.4}",
+            m.chamfer, m.assd, m.hd90, m.sif_percent, m.flipped, m.normal_consistency
+        );
+        progress.println(&line);
+        run.log(&line);
+        let file_mesh = target.frame.inverse(&mesh);
+        datasets::mesh_io::write_obj(
+            run.file(&format!("meshes/{loss_name}_step{step:05}.obj"))?,
+            &file_mesh,
+        )?;
+        plots::cloud_views(
+            &run.file(&format!("renders/{loss_name}_step{step:05}.png"))?,
+            &format!("{loss_name}, step {step}, ASSD {:.4}", m.assd),
+            &[
+                ("deformed vertices", &mesh.vertices),
+                ("target samples", &self.eval_target.points),
+            ],
+        )?;
+        plots::mesh_views(
+            &run.file(&format!("renders/{loss_name}_step{step:05}_mesh.png"))?,
+            &format!("{loss_name}, step {step}, ASSD {:.4}", m.assd),
+            &[("deformed template", &mesh), ("target", &target.unit)],
+        )?;
+        Ok(m)
+    }
+}
+
+/// The ASSD plot and the comparison table (CSV, printed, logged).
+fn finish(run: &RunDir, series: &[Series], finals: &[(String, MeshMetrics, f64)]) -> Result<()> {
     plots::line_plot(
         &run.file("assd_vs_step.png")?,
         "Surface fit: ASSD to the target",
         "step",
         "ASSD",
-        &series,
+        series,
         false,
         true,
     )?;
-    eval::write_comparison(&run.file("comparison.csv")?, &finals)?;
-    let text = eval::table_text(&finals);
+    eval::write_comparison(&run.file("comparison.csv")?, finals)?;
+    let text = eval::table_text(finals);
     println!("{text}");
     run.log(&text);
-    println!("outputs in {}", run.path().display());
     Ok(())
 }
 
