@@ -131,6 +131,107 @@ struct Setup<'a> {
     base: &'a Device,
 }
 
+/// Checks what serde cannot (the error names the file and the table); the registry's check.
+pub fn validate(cfg: &MeshDatasetConfig, path: &str) -> Result<()> {
+    let t = &cfg.train;
+    if let Some(bad) = t.losses.iter().find(|l| !LOSSES.contains(&l.as_str())) {
+        bail!(
+            "{path}: [train] losses: `{bad}` is not one of {}",
+            LOSSES.join(", ")
+        );
+    }
+    if t.losses.is_empty()
+        || t.steps == 0
+        || t.batch < 2
+        || t.log_every == 0
+        || !(t.lr > 0.0)
+        || !(t.adam_epsilon > 0.0 && t.adam_epsilon.is_finite())
+        || !(t.chamfer_scale > 0.0 && t.chamfer_scale.is_finite())
+        || cfg.shapes.eval_points == 0
+        || cfg.shapes.test == 0
+        || cfg.shapes.points == 0
+    {
+        bail!(
+            "{path}: [train] losses must be non-empty, steps and log_every positive, batch ≥ 2 (batch norm), lr, adam_epsilon and chamfer_scale finite and > 0; [shapes] eval_points, test and points positive"
+        );
+    }
+    cfg.loss
+        .validate()
+        .map_err(|e| anyhow!("{path}: [loss] {e}"))?;
+    Ok(())
+}
+
+/// Each target with its training cloud (`points` surface samples seeded from (seed, i)) and
+/// its 2 000 evaluation samples.
+fn items_of(meshes: Vec<Target>, points: usize, seed: u64) -> Vec<Item> {
+    meshes
+        .into_iter()
+        .enumerate()
+        .map(|(i, target)| Item {
+            cloud: target
+                .unit
+                .sample_surface(points, seed.wrapping_add(i as u64))
+                .points,
+            eval: target.unit.sample_surface(2000, 9_000 + i as u64).points,
+            target,
+        })
+        .collect()
+}
+
+impl Setup<'_> {
+    /// Scores the deformed template on every held-out target into `held_out.csv`, with the
+    /// meshes and renders of the first four. Returns the scores.
+    fn held_out(
+        &self,
+        loss_name: &str,
+        model: &ConditionedDeformer,
+        seconds: f64,
+        held_out: &mut csv::Writer<std::fs::File>,
+        run: &RunDir,
+    ) -> Result<Vec<MeshMetrics>> {
+        let (items, template) = (self.items, self.template);
+        let eval_test = self.n_train..items.len();
+        let deformed = deform_all(
+            model,
+            template,
+            items,
+            eval_test.clone(),
+            &self.cfg.train,
+            self.base,
+        )?;
+        let mut scores = Vec::new();
+        for (k, (mesh, i)) in deformed.iter().zip(eval_test.clone()).enumerate() {
+            let m = items[i]
+                .target
+                .score(template, mesh, self.cfg.shapes.eval_points, 7)
+                .with_context(|| {
+                    format!("loss `{loss_name}`, test target {i}: lower [train] lr")
+                })?;
+            held_out.write_record(
+                [loss_name.to_string(), i.to_string()]
+                    .into_iter()
+                    .chain(eval::cells(&m, seconds)),
+            )?;
+            scores.push(m);
+            if k < 4 {
+                datasets::mesh_io::write_obj(
+                    run.file(&format!("meshes/{loss_name}_test{k}_deformed.obj"))?,
+                    &items[i].target.frame.inverse(mesh),
+                )?;
+                plots::mesh_views(
+                    &run.file(&format!("renders/{loss_name}_test{k}_mesh.png"))?,
+                    &format!("{loss_name}, held-out target {k}, ASSD {:.4}", m.assd),
+                    &[
+                        ("deformed template", mesh),
+                        ("target", &items[i].target.unit),
+                    ],
+                )?;
+            }
+        }
+        Ok(scores)
+    }
+}
+
 /// Trains one conditioned deformer with `loss_name`, logging curves to `metrics`.
 #[allow(clippy::type_complexity)]
 fn train_one(
@@ -232,31 +333,8 @@ fn train_one(
 pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let cfg: MeshDatasetConfig = loaded.parse()?;
     let path = loaded.path.display().to_string();
+    validate(&cfg, &path)?;
     let t = &cfg.train;
-    if let Some(bad) = t.losses.iter().find(|l| !LOSSES.contains(&l.as_str())) {
-        bail!(
-            "{path}: [train] losses: `{bad}` is not one of {}",
-            LOSSES.join(", ")
-        );
-    }
-    if t.losses.is_empty()
-        || t.steps == 0
-        || t.batch < 2
-        || t.log_every == 0
-        || !(t.lr > 0.0)
-        || !(t.adam_epsilon > 0.0 && t.adam_epsilon.is_finite())
-        || !(t.chamfer_scale > 0.0 && t.chamfer_scale.is_finite())
-        || cfg.shapes.eval_points == 0
-        || cfg.shapes.test == 0
-        || cfg.shapes.points == 0
-    {
-        bail!(
-            "{path}: [train] losses must be non-empty, steps and log_every positive, batch ≥ 2 (batch norm), lr, adam_epsilon and chamfer_scale finite and > 0; [shapes] eval_points, test and points positive"
-        );
-    }
-    cfg.loss
-        .validate()
-        .map_err(|e| anyhow!("{path}: [loss] {e}"))?;
     let seed = cli.seed.unwrap_or(cfg.seed);
     let (device_name, base) = crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
     let device = base.clone().autodiff();
@@ -270,18 +348,7 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         );
     }
     let points = cfg.shapes.points;
-    let items: Vec<Item> = meshes
-        .into_iter()
-        .enumerate()
-        .map(|(i, target)| Item {
-            cloud: target
-                .unit
-                .sample_surface(points, seed.wrapping_add(i as u64))
-                .points,
-            eval: target.unit.sample_surface(2000, 9_000 + i as u64).points,
-            target,
-        })
-        .collect();
+    let items = items_of(meshes, points, seed);
     let n_train = items.len() - test;
     let template = icosphere(cfg.shapes.template_subdivisions);
     let faces = items
@@ -347,36 +414,7 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     }
     for loss_name in &t.losses {
         let (model, seconds, curve) = train_one(&setup, loss_name, &mut metrics, &run)?;
-        let deformed = deform_all(&model, &template, &items, eval_test.clone(), t, &base)?;
-        let mut scores = Vec::new();
-        for (k, (mesh, i)) in deformed.iter().zip(eval_test.clone()).enumerate() {
-            let m = items[i]
-                .target
-                .score(&template, mesh, cfg.shapes.eval_points, 7)
-                .with_context(|| {
-                    format!("loss `{loss_name}`, test target {i}: lower [train] lr")
-                })?;
-            held_out.write_record(
-                [loss_name.clone(), i.to_string()]
-                    .into_iter()
-                    .chain(eval::cells(&m, seconds)),
-            )?;
-            scores.push(m);
-            if k < 4 {
-                datasets::mesh_io::write_obj(
-                    run.file(&format!("meshes/{loss_name}_test{k}_deformed.obj"))?,
-                    &items[i].target.frame.inverse(mesh),
-                )?;
-                plots::mesh_views(
-                    &run.file(&format!("renders/{loss_name}_test{k}_mesh.png"))?,
-                    &format!("{loss_name}, held-out target {k}, ASSD {:.4}", m.assd),
-                    &[
-                        ("deformed template", mesh),
-                        ("target", &items[i].target.unit),
-                    ],
-                )?;
-            }
-        }
+        let scores = setup.held_out(loss_name, &model, seconds, &mut held_out, &run)?;
         held_out.flush()?;
         rows.push((loss_name.clone(), MeshMetrics::mean(&scores), seconds));
         series.push(Series {

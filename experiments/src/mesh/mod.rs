@@ -32,7 +32,10 @@ pub const EXPERIMENT: crate::registry::Experiment = crate::registry::Experiment 
 /// The `mesh_deform_dataset` experiment ([`crate::registry`]).
 pub const DATASET_EXPERIMENT: crate::registry::Experiment = crate::registry::Experiment {
     name: "mesh_deform_dataset",
-    check: |loaded| loaded.parse::<MeshDatasetConfig>().map(|_| ()),
+    check: |loaded| {
+        let cfg: MeshDatasetConfig = loaded.parse()?;
+        dataset::validate(&cfg, &loaded.path.display().to_string())
+    },
     run: |loaded, cli, _| dataset::run(loaded, cli),
     resumable: false,
 };
