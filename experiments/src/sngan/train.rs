@@ -193,6 +193,39 @@ impl Noise<'_> {
 }
 
 impl State {
+    /// Fresh networks and optimisers (official initialisation; the EMA generator starts as a
+    /// copy of G), or the state of the run's resume checkpoint. Returns it with the first
+    /// generator step and the training seconds so far; on resume, scores written after the
+    /// checkpoint are dropped (the resumed run recomputes them identically).
+    fn start(
+        cfg: &SnganConfig,
+        device: &Device,
+        run: &RunDir,
+        scoring: Option<&mut PeriodicEval>,
+    ) -> Result<(Self, usize, f64)> {
+        let g = cfg.generator.init(device);
+        let adam = cfg.train.adam();
+        let s = State {
+            ema: g.valid(),
+            g,
+            d: cfg.discriminator.init(device),
+            opt_g: adam.init(),
+            opt_d: adam.init(),
+        };
+        let Some(c) = run.resume() else {
+            return Ok((s, 1, 0.0));
+        };
+        let (ckpt, step) = (c.dir.clone(), c.counter);
+        let s = s.load(&ckpt)?;
+        crate::run_dir::drop_rows_after(&run.path().join("eval.csv"), step)?;
+        if let Some(pe) = scoring {
+            pe.continue_from(run.path())?;
+        }
+        run.log(&format!("resumed from {} (step {step})", ckpt.display()));
+        println!("resuming after generator step {step}");
+        Ok((s, step + 1, c.seconds))
+    }
+
     /// The state of checkpoint `ckpt` (the three networks and both optimisers).
     fn load(self, ckpt: &Path) -> Result<Self> {
         let State {
@@ -311,6 +344,34 @@ fn save_checkpoint(run: &RunDir, step: usize, seconds: f64, s: &State, keep: usi
     crate::checkpoint::prune(run.path(), "step-", keep)
 }
 
+/// The outputs due after generator step `step`: the EMA generator's sample grid and the
+/// periodic FID / IS (its noise seeded from (seed, step), so a resumed run scores the same).
+#[allow(clippy::too_many_arguments)] // the run's pieces a step's outputs read
+fn step_outputs(
+    run: &RunDir,
+    t: &GanTrain,
+    s: &State,
+    step: usize,
+    grid_z: &Tensor<2>,
+    scoring: Option<&mut PeriodicEval>,
+    plain: &Device,
+    seed: u64,
+) -> Result<()> {
+    if due(step, t.sample_every.max(1), t.generator_steps) {
+        let grid = s.ema.forward(grid_z.clone());
+        datasets::image::save_grid(&run.file(&format!("samples/step-{step:07}.png"))?, grid, 8)?;
+    }
+    if let Some(pe) = scoring.filter(|pe| pe.due(step, t.generator_steps)) {
+        plain.seed(mix(seed ^ EVAL_SEED, step as u64));
+        let sc = pe.run(run.path(), &s.ema, grid_z.dims()[1], step, plain)?;
+        run.log(&format!(
+            "step {step}: FID {:.3}, IS {:.3} ± {:.3} (EMA generator)",
+            sc.fid, sc.is_mean, sc.is_std
+        ));
+    }
+    Ok(())
+}
+
 /// Checks what needs no data, then opens the images and the scoring network, all before the
 /// run folder exists (a bad path or size fails without leaving an empty run behind).
 fn open_inputs(
@@ -421,30 +482,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
         loaded,
     )?;
     println!("run folder: {}", run.path().display());
-    let g = g_cfg.init(&device);
-    let adam = t.adam();
-    let mut s = State {
-        ema: g.valid(),
-        g,
-        d: d_cfg.init(&device),
-        opt_g: adam.init(),
-        opt_d: adam.init(),
-    };
-    let mut first = 1;
-    let mut seconds = 0.0;
-    if let Some(c) = run.resume() {
-        let (ckpt, step, secs) = (c.dir.clone(), c.counter, c.seconds);
-        s = s.load(&ckpt)?;
-        first = step + 1;
-        seconds = secs;
-        // Scores written after this checkpoint are recomputed (identically) by the resumed run.
-        crate::run_dir::drop_rows_after(&run.path().join("eval.csv"), step)?;
-        if let Some(pe) = scoring.as_mut() {
-            pe.continue_from(run.path())?;
-        }
-        run.log(&format!("resumed from {} (step {step})", ckpt.display()));
-        println!("resuming after generator step {step}");
-    }
+    let (mut s, first, mut seconds) = State::start(&cfg, &device, &run, scoring.as_mut())?;
     let loss = LossConfig {
         reduction: BatchReduction::Mean,
         ..cfg.loss.clone()
@@ -490,25 +528,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
         if due(step, t.log_every.max(1), t.generator_steps) || stop {
             window.write(&mut metrics, &run, step, seconds)?;
         }
-        if due(step, t.sample_every.max(1), t.generator_steps) {
-            let grid = s.ema.forward(grid_z.clone());
-            datasets::image::save_grid(
-                &run.file(&format!("samples/step-{step:07}.png"))?,
-                grid,
-                8,
-            )?;
-        }
-        if let Some(pe) = scoring
-            .as_mut()
-            .filter(|pe| pe.due(step, t.generator_steps))
-        {
-            plain.seed(mix(seed ^ EVAL_SEED, step as u64));
-            let sc = pe.run(run.path(), &s.ema, g_cfg.latent, step, &plain)?;
-            run.log(&format!(
-                "step {step}: FID {:.3}, IS {:.3} ± {:.3} (EMA generator)",
-                sc.fid, sc.is_mean, sc.is_std
-            ));
-        }
+        step_outputs(&run, &t, &s, step, &grid_z, scoring.as_mut(), &plain, seed)?;
         if due(step, t.checkpoint_every.max(1), t.generator_steps) || stop {
             save_checkpoint(&run, step, seconds, &s, t.keep_checkpoints)?;
         }
