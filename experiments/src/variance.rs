@@ -220,20 +220,7 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         .data
         .load(seed, loaded)
         .with_context(|| format!("{}", loaded.path.display()))?;
-    let mut sizes = vec![if cfg.data.file.is_some() {
-        (
-            "shapes",
-            source.len(),
-            target.len(),
-            "the clouds of [data] file",
-        )
-    } else {
-        ("synthetic", source.len(), target.len(), "[data] points")
-    }];
-    if s.gaussian_pair {
-        let n = s.gaussian_points.max(2);
-        sizes.push(("gaussian", n, n, "[study] gaussian_points"));
-    }
+    let sizes = sizes_of(&cfg, source.len(), target.len());
     check_memory(s, &sizes, &loaded.path.display().to_string())?;
     let root = cli.out.clone().unwrap_or_else(|| PathBuf::from("runs"));
     let run = RunDir::create(&root, &loaded.name, &loaded.resolved())?;
@@ -242,20 +229,7 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
         "variance study: {what}; device {device_name}; seed {seed}"
     ));
 
-    let mut pairs = vec![(
-        if cfg.data.file.is_some() {
-            "shapes".to_string()
-        } else {
-            "synthetic".to_string()
-        },
-        cloud(&source.points, &device),
-        cloud(&target.points, &device),
-    )];
-    if s.gaussian_pair {
-        let (x, y) = gaussian_pair(s.gaussian_points.max(2), &device);
-        pairs.push(("gaussian".to_string(), x, y));
-    }
-
+    let pairs = pairs_of(&cfg, &source.points, &target.points, &device);
     let total = (pairs.len() * s.projections.len() * s.directions.len() * s.repetitions) as u64;
     let mut progress = Progress::new("variance", total);
     let mut rows = Vec::new();
@@ -365,6 +339,51 @@ impl StudyParams {
         }
         Ok(())
     }
+}
+
+/// The pairs the study measures, as `check_memory` sizes them: (name, n, m, the key of n).
+fn sizes_of(
+    cfg: &VarianceConfig,
+    n: usize,
+    m: usize,
+) -> Vec<(&'static str, usize, usize, &'static str)> {
+    let s = &cfg.study;
+    let mut sizes = vec![if cfg.data.file.is_some() {
+        ("shapes", n, m, "the clouds of [data] file")
+    } else {
+        ("synthetic", n, m, "[data] points")
+    }];
+    if s.gaussian_pair {
+        let n = s.gaussian_points.max(2);
+        sizes.push(("gaussian", n, n, "[study] gaussian_points"));
+    }
+    sizes
+}
+
+/// The pairs of the study: the `[data]` pair (shapes or synthetic), then the Gaussian pair
+/// when `[study] gaussian_pair` (drawn from the device RNG, after the data).
+fn pairs_of(
+    cfg: &VarianceConfig,
+    source: &[f32],
+    target: &[f32],
+    device: &Device,
+) -> Vec<(String, Measure, Measure)> {
+    let s = &cfg.study;
+    let name = if cfg.data.file.is_some() {
+        "shapes"
+    } else {
+        "synthetic"
+    };
+    let mut pairs = vec![(
+        name.to_string(),
+        cloud(source, device),
+        cloud(target, device),
+    )];
+    if s.gaussian_pair {
+        let (x, y) = gaussian_pair(s.gaussian_points.max(2), device);
+        pairs.push(("gaussian".to_string(), x, y));
+    }
+    pairs
 }
 
 /// The estimators of the study, in the order `estimates` returns them.

@@ -385,7 +385,15 @@ pub fn evaluate(run_dir: &Path, options: &EvalOptions, cli: &Cli) -> Result<()> 
     rows.push(("linear_svm_accuracy", "test-split", svm_accuracy, 0.0));
     println!("{table}");
     let out = new_eval_dir(run_dir, options.checkpoint)?;
-    let mut w = csv::Writer::from_path(out.join("eval.csv"))?;
+    write_csv(&out.join("eval.csv"), &rows, &checkpoint)?;
+    write_pairs(&out, &evaluated[..n.min(4)], &recons, points)?;
+    println!("outputs in {}", out.display());
+    Ok(())
+}
+
+/// `eval.csv`: one row per (metric, set) with mean, std and the checkpoint.
+fn write_csv(path: &Path, rows: &[(&str, &str, f64, f64)], checkpoint: &str) -> Result<()> {
+    let mut w = csv::Writer::from_path(path)?;
     w.write_record(["metric", "set", "mean", "std", "checkpoint"])?;
     for (name, which, m, s) in rows {
         w.write_record([
@@ -393,13 +401,18 @@ pub fn evaluate(run_dir: &Path, options: &EvalOptions, cli: &Cli) -> Result<()> 
             which.to_string(),
             format!("{m:.6}"),
             format!("{s:.6}"),
-            checkpoint.clone(),
+            checkpoint.to_string(),
         ])?;
     }
     w.flush()?;
+    Ok(())
+}
+
+/// PNG views and the PLY reconstruction of each of `clouds` (the first ones evaluated).
+fn write_pairs(out: &Path, clouds: &[CloudItem], recons: &[f32], points: usize) -> Result<()> {
     let per = points * 3;
-    for i in 0..n.min(4) {
-        let (a, b) = (&evaluated[i].cloud.points, &recons[i * per..(i + 1) * per]);
+    for (i, c) in clouds.iter().enumerate() {
+        let (a, b) = (&c.cloud.points, &recons[i * per..(i + 1) * per]);
         plots::cloud_views(
             &out.join(format!("pair{i}.png")),
             &format!("evaluation cloud {i}"),
@@ -410,7 +423,6 @@ pub fn evaluate(run_dir: &Path, options: &EvalOptions, cli: &Cli) -> Result<()> 
             &PointCloud::new(b.to_vec()),
         )?;
     }
-    println!("outputs in {}", out.display());
     Ok(())
 }
 
