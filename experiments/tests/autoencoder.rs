@@ -293,3 +293,72 @@ fn ctrl_c_checkpoints_the_epoch_and_the_run_resumes() {
         format!("epoch-{}", epochs_done + 1)
     );
 }
+
+/// `tests/data/ae_run_epoch2/`: a run folder written by the binary before the experiment
+/// registry and the split training loops (commit 08dead2; a tiny synthetic autoencoder stopped
+/// after epoch 2 of its config). Resumed to epoch 4 by this binary, it ends as an
+/// uninterrupted 4-epoch run of the same config: the same per-epoch losses and Chamfer, the same
+/// final metrics.
+#[test]
+fn a_run_folder_from_before_the_refactor_resumes_to_the_uninterrupted_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = repo().join("experiments/tests/data/ae_run_epoch2");
+    let resumed = dir.path().join("resumed");
+    std::fs::create_dir_all(resumed.join("checkpoints")).unwrap();
+    for f in [
+        "config.toml",
+        "metrics.csv",
+        "log.txt",
+        "checkpoints/LATEST",
+    ] {
+        std::fs::copy(fixture.join(f), resumed.join(f)).unwrap();
+    }
+    for ckpt in ["epoch-2", "best"] {
+        let to = resumed.join("checkpoints").join(ckpt);
+        std::fs::create_dir_all(&to).unwrap();
+        for e in std::fs::read_dir(fixture.join("checkpoints").join(ckpt)).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+    let o = experiments(
+        &[
+            "--resume",
+            resumed.to_str().unwrap(),
+            "--set",
+            "train.epochs=4",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let config = fixture.join("config.toml");
+    let o = experiments(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--set",
+            "train.epochs=4",
+            "--out",
+            "fresh",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let fresh = only_run_dir(&dir.path().join("fresh/config"));
+    let columns = |path: &Path, keep: usize| -> Vec<Vec<String>> {
+        let mut r = csv::Reader::from_path(path).unwrap();
+        r.records()
+            .map(|row| row.unwrap().iter().take(keep).map(String::from).collect())
+            .collect()
+    };
+    let (a, b) = (
+        columns(&resumed.join("metrics.csv"), 3),
+        columns(&fresh.join("metrics.csv"), 3),
+    );
+    assert_eq!(a.len(), 4, "{a:?}");
+    assert_eq!(a, b, "epoch, train_loss, eval_chamfer");
+    assert_eq!(
+        columns(&resumed.join("final_metrics.csv"), 9),
+        columns(&fresh.join("final_metrics.csv"), 9)
+    );
+}
