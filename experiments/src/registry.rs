@@ -26,10 +26,10 @@ pub struct Experiment {
 
 /// Every experiment.
 pub const EXPERIMENTS: &[Experiment] = &[
-    crate::flow::EXPERIMENT,
+    crate::gradient_flow::EXPERIMENT,
     crate::variance::EXPERIMENT,
-    crate::mesh::EXPERIMENT,
-    crate::mesh::DATASET_EXPERIMENT,
+    crate::mesh_deform::EXPERIMENT,
+    crate::mesh_deform_dataset::EXPERIMENT,
     crate::autoencoder::EXPERIMENT,
     crate::sngan::EXPERIMENT,
     crate::shape_corr::EXPERIMENT,

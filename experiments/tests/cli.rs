@@ -106,7 +106,11 @@ fn every_config_parses_and_is_listed() {
             .to_string();
         let loaded = experiments::config::load(&path, &[]).unwrap();
         match kind.as_str() {
-            "gradient_flow" => drop(loaded.parse::<experiments::flow::FlowConfig>().unwrap()),
+            "gradient_flow" => drop(
+                loaded
+                    .parse::<experiments::gradient_flow::FlowConfig>()
+                    .unwrap(),
+            ),
             "variance" => drop(
                 loaded
                     .parse::<experiments::variance::VarianceConfig>()
@@ -114,7 +118,7 @@ fn every_config_parses_and_is_listed() {
             ),
             "mesh_deform" => drop(
                 loaded
-                    .parse::<experiments::mesh::MeshDeformConfig>()
+                    .parse::<experiments::mesh_deform::MeshDeformConfig>()
                     .unwrap(),
             ),
             "autoencoder" => drop(
@@ -125,7 +129,7 @@ fn every_config_parses_and_is_listed() {
             "sngan" => drop(loaded.parse::<experiments::sngan::SnganConfig>().unwrap()),
             "mesh_deform_dataset" => drop(
                 loaded
-                    .parse::<experiments::mesh::MeshDatasetConfig>()
+                    .parse::<experiments::mesh_deform_dataset::MeshDatasetConfig>()
                     .unwrap(),
             ),
             "shape_corr" => loaded

@@ -21,7 +21,7 @@ use burn::backend::{Dispatch, backend_extension};
 use burn::tensor::Tensor;
 
 /// [`by_float_dtype!`](crate::by_float_dtype) for a body that returns `Vec<E>`, made into a
-/// Flex tensor of `$shape`. Shared by `project.rs` and `cv_combine.rs` (declared before them).
+/// Flex tensor of `$shape`. Shared by `project/` and `cv_combine/` (declared before them).
 #[cfg(feature = "flex")]
 macro_rules! by_dtype {
     ($what:expr, $dtype:expr, $shape:expr, |$e:ident| $body:expr) => {

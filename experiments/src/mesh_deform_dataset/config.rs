@@ -7,7 +7,7 @@ use models::mesh_ode::{ConditionedDeformerConfig, OdeMethod};
 use serde::{Deserialize, Serialize};
 use sw_loss::LossConfig;
 
-use super::losses::DEFAULT_LOSSES;
+use crate::mesh_deform::losses::DEFAULT_LOSSES;
 
 /// `configs/mesh_deform_dataset.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -100,9 +100,9 @@ pub struct DatasetTrain {
     pub normal_weight: f64,
     /// Evaluate every this many steps (and at the first and last).
     pub log_every: usize,
-    /// Adam's ε (CortexODE: PyTorch's 1e-8, see [`super::losses::CORTEXODE_ADAM_EPSILON`]).
+    /// Adam's ε (CortexODE: PyTorch's 1e-8, see [`crate::mesh_deform::losses::CORTEXODE_ADAM_EPSILON`]).
     pub adam_epsilon: f64,
-    /// Weight of the Chamfer loss (CortexODE: 1e3, [`super::losses::CORTEXODE_CHAMFER_SCALE`]);
+    /// Weight of the Chamfer loss (CortexODE: 1e3, [`crate::mesh_deform::losses::CORTEXODE_CHAMFER_SCALE`]);
     /// the SW losses are not scaled.
     pub chamfer_scale: f64,
 }
@@ -118,8 +118,8 @@ impl Default for DatasetTrain {
             method: OdeMethod::Rk4,
             normal_weight: 0.1,
             log_every: 100,
-            adam_epsilon: super::losses::CORTEXODE_ADAM_EPSILON,
-            chamfer_scale: super::losses::CORTEXODE_CHAMFER_SCALE,
+            adam_epsilon: crate::mesh_deform::losses::CORTEXODE_ADAM_EPSILON,
+            chamfer_scale: crate::mesh_deform::losses::CORTEXODE_CHAMFER_SCALE,
         }
     }
 }

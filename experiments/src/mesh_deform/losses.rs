@@ -256,7 +256,7 @@ mod tests {
         use burn::optim::GradientsParams;
         use burn::tensor::TensorData;
         let fit = super::super::config::FitConfig::default();
-        let train = super::super::dataset_config::DatasetTrain::default();
+        let train = crate::mesh_deform_dataset::config::DatasetTrain::default();
         for (eps, scale) in [
             (fit.adam_epsilon, fit.chamfer_scale),
             (train.adam_epsilon, train.chamfer_scale),

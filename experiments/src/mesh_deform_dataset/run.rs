@@ -1,6 +1,6 @@
 //! DDOT's dataset mode: one conditioned network (PointNet code of the target cloud → velocity
 //! field v(x, t, z)) deforms the template icosphere towards many targets; trained on a training
-//! split once per configured loss (both meshes resampled every step, [`super::losses`]), and scored on
+//! split once per configured loss (both meshes resampled every step, [`crate::mesh_deform::losses`]), and scored on
 //! held-out targets it never saw with the full metric set (Chamfer, ASSD, HD90, SIF %, flipped
 //! faces, normal consistency; means over the held-out targets), the four losses in one table.
 
@@ -17,12 +17,12 @@ use models::mesh_ode::metrics::{MeshMetrics, point_metrics};
 use rand::{Rng, SeedableRng};
 use sw_loss::{BatchReduction, LossConfig};
 
-use super::dataset_config::{DatasetShapes, DatasetTrain, MeshDatasetConfig};
-use super::losses::LOSSES;
-use super::targets::Target;
-use super::{eval, losses};
+use super::config::{DatasetShapes, DatasetTrain, MeshDatasetConfig};
 use crate::cli::Cli;
 use crate::config::Loaded;
+use crate::mesh_deform::losses::LOSSES;
+use crate::mesh_deform::targets::Target;
+use crate::mesh_deform::{eval, losses};
 use crate::plots::{self, Series};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;

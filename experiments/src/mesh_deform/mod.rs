@@ -3,20 +3,18 @@
 //! loss), compared in one table of CortexODE's metrics.
 //!
 //! - single shape (`experiment = "mesh_deform"`): [`config`] → [`train`];
-//! - dataset mode (`experiment = "mesh_deform_dataset"`): [`dataset_config`] → [`dataset`];
+//! - dataset mode (`experiment = "mesh_deform_dataset"`): [`crate::mesh_deform_dataset`], which
+//!   uses the targets, losses and table here;
 //! - shared: [`targets`] (synthetic and file targets, scoring), [`losses`] (the four training
 //!   losses, both meshes resampled every step), [`eval`] (the comparison table).
 
 pub mod config;
-pub mod dataset;
-pub mod dataset_config;
 pub mod eval;
 pub mod losses;
 pub mod targets;
 pub mod train;
 
 pub use config::MeshDeformConfig;
-pub use dataset_config::MeshDatasetConfig;
 
 /// The `mesh_deform` experiment ([`crate::registry`]).
 pub const EXPERIMENT: crate::registry::Experiment = crate::registry::Experiment {
@@ -26,16 +24,5 @@ pub const EXPERIMENT: crate::registry::Experiment = crate::registry::Experiment 
         config::validate(&cfg, &loaded.path.display().to_string())
     },
     run: |loaded, cli, _| train::run(loaded, cli),
-    resumable: false,
-};
-
-/// The `mesh_deform_dataset` experiment ([`crate::registry`]).
-pub const DATASET_EXPERIMENT: crate::registry::Experiment = crate::registry::Experiment {
-    name: "mesh_deform_dataset",
-    check: |loaded| {
-        let cfg: MeshDatasetConfig = loaded.parse()?;
-        dataset::validate(&cfg, &loaded.path.display().to_string())
-    },
-    run: |loaded, cli, _| dataset::run(loaded, cli),
     resumable: false,
 };
