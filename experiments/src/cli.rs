@@ -61,8 +61,8 @@ pub enum Command {
         subset: Option<usize>,
         /// Which checkpoint: `best` (lowest mean training loss, the official model.pth) or
         /// `latest`.
-        #[arg(long, value_enum, default_value_t = crate::autoencoder::Checkpoint::Best)]
-        checkpoint: crate::autoencoder::Checkpoint,
+        #[arg(long, value_enum, default_value_t = Checkpoint::Best)]
+        checkpoint: Checkpoint,
         /// Skip the exact EMD column (the approxmatch EMD, the paper's, is always computed).
         #[arg(long)]
         no_exact_emd: bool,
@@ -115,4 +115,13 @@ pub enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+}
+
+/// Which checkpoint `eval-ae` loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Checkpoint {
+    /// `checkpoints/best/`: the epoch with the lowest mean training loss (official model.pth).
+    Best,
+    /// The latest checkpoint (`checkpoints/LATEST`).
+    Latest,
 }

@@ -49,18 +49,10 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Loaded> {
             other.type_str()
         ),
         None => bail!(
-            "{}: missing key `experiment` (one of: {})",
-            path.display(),
-            crate::registry::names()
+            "{}: missing key `experiment` (the experiment to run; `experiments list` shows the configs)",
+            path.display()
         ),
     };
-    if crate::registry::find(&experiment).is_none() {
-        bail!(
-            "{}: unknown experiment `{experiment}` in key `experiment`; expected one of: {}",
-            path.display(),
-            crate::registry::names()
-        );
-    }
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

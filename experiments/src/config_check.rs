@@ -9,9 +9,7 @@ use anyhow::Result;
 /// Loads `path` (no overrides), deserialises it into its experiment's config type and runs
 /// the checks that need no data. Returns the experiment's name.
 pub fn check_config(path: &Path) -> Result<String> {
-    // config::load refuses an experiment the registry does not list.
-    let loaded = crate::config::load(path, &[])?;
-    let e = crate::registry::find(&loaded.experiment).expect("config::load checked the name");
+    let (loaded, e) = crate::registry::load(path, &[])?;
     (e.check)(&loaded)?;
     Ok(loaded.experiment)
 }

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod config_check;
 pub mod device;
+pub mod experiment;
 pub mod gradient_flow;
 pub mod mesh_deform;
 pub mod mesh_deform_dataset;
@@ -69,8 +70,8 @@ pub fn run(cli: Cli) -> Result<()> {
                         "give either --config (a new run) or --resume RUN_DIR (its config is in the run folder), not both"
                     );
                 }
-                let loaded = config::load(&run_dir.join("config.toml"), &cli.set)?;
-                return match registry::find(&loaded.experiment).filter(|e| e.resumable) {
+                let (loaded, e) = registry::load(&run_dir.join("config.toml"), &cli.set)?;
+                return match Some(e).filter(|e| e.resumable) {
                     Some(e) => (e.run)(&loaded, &cli, Some(run_dir)),
                     None => bail!(
                         "--resume continues training runs; `{}` in {} has no training state to resume — start it again instead",
@@ -84,9 +85,7 @@ pub fn run(cli: Cli) -> Result<()> {
                     "no config given: run `experiments --config configs/<name>.toml` (see `experiments list`)"
                 );
             };
-            let loaded = config::load(path, &cli.set)?;
-            // config::load refuses an experiment the registry does not list.
-            let e = registry::find(&loaded.experiment).expect("config::load checked the name");
+            let (loaded, e) = registry::load(path, &cli.set)?;
             (e.run)(&loaded, &cli, None)
         }
     }

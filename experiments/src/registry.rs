@@ -6,23 +6,10 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
-use crate::cli::Cli;
 use crate::config::Loaded;
-
-/// One experiment.
-pub struct Experiment {
-    /// The config key (`experiment = "<name>"`).
-    pub name: &'static str,
-    /// Parses and checks a loaded config as the run would before touching data (the error
-    /// names the file and the key).
-    pub check: fn(&Loaded) -> Result<()>,
-    /// Runs it; the path is `--resume RUN_DIR` (only for resumable experiments).
-    pub run: fn(&Loaded, &Cli, Option<&Path>) -> Result<()>,
-    /// Whether a run checkpoints its training state and continues with `--resume`.
-    pub resumable: bool,
-}
+pub use crate::experiment::Experiment;
 
 /// Every experiment.
 pub const EXPERIMENTS: &[Experiment] = &[
@@ -47,4 +34,19 @@ pub fn names() -> String {
         .map(|e| e.name)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Loads `path` with `overrides` ([`crate::config::load`]) and finds its experiment; an
+/// experiment this list does not hold is an error naming the file and the known ones.
+pub fn load(path: &Path, overrides: &[String]) -> Result<(Loaded, &'static Experiment)> {
+    let loaded = crate::config::load(path, overrides)?;
+    match find(&loaded.experiment) {
+        Some(e) => Ok((loaded, e)),
+        None => bail!(
+            "{}: unknown experiment `{}` in key `experiment`; expected one of: {}",
+            path.display(),
+            loaded.experiment,
+            names()
+        ),
+    }
 }

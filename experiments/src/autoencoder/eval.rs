@@ -41,14 +41,7 @@ use crate::cli::Cli;
 use crate::plots;
 use crate::progress::Progress;
 
-/// Which checkpoint `eval-ae` loads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Checkpoint {
-    /// `checkpoints/best/`: the epoch with the lowest mean training loss (official model.pth).
-    Best,
-    /// The latest checkpoint (`checkpoints/LATEST`).
-    Latest,
-}
+pub use crate::cli::Checkpoint;
 
 /// The run's config and the autoencoder of the chosen checkpoint, with the checkpoint's name.
 fn load_trained(

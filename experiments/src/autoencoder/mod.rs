@@ -20,7 +20,7 @@ pub use eval::{Checkpoint, EvalOptions, evaluate};
 pub use train::run;
 
 /// The `autoencoder` experiment ([`crate::registry`]).
-pub const EXPERIMENT: crate::registry::Experiment = crate::registry::Experiment {
+pub const EXPERIMENT: crate::experiment::Experiment = crate::experiment::Experiment {
     name: "autoencoder",
     check: |loaded| AutoencoderConfig::load(loaded).map(|_| ()),
     run: train::run,

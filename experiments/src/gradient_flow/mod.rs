@@ -430,7 +430,7 @@ impl Flow<'_> {
 }
 
 /// The `gradient_flow` experiment ([`crate::registry`]).
-pub const EXPERIMENT: crate::registry::Experiment = crate::registry::Experiment {
+pub const EXPERIMENT: crate::experiment::Experiment = crate::experiment::Experiment {
     name: "gradient_flow",
     check: |loaded| {
         let cfg: FlowConfig = loaded.parse()?;

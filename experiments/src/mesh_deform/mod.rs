@@ -17,7 +17,7 @@ pub mod train;
 pub use config::MeshDeformConfig;
 
 /// The `mesh_deform` experiment ([`crate::registry`]).
-pub const EXPERIMENT: crate::registry::Experiment = crate::registry::Experiment {
+pub const EXPERIMENT: crate::experiment::Experiment = crate::experiment::Experiment {
     name: "mesh_deform",
     check: |loaded| {
         let cfg: MeshDeformConfig = loaded.parse()?;

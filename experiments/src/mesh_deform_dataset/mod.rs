@@ -9,7 +9,7 @@ pub mod run;
 pub use config::MeshDatasetConfig;
 
 /// The `mesh_deform_dataset` experiment ([`crate::registry`]).
-pub const EXPERIMENT: crate::registry::Experiment = crate::registry::Experiment {
+pub const EXPERIMENT: crate::experiment::Experiment = crate::experiment::Experiment {
     name: "mesh_deform_dataset",
     check: |loaded| {
         let cfg: MeshDatasetConfig = loaded.parse()?;

@@ -265,7 +265,7 @@ fn write_outputs(cfg: &ShapeCorrConfig, run: &RunDir, rows: &[Row], pairs: usize
 }
 
 /// The `shape_corr` experiment ([`crate::registry`]).
-pub const EXPERIMENT: crate::registry::Experiment = crate::registry::Experiment {
+pub const EXPERIMENT: crate::experiment::Experiment = crate::experiment::Experiment {
     name: "shape_corr",
     check: |loaded| {
         let cfg: config::ShapeCorrConfig = loaded.parse()?;

@@ -11,7 +11,7 @@ pub use eval::{evaluate, load_ema_generator, sample};
 pub use train::run;
 
 /// The `sngan` experiment ([`crate::registry`]).
-pub const EXPERIMENT: crate::registry::Experiment = crate::registry::Experiment {
+pub const EXPERIMENT: crate::experiment::Experiment = crate::experiment::Experiment {
     name: "sngan",
     check: |loaded| {
         let cfg: SnganConfig = loaded.parse()?;

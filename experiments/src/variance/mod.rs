@@ -482,7 +482,7 @@ fn table(rows: &[Row]) -> String {
 }
 
 /// The `variance` experiment ([`crate::registry`]).
-pub const EXPERIMENT: crate::registry::Experiment = crate::registry::Experiment {
+pub const EXPERIMENT: crate::experiment::Experiment = crate::experiment::Experiment {
     name: "variance",
     check: |loaded| {
         let cfg: VarianceConfig = loaded.parse()?;
