@@ -349,24 +349,24 @@ fn save_checkpoint(run: &RunDir, step: usize, seconds: f64, s: &State, keep: usi
 #[allow(clippy::too_many_arguments)] // the run's pieces a step's outputs read
 fn step_outputs(
     run: &RunDir,
-    t: &GanTrain,
-    s: &State,
+    train: &GanTrain,
+    state: &State,
     step: usize,
     grid_z: &Tensor<2>,
     scoring: Option<&mut PeriodicEval>,
     plain: &Device,
     seed: u64,
 ) -> Result<()> {
-    if due(step, t.sample_every.max(1), t.generator_steps) {
-        let grid = s.ema.forward(grid_z.clone());
+    if due(step, train.sample_every.max(1), train.generator_steps) {
+        let grid = state.ema.forward(grid_z.clone());
         datasets::image::save_grid(&run.file(&format!("samples/step-{step:07}.png"))?, grid, 8)?;
     }
-    if let Some(pe) = scoring.filter(|pe| pe.due(step, t.generator_steps)) {
+    if let Some(scorer) = scoring.filter(|scorer| scorer.due(step, train.generator_steps)) {
         plain.seed(mix(seed ^ EVAL_SEED, step as u64));
-        let sc = pe.run(run.path(), &s.ema, grid_z.dims()[1], step, plain)?;
+        let scores = scorer.run(run.path(), &state.ema, grid_z.dims()[1], step, plain)?;
         run.log(&format!(
             "step {step}: FID {:.3}, IS {:.3} ± {:.3} (EMA generator)",
-            sc.fid, sc.is_mean, sc.is_std
+            scores.fid, scores.is_mean, scores.is_std
         ));
     }
     Ok(())
@@ -473,7 +473,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     let device = plain.clone().autodiff();
     device.seed(seed);
     let size = g_cfg.resolution.size();
-    let t = cfg.train.clone();
+    let train = cfg.train.clone();
     let (images, mut scoring) = open_inputs(&cfg, &path, seed, &plain)?;
     let run = RunDir::open_or_create(
         resume,
@@ -482,7 +482,7 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
         loaded,
     )?;
     println!("run folder: {}", run.path().display());
-    let (mut s, first, mut seconds) = State::start(&cfg, &device, &run, scoring.as_mut())?;
+    let (mut state, first, mut seconds) = State::start(&cfg, &device, &run, scoring.as_mut())?;
     let loss = LossConfig {
         reduction: BatchReduction::Mean,
         ..cfg.loss.clone()
@@ -502,35 +502,45 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     )?;
     let mut schedule = Schedule {
         n: images.len(),
-        batch: t.batch_size,
+        batch: train.batch_size,
         seed,
         epoch: None,
     };
     let interrupt = Interrupt::install("step");
-    let mut progress = Progress::new("generator steps", t.generator_steps as u64);
+    let mut progress = Progress::new("generator steps", train.generator_steps as u64);
     progress.inc((first - 1) as u64, String::new);
     let mut window = LossWindow::default();
     let kept = numerics::Kept::Checkpoints(run.path());
-    for step in first..=t.generator_steps {
+    for step in first..=train.generator_steps {
         let start = Instant::now();
         device.seed(mix(seed, step as u64));
         let noise = Noise {
-            shape: [t.batch_size, g_cfg.latent],
+            shape: [train.batch_size, g_cfg.latent],
             device: &device,
         };
-        let (d_loss_value, real) = s.d_steps(step, &t, &images, &mut schedule, &noise, kept)?;
-        let g_loss_value = s.g_step(step, &t, &loss, real, &noise, kept)?;
+        let (d_loss_value, real) =
+            state.d_steps(step, &train, &images, &mut schedule, &noise, kept)?;
+        let g_loss_value = state.g_step(step, &train, &loss, real, &noise, kept)?;
         let elapsed = start.elapsed().as_secs_f64();
         seconds += elapsed;
         window.add(d_loss_value, g_loss_value, elapsed);
-        let last = step == t.generator_steps;
+        let last = step == train.generator_steps;
         let stop = interrupt.requested();
-        if due(step, t.log_every.max(1), t.generator_steps) || stop {
+        if due(step, train.log_every.max(1), train.generator_steps) || stop {
             window.write(&mut metrics, &run, step, seconds)?;
         }
-        step_outputs(&run, &t, &s, step, &grid_z, scoring.as_mut(), &plain, seed)?;
-        if due(step, t.checkpoint_every.max(1), t.generator_steps) || stop {
-            save_checkpoint(&run, step, seconds, &s, t.keep_checkpoints)?;
+        step_outputs(
+            &run,
+            &train,
+            &state,
+            step,
+            &grid_z,
+            scoring.as_mut(),
+            &plain,
+            seed,
+        )?;
+        if due(step, train.checkpoint_every.max(1), train.generator_steps) || stop {
+            save_checkpoint(&run, step, seconds, &state, train.keep_checkpoints)?;
         }
         progress.inc(1, || format!("D {d_loss_value:.3} G {g_loss_value:.4}"));
         if stop && !last {
