@@ -317,14 +317,14 @@ pub fn evaluate(run_dir: &Path, options: &EvalOptions, cli: &Cli) -> Result<()> 
     // The reconstruction set: the official one, or its first N clouds (--subset).
     let n = set.clouds.len().min(options.subset.unwrap_or(usize::MAX));
     let evaluated = &set.clouds[..n];
-    let inputs: Vec<Vec<f32>> = evaluated.iter().map(|c| c.cloud.points.clone()).collect();
-    let (_, recons) = encode(&model, &inputs, &device, true);
+    // Every cloud is encoded once: the first n also decoded (their codes are kept too).
+    let inputs: Vec<Vec<f32>> = set.clouds.iter().map(|c| c.cloud.points.clone()).collect();
+    let (mut codes, recons) = encode(&model, &inputs[..n], &device, true);
+    codes.extend(encode(&model, &inputs[n..], &device, false).0);
     let metrics = reconstruction_metrics(evaluated, &recons, points, options.exact_emd, &device)?;
     let test_rows: Vec<usize> = (0..n).filter(|&i| set.is_test[i]).collect();
     // The classifiers: codes of every cloud, trained on the train files', tested on the test
     // files' (classification/preprocess.sh reads train/ and test/, the same files).
-    let all_inputs: Vec<Vec<f32>> = set.clouds.iter().map(|c| c.cloud.points.clone()).collect();
-    let (codes, _) = encode(&model, &all_inputs, &device, false);
     let latent = cfg.model.latent;
     let (train_codes, train_labels) = codes_of(&codes, latent, &set.clouds, &set.is_train);
     let (test_codes, test_labels) = codes_of(&codes, latent, &set.clouds, &set.is_test);
