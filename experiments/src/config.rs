@@ -7,6 +7,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
+use crate::header::{Headed, WithHeader};
+
 /// A config file after overrides, not yet typed.
 #[derive(Debug, Clone)]
 pub struct Loaded {
@@ -74,22 +76,26 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Loaded> {
 }
 
 impl Loaded {
-    /// Deserialises into `T` (which denies unknown fields); errors carry the key path.
-    pub fn parse<T: DeserializeOwned>(&self) -> Result<T> {
+    /// Deserialises into the config `T` (which denies unknown fields): the four header keys
+    /// into its [`Header`](crate::header::Header), every other key into `T` itself. Errors
+    /// carry the key path and, where the TOML parser knows it, the line.
+    pub fn parse<T: DeserializeOwned + Headed>(&self) -> Result<T> {
         let de = toml::Deserializer::new(&self.text);
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            let key = e.path().to_string();
-            let source = if self.overridden {
-                " (after --set overrides)"
-            } else {
-                ""
-            };
-            anyhow!(
-                "{}{source}: at key `{key}`: {}",
-                self.path.display(),
-                e.into_inner()
-            )
-        })
+        serde_path_to_error::deserialize::<_, WithHeader<T>>(de)
+            .map(|config| config.0)
+            .map_err(|e| {
+                let key = e.path().to_string();
+                let source = if self.overridden {
+                    " (after --set overrides)"
+                } else {
+                    ""
+                };
+                anyhow!(
+                    "{}{source}: at key `{key}`: {}",
+                    self.path.display(),
+                    e.into_inner()
+                )
+            })
     }
 
     /// Finds a file named in the config. A relative `path` is looked up in the working

@@ -11,6 +11,7 @@ pub mod config_check;
 pub mod device;
 pub mod experiment;
 pub mod gradient_flow;
+pub mod header;
 pub mod mesh_deform;
 pub mod mesh_deform_dataset;
 pub mod numerics;

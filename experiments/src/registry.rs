@@ -2,7 +2,10 @@
 //! validated, no data read, nothing written) and its run. The list drives the dispatch of
 //! `experiments --config`, `--resume` (the resumable ones), `experiments list`, the
 //! `unknown experiment` error and [`crate::config_check`] (so the config fuzz target follows).
-//! Adding an experiment: its own folder with an `EXPERIMENT` constant, and one line here.
+//! Adding an experiment: its own folder with an `EXPERIMENT` constant, and one line here. Its
+//! config embeds the shared [`crate::header::Header`] (`experiment`, `description`, `seed`,
+//! `device`; implement [`crate::header::Headed`]) and its run opens with
+//! [`crate::header::Opening::resolve`].
 
 use std::path::Path;
 

@@ -10,23 +10,16 @@ use serde::{Deserialize, Serialize};
 use sw_loss::{BatchReduction, DirectionSets, EstimatorKind, LossConfig};
 
 use crate::config::Loaded;
+use crate::header::{Headed, Header};
 
 /// The whole config.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AutoencoderConfig {
-    /// Always `"autoencoder"`.
-    pub experiment: String,
-    /// One line for `experiments list`.
-    #[serde(default)]
-    pub description: String,
-    /// Seed of the device RNG, the shuffling and synthetic data
-    /// (hsgser/Self-Amortized-DSW config.json: seed 1).
-    #[serde(default = "one")]
-    pub seed: u64,
-    /// Backend name (overridden by `--device`).
-    #[serde(default)]
-    pub device: Option<String>,
+    /// The shared keys (`experiment` = `"autoencoder"`, `description`, `seed`, `device`), read
+    /// by [`Loaded::parse`](crate::config::Loaded::parse); see [`Header`].
+    #[serde(skip)]
+    pub header: Header,
     /// The clouds.
     #[serde(default)]
     pub data: AeData,
@@ -52,8 +45,18 @@ pub struct AutoencoderConfig {
     pub amortized: Option<AmortizedTrain>,
 }
 
-fn one() -> u64 {
-    1
+impl Headed for AutoencoderConfig {
+    /// Seed of the device RNG, the shuffling and synthetic data
+    /// (hsgser/Self-Amortized-DSW config.json: seed 1).
+    const DEFAULT_SEED: u64 = 1;
+
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn header_mut(&mut self) -> &mut Header {
+        &mut self.header
+    }
 }
 
 /// `[data]`.

@@ -145,7 +145,7 @@ fn eval_set(options: &EvalOptions, cfg: &AutoencoderConfig) -> Result<EvalSet> {
             held_out: options.subset.unwrap_or(64),
             monitor_clouds: 1,
         };
-        let (train, test, _) = training_set(&data, cfg.seed.wrapping_add(999))?;
+        let (train, test, _) = training_set(&data, cfg.header.seed.wrapping_add(999))?;
         let is_test: Vec<bool> = (0..test.len() + train.len())
             .map(|i| i < test.len())
             .collect();

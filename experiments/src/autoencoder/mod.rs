@@ -42,7 +42,7 @@ mod tests {
 
     fn parse(text: &str) -> (AutoencoderConfig, toml::Table) {
         let table: toml::Table = toml::from_str(text).unwrap();
-        (toml::from_str(text).unwrap(), table)
+        (crate::header::from_toml(text).unwrap(), table)
     }
 
     const BASE: &str = "experiment = \"autoencoder\"\n[data]\npoints = 64\n";

@@ -33,6 +33,7 @@ use super::data::{data_resolved, training_set};
 use super::metrics::{EvalClouds, mean_std};
 use crate::cli::Cli;
 use crate::config::Loaded;
+use crate::header::Opening;
 use crate::numerics;
 use crate::plots::{self, Series};
 use crate::progress::Progress;
@@ -282,9 +283,11 @@ impl Trainer {
 pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     let cfg = AutoencoderConfig::load(loaded)?;
     let path = loaded.path.display().to_string();
-    let seed = cli.seed.unwrap_or(cfg.seed);
-    let (device_name, device) =
-        crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
+    let Opening {
+        seed,
+        device_name,
+        device,
+    } = Opening::resolve(cli, &cfg.header)?;
     let device = device.autodiff();
     device.seed(seed);
     let (train, eval_clouds, held_out) =

@@ -13,6 +13,8 @@ use sw_loss::{BatchReduction, EstimatorKind, LossConfig, Measure, exact_w2sq};
 
 use crate::cli::Cli;
 use crate::config::Loaded;
+use crate::header::Opening;
+use crate::header::{Headed, Header};
 use crate::pair::PairConfig;
 use crate::plots::{self, Series};
 use crate::progress::Progress;
@@ -22,17 +24,10 @@ use crate::run_dir::RunDir;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlowConfig {
-    /// Always `"gradient_flow"`.
-    pub experiment: String,
-    /// One line for `experiments list`.
-    #[serde(default)]
-    pub description: String,
-    /// Seed of the device RNG (directions) and of synthetic data.
-    #[serde(default = "default_seed")]
-    pub seed: u64,
-    /// Backend name (overridden by `--device`).
-    #[serde(default)]
-    pub device: Option<String>,
+    /// The shared keys (`experiment` = `"gradient_flow"`, `description`, `seed`, `device`), read
+    /// by [`Loaded::parse`](crate::config::Loaded::parse); see [`Header`].
+    #[serde(skip)]
+    pub header: Header,
     /// The two clouds.
     #[serde(default)]
     pub data: PairConfig,
@@ -47,8 +42,17 @@ pub struct FlowConfig {
     pub output: FlowOutput,
 }
 
-fn default_seed() -> u64 {
-    1
+impl Headed for FlowConfig {
+    /// Seed of the device RNG (directions) and of synthetic data.
+    const DEFAULT_SEED: u64 = 1;
+
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn header_mut(&mut self) -> &mut Header {
+        &mut self.header
+    }
 }
 
 /// `[flow]`.
@@ -146,9 +150,11 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let cfg: FlowConfig = loaded.parse()?;
     cfg.validate()
         .with_context(|| format!("{}", loaded.path.display()))?;
-    let seed = cli.seed.unwrap_or(cfg.seed);
-    let (device_name, device) =
-        crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
+    let Opening {
+        seed,
+        device_name,
+        device,
+    } = Opening::resolve(cli, &cfg.header)?;
     let (source, target, what) = cfg
         .data
         .load(seed, loaded)

@@ -13,22 +13,16 @@ use sw_loss::LossConfig;
 use super::losses::{DEFAULT_LOSSES, LOSSES};
 use super::targets;
 use super::targets::Target;
+use crate::header::{Headed, Header};
 
 /// `configs/mesh_deform.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MeshDeformConfig {
-    /// Always `"mesh_deform"`.
-    pub experiment: String,
-    /// One line for `experiments list`.
-    #[serde(default)]
-    pub description: String,
-    /// Seed of the device RNG (initialisation, samples, directions).
-    #[serde(default = "one")]
-    pub seed: u64,
-    /// Backend name (overridden by `--device`).
-    #[serde(default)]
-    pub device: Option<String>,
+    /// The shared keys (`experiment` = `"mesh_deform"`, `description`, `seed`, `device`), read
+    /// by [`Loaded::parse`](crate::config::Loaded::parse); see [`Header`].
+    #[serde(skip)]
+    pub header: Header,
     /// Template and target.
     #[serde(default)]
     pub shapes: ShapesConfig,
@@ -43,8 +37,17 @@ pub struct MeshDeformConfig {
     pub loss: LossConfig,
 }
 
-fn one() -> u64 {
-    1
+impl Headed for MeshDeformConfig {
+    /// Seed of the device RNG (initialisation, samples, directions).
+    const DEFAULT_SEED: u64 = 1;
+
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn header_mut(&mut self) -> &mut Header {
+        &mut self.header
+    }
 }
 
 /// `[shapes]`.

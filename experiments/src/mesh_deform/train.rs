@@ -19,6 +19,7 @@ use super::targets::Target;
 use super::{eval, losses};
 use crate::cli::Cli;
 use crate::config::Loaded;
+use crate::header::Opening;
 use crate::plots::{self, Series};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
@@ -29,8 +30,11 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let path = loaded.path.display().to_string();
     validate(&cfg, &path)?;
     let fit = &cfg.fit;
-    let seed = cli.seed.unwrap_or(cfg.seed);
-    let (device_name, base) = crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
+    let Opening {
+        seed,
+        device_name,
+        device: base,
+    } = Opening::resolve(cli, &cfg.header)?;
     let device = base.clone().autodiff();
     let target = target(&cfg.shapes, seed).with_context(|| path.clone())?;
     let template = super::config::template(&cfg.shapes, &target)?;

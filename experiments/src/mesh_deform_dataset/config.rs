@@ -7,23 +7,17 @@ use models::mesh_ode::{ConditionedDeformerConfig, OdeMethod};
 use serde::{Deserialize, Serialize};
 use sw_loss::LossConfig;
 
+use crate::header::{Headed, Header};
 use crate::mesh_deform::losses::DEFAULT_LOSSES;
 
 /// `configs/mesh_deform_dataset.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MeshDatasetConfig {
-    /// Always `"mesh_deform_dataset"`.
-    pub experiment: String,
-    /// One line for `experiments list`.
-    #[serde(default)]
-    pub description: String,
-    /// Seed of the targets, the initialisation, the batches and the SW directions.
-    #[serde(default = "one")]
-    pub seed: u64,
-    /// Backend name (overridden by `--device`).
-    #[serde(default)]
-    pub device: Option<String>,
+    /// The shared keys (`experiment` = `"mesh_deform_dataset"`, `description`, `seed`, `device`), read
+    /// by [`Loaded::parse`](crate::config::Loaded::parse); see [`Header`].
+    #[serde(skip)]
+    pub header: Header,
     /// Template and targets.
     #[serde(default)]
     pub shapes: DatasetShapes,
@@ -38,8 +32,17 @@ pub struct MeshDatasetConfig {
     pub loss: LossConfig,
 }
 
-fn one() -> u64 {
-    1
+impl Headed for MeshDatasetConfig {
+    /// Seed of the targets, the initialisation, the batches and the SW directions.
+    const DEFAULT_SEED: u64 = 1;
+
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn header_mut(&mut self) -> &mut Header {
+        &mut self.header
+    }
 }
 
 /// `[shapes]`.

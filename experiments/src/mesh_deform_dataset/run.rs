@@ -20,6 +20,7 @@ use sw_loss::{BatchReduction, LossConfig};
 use super::config::{DatasetShapes, DatasetTrain, MeshDatasetConfig};
 use crate::cli::Cli;
 use crate::config::Loaded;
+use crate::header::Opening;
 use crate::mesh_deform::losses::LOSSES;
 use crate::mesh_deform::targets::Target;
 use crate::mesh_deform::{eval, losses};
@@ -335,8 +336,11 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let path = loaded.path.display().to_string();
     validate(&cfg, &path)?;
     let t = &cfg.train;
-    let seed = cli.seed.unwrap_or(cfg.seed);
-    let (device_name, base) = crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
+    let Opening {
+        seed,
+        device_name,
+        device: base,
+    } = Opening::resolve(cli, &cfg.header)?;
     let device = base.clone().autodiff();
     let meshes = targets(&cfg.shapes, seed).with_context(|| path.clone())?;
     let test = cfg.shapes.test;

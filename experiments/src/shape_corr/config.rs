@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use crate::header::{Headed, Header};
 use anyhow::{Result, bail};
 use models::diffusion_net::DiffusionNetConfig;
 use serde::{Deserialize, Serialize};
@@ -12,17 +13,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShapeCorrConfig {
-    /// Always `"shape_corr"`.
-    pub experiment: String,
-    /// One line for `experiments list`.
-    #[serde(default)]
-    pub description: String,
-    /// Seed (official `manual_seed: 1234`).
-    #[serde(default = "official_seed")]
-    pub seed: u64,
-    /// Backend name (overridden by `--device`).
-    #[serde(default)]
-    pub device: Option<String>,
+    /// The shared keys (`experiment` = `"shape_corr"`, `description`, `seed`, `device`), read
+    /// by [`Loaded::parse`](crate::config::Loaded::parse); see [`Header`].
+    #[serde(skip)]
+    pub header: Header,
     /// Shapes.
     #[serde(default)]
     pub data: DataConfig,
@@ -40,8 +34,17 @@ pub struct ShapeCorrConfig {
     pub eval: EvalConfig,
 }
 
-fn official_seed() -> u64 {
-    1234
+impl Headed for ShapeCorrConfig {
+    /// Seed (official `manual_seed: 1234`).
+    const DEFAULT_SEED: u64 = 1234;
+
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn header_mut(&mut self) -> &mut Header {
+        &mut self.header
+    }
 }
 
 /// `[data]`.

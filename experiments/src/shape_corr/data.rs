@@ -75,7 +75,7 @@ pub fn load(cfg: &ShapeCorrConfig, path: &str) -> Result<(Vec<Prepared>, PathBuf
                 shapes: d.synthetic_shapes,
                 subdivision: d.synthetic_subdivision,
                 max_bend: d.synthetic_max_bend,
-                seed: cfg.seed,
+                seed: cfg.header.seed,
             })?;
             (
                 shapes,

@@ -167,7 +167,7 @@ pub fn validation_error(net: &DiffusionNet, set: &TestSet) -> Result<f64> {
 }
 
 /// Geodesic errors of `net` over the test pairs without and with test-time refinement
-/// (`cfg.refine.procedure`; the device is re-seeded with `cfg.seed + pair index` before each
+/// (`cfg.refine.procedure`; the device is re-seeded with `cfg.header.seed + pair index` before each
 /// refinement, so best and latest weights see the same draws). `pair_maps` receives the first
 /// pair's point maps (plain, refined) for the PLY files.
 pub fn evaluate(
@@ -186,7 +186,7 @@ pub fn evaluate(
     for (n, &(i, j)) in set.pairs.iter().enumerate() {
         let p2p = pointmap(net, &set.eval[i], &set.eval[j]);
         plain.extend(errors(&set.prepared[i], &set.prepared[j], &p2p)?);
-        device.seed(cfg.seed.wrapping_add(n as u64));
+        device.seed(cfg.header.seed.wrapping_add(n as u64));
         let tuned = refiner.refine(net, &set.train[i], &set.train[j])?;
         let p2p_refined = pointmap(&tuned, &set.eval[i], &set.eval[j]);
         refined.extend(errors(&set.prepared[i], &set.prepared[j], &p2p_refined)?);

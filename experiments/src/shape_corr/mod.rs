@@ -17,6 +17,7 @@ use models::fmap::pck_curve;
 
 use crate::cli::Cli;
 use crate::config::Loaded;
+use crate::header::Opening;
 use crate::plots::{Series, line_plot};
 use crate::run_dir::RunDir;
 use config::ShapeCorrConfig;
@@ -72,9 +73,13 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let cfg: ShapeCorrConfig = loaded.parse()?;
     let path = loaded.path.display().to_string();
     cfg.validate(&path)?;
-    let seed = cli.seed.unwrap_or(cfg.seed);
-    let cfg = ShapeCorrConfig { seed, ..cfg };
-    let (device_name, base) = crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
+    let Opening {
+        seed,
+        device_name,
+        device: base,
+    } = Opening::resolve(cli, &cfg.header)?;
+    let mut cfg = cfg;
+    cfg.header.seed = seed;
     let device = base.clone().autodiff();
     // The shapes load (into the operator cache, never the run folder) before the run folder
     // is made: their sizes decide what fits.

@@ -121,7 +121,7 @@ pub fn train(
     validate: &mut dyn FnMut(&DiffusionNet) -> Result<f64>,
 ) -> Result<Trained> {
     let t = &cfg.train;
-    device.seed(cfg.seed);
+    device.seed(cfg.header.seed);
     let mut net = cfg.model.network().init(device);
     let mut optim = adam(t.adam_epsilon).init();
     let objective = training_objective(t, variant == "sw");
@@ -135,7 +135,7 @@ pub fn train(
     } else {
         t.pairs_per_epoch
     };
-    let mut rng = StdRng::seed_from_u64(cfg.seed);
+    let mut rng = StdRng::seed_from_u64(cfg.header.seed);
     let mut progress = Progress::new(&format!("train {variant}"), (t.epochs * per_epoch) as u64);
     let mut best: Option<(usize, f64, DiffusionNet)> = None;
     let mut iteration = 0;

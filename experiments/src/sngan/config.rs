@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::header::{Headed, Header};
 use anyhow::{Result, anyhow, bail};
 use burn::optim::AdamConfig;
 use models::sngan::{DiscriminatorConfig, GeneratorConfig};
@@ -13,17 +14,10 @@ use sw_loss::LossConfig;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SnganConfig {
-    /// Always `"sngan"`.
-    pub experiment: String,
-    /// One line for `experiments list`.
-    #[serde(default)]
-    pub description: String,
-    /// Seed of everything random: initialisation, noise, data order.
-    #[serde(default = "one")]
-    pub seed: u64,
-    /// Backend name (overridden by `--device`).
-    #[serde(default)]
-    pub device: Option<String>,
+    /// The shared keys (`experiment` = `"sngan"`, `description`, `seed`, `device`), read
+    /// by [`Loaded::parse`](crate::config::Loaded::parse); see [`Header`].
+    #[serde(skip)]
+    pub header: Header,
     /// The images.
     pub data: GanData,
     /// The generator.
@@ -43,8 +37,17 @@ pub struct SnganConfig {
     pub eval: Option<GanEval>,
 }
 
-fn one() -> u64 {
-    1
+impl Headed for SnganConfig {
+    /// Seed of everything random: initialisation, noise, data order.
+    const DEFAULT_SEED: u64 = 1;
+
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn header_mut(&mut self) -> &mut Header {
+        &mut self.header
+    }
 }
 
 fn default_loss() -> LossConfig {

@@ -314,7 +314,7 @@ pub fn sample(run_dir: &Path, n: usize, out: &Path, batch: usize, cli: &Cli) -> 
     }
     let (_, device) = crate::device::resolve(cli.device.as_deref(), None)?;
     let (cfg, g, _) = load_ema_generator(run_dir, &device)?;
-    let seed = cli.seed.unwrap_or(cfg.seed);
+    let seed = cli.seed.unwrap_or(cfg.header.seed);
     device.seed(seed);
     std::fs::create_dir_all(out)?;
     let mut progress = Progress::new("images", n as u64);
@@ -355,7 +355,7 @@ pub fn evaluate(
     let (cfg, g, step) = load_ema_generator(run_dir, &device)?;
     let scorer = Scorer::open(inception, stats, &device)?;
     scorer.check_images(n, "--n")?;
-    let seed = cli.seed.unwrap_or(cfg.seed);
+    let seed = cli.seed.unwrap_or(cfg.header.seed);
     device.seed(seed);
     let start = Instant::now();
     let s = scorer.score(&g, cfg.generator.latent, n, batch, &device)?;

@@ -37,6 +37,7 @@ use super::eval::PeriodicEval;
 use crate::checkpoint::Role;
 use crate::cli::Cli;
 use crate::config::Loaded;
+use crate::header::Opening;
 use crate::numerics;
 use crate::plots::{self, Series};
 use crate::progress::Progress;
@@ -467,9 +468,11 @@ pub fn run(loaded: &Loaded, cli: &Cli, resume: Option<&Path>) -> Result<()> {
     let path = loaded.path.display().to_string();
     checked(&cfg, &path)?;
     let (g_cfg, d_cfg) = (cfg.generator.clone(), cfg.discriminator.clone());
-    let seed = cli.seed.unwrap_or(cfg.seed);
-    let (device_name, plain) =
-        crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
+    let Opening {
+        seed,
+        device_name,
+        device: plain,
+    } = Opening::resolve(cli, &cfg.header)?;
     let device = plain.clone().autodiff();
     device.seed(seed);
     let size = g_cfg.resolution.size();

@@ -20,6 +20,8 @@ use sw_loss::{BatchReduction, Directions, Measure, sw_pp_with_directions};
 
 use crate::cli::Cli;
 use crate::config::Loaded;
+use crate::header::Opening;
+use crate::header::{Headed, Header};
 use crate::pair::PairConfig;
 use crate::plots::{self, Series};
 use crate::progress::Progress;
@@ -29,17 +31,10 @@ use crate::run_dir::RunDir;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VarianceConfig {
-    /// Always `"variance"`.
-    pub experiment: String,
-    /// One line for `experiments list`.
-    #[serde(default)]
-    pub description: String,
-    /// Seed of the device RNG.
-    #[serde(default = "default_seed")]
-    pub seed: u64,
-    /// Backend name (overridden by `--device`).
-    #[serde(default)]
-    pub device: Option<String>,
+    /// The shared keys (`experiment` = `"variance"`, `description`, `seed`, `device`), read
+    /// by [`Loaded::parse`](crate::config::Loaded::parse); see [`Header`].
+    #[serde(skip)]
+    pub header: Header,
     /// The point-cloud pair.
     #[serde(default)]
     pub data: PairConfig,
@@ -48,8 +43,17 @@ pub struct VarianceConfig {
     pub study: StudyParams,
 }
 
-fn default_seed() -> u64 {
-    1
+impl Headed for VarianceConfig {
+    /// Seed of the device RNG.
+    const DEFAULT_SEED: u64 = 1;
+
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn header_mut(&mut self) -> &mut Header {
+        &mut self.header
+    }
 }
 
 /// `[study]`.
@@ -212,9 +216,11 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     let cfg: VarianceConfig = loaded.parse()?;
     let s = &cfg.study;
     s.validate(&loaded.path.display().to_string())?;
-    let seed = cli.seed.unwrap_or(cfg.seed);
-    let (device_name, device) =
-        crate::device::resolve(cli.device.as_deref(), cfg.device.as_deref())?;
+    let Opening {
+        seed,
+        device_name,
+        device,
+    } = Opening::resolve(cli, &cfg.header)?;
     device.seed(seed);
     let (source, target, what) = cfg
         .data
