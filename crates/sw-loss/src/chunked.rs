@@ -40,7 +40,7 @@ use crate::directions::Directions;
 use crate::error::Result;
 use crate::kernel;
 use crate::measure::Measure;
-use crate::sliced::{ensure_finite, project, wpp_from_projections};
+use crate::sliced::{Slicing, ensure_finite, slice, wpp_from_projections};
 
 /// Which inputs carry a gradient back to the caller.
 #[derive(Clone, Copy)]
@@ -146,9 +146,10 @@ fn chunk_terms(
     dirs: &Directions,
     p: f64,
     cv: Option<ControlVariate>,
+    slicing: Slicing,
 ) -> (Tensor<2>, Option<Tensor<2>>) {
-    let px = project(x.points(), dirs);
-    let py = project(y.points(), dirs);
+    let px = slice(x.points(), dirs, slicing);
+    let py = slice(y.points(), dirs, slicing);
     let c = cv.map(|kind| control_variate_from_projections(x, y, &px, &py, kind));
     (wpp_from_projections(x, y, px, py, p), c)
 }
@@ -165,6 +166,7 @@ fn run_chunks(
     dirs: &Directions,
     p: f64,
     cv: Option<ControlVariate>,
+    slicing: Slicing,
     chunk: usize,
     tracked: Tracked,
     mut fields: Option<&mut Fields>,
@@ -180,7 +182,7 @@ fn run_chunks(
         start = range.end;
         let dirs_chunk = chunk_of(dirs, range.clone());
         let Some(fields) = fields.as_deref_mut() else {
-            let (w, c) = chunk_terms(x, y, &dirs_chunk, p, cv);
+            let (w, c) = chunk_terms(x, y, &dirs_chunk, p, cv, slicing);
             w_parts.push(w);
             c_parts.extend(c);
             continue;
@@ -192,7 +194,7 @@ fn run_chunks(
             Some(t) => Directions::PerPair(t.clone()),
             None => dirs_chunk.map(|t| t.autodiff()),
         };
-        let (w, c) = chunk_terms(&xl, &yl, &dl, p, cv);
+        let (w, c) = chunk_terms(&xl, &yl, &dl, p, cv, slicing);
         let objective = match weights {
             None => w.clone().sum(),
             Some((a, cw)) => {
@@ -288,6 +290,7 @@ pub(crate) fn sw_pp_per_pair(
     y: &Measure,
     dirs: &Directions,
     p: f64,
+    slicing: Slicing,
     chunk: usize,
     check_finite: bool,
 ) -> Result<Tensor<1>> {
@@ -300,6 +303,7 @@ pub(crate) fn sw_pp_per_pair(
         &di,
         p,
         None,
+        slicing,
         chunk,
         tracked,
         tracked.any().then_some(&mut fields),
@@ -328,7 +332,19 @@ pub(crate) fn cv_per_pair(
 ) -> Result<Tensor<1>> {
     let tracked = Tracked::of(x, y, dirs);
     let (xi, yi, di) = (inner_measure(x), inner_measure(y), dirs.map(|t| t.inner()));
-    let (w, c) = run_chunks(&xi, &yi, &di, p, Some(kind), chunk, tracked, None, None);
+    let linear = Slicing::Linear;
+    let (w, c) = run_chunks(
+        &xi,
+        &yi,
+        &di,
+        p,
+        Some(kind),
+        linear,
+        chunk,
+        tracked,
+        None,
+        None,
+    );
     let c = c.expect("control variate values");
     if check_finite {
         ensure_finite(&w, x, y, dirs)?;
@@ -359,6 +375,7 @@ pub(crate) fn cv_per_pair(
         &di,
         p,
         Some(kind),
+        linear,
         chunk,
         tracked,
         Some(&mut fields),
@@ -368,4 +385,49 @@ pub(crate) fn cv_per_pair(
     let value = like_input(est.inner(), x);
     let through_e = ((expectation.clone() - expectation.detach()) * ew.autodiff()).reshape([b]);
     Ok(attach(value, x, y, dirs, fields) + through_e)
+}
+
+/// A nonlinear combination `est = combine(W)` of the per-direction values `W [B, L] → [B]`
+/// (EBSW's energy weighting), `chunk` directions at a time: a first pass without a graph
+/// gives W, a small graph on W gives `a = ∂est/∂W`, a second pass takes the
+/// vector–Jacobian product Σ_l a_l ∂W_l chunk by chunk. `combine` must accept autodiff
+/// tensors.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn combined_per_pair(
+    x: &Measure,
+    y: &Measure,
+    dirs: &Directions,
+    p: f64,
+    slicing: Slicing,
+    chunk: usize,
+    check_finite: bool,
+    combine: impl Fn(Tensor<2>) -> Tensor<1>,
+) -> Result<Tensor<1>> {
+    let tracked = Tracked::of(x, y, dirs);
+    let (xi, yi, di) = (inner_measure(x), inner_measure(y), dirs.map(|t| t.inner()));
+    let (w, _) = run_chunks(&xi, &yi, &di, p, None, slicing, chunk, tracked, None, None);
+    if check_finite {
+        ensure_finite(&w, x, y, dirs)?;
+    }
+    if !tracked.any() {
+        return Ok(like_input(combine(w), x));
+    }
+    let wl = leaf(&w, true);
+    let est = combine(wl.clone());
+    let grads = est.clone().sum().backward();
+    let a = wl.grad(&grads).unwrap_or_else(|| w.zeros_like());
+    let mut fields = Fields::default();
+    run_chunks(
+        &xi,
+        &yi,
+        &di,
+        p,
+        None,
+        slicing,
+        chunk,
+        tracked,
+        Some(&mut fields),
+        Some((&a, &a)),
+    );
+    Ok(attach(like_input(est.inner(), x), x, y, dirs, fields))
 }

@@ -2,7 +2,8 @@
 //!
 //! ```toml
 //! [loss]
-//! kind = "ucv-sw"        # "sw" | "lcv-sw" | "ucv-sw" | "max-sw" | "v-dsw"
+//! kind = "ucv-sw"        # "sw" | "lcv-sw" | "ucv-sw" | "max-sw" | "v-dsw" | "ebsw" | "rpsw"
+//!                        # | "gsw-poly3" | "gsw-circular"
 //! projections = 10       # L
 //! p = 2
 //! directions = "uniform" # "uniform" | "orthogonal" | "rqmc" | "halton" (crate::directions)
@@ -12,6 +13,8 @@
 //! ascent_optimizer = "adam" # max-sw / v-dsw: "adam" (official) | "plain"
 //! ascent_steps = 50      # max-sw / v-dsw: T
 //! ascent_lr = 1e-4       # max-sw / v-dsw: η
+//! gsw_radius = 2.0       # gsw-circular: r
+//! rpsw_kappa = 100.0     # rpsw: power-spherical κ
 //! memory_budget = 1073741824  # bytes for one evaluation (crate::memory)
 //! ```
 //! The values above are an example, not the defaults: every field has a default (listed on
@@ -31,7 +34,7 @@ use crate::error::{Result, SwError};
 use crate::max_sliced::{AscentOptimizer, AscentOptions, MaxSwOptions, max_sw_direction};
 use crate::measure::{Measure, check_pair};
 use crate::memory::{DEFAULT_MEMORY_BUDGET, MemoryPlan, Sizes, plan};
-use crate::sliced::BatchReduction;
+use crate::sliced::{BatchReduction, Slicing};
 use crate::vmf::{self, VdswOptions};
 
 /// The estimator.
@@ -53,6 +56,19 @@ pub enum EstimatorKind {
     /// Distributional SW with von Mises–Fisher directions.
     #[serde(rename = "v-dsw")]
     VDsw,
+    /// Energy-based SW: directions weighted by softmax of their own W_p^p ([`crate::ebsw`]).
+    #[serde(rename = "ebsw")]
+    Ebsw,
+    /// Random-path SW: directions around normalised differences x_i − y_j
+    /// ([`crate::rpsw`]).
+    #[serde(rename = "rpsw")]
+    Rpsw,
+    /// Generalized SW with the degree-3 polynomial defining function ([`crate::gsw`]).
+    #[serde(rename = "gsw-poly3")]
+    GswPoly3,
+    /// Generalized SW with the circular defining function ‖x − rθ‖ ([`crate::gsw`]).
+    #[serde(rename = "gsw-circular")]
+    GswCircular,
 }
 
 impl EstimatorKind {
@@ -64,7 +80,33 @@ impl EstimatorKind {
             EstimatorKind::UcvSw => "ucv-sw",
             EstimatorKind::MaxSw => "max-sw",
             EstimatorKind::VDsw => "v-dsw",
+            EstimatorKind::Ebsw => "ebsw",
+            EstimatorKind::Rpsw => "rpsw",
+            EstimatorKind::GswPoly3 => "gsw-poly3",
+            EstimatorKind::GswCircular => "gsw-circular",
         }
+    }
+
+    /// Every kind, in the order of the docs.
+    pub const ALL: [EstimatorKind; 9] = [
+        EstimatorKind::Sw,
+        EstimatorKind::LcvSw,
+        EstimatorKind::UcvSw,
+        EstimatorKind::MaxSw,
+        EstimatorKind::VDsw,
+        EstimatorKind::Ebsw,
+        EstimatorKind::Rpsw,
+        EstimatorKind::GswPoly3,
+        EstimatorKind::GswCircular,
+    ];
+
+    /// Whether the directions come from an ascent or from the data (not from a sampler, so a
+    /// host seed cannot draw them): max-sw, v-dsw, rpsw.
+    pub fn directions_from_data(self) -> bool {
+        matches!(
+            self,
+            EstimatorKind::MaxSw | EstimatorKind::VDsw | EstimatorKind::Rpsw
+        )
     }
 }
 
@@ -106,6 +148,11 @@ pub struct LossConfig {
     pub ascent_lr: f64,
     /// v-DSW: vMF concentration κ. Default 1.
     pub kappa: f64,
+    /// gsw-circular: radius r of the centres rθ. Default 2.0 (kimiandj/gsw code/gsw/gsw.py
+    /// line 9, `radius=2.0`).
+    pub gsw_radius: f64,
+    /// rpsw: power-spherical concentration κ. Default 100 ([`crate::rpsw::DEFAULT_KAPPA`]).
+    pub rpsw_kappa: f64,
     /// Check inputs for NaN/inf on every call (reads the `[B, L]` values back: one device
     /// sync per call on a GPU). Default `true`.
     pub check_finite: bool,
@@ -129,6 +176,8 @@ impl Default for LossConfig {
             ascent_steps: 50,
             ascent_lr: 1e-4,
             kappa: 1.0,
+            gsw_radius: 2.0,
+            rpsw_kappa: crate::rpsw::DEFAULT_KAPPA,
             check_finite: true,
             memory_budget: DEFAULT_MEMORY_BUDGET,
         }
@@ -173,6 +222,22 @@ impl LossConfig {
                 "must be at least 1 byte, got 0".into(),
             ));
         }
+        if self.kind == EstimatorKind::GswCircular
+            && !(self.gsw_radius.is_finite() && self.gsw_radius > 0.0)
+        {
+            return Err(invalid(
+                "gsw_radius",
+                format!("must be a finite real > 0, got {}", self.gsw_radius),
+            ));
+        }
+        if self.kind == EstimatorKind::Rpsw
+            && !(self.rpsw_kappa.is_finite() && self.rpsw_kappa >= 0.0)
+        {
+            return Err(invalid(
+                "rpsw_kappa",
+                format!("must be a finite real >= 0, got {}", self.rpsw_kappa),
+            ));
+        }
         if self.kind == EstimatorKind::VDsw && !(self.kappa.is_finite() && self.kappa >= 0.0) {
             return Err(invalid(
                 "kappa",
@@ -203,8 +268,9 @@ impl LossConfig {
         d: usize,
         dtype: burn::tensor::DType,
     ) -> Result<MemoryPlan> {
-        let per_pair = matches!(self.kind, EstimatorKind::MaxSw | EstimatorKind::VDsw)
-            || self.direction_sets == DirectionSets::PerPair;
+        let per_pair =
+            self.kind.directions_from_data() || self.direction_sets == DirectionSets::PerPair;
+        let d = self.sliced_dimension(d);
         let projections = if self.kind == EstimatorKind::MaxSw {
             1
         } else {
@@ -262,16 +328,29 @@ impl LossConfig {
         seed: Option<u64>,
     ) -> Result<Directions> {
         let dirs = match self.kind {
-            EstimatorKind::Sw | EstimatorKind::LcvSw | EstimatorKind::UcvSw => {
-                crate::directions::sample_sets(
-                    self.directions,
-                    self.direction_sets,
-                    [x.dims()[0], self.projections, x.dims()[2]],
-                    seed,
-                    &x.device(),
-                    x.points().dtype(),
-                )
-            }
+            EstimatorKind::Sw
+            | EstimatorKind::LcvSw
+            | EstimatorKind::UcvSw
+            | EstimatorKind::Ebsw
+            | EstimatorKind::GswPoly3
+            | EstimatorKind::GswCircular => crate::directions::sample_sets(
+                self.directions,
+                self.direction_sets,
+                [
+                    x.dims()[0],
+                    self.projections,
+                    self.sliced_dimension(x.dims()[2]),
+                ],
+                seed,
+                &x.device(),
+                x.points().dtype(),
+            ),
+            EstimatorKind::Rpsw => Directions::PerPair(crate::rpsw::directions(
+                x,
+                y,
+                self.projections,
+                self.rpsw_kappa,
+            )?),
             EstimatorKind::MaxSw => {
                 let o = MaxSwOptions {
                     p: self.p,
@@ -316,8 +395,40 @@ impl LossConfig {
         dirs: &Directions,
     ) -> Result<Tensor<1>> {
         self.validate()?;
-        crate::sliced::check_all(x, y, dirs, self.p)?;
+        check_pair(x, y, false, self.p)?;
+        let (xs, ys) = self.lifted(x, y);
+        crate::sliced::check_all(&xs, &ys, dirs, self.p)?;
         self.evaluate(x, y, dirs)
+    }
+
+    /// The dimension the directions live in: F = C(d + 2, 3) for gsw-poly3 (the lifted
+    /// points, [`crate::gsw`]), d otherwise.
+    pub fn sliced_dimension(&self, d: usize) -> usize {
+        if self.kind == EstimatorKind::GswPoly3 {
+            crate::gsw::poly_feature_count(d, crate::gsw::POLY3_DEGREE)
+        } else {
+            d
+        }
+    }
+
+    /// The measures the directions slice: lifted by φ₃ for gsw-poly3, as given otherwise.
+    fn lifted(&self, x: &Measure, y: &Measure) -> (Measure, Measure) {
+        if self.kind == EstimatorKind::GswPoly3 {
+            let k = crate::gsw::POLY3_DEGREE;
+            (crate::gsw::lift(x, k), crate::gsw::lift(y, k))
+        } else {
+            (x.clone(), y.clone())
+        }
+    }
+
+    fn slicing(&self) -> Slicing {
+        if self.kind == EstimatorKind::GswCircular {
+            Slicing::Circular {
+                radius: self.gsw_radius,
+            }
+        } else {
+            Slicing::Linear
+        }
     }
 
     /// The estimate on checked inputs: SW_p^p per pair within the memory budget, the root
@@ -345,6 +456,8 @@ impl LossConfig {
         y: &Measure,
         dirs: &Directions,
     ) -> Result<Tensor<1>> {
+        let (lifted_x, lifted_y) = self.lifted(x, y);
+        let (x, y) = (&lifted_x, &lifted_y);
         let [b, n, d] = x.dims();
         let m = y.dims()[1];
         let sizes = Sizes {
@@ -367,30 +480,29 @@ impl LossConfig {
             EstimatorKind::UcvSw => Some(ControlVariate::Upper),
             _ => None,
         };
+        let (p, check, slicing) = (self.p, self.check_finite, self.slicing());
+        let chunk = memory.chunk;
+        if self.kind == EstimatorKind::Ebsw {
+            let combine = crate::ebsw::energy_weighted;
+            return if memory.is_chunked() {
+                crate::chunked::combined_per_pair(x, y, dirs, p, slicing, chunk, check, combine)
+            } else {
+                let w = crate::sliced::projected_wpp_with(x, y, dirs, p, slicing);
+                if check {
+                    crate::sliced::ensure_finite(&w, x, y, dirs)?;
+                }
+                Ok(combine(w))
+            };
+        }
         match (cv, memory.is_chunked()) {
-            (Some(kind), false) => crate::control_variates::per_pair(
-                x,
-                y,
-                dirs,
-                self.p,
-                kind,
-                gamma,
-                self.check_finite,
-            ),
-            (Some(kind), true) => crate::chunked::cv_per_pair(
-                x,
-                y,
-                dirs,
-                self.p,
-                kind,
-                gamma,
-                memory.chunk,
-                self.check_finite,
-            ),
-            (None, false) => crate::sliced::sw_pp_per_pair(x, y, dirs, self.p, self.check_finite),
-            (None, true) => {
-                crate::chunked::sw_pp_per_pair(x, y, dirs, self.p, memory.chunk, self.check_finite)
+            (Some(kind), false) => {
+                crate::control_variates::per_pair(x, y, dirs, p, kind, gamma, check)
             }
+            (Some(kind), true) => {
+                crate::chunked::cv_per_pair(x, y, dirs, p, kind, gamma, chunk, check)
+            }
+            (None, false) => crate::sliced::sw_pp_per_pair(x, y, dirs, p, slicing, check),
+            (None, true) => crate::chunked::sw_pp_per_pair(x, y, dirs, p, slicing, chunk, check),
         }
     }
 }

@@ -6,9 +6,11 @@ mod chunked;
 pub mod config;
 pub mod control_variates;
 pub mod directions;
+pub mod ebsw;
 pub mod error;
 pub mod exact;
 pub mod functional;
+pub mod gsw;
 pub mod kernel;
 pub mod kernel_support;
 pub mod loss;
@@ -19,6 +21,7 @@ pub mod mesh;
 pub mod one_d;
 pub mod pot;
 pub mod qmc;
+pub mod rpsw;
 pub mod sliced;
 pub mod vmf;
 
@@ -36,5 +39,5 @@ pub use max_sliced::{AscentOptimizer, AscentOptions, MaxSwOptions, max_sw, max_s
 pub use measure::Measure;
 pub use memory::{DEFAULT_MEMORY_BUDGET, MemoryPlan};
 pub use pot::sliced_wasserstein_distance;
-pub use sliced::{BatchReduction, SlicedOptions, projected_wpp};
+pub use sliced::{BatchReduction, SlicedOptions, Slicing, projected_wpp};
 pub use vmf::{VdswOptions, dsw_vmf};

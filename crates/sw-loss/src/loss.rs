@@ -89,6 +89,14 @@ pub struct SlicedWassersteinConfig {
     /// v-DSW: the vMF concentration κ ≥ 0. Default 1.
     #[config(default = 1.0)]
     pub kappa: f64,
+    /// gsw-circular: the radius r of the centres rθ, > 0. Default 2.0 (kimiandj/gsw
+    /// code/gsw/gsw.py line 9).
+    #[config(default = 2.0)]
+    pub gsw_radius: f64,
+    /// rpsw: the power-spherical concentration κ ≥ 0. Default 100
+    /// ([`crate::rpsw::DEFAULT_KAPPA`]).
+    #[config(default = 100.0)]
+    pub rpsw_kappa: f64,
     /// Read the `[B, L]` values back once per call to report NaN/inf as an error (one
     /// device sync per call on a GPU). Default `true`.
     #[config(default = true)]
@@ -111,14 +119,12 @@ impl SlicedWassersteinConfig {
     pub fn init(&self) -> SwResult<SlicedWasserstein> {
         let inner = self.loss_config();
         inner.validate()?;
-        if self.seed.is_some()
-            && matches!(self.estimator, EstimatorKind::MaxSw | EstimatorKind::VDsw)
-        {
+        if self.seed.is_some() && self.estimator.directions_from_data() {
             return Err(SwError::InvalidParameter {
                 name: "seed",
                 message: format!(
-                    "seeds the sampled directions of sw, lcv-sw and ucv-sw; {} finds its \
-                     directions by an ascent from the device RNG (use device.seed)",
+                    "seeds the sampled directions; {} finds its directions by an ascent or \
+                     from the data, with the device RNG (use device.seed)",
                     self.estimator
                 ),
             });
@@ -144,6 +150,8 @@ impl SlicedWassersteinConfig {
             ascent_steps: self.ascent_steps,
             ascent_lr: self.ascent_lr,
             kappa: self.kappa,
+            gsw_radius: self.gsw_radius,
+            rpsw_kappa: self.rpsw_kappa,
             check_finite: self.check_finite,
             memory_budget: self.memory_budget,
         }
@@ -313,7 +321,7 @@ impl SlicedWasserstein {
         y: Tensor<D>,
         seed: u64,
     ) -> SwResult<Tensor<1>> {
-        if matches!(self.inner.kind, EstimatorKind::MaxSw | EstimatorKind::VDsw) {
+        if self.inner.kind.directions_from_data() {
             return Err(SwError::InvalidParameter {
                 name: "seed",
                 message: format!("{} draws no sampled directions", self.inner.kind),

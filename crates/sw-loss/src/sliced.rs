@@ -135,8 +135,53 @@ pub(crate) fn projected_wpp_unchecked(
     directions: &Directions,
     p: f64,
 ) -> Tensor<2> {
-    let px = project(x.points(), directions);
-    let py = project(y.points(), directions);
+    projected_wpp_with(x, y, directions, p, Slicing::Linear)
+}
+
+/// How a point is sliced along a direction θ (generalized SW, Kolouri et al., NeurIPS 2019):
+/// the defining function g(x, θ) whose values are compared in 1-D. The polynomial defining
+/// function of [`crate::gsw`] is linear slicing of lifted points, so it needs no variant here.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Slicing {
+    /// g(x, θ) = ⟨θ, x⟩ (SW). Default.
+    #[default]
+    Linear,
+    /// g(x, θ) = ‖x − r θ‖₂ (kimiandj/gsw code/gsw/gsw.py lines 149–159: the centres r·θ
+    /// with ‖θ‖ = 1).
+    Circular {
+        /// r > 0.
+        radius: f64,
+    },
+}
+
+/// Slices a batch of point sets: `[B, n, d] × directions → [B, L, n]`, g(x, θ) per
+/// [`Slicing`]. Circular: ‖x − rθ‖² = ‖x‖² − 2r⟨θ, x⟩ + r²‖θ‖², from the same (fused)
+/// projection, then the root (clamped at 1e-30 so a point on a centre has a finite gradient).
+pub(crate) fn slice(points: &Tensor<3>, directions: &Directions, slicing: Slicing) -> Tensor<3> {
+    let projected = project(points, directions);
+    match slicing {
+        Slicing::Linear => projected,
+        Slicing::Circular { radius } => {
+            let [b, n, _] = points.dims();
+            let norms = points.clone().square().sum_dim(2).reshape([b, 1, n]);
+            let theta_sq = directions.per_pair(b).square().sum_dim(2); // [B, L, 1]
+            (norms - projected.mul_scalar(2.0 * radius) + theta_sq.mul_scalar(radius * radius))
+                .clamp_min(1e-30)
+                .sqrt()
+        }
+    }
+}
+
+/// [`projected_wpp`] with any [`Slicing`] (inputs checked): `[B, L]`.
+pub(crate) fn projected_wpp_with(
+    x: &Measure,
+    y: &Measure,
+    directions: &Directions,
+    p: f64,
+    slicing: Slicing,
+) -> Tensor<2> {
+    let px = slice(x.points(), directions, slicing);
+    let py = slice(y.points(), directions, slicing);
     wpp_from_projections(x, y, px, py, p)
 }
 
@@ -211,9 +256,10 @@ pub(crate) fn sw_pp_per_pair(
     y: &Measure,
     directions: &Directions,
     p: f64,
+    slicing: Slicing,
     check_finite: bool,
 ) -> Result<Tensor<1>> {
-    let w = projected_wpp_unchecked(x, y, directions, p);
+    let w = projected_wpp_with(x, y, directions, p, slicing);
     if check_finite {
         ensure_finite(&w, x, y, directions)?;
     }

@@ -124,7 +124,14 @@ pub fn sample_with(mu: Tensor<2>, kappa: f64, l: usize, form: Householder) -> Re
     if l == 0 {
         return Err(SwError::NoProjections);
     }
-    let device = mu.device();
+    let mut rng = host_rng(&mu.device());
+    let w_host = sample_w(d, kappa, b * l, &mut rng);
+    Ok(around_mean(mu, w_host, l, form))
+}
+
+/// A host RNG seeded from the device RNG (two uniform draws), so `device.seed(..)` makes
+/// every host-side draw of the crate reproducible.
+pub(crate) fn host_rng(device: &burn::tensor::Device) -> StdRng {
     let inner = device.clone().inner();
     let seed_bits: Vec<f64> =
         Tensor::<1>::random([2], Distribution::Uniform(0.0, 16_777_216.0), &inner)
@@ -132,9 +139,22 @@ pub fn sample_with(mu: Tensor<2>, kappa: f64, l: usize, form: Householder) -> Re
             .convert::<f64>()
             .try_to_vec::<f64>()
             .expect("f64");
-    let seed = ((seed_bits[0] as u64) << 24) ^ seed_bits[1] as u64;
-    let mut rng = StdRng::seed_from_u64(seed);
-    let w_host = sample_w(d, kappa, b * l, &mut rng);
+    StdRng::seed_from_u64(((seed_bits[0] as u64) << 24) ^ seed_bits[1] as u64)
+}
+
+/// Samples around the means `μ [B, d]` (d ≥ 2) with the given cosines `w = μᵀθ` (host,
+/// `B·l` values, pair-major): θ' = (w, √(1 − w²)·v) with v uniform on S^{d−2} (device RNG),
+/// carried to μ by the reflection `form` → `[B, l, d]`. Shared by every distribution of the
+/// form "cosine law × uniform tangent" (vMF here, power spherical in [`crate::rpsw`]).
+pub(crate) fn around_mean(
+    mu: Tensor<2>,
+    w_host: Vec<f64>,
+    l: usize,
+    form: Householder,
+) -> Tensor<3> {
+    let [b, d] = mu.dims();
+    let device = mu.device();
+    let inner = device.clone().inner();
     let dtype = mu.dtype();
     let w = Tensor::<3>::from_data(TensorData::new(w_host, [b, l, 1]), (&inner, dtype));
     let v = normalize_rows(Tensor::<3>::random(
@@ -162,7 +182,7 @@ pub fn sample_with(mu: Tensor<2>, kappa: f64, l: usize, form: Householder) -> Re
     };
     let e1 = Tensor::<2>::zeros([b, d], (&device, dtype)).slice_fill([0..b, 0..1], 1.0);
     let u = (e1 - mu).reshape([b, 1, d]); // [B, 1, d]
-    let reflected = match form {
+    match form {
         // x − 2u(x·u)/‖u‖²
         Householder::Unit => {
             let u_norm_sq = u.clone().square().sum_dim(2).clamp_min(1e-12); // [B, 1, 1]
@@ -176,8 +196,7 @@ pub fn sample_with(mu: Tensor<2>, kappa: f64, l: usize, form: Householder) -> Re
             let proj = (around_e1.clone() * u_hat.clone()).sum_dim(2); // [B, L, 1]
             around_e1 - u_hat * proj.mul_scalar(2.0)
         }
-    };
-    Ok(reflected)
+    }
 }
 
 /// v-DSW options.
