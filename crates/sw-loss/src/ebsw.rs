@@ -26,7 +26,31 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::softmax;
 
 /// Σ_l softmax(W)_l · W_l per pair: `[B, L] → [B]` (EBSW_p^p from the per-direction W_p^p;
-/// the official sum form is `energy_weighted(n·W)`, which equals n × its value in W).
+/// the official sum form is `energy_weighted(n·W)`, which equals n × its value in W). The loss
+/// kind `ebsw` applies it to [`crate::projected_wpp`] (or chunk by chunk) and takes the root.
+///
+/// # Shapes
+/// `[B, L] → [B]`. No errors: any finite W.
+///
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use sw_loss::{EstimatorKind, SlicedWassersteinConfig, SwValue, ebsw::energy_weighted};
+/// let device = Device::default();
+/// // Two directions with W = 0 and W = 1: weights e⁰/(1 + e), e/(1 + e).
+/// let w = Tensor::<2>::from_floats([[0.0, 1.0]], &device);
+/// let e = std::f32::consts::E;
+/// let v = energy_weighted(w).into_scalar::<f32>();
+/// assert!((v - e / (1.0 + e)).abs() < 1e-6);
+/// // As a loss: EBSW_2 on 50 uniform directions.
+/// let loss = SlicedWassersteinConfig::new(SwValue::Distance)
+///     .with_estimator(EstimatorKind::Ebsw)
+///     .with_projections(50)
+///     .init()
+///     .unwrap();
+/// let x = Tensor::<2>::from_floats([[0.0, 0.0], [1.0, 0.0]], &device);
+/// let d = loss.forward(x.clone(), x.add_scalar(1.0)).into_scalar::<f32>();
+/// assert!(d > 0.0 && d <= 2f32.sqrt() + 1e-5); // ≤ max over θ of |θ·(1, 1)|
+/// ```
 pub fn energy_weighted(w: Tensor<2>) -> Tensor<1> {
     let [b, _] = w.dims();
     let weights = softmax(w.clone(), 1);

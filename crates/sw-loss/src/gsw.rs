@@ -61,7 +61,17 @@ pub fn poly_feature_count(d: usize, degree: u32) -> usize {
 }
 
 /// φ_k(x): `[B, n, d] → [B, n, F]`, each column one monomial ∏_j x_j^{e_j} of
-/// [`poly_powers`]; differentiable.
+/// [`poly_powers`]; differentiable. No errors (k = 0 gives the constant 1).
+///
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use sw_loss::gsw::{poly_features, poly_powers};
+/// let device = Device::default();
+/// assert_eq!(poly_powers(2, 3), vec![vec![0, 3], vec![1, 2], vec![2, 1], vec![3, 0]]);
+/// let x = Tensor::<3>::from_floats([[[2.0, 3.0]]], &device); // x₁ = 2, x₂ = 3
+/// let f: Vec<f32> = poly_features(x, 3).into_data().to_vec().unwrap();
+/// assert_eq!(f, vec![27.0, 18.0, 12.0, 8.0]); // x₂³, x₁x₂², x₁²x₂, x₁³
+/// ```
 pub fn poly_features(points: Tensor<3>, degree: u32) -> Tensor<3> {
     let [b, n, d] = points.dims();
     let coords: Vec<Tensor<3>> = (0..d)

@@ -149,7 +149,20 @@ pub fn path_directions(x: &Measure, y: &Measure, pairs: &[(usize, usize)]) -> Te
     (diff / norm.clamp_min(1e-300)).mask_where(empty, fallback)
 }
 
-/// L RPSW directions per pair: `[B, L, d]`, detached, seeded from the device RNG.
+/// L RPSW directions per pair: `[B, L, d]`, detached, seeded from the device RNG (the loss
+/// kind `rpsw` draws them with `rpsw_kappa`, default [`DEFAULT_KAPPA`]).
+///
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use sw_loss::{Measure, rpsw};
+/// let device = Device::default();
+/// device.seed(1);
+/// // One point each: every path is x₀ − y₀ = (0, 2) up to the power-spherical spread.
+/// let x = Measure::single(Tensor::<2>::from_floats([[0.0, 1.0]], &device));
+/// let y = Measure::single(Tensor::<2>::from_floats([[0.0, -1.0]], &device));
+/// let theta: Vec<f32> = rpsw::directions(&x, &y, 4, 1e4).unwrap().into_data().to_vec().unwrap();
+/// assert!(theta.chunks(2).all(|t| t[1] > 0.99));
+/// ```
 ///
 /// # Errors
 /// [`SwError::InvalidParameter`] for κ < 0 or not finite; [`SwError::NoProjections`] for

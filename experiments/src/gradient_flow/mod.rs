@@ -123,7 +123,7 @@ impl FlowConfig {
         }
         if self.flow.estimators.is_empty() {
             bail!(
-                "[flow] estimators is empty; list at least one of sw, lcv-sw, ucv-sw, max-sw, v-dsw"
+                "[flow] estimators is empty; list at least one of sw, lcv-sw, ucv-sw, max-sw, v-dsw, ebsw, rpsw, gsw-poly3, gsw-circular"
             );
         }
         self.loss.validate().map_err(|e| anyhow!("[loss] {e}"))
