@@ -3,7 +3,7 @@
 //! ```toml
 //! [loss]
 //! kind = "ucv-sw"        # "sw" | "lcv-sw" | "ucv-sw" | "max-sw" | "v-dsw" | "ebsw" | "rpsw"
-//!                        # | "gsw-poly3" | "gsw-circular"
+//!                        # | "gsw-poly3" | "gsw-circular" | "max-gsw"
 //! projections = 10       # L
 //! p = 2
 //! directions = "uniform" # "uniform" | "orthogonal" | "rqmc" | "halton" (crate::directions)
@@ -13,7 +13,7 @@
 //! ascent_optimizer = "adam" # max-sw / v-dsw: "adam" (official) | "plain"
 //! ascent_steps = 50      # max-sw / v-dsw: T
 //! ascent_lr = 1e-4       # max-sw / v-dsw: η
-//! gsw_radius = 2.0       # gsw-circular: r
+//! gsw_radius = 2.0       # gsw-circular, max-gsw: r
 //! rpsw_kappa = 100.0     # rpsw: power-spherical κ
 //! memory_budget = 1073741824  # bytes for one evaluation (crate::memory)
 //! ```
@@ -69,6 +69,10 @@ pub enum EstimatorKind {
     /// Generalized SW with the circular defining function ‖x − rθ‖ ([`crate::gsw`]).
     #[serde(rename = "gsw-circular")]
     GswCircular,
+    /// Max-GSW, circular defining function: one direction per pair found by the ascent
+    /// ([`crate::gsw::max_gsw_direction`]).
+    #[serde(rename = "max-gsw")]
+    MaxGsw,
 }
 
 impl EstimatorKind {
@@ -84,11 +88,12 @@ impl EstimatorKind {
             EstimatorKind::Rpsw => "rpsw",
             EstimatorKind::GswPoly3 => "gsw-poly3",
             EstimatorKind::GswCircular => "gsw-circular",
+            EstimatorKind::MaxGsw => "max-gsw",
         }
     }
 
     /// Every kind, in the order of the docs.
-    pub const ALL: [EstimatorKind; 9] = [
+    pub const ALL: [EstimatorKind; 10] = [
         EstimatorKind::Sw,
         EstimatorKind::LcvSw,
         EstimatorKind::UcvSw,
@@ -98,15 +103,24 @@ impl EstimatorKind {
         EstimatorKind::Rpsw,
         EstimatorKind::GswPoly3,
         EstimatorKind::GswCircular,
+        EstimatorKind::MaxGsw,
     ];
 
     /// Whether the directions come from an ascent or from the data (not from a sampler, so a
-    /// host seed cannot draw them): max-sw, v-dsw, rpsw.
+    /// host seed cannot draw them): max-sw, v-dsw, rpsw, max-gsw.
     pub fn directions_from_data(self) -> bool {
         matches!(
             self,
-            EstimatorKind::MaxSw | EstimatorKind::VDsw | EstimatorKind::Rpsw
+            EstimatorKind::MaxSw
+                | EstimatorKind::VDsw
+                | EstimatorKind::Rpsw
+                | EstimatorKind::MaxGsw
         )
+    }
+
+    /// Whether one direction per pair is found by an ascent (max-sw, max-gsw): L is unused.
+    pub fn is_max(self) -> bool {
+        matches!(self, EstimatorKind::MaxSw | EstimatorKind::MaxGsw)
     }
 }
 
@@ -199,7 +213,7 @@ impl LossConfig {
 
     /// Checks every field; the error names the field.
     pub fn validate(&self) -> Result<()> {
-        if self.projections == 0 && self.kind != EstimatorKind::MaxSw {
+        if self.projections == 0 && !self.kind.is_max() {
             return Err(invalid("projections", "must be at least 1, got 0".into()));
         }
         if !(self.p.is_finite() && self.p >= 1.0) {
@@ -208,8 +222,10 @@ impl LossConfig {
                 format!("must be a finite real >= 1, got {}", self.p),
             ));
         }
-        if matches!(self.kind, EstimatorKind::MaxSw | EstimatorKind::VDsw)
-            && !(self.ascent_lr.is_finite() && self.ascent_lr > 0.0)
+        if matches!(
+            self.kind,
+            EstimatorKind::MaxSw | EstimatorKind::VDsw | EstimatorKind::MaxGsw
+        ) && !(self.ascent_lr.is_finite() && self.ascent_lr > 0.0)
         {
             return Err(invalid(
                 "ascent_lr",
@@ -222,8 +238,10 @@ impl LossConfig {
                 "must be at least 1 byte, got 0".into(),
             ));
         }
-        if self.kind == EstimatorKind::GswCircular
-            && !(self.gsw_radius.is_finite() && self.gsw_radius > 0.0)
+        if matches!(
+            self.kind,
+            EstimatorKind::GswCircular | EstimatorKind::MaxGsw
+        ) && !(self.gsw_radius.is_finite() && self.gsw_radius > 0.0)
         {
             return Err(invalid(
                 "gsw_radius",
@@ -271,7 +289,7 @@ impl LossConfig {
         let per_pair =
             self.kind.directions_from_data() || self.direction_sets == DirectionSets::PerPair;
         let d = self.sliced_dimension(d);
-        let projections = if self.kind == EstimatorKind::MaxSw {
+        let projections = if self.kind.is_max() {
             1
         } else {
             self.projections
@@ -345,6 +363,17 @@ impl LossConfig {
                 &x.device(),
                 x.points().dtype(),
             ),
+            EstimatorKind::MaxGsw => {
+                let o = MaxSwOptions {
+                    p: self.p,
+                    ascent: self.ascent(),
+                    reduction: self.reduction,
+                };
+                Directions::PerPair(crate::max_sliced::on_device(
+                    crate::gsw::max_gsw_direction(x, y, self.slicing(), None, &o)?,
+                    &x.device(),
+                ))
+            }
             EstimatorKind::Rpsw => Directions::PerPair(crate::rpsw::directions(
                 x,
                 y,
@@ -422,7 +451,10 @@ impl LossConfig {
     }
 
     fn slicing(&self) -> Slicing {
-        if self.kind == EstimatorKind::GswCircular {
+        if matches!(
+            self.kind,
+            EstimatorKind::GswCircular | EstimatorKind::MaxGsw
+        ) {
             Slicing::Circular {
                 radius: self.gsw_radius,
             }

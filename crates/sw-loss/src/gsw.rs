@@ -18,6 +18,16 @@
 //!   111–122 draw them so; line 149–159 slice by the distance). Default r = 2.0 (gsw.py line 9,
 //!   `radius=2.0`). Sliced by [`crate::sliced::Slicing::Circular`].
 //!
+//! * Max-GSW (kind `max-gsw`, circular, radius r): max over θ of GSW_p on one direction,
+//!   found by the ascent of [`crate::max_sliced`] (Adam with torch's defaults, θ renormalised
+//!   after each step; the official `max_gsw`, gsw.py lines 40–74: Adam, 50 iterations,
+//!   lr 1e-4 — our `ascent_*` defaults) on the official objective (Σ_i |Δ_(i)|^p)^{1/p}
+//!   (p = 2 there), then the distance at that θ, differentiable in the inputs. Labelled
+//!   difference: the official circular ascent starts at r·θ₀ but renormalises θ to unit length
+//!   after every step, so from step 1 on its centres sit at radius 1; ours keeps radius r
+//!   throughout (`max_gsw_direction` with [`Slicing::Linear`] is the official linear
+//!   `max_gsw`, checked against the fixture).
+//!
 //! Units: the official `gsw` returns √(Σ_l Σ_i |Δ_(i)|²) (gsw.py lines 20–38: no 1/L, no 1/n,
 //! p = 2 and n = m only). Ours is the paper's estimator — the mean over directions and the
 //! 1-D W_p^p over points, any p, any sizes and weights — so ours = official / √(n·L) at p = 2
@@ -28,7 +38,11 @@
 
 use burn::tensor::Tensor;
 
-use crate::measure::Measure;
+use crate::directions::{Directions, uniform_batched};
+use crate::error::Result;
+use crate::max_sliced::{MaxSwOptions, ascent};
+use crate::measure::{Measure, check_p, check_pair};
+use crate::sliced::{Slicing, projected_wpp_with, root};
 
 /// The degree of the `gsw-poly3` kind.
 pub const POLY3_DEGREE: u32 = 3;
@@ -99,4 +113,31 @@ pub fn poly_features(points: Tensor<3>, degree: u32) -> Tensor<3> {
 /// The measure pushed forward by φ_k (weights unchanged).
 pub fn lift(measure: &Measure, degree: u32) -> Measure {
     measure.map(|t| poly_features(t, degree), |w| w)
+}
+
+/// The maximising direction of each pair for GSW with `slicing`, found by the ascent from
+/// `start` (`[B, 1, d]` unit rows; `None`: uniform from the device RNG) on detached inputs:
+/// `[B, 1, d]`, no gradient. The objective per pair is (W_p^p)^{1/p}, the official
+/// (Σ_i |Δ_(i)|^p)^{1/p} up to the constant n^{1/p}, which Adam does not see (up to ε).
+///
+/// # Errors
+/// p < 1, `ascent.lr` ≤ 0, and the input errors of the loss (shapes, NaN/inf).
+pub fn max_gsw_direction(
+    x: &Measure,
+    y: &Measure,
+    slicing: Slicing,
+    start: Option<Tensor<3>>,
+    options: &MaxSwOptions,
+) -> Result<Tensor<3>> {
+    check_p(options.p)?;
+    options.ascent.check()?;
+    check_pair(x, y, true, options.p)?;
+    let [b, _, d] = x.dims();
+    let start = start
+        .unwrap_or_else(|| uniform_batched(b, 1, d, &x.device().inner()).cast(x.points().dtype()));
+    let p = options.p;
+    ascent(x, y, start, &options.ascent, |xa, ya, theta| {
+        let w = projected_wpp_with(xa, ya, &Directions::PerPair(theta), p, slicing);
+        Ok(root(w.squeeze_dim(1), p))
+    })
 }

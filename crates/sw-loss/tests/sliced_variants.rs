@@ -565,3 +565,70 @@ fn new_kinds_reject_bad_parameters() {
         assert_eq!(parsed.kind, kind);
     }
 }
+
+/// max-GSW with the linear defining function from the fixture's start: the official Adam
+/// ascent (30 steps, lr 1e-2, torch defaults) reaches the same θ and value (√n·W₂ at it).
+#[test]
+fn max_gsw_linear_ascent_matches_the_official_twin() {
+    let device = Device::flex();
+    let case = cases("max_gsw")
+        .into_iter()
+        .find(|c| c["defining"] == "linear")
+        .unwrap();
+    let (xd, n, d) = matrix(&case["x"]);
+    let (yd, m, _) = matrix(&case["y"]);
+    let x = Measure::single(t2(xd, n, d, &device, F64));
+    let y = Measure::single(t2(yd, m, d, &device, F64));
+    let start = t2(vector(&case["theta_start"]), 1, d, &device, F64).reshape([1, 1, d]);
+    let options = sw_loss::MaxSwOptions {
+        p: 2.0,
+        ascent: sw_loss::AscentOptions::adam(
+            case["iterations"].as_u64().unwrap() as usize,
+            case["lr"].as_f64().unwrap(),
+        ),
+        reduction: BatchReduction::Mean,
+    };
+    let theta =
+        gsw::max_gsw_direction(&x, &y, sw_loss::Slicing::Linear, Some(start), &options).unwrap();
+    assert_close(
+        "θ final",
+        &to_vec(theta.clone()),
+        &vector(&case["theta_final"]),
+        1e-6,
+    );
+    let w = sw_loss::projected_wpp(&x, &y, &Directions::PerPair(theta), 2.0).unwrap();
+    let value = (scalar(w.reshape([1])) * n as f64).sqrt();
+    assert!(
+        rel_err(value, case["value"].as_f64().unwrap()) < 1e-6,
+        "{value}"
+    );
+}
+
+/// The max-gsw kind (circular, radius r): its value is GSW at the direction its ascent found,
+/// and that direction beats the average circular slice.
+#[test]
+fn max_gsw_kind_ascends_the_circular_slices() {
+    let device = Device::flex().autodiff();
+    device.seed(9);
+    let normal = burn::tensor::Distribution::Normal(0.0, 1.0);
+    let x = Measure::new(Tensor::<3>::random([1, 40, 3], normal, (&device, F64)));
+    let y = Measure::new(
+        Tensor::<3>::random([1, 40, 3], normal, (&device, F64))
+            .mul_scalar(1.5)
+            .add_scalar(0.7),
+    );
+    let cfg = LossConfig {
+        ascent_steps: 100,
+        ascent_lr: 0.05,
+        ..config(EstimatorKind::MaxGsw, 2.0)
+    };
+    let best = scalar(cfg.forward(&x, &y).unwrap());
+    let average = LossConfig {
+        projections: 256,
+        power: true,
+        ..config(EstimatorKind::GswCircular, 2.0)
+    };
+    let mean_pp = scalar(average.forward(&x, &y).unwrap());
+    assert!(best * best > 1.5 * mean_pp, "max {best}² vs mean {mean_pp}");
+    assert_eq!(cfg.plan_memory(1, 40, 40, 3, F64).unwrap().chunk, 1);
+}
