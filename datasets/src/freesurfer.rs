@@ -95,14 +95,13 @@ mod tests {
 
     /// `tests/data/freesurfer_octahedron.white`, written by `scripts/fixtures/freesurfer_surface.py`
     /// with nibabel's `write_geometry` (an octahedron of radius 40 mm about (10, −20, 5)).
-    const FIXTURE: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/freesurfer_octahedron.white"
-    );
+    fn fixture() -> std::path::PathBuf {
+        crate::crate_file("tests/data/freesurfer_octahedron.white")
+    }
 
     #[test]
     fn reads_the_nibabel_fixture() {
-        let m = read_freesurfer(FIXTURE).unwrap();
+        let m = read_freesurfer(fixture()).unwrap();
         assert_eq!((m.num_vertices(), m.num_faces()), (6, 8));
         let centre = [10.0f32, -20.0, 5.0];
         // Vertex k = centre ± 40 mm along axis k / 2 (the script's order).
@@ -118,13 +117,13 @@ mod tests {
         let want_area = 8.0 * (2f64 * 1600.0) * 3f64.sqrt() / 4.0;
         assert!((m.area() - want_area).abs() < 1e-3 * want_area);
         // Same content through the generic reader (detected by its magic, whatever the name).
-        assert_eq!(crate::mesh_io::read_mesh(FIXTURE).unwrap(), m);
+        assert_eq!(crate::mesh_io::read_mesh(fixture()).unwrap(), m);
     }
 
     #[test]
     fn bad_surfaces_are_named_errors() {
         let dir = tempfile::tempdir().unwrap();
-        let good = std::fs::read(FIXTURE).unwrap();
+        let good = std::fs::read(fixture()).unwrap();
         let p = dir.path().join("lh.pial");
         std::fs::write(&p, &good[..good.len() - 7]).unwrap();
         let e = read_freesurfer(&p).unwrap_err().to_string();

@@ -38,6 +38,17 @@ pub mod synthetic;
 pub mod synthetic_images;
 pub mod synthetic_mesh;
 
+/// A file of this crate's folder in tests: the run-time `CARGO_MANIFEST_DIR` (so a test binary
+/// built in another checkout sharing the target folder reads this checkout's files), else the
+/// compile-time one.
+#[cfg(test)]
+pub(crate) fn crate_file(relative: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join(relative)
+}
+
 pub use cloud::PointCloud;
 pub use error::{DataError, Result};
 pub use mesh::Mesh;

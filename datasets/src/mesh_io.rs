@@ -390,11 +390,8 @@ mod tests {
         )
         .unwrap();
         write_ply(&ply, &nan_mesh).unwrap();
-        let mut fs = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/data/freesurfer_octahedron.white"
-        ))
-        .unwrap();
+        let mut fs =
+            std::fs::read(crate::crate_file("tests/data/freesurfer_octahedron.white")).unwrap();
         // Vertex 3's y: header (3 magic + 33 stamp + 2 newlines + 8 counts), 12 bytes a vertex.
         let at = 3 + "created by swburn fixture script".len() + 2 + 8 + 3 * 12 + 4;
         fs[at..at + 4].copy_from_slice(&f32::NAN.to_be_bytes());

@@ -39,9 +39,12 @@ pub fn no_fixup(_: &mut [u8]) {}
 impl Target {
     /// `corpus/<name>/` inside this crate.
     pub fn corpus_dir(&self) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("corpus")
-            .join(self.name)
+        Path::new(
+            &std::env::var("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("corpus")
+        .join(self.name)
     }
 
     /// The committed seed files, sorted by name.

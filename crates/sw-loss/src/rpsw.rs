@@ -15,7 +15,7 @@
 //! nicola-decao/power_spherical `distributions.py` lines 98–106): the cosine t = m_lᵀθ is
 //! 2Z − 1 with Z ~ Beta((d−1)/2 + κ, (d−1)/2), the tangent part uniform, carried to m_l by the
 //! Householder reflection ([`crate::vmf`]'s, exact: the official adds 1e-7 in two places,
-//! leaving samples up to ~3e-4 off unit length at d = 2). E[m_lᵀθ] = κ/(κ + d − 1).
+//! leaving samples up to ~3e-4 off unit length at d = 2). `E[m_lᵀθ] = κ/(κ + d − 1)`.
 //!
 //! Differences from the official code, labelled: a pair with x_i = y_j (no direction; the
 //! official code divides by zero) gets a uniform direction; d = 1 has no perturbation (the

@@ -92,7 +92,7 @@ mod tests {
     /// symmetric, to catch a transposed read).
     #[test]
     fn reads_scipy_savemat_and_checks_the_size() {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dist_3x3.mat");
+        let p = crate::crate_file("tests/data/dist_3x3.mat");
         let d = read_dist_mat(&p, 3).unwrap();
         assert_eq!(d, vec![0.0, 1.0, 2.0, 1.0, 0.0, 3.0, 2.5, 3.0, 0.0]);
         let e = read_dist_mat(&p, 4).unwrap_err().to_string();

@@ -190,8 +190,11 @@ pub(in crate::shape_corr) mod tests {
         .map(|s| s.to_string())
         .collect();
         sets.extend(extra.iter().map(|s| s.to_string()));
-        let path =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/shape_corr_synthetic.toml");
+        let path = Path::new(
+            &std::env::var("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../configs/shape_corr_synthetic.toml");
         crate::config::load(&path, &sets).unwrap().parse().unwrap()
     }
 

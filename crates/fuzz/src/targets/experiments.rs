@@ -47,7 +47,10 @@ pub const CHECKPOINT_MANIFEST: Target = Target {
 };
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../..")
 }
 
 fn check_config(path: &Path) -> Result<(), String> {
