@@ -88,6 +88,22 @@ pub enum SwError {
         /// Index of the point in that measure.
         point: usize,
     },
+    /// A point of a measure on the sphere is not of unit norm (|‖x‖² − 1| > 1e-4, POT's
+    /// tolerance); the first such point is named.
+    #[error(
+        "{what} is not on the sphere: batch {batch}, point {point} has squared norm {norm_sq} \
+         (normalise the points, x / ‖x‖)"
+    )]
+    OffSphere {
+        /// Which argument.
+        what: &'static str,
+        /// Index of the measure in the batch.
+        batch: usize,
+        /// Index of the point in that measure.
+        point: usize,
+        /// Its squared norm.
+        norm_sq: f64,
+    },
     /// A parameter is outside its domain (κ < 0, step size ≤ 0, ...).
     #[error("invalid parameter `{name}`: {message}")]
     InvalidParameter {

@@ -23,6 +23,7 @@ pub mod pot;
 pub mod qmc;
 pub mod rpsw;
 pub mod sliced;
+pub mod sphere;
 pub mod vmf;
 
 pub use config::{EstimatorKind, LossConfig};

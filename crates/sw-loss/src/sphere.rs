@@ -1,0 +1,190 @@
+//! Sliced Wasserstein on the sphere against the uniform measure (spherical SW, SSW; Bonet,
+//! Berg, Courty, Septier, Drumetz & Pham, ICLR 2023), as POT 0.9.7 computes it
+//! (`ot.sliced_wasserstein_sphere_unif`, ot/sliced/_spherical_sliced.py line 123;
+//! `ot.semidiscrete_wasserstein2_unif_circle`, ot/lp/solver_circle.py line 637).
+//!
+//! ```text
+//! x ∈ S^{d−1},  U ∈ V_{d,2} (U ᵀU = I₂):   P^U(x) = Uᵀx / ‖Uᵀx‖ ∈ S¹
+//! circle coordinate   t = (π + atan2(−z₂, −z₁)) / (2π) ∈ [0, 1[     (ot.utils.get_coordinate_circle)
+//! W₂²(Σ_i α_i δ_{t_i}, Unif(S¹)) = Σ α_i t_i² − (Σ α_i t_i)² + Σ α_i t_i (1 − α_i − 2 Σ_{k<i} α_k) + 1/12
+//!                                   (t sorted ascending, α carried with its t)
+//! SSW₂²(μ, Unif) ≈ (1/L) Σ_l W₂²(P^{U_l}♯μ, Unif(S¹)),   SSW₂ = (SSW₂²)^{1/2}
+//! ```
+//! Every step is a differentiable Burn op (matmul, atan2, sort with its permutation, cumsum),
+//! so the value has gradients in the points and the weights.
+//!
+//! Labelled difference: POT sorts the coordinates but keeps the weights in their input order
+//! (solver_circle.py lines 700–704), which pairs each sorted coordinate with another point's
+//! weight — exact for uniform weights only. Ours carries each weight with its point; the
+//! tests check uniform inputs against POT and weighted ones by the identity "weight 2/n on a
+//! point = that point twice".
+//!
+//! Not here yet (issue 33): W_p on the circle between two samples (POT's
+//! `binary_search_circle`), SSW between two samples, linear SSW, S3W / RI-S3W.
+//!
+//! # Shapes
+//! points `[B, n, d]` (unit rows), frames `[L, d, 2]` (orthonormal columns), circle
+//! coordinates `[B, L, n]`, results `[B]`.
+
+use burn::tensor::{Distribution, Tensor};
+
+use crate::error::{Result, SwError};
+use crate::measure::{Measure, all_finite};
+
+/// POT's tolerance on ‖x‖² − 1 (`sliced_wasserstein_sphere_unif`).
+pub const SPHERE_TOLERANCE: f64 = 1e-4;
+
+/// L frames uniform on the Stiefel manifold V_{d,2}: `[L, d, 2]`, the Gram–Schmidt
+/// orthonormalisation of two Gaussian columns (the Q of POT's QR up to the signs of its
+/// columns, which leave the distribution and every projected distance unchanged), from the
+/// device RNG.
+///
+/// # Errors
+/// [`SwError::NoProjections`] for L = 0; [`SwError::Shape`] for d < 2.
+pub fn stiefel_frames(l: usize, d: usize, device: &burn::tensor::Device) -> Result<Tensor<3>> {
+    if l == 0 {
+        return Err(SwError::NoProjections);
+    }
+    if d < 2 {
+        return Err(SwError::Shape {
+            what: "sphere dimension",
+            expected: "d >= 2".into(),
+            got: vec![d],
+        });
+    }
+    let z = Tensor::<3>::random([l, d, 2], Distribution::Normal(0.0, 1.0), device);
+    let a = z.clone().slice([0..l, 0..d, 0..1]);
+    let b = z.slice([0..l, 0..d, 1..2]);
+    let unit = |t: Tensor<3>| t.clone() / t.square().sum_dim(1).sqrt().clamp_min(1e-30);
+    let q1 = unit(a);
+    let q2 = unit(b.clone() - q1.clone() * (q1.clone() * b).sum_dim(1));
+    Ok(Tensor::cat(vec![q1, q2], 2))
+}
+
+/// The circle coordinates of the points projected on each frame's great circle:
+/// `[B, n, d] × [L, d, 2] → [B, L, n]`, t = (π + atan2(−z₂, −z₁))/(2π) with z = Uᵀx (the
+/// normalisation of z does not change its angle).
+pub fn circle_coordinates(points: &Tensor<3>, frames: &Tensor<3>) -> Tensor<3> {
+    let [b, n, d] = points.dims();
+    let l = frames.dims()[0];
+    // [L, d, 2] → [d, 2L]: column 2l + j is frame l's column j.
+    let flat = frames.clone().swap_dims(0, 1).reshape([d, 2 * l]);
+    let z = points.clone().reshape([b * n, d]).matmul(flat); // [B·n, 2L]
+    let z = z.reshape([b, n, l, 2]).swap_dims(1, 2); // [B, L, n, 2]
+    let z1 = z.clone().slice([0..b, 0..l, 0..n, 0..1]).reshape([b, l, n]);
+    let z2 = z.slice([0..b, 0..l, 0..n, 1..2]).reshape([b, l, n]);
+    z2.neg()
+        .atan2(z1.neg())
+        .add_scalar(std::f64::consts::PI)
+        // mul by 1/(2π), not div: Burn 0.22.1's backward of `div_scalar` rounds the scalar
+        // to f32 (5e-8 off in f64 gradients).
+        .mul_scalar(1.0 / (2.0 * std::f64::consts::PI))
+}
+
+/// W₂² between weighted samples on S¹ = [0, 1[ and the uniform measure, row by row (the closed
+/// form in the module doc; values taken modulo 1): `[R, n]` (weights `[R, n]` summing to 1,
+/// or uniform when `None`) → `[R]`.
+pub fn semidiscrete_w2sq_unif_circle(t: Tensor<2>, weights: Option<Tensor<2>>) -> Tensor<1> {
+    let [r, n] = t.dims();
+    let t = t.clone() - t.floor(); // modulo 1
+    let (sorted, order) = t.sort_with_indices(1);
+    let alpha = match weights {
+        Some(w) => w.gather(1, order),
+        None => sorted.ones_like().mul_scalar(1.0 / n as f64),
+    };
+    let before = alpha.clone().cumsum(1) - alpha.clone(); // Σ_{k<i} α_k
+    let first = (alpha.clone() * sorted.clone().square()).sum_dim(1);
+    let mean = (alpha.clone() * sorted.clone()).sum_dim(1);
+    let ns = alpha.clone().neg().add_scalar(1.0) - before.mul_scalar(2.0);
+    let cross = (sorted * alpha * ns).sum_dim(1);
+    (first - mean.square() + cross)
+        .add_scalar(1.0 / 12.0)
+        .reshape([r])
+}
+
+/// Checks that every point is on the sphere (one host read on failure only).
+pub fn check_on_sphere(what: &'static str, points: &Tensor<3>) -> Result<()> {
+    let norm_sq = points.clone().square().sum_dim(2); // [B, n, 1]
+    let off = norm_sq
+        .clone()
+        .sub_scalar(1.0)
+        .abs()
+        .greater_elem(SPHERE_TOLERANCE)
+        .any()
+        .into_scalar::<bool>();
+    if !off && all_finite(points) {
+        return Ok(());
+    }
+    let [_, n, _] = points.dims();
+    let host: Vec<f64> = norm_sq
+        .into_data()
+        .convert::<f64>()
+        .try_to_vec::<f64>()
+        .unwrap_or_default();
+    let first = host
+        .iter()
+        .position(|v| !((v - 1.0).abs() <= SPHERE_TOLERANCE))
+        .unwrap_or(0);
+    Err(SwError::OffSphere {
+        what,
+        batch: first / n.max(1),
+        point: first % n.max(1),
+        norm_sq: host.get(first).copied().unwrap_or(f64::NAN),
+    })
+}
+
+/// SSW₂ between each measure of a batch on S^{d−1} and the uniform measure, on given frames:
+/// `[B]`, (mean over frames of the semidiscrete W₂²)^{1/2} — POT's
+/// `sliced_wasserstein_sphere_unif` with `projections = frames`.
+///
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use sw_loss::{Measure, sphere};
+/// let device = Device::default();
+/// // Three points a third of a turn apart on the frame's great circle: W₂² to the uniform
+/// // measure is that of the grid {0, 1/3, 2/3}: 5/27 − 1/9 − 4/27 + 1/12 = 1/108.
+/// let a = std::f32::consts::TAU / 3.0;
+/// let x = Tensor::<2>::from_floats(
+///     [[-1.0, 0.0, 0.0], [-(a.cos()), -(a.sin()), 0.0], [-(2.0 * a).cos(), -(2.0 * a).sin(), 0.0]],
+///     &device,
+/// );
+/// let frames = Tensor::<3>::from_floats([[[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]], &device);
+/// let v = sphere::ssw_unif_with_frames(&Measure::single(x), &frames).unwrap();
+/// assert!((v.into_scalar::<f32>() - (1.0f32 / 108.0).sqrt()).abs() < 1e-5);
+/// ```
+///
+/// # Errors
+/// [`SwError::OffSphere`] naming the first point off the sphere; [`SwError::Shape`] for
+/// frames that are not `[L, d, 2]`; the measure's own errors (empty, weights).
+pub fn ssw_unif_with_frames(x: &Measure, frames: &Tensor<3>) -> Result<Tensor<1>> {
+    x.check("x", true)?;
+    let [b, n, d] = x.dims();
+    let [l, fd, two] = frames.dims();
+    if fd != d || two != 2 || l == 0 {
+        return Err(SwError::Shape {
+            what: "frames",
+            expected: format!("[L, {d}, 2] with L >= 1"),
+            got: vec![l, fd, two],
+        });
+    }
+    check_on_sphere("x", x.points())?;
+    let t = circle_coordinates(x.points(), frames).reshape([b * l, n]);
+    let weights = (!x.is_uniform()).then(|| {
+        x.normalized_weights()
+            .reshape([b, 1, n])
+            .repeat_dim(1, l)
+            .reshape([b * l, n])
+    });
+    let per_frame = semidiscrete_w2sq_unif_circle(t, weights).reshape([b, l]);
+    Ok(per_frame.mean_dim(1).reshape([b]).clamp_min(1e-30).sqrt())
+}
+
+/// [`ssw_unif_with_frames`] on L frames drawn by [`stiefel_frames`] (device RNG).
+///
+/// # Errors
+/// As [`ssw_unif_with_frames`], and [`SwError::NoProjections`] for L = 0.
+pub fn ssw_unif(x: &Measure, l: usize) -> Result<Tensor<1>> {
+    let d = x.dims()[2];
+    let frames = stiefel_frames(l, d, &x.device())?.cast(x.points().dtype());
+    ssw_unif_with_frames(x, &frames)
+}

@@ -1,0 +1,157 @@
+//! SSW to the uniform measure against POT 0.9.7 (`tests/data/sphere_pot.json`, written by
+//! `scripts/fixtures/sphere_pot.py` with given frames), and its properties.
+
+mod common;
+
+use burn::tensor::{DType, Device, Distribution, Tensor};
+use common::*;
+use serde_json::Value;
+use sw_loss::{Measure, SwError, sphere};
+
+const F64: DType = DType::F64;
+
+fn fixture() -> Value {
+    let path = crate_dir().join("tests/data/sphere_pot.json");
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn frames(v: &Value, device: &Device) -> Tensor<3> {
+    let l = v.as_array().unwrap().len();
+    let d = v[0].as_array().unwrap().len();
+    let data: Vec<f64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| matrix(m).0)
+        .collect();
+    t2(data, l * d, 2, device, F64).reshape([l, d, 2])
+}
+
+/// The closed form on the circle, POT's docstring case included (0.0211111).
+#[test]
+fn semidiscrete_w2_matches_pot() {
+    let device = Device::flex();
+    for case in fixture()["semidiscrete"].as_array().unwrap() {
+        let u = vector(&case["u"]);
+        let n = u.len();
+        let got = scalar(sphere::semidiscrete_w2sq_unif_circle(
+            t2(u, 1, n, &device, F64),
+            None,
+        ));
+        let want = case["w2sq"].as_f64().unwrap();
+        assert!(
+            rel_err(got, want) < 1e-12,
+            "{}: {got} vs {want}",
+            case["name"]
+        );
+    }
+}
+
+/// SSW₂ to the uniform measure on POT's frames: circle coordinates, per-frame W₂², value and
+/// gradient in the points.
+#[test]
+fn ssw_unif_matches_pot_values_and_gradients() {
+    let device = Device::flex().autodiff();
+    for case in fixture()["ssw_unif"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let (xd, n, d) = matrix(&case["x"]);
+        let x = t2(xd, n, d, &device, F64).require_grad();
+        let f = frames(&case["frames"], &device);
+        let coords = sphere::circle_coordinates(&x.clone().reshape([1, n, d]), &f);
+        let want: Vec<f64> = case["coords"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(vector)
+            .collect();
+        let got = to_vec(coords.clone());
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-12, "{name}: coordinate {g} vs {w}");
+        }
+        let l = f.dims()[0];
+        let per_frame = to_vec(sphere::semidiscrete_w2sq_unif_circle(
+            coords.reshape([l, n]),
+            None,
+        ));
+        for (g, w) in per_frame.iter().zip(vector(&case["per_frame_w2sq"])) {
+            assert!(rel_err(*g, w) < 1e-11, "{name}: per frame {g} vs {w}");
+        }
+        let v = sphere::ssw_unif_with_frames(&Measure::single(x.clone()), &f).unwrap();
+        let value = scalar(v.clone());
+        assert!(
+            rel_err(value, case["value"].as_f64().unwrap()) < 1e-12,
+            "{name}: {value}"
+        );
+        let g = to_vec(x.grad(&v.backward()).unwrap());
+        let want = matrix(&case["grad_x"]).0;
+        let scale = want.iter().fold(1e-12f64, |m, v| m.max(v.abs()));
+        for (a, b) in g.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-9 * scale, "{name}: gradient {a} vs {b}");
+        }
+    }
+}
+
+/// Weights travel with their points (POT pairs sorted coordinates with unsorted weights, right
+/// only for uniform weights): weight 2/(n+1) on one point equals that point listed twice.
+#[test]
+fn weights_travel_with_their_points() {
+    let device = Device::flex();
+    device.seed(4);
+    let x = sw_loss::directions::normalize_rows(Tensor::<2>::random(
+        [7, 3],
+        Distribution::Normal(0.0, 1.0),
+        (&device, F64),
+    ));
+    let f = sphere::stiefel_frames(5, 3, &device).unwrap().cast(F64);
+    let doubled = Tensor::cat(vec![x.clone(), x.clone().slice([3..4, 0..3])], 0);
+    let plain = scalar(sphere::ssw_unif_with_frames(&Measure::single(doubled), &f).unwrap());
+    let mut w = vec![1.0 / 8.0; 7];
+    w[3] = 2.0 / 8.0;
+    let weighted = Measure::single(x).with_weights_1d(t1(w, &device, F64));
+    let v = scalar(sphere::ssw_unif_with_frames(&weighted, &f).unwrap());
+    assert!(rel_err(v, plain) < 1e-12, "{v} vs {plain}");
+}
+
+/// Evenly spaced points on a great circle of every frame are at the grid's distance; a large
+/// uniform sample is near 0; frames are orthonormal; bad inputs are named errors.
+#[test]
+fn ssw_unif_properties_and_errors() {
+    let device = Device::flex();
+    device.seed(8);
+    let f = sphere::stiefel_frames(64, 4, &device).unwrap();
+    let gram = f.clone().swap_dims(1, 2).matmul(f.clone()); // [L, 2, 2]
+    let eye = Tensor::<3>::from_floats([[[1.0, 0.0], [0.0, 1.0]]], &device).repeat_dim(0, 64);
+    assert!(to_vec((gram - eye).abs().max()).iter().all(|v| *v < 1e-5));
+    let sample = sw_loss::directions::normalize_rows(Tensor::<2>::random(
+        [4000, 4],
+        Distribution::Normal(0.0, 1.0),
+        &device,
+    ));
+    let near = scalar(sphere::ssw_unif(&Measure::single(sample.clone()), 64).unwrap());
+    // A sample of n uniform points: W₂² to the uniform is O(1/n) per circle.
+    assert!(near < 0.02, "uniform sample: SSW₂ {near}");
+    let cap = sample
+        .clone()
+        .slice([0..4000, 0..1])
+        .abs()
+        .neg()
+        .add_scalar(1.0); // not unit
+    let off = Tensor::cat(vec![sample.clone().slice([0..4000, 0..3]), cap], 1);
+    match sphere::ssw_unif(&Measure::single(off), 8) {
+        Err(SwError::OffSphere {
+            what: "x",
+            batch: 0,
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    let wrong = Tensor::<3>::zeros([3, 3, 2], &device);
+    assert!(matches!(
+        sphere::ssw_unif_with_frames(&Measure::single(sample), &wrong),
+        Err(SwError::Shape { what: "frames", .. })
+    ));
+    assert!(matches!(
+        sphere::stiefel_frames(0, 3, &device),
+        Err(SwError::NoProjections)
+    ));
+}
