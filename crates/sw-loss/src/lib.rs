@@ -3,6 +3,7 @@
 
 pub mod allocator;
 mod chunked;
+pub mod circle;
 pub mod config;
 pub mod control_variates;
 pub mod directions;

@@ -19,8 +19,9 @@
 //! tests check uniform inputs against POT and weighted ones by the identity "weight 2/n on a
 //! point = that point twice".
 //!
-//! Not here yet (issue 33): W_p on the circle between two samples (POT's
-//! `binary_search_circle`), SSW between two samples, linear SSW, S3W / RI-S3W.
+//! Between two samples, SSW_p^p(μ, ν) ≈ (1/L) Σ_l W_p^p(P^{U_l}♯μ, P^{U_l}♯ν) with the circle
+//! W_p of [`crate::circle`] (POT's `sliced_wasserstein_sphere`, _spherical_sliced.py line 20).
+//! Not here yet (issue 33): linear SSW, S3W / RI-S3W.
 //!
 //! # Shapes
 //! points `[B, n, d]` (unit rows), frames `[L, d, 2]` (orthonormal columns), circle
@@ -187,4 +188,45 @@ pub fn ssw_unif(x: &Measure, l: usize) -> Result<Tensor<1>> {
     let d = x.dims()[2];
     let frames = stiefel_frames(l, d, &x.device())?.cast(x.points().dtype());
     ssw_unif_with_frames(x, &frames)
+}
+
+/// SSW_p between the measures of two batches on S^{d−1}, on given frames: `[B]`,
+/// ((1/L) Σ_l W_p^p on the circle)^{1/p} — POT's `sliced_wasserstein_sphere` with
+/// `projections = frames`. Differentiable in the points (not the weights: [`crate::circle`]).
+///
+/// # Errors
+/// As [`ssw_unif_with_frames`] for each of x and y, [`SwError::DimMismatch`] /
+/// [`SwError::BatchMismatch`], and [`SwError::InvalidP`].
+pub fn ssw_with_frames(x: &Measure, y: &Measure, frames: &Tensor<3>, p: f64) -> Result<Tensor<1>> {
+    crate::measure::check_pair(x, y, true, p)?;
+    let [b, n, d] = x.dims();
+    let m = y.dims()[1];
+    let [l, fd, two] = frames.dims();
+    if fd != d || two != 2 || l == 0 {
+        return Err(SwError::Shape {
+            what: "frames",
+            expected: format!("[L, {d}, 2] with L >= 1"),
+            got: vec![l, fd, two],
+        });
+    }
+    check_on_sphere("x", x.points())?;
+    check_on_sphere("y", y.points())?;
+    let tx = circle_coordinates(x.points(), frames).reshape([b * l, n]);
+    let ty = circle_coordinates(y.points(), frames).reshape([b * l, m]);
+    let per_row =
+        |w: Tensor<2>, k: usize| w.reshape([b, 1, k]).repeat_dim(1, l).reshape([b * l, k]);
+    let wx = (!x.is_uniform()).then(|| per_row(x.normalized_weights(), n));
+    let wy = (!y.is_uniform()).then(|| per_row(y.normalized_weights(), m));
+    let per_frame = crate::circle::circle_wpp(tx, ty, wx, wy, p)?.reshape([b, l]);
+    Ok(crate::sliced::root(per_frame.mean_dim(1).reshape([b]), p))
+}
+
+/// [`ssw_with_frames`] on L frames drawn by [`stiefel_frames`] (device RNG).
+///
+/// # Errors
+/// As [`ssw_with_frames`], and [`SwError::NoProjections`] for L = 0.
+pub fn ssw(x: &Measure, y: &Measure, l: usize, p: f64) -> Result<Tensor<1>> {
+    let d = x.dims()[2];
+    let frames = stiefel_frames(l, d, &x.device())?.cast(x.points().dtype());
+    ssw_with_frames(x, y, &frames, p)
 }

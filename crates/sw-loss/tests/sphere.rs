@@ -155,3 +155,122 @@ fn ssw_unif_properties_and_errors() {
         Err(SwError::NoProjections)
     ));
 }
+
+/// W_p on the circle against `ot.wasserstein_circle` (unequal sizes, weights, p = 1, 1.5, 2):
+/// POT stops its search at a 1e-6 bracket, so 1e-6 relative.
+#[test]
+fn circle_wpp_matches_pot() {
+    let device = Device::flex();
+    for case in fixture()["circle"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let (u, v) = (vector(&case["u"]), vector(&case["v"]));
+        let (a, b) = (vector(&case["a"]), vector(&case["b"]));
+        let (n, m) = (u.len(), v.len());
+        let got = scalar(
+            sw_loss::circle::circle_wpp(
+                t2(u, 1, n, &device, F64),
+                t2(v, 1, m, &device, F64),
+                Some(t2(a, 1, n, &device, F64)),
+                Some(t2(b, 1, m, &device, F64)),
+                case["p"].as_f64().unwrap(),
+            )
+            .unwrap(),
+        );
+        let want = case["wpp"].as_f64().unwrap();
+        assert!(rel_err(got, want) < 1e-6, "{name}: {got} vs {want}");
+    }
+}
+
+/// Circle W_p properties: rotation invariance (both samples turned by the same angle, across
+/// 0), symmetry, W(μ, μ) = 0, and the gradient equals central differences of the value.
+#[test]
+fn circle_wpp_properties_and_gradient() {
+    let device = Device::flex();
+    let u = vec![0.05, 0.31, 0.62, 0.9, 0.47];
+    let v = vec![0.15, 0.58, 0.97, 0.74];
+    let w = |u: &[f64], v: &[f64]| {
+        scalar(
+            sw_loss::circle::circle_wpp(
+                t2(u.to_vec(), 1, u.len(), &device, F64),
+                t2(v.to_vec(), 1, v.len(), &device, F64),
+                None,
+                None,
+                2.0,
+            )
+            .unwrap(),
+        )
+    };
+    let base = w(&u, &v);
+    let turned = |s: &[f64]| s.iter().map(|x| (x + 0.37) % 1.0).collect::<Vec<f64>>();
+    assert!(rel_err(w(&turned(&u), &turned(&v)), base) < 1e-9);
+    assert!(rel_err(w(&v, &u), base) < 1e-9);
+    assert!(w(&u, &u).abs() < 1e-15);
+    // The gradient in u: autodiff against central differences.
+    let ad = Device::flex().autodiff();
+    let ut = t2(u.clone(), 1, 5, &ad, F64).require_grad();
+    let value =
+        sw_loss::circle::circle_wpp(ut.clone(), t2(v.clone(), 1, 4, &ad, F64), None, None, 2.0)
+            .unwrap();
+    let g = to_vec(ut.grad(&value.backward()).unwrap());
+    for i in 0..5 {
+        let h = 1e-6;
+        let (mut up, mut dn) = (u.clone(), u.clone());
+        up[i] += h;
+        dn[i] -= h;
+        let fd = (w(&up, &v) - w(&dn, &v)) / (2.0 * h);
+        assert!((g[i] - fd).abs() < 1e-6, "∂/∂u_{i}: {} vs {fd}", g[i]);
+    }
+}
+
+/// SSW₂ between two samples on POT's frames: per-frame W₂², value and the gradient in the
+/// source points (POT's gradient is taken at its θ within 1e-6, hence 1e-5).
+#[test]
+fn ssw_matches_pot_values_and_gradients() {
+    let device = Device::flex().autodiff();
+    for case in fixture()["ssw"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let (xd, n, d) = matrix(&case["x"]);
+        let (yd, m, _) = matrix(&case["y"]);
+        let x = t2(xd, n, d, &device, F64).require_grad();
+        let y = t2(yd, m, d, &device, F64);
+        let f = frames(&case["frames"], &device);
+        let v = sphere::ssw_with_frames(&Measure::single(x.clone()), &Measure::single(y), &f, 2.0)
+            .unwrap();
+        let value = scalar(v.clone());
+        assert!(
+            rel_err(value, case["value"].as_f64().unwrap()) < 1e-6,
+            "{name}: {value}"
+        );
+        let g = to_vec(x.grad(&v.backward()).unwrap());
+        let want = matrix(&case["grad_x"]).0;
+        let scale = want.iter().fold(1e-12f64, |m, v| m.max(v.abs()));
+        for (a, b) in g.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-5 * scale, "{name}: gradient {a} vs {b}");
+        }
+    }
+    // SSW(X, X) = 0 and symmetry on random frames.
+    let plain = Device::flex();
+    plain.seed(2);
+    let x = sw_loss::directions::normalize_rows(Tensor::<3>::random(
+        [2, 9, 3],
+        Distribution::Normal(0.0, 1.0),
+        (&plain, F64),
+    ));
+    let y = sw_loss::directions::normalize_rows(Tensor::<3>::random(
+        [2, 6, 3],
+        Distribution::Normal(0.5, 1.0),
+        (&plain, F64),
+    ));
+    let (xm, ym) = (Measure::new(x), Measure::new(y));
+    let f = sphere::stiefel_frames(7, 3, &plain).unwrap().cast(F64);
+    assert!(
+        to_vec(sphere::ssw_with_frames(&xm, &xm, &f, 2.0).unwrap())
+            .iter()
+            .all(|v| *v < 1e-7)
+    );
+    let a = to_vec(sphere::ssw_with_frames(&xm, &ym, &f, 2.0).unwrap());
+    let b = to_vec(sphere::ssw_with_frames(&ym, &xm, &f, 2.0).unwrap());
+    for (p, q) in a.iter().zip(&b) {
+        assert!(rel_err(*p, *q) < 1e-9);
+    }
+}
