@@ -25,6 +25,7 @@ pub mod run_dir;
 pub mod run_layer;
 pub mod shape_corr;
 pub mod sngan;
+pub mod sphere_flow;
 pub mod variance;
 
 use anyhow::{Result, bail};

@@ -23,6 +23,7 @@ pub const EXPERIMENTS: &[Experiment] = &[
     crate::autoencoder::EXPERIMENT,
     crate::sngan::EXPERIMENT,
     crate::shape_corr::EXPERIMENT,
+    crate::sphere_flow::EXPERIMENT,
 ];
 
 /// The experiment of config key `name`.
