@@ -42,9 +42,7 @@ pub const HEADER_KEYS: [&str; 4] = ["experiment", "description", "seed", "device
 pub trait Headed {
     /// The seed when the config leaves `seed` out (each experiment cites its source).
     const DEFAULT_SEED: u64;
-    /// The header.
-    fn header(&self) -> &Header;
-    /// The header, to fill in after parsing.
+    /// The header, to fill in after parsing (read it as the config's `header` field).
     fn header_mut(&mut self) -> &mut Header;
 }
 
@@ -214,9 +212,6 @@ mod tests {
 
     impl Headed for Demo {
         const DEFAULT_SEED: u64 = 7;
-        fn header(&self) -> &Header {
-            &self.header
-        }
         fn header_mut(&mut self) -> &mut Header {
             &mut self.header
         }

@@ -50,10 +50,6 @@ impl Headed for AutoencoderConfig {
     /// (hsgser/Self-Amortized-DSW config.json: seed 1).
     const DEFAULT_SEED: u64 = 1;
 
-    fn header(&self) -> &Header {
-        &self.header
-    }
-
     fn header_mut(&mut self) -> &mut Header {
         &mut self.header
     }

@@ -46,10 +46,6 @@ impl Headed for FlowConfig {
     /// Seed of the device RNG (directions) and of synthetic data.
     const DEFAULT_SEED: u64 = 1;
 
-    fn header(&self) -> &Header {
-        &self.header
-    }
-
     fn header_mut(&mut self) -> &mut Header {
         &mut self.header
     }

@@ -41,10 +41,6 @@ impl Headed for MeshDeformConfig {
     /// Seed of the device RNG (initialisation, samples, directions).
     const DEFAULT_SEED: u64 = 1;
 
-    fn header(&self) -> &Header {
-        &self.header
-    }
-
     fn header_mut(&mut self) -> &mut Header {
         &mut self.header
     }

@@ -36,10 +36,6 @@ impl Headed for MeshDatasetConfig {
     /// Seed of the targets, the initialisation, the batches and the SW directions.
     const DEFAULT_SEED: u64 = 1;
 
-    fn header(&self) -> &Header {
-        &self.header
-    }
-
     fn header_mut(&mut self) -> &mut Header {
         &mut self.header
     }

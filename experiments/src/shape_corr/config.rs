@@ -38,10 +38,6 @@ impl Headed for ShapeCorrConfig {
     /// Seed (official `manual_seed: 1234`).
     const DEFAULT_SEED: u64 = 1234;
 
-    fn header(&self) -> &Header {
-        &self.header
-    }
-
     fn header_mut(&mut self) -> &mut Header {
         &mut self.header
     }

@@ -41,10 +41,6 @@ impl Headed for SnganConfig {
     /// Seed of everything random: initialisation, noise, data order.
     const DEFAULT_SEED: u64 = 1;
 
-    fn header(&self) -> &Header {
-        &self.header
-    }
-
     fn header_mut(&mut self) -> &mut Header {
         &mut self.header
     }

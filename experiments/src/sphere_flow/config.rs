@@ -27,10 +27,6 @@ impl Headed for SphereFlowConfig {
     /// Seed of the device RNG (samples, frames, directions).
     const DEFAULT_SEED: u64 = 1;
 
-    fn header(&self) -> &Header {
-        &self.header
-    }
-
     fn header_mut(&mut self) -> &mut Header {
         &mut self.header
     }

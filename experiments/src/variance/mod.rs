@@ -47,10 +47,6 @@ impl Headed for VarianceConfig {
     /// Seed of the device RNG.
     const DEFAULT_SEED: u64 = 1;
 
-    fn header(&self) -> &Header {
-        &self.header
-    }
-
     fn header_mut(&mut self) -> &mut Header {
         &mut self.header
     }
