@@ -14,6 +14,7 @@ pub mod functional;
 pub mod gsw;
 pub mod kernel;
 pub mod kernel_support;
+pub mod lcot;
 pub mod loss;
 pub mod max_sliced;
 pub mod measure;

@@ -21,7 +21,12 @@
 //!
 //! Between two samples, SSW_p^p(μ, ν) ≈ (1/L) Σ_l W_p^p(P^{U_l}♯μ, P^{U_l}♯ν) with the circle
 //! W_p of [`crate::circle`] (POT's `sliced_wasserstein_sphere`, _spherical_sliced.py line 20).
-//! Not here yet (issue 33): linear SSW, S3W / RI-S3W.
+//!
+//! Linear SSW (LSSOT; Liu, Bai, Martín, Shi, Shahbazi, Landman, Chang & Kolouri, ICLR 2025),
+//! POT's `linear_sliced_wasserstein_sphere` (_spherical_sliced.py line 197):
+//! LSSOT₂²(μ, ν) ≈ (1/L) Σ_l LCOT₂²(P^{U_l}♯μ, P^{U_l}♯ν) with [`crate::lcot`] (its labelled
+//! difference from POT's quantile lookup applies), and against the uniform measure with
+//! `y = None` (POT 0.9.7 documents `X_t = None` but reads `X_t.shape` first and fails).
 //!
 //! # Shapes
 //! points `[B, n, d]` (unit rows), frames `[L, d, 2]` (orthonormal columns), circle
@@ -160,6 +165,15 @@ pub fn check_on_sphere(what: &'static str, points: &Tensor<3>) -> Result<()> {
 pub fn ssw_unif_with_frames(x: &Measure, frames: &Tensor<3>) -> Result<Tensor<1>> {
     x.check("x", true)?;
     let [b, n, d] = x.dims();
+    let l = check_frames(frames, d)?;
+    check_on_sphere("x", x.points())?;
+    let t = circle_coordinates(x.points(), frames).reshape([b * l, n]);
+    let per_frame = semidiscrete_w2sq_unif_circle(t, per_frame_weights(x, l)).reshape([b, l]);
+    Ok(per_frame.mean_dim(1).reshape([b]).clamp_min(1e-30).sqrt())
+}
+
+/// The number L of frames `[L, d, 2]` (error when the shape is not that).
+fn check_frames(frames: &Tensor<3>, d: usize) -> Result<usize> {
     let [l, fd, two] = frames.dims();
     if fd != d || two != 2 || l == 0 {
         return Err(SwError::Shape {
@@ -168,16 +182,19 @@ pub fn ssw_unif_with_frames(x: &Measure, frames: &Tensor<3>) -> Result<Tensor<1>
             got: vec![l, fd, two],
         });
     }
-    check_on_sphere("x", x.points())?;
-    let t = circle_coordinates(x.points(), frames).reshape([b * l, n]);
-    let weights = (!x.is_uniform()).then(|| {
+    Ok(l)
+}
+
+/// The normalised weights of each measure repeated for each of the L frames, `[B·L, n]`
+/// (row b·L + l), or `None` for uniform measures.
+fn per_frame_weights(x: &Measure, l: usize) -> Option<Tensor<2>> {
+    let [b, n, _] = x.dims();
+    (!x.is_uniform()).then(|| {
         x.normalized_weights()
             .reshape([b, 1, n])
             .repeat_dim(1, l)
             .reshape([b * l, n])
-    });
-    let per_frame = semidiscrete_w2sq_unif_circle(t, weights).reshape([b, l]);
-    Ok(per_frame.mean_dim(1).reshape([b]).clamp_min(1e-30).sqrt())
+    })
 }
 
 /// [`ssw_unif_with_frames`] on L frames drawn by [`stiefel_frames`] (device RNG).
@@ -201,22 +218,12 @@ pub fn ssw_with_frames(x: &Measure, y: &Measure, frames: &Tensor<3>, p: f64) -> 
     crate::measure::check_pair(x, y, true, p)?;
     let [b, n, d] = x.dims();
     let m = y.dims()[1];
-    let [l, fd, two] = frames.dims();
-    if fd != d || two != 2 || l == 0 {
-        return Err(SwError::Shape {
-            what: "frames",
-            expected: format!("[L, {d}, 2] with L >= 1"),
-            got: vec![l, fd, two],
-        });
-    }
+    let l = check_frames(frames, d)?;
     check_on_sphere("x", x.points())?;
     check_on_sphere("y", y.points())?;
     let tx = circle_coordinates(x.points(), frames).reshape([b * l, n]);
     let ty = circle_coordinates(y.points(), frames).reshape([b * l, m]);
-    let per_row =
-        |w: Tensor<2>, k: usize| w.reshape([b, 1, k]).repeat_dim(1, l).reshape([b * l, k]);
-    let wx = (!x.is_uniform()).then(|| per_row(x.normalized_weights(), n));
-    let wy = (!y.is_uniform()).then(|| per_row(y.normalized_weights(), m));
+    let (wx, wy) = (per_frame_weights(x, l), per_frame_weights(y, l));
     let per_frame = crate::circle::circle_wpp(tx, ty, wx, wy, p)?.reshape([b, l]);
     Ok(crate::sliced::root(per_frame.mean_dim(1).reshape([b]), p))
 }
@@ -229,4 +236,63 @@ pub fn ssw(x: &Measure, y: &Measure, l: usize, p: f64) -> Result<Tensor<1>> {
     let d = x.dims()[2];
     let frames = stiefel_frames(l, d, &x.device())?.cast(x.points().dtype());
     ssw_with_frames(x, y, &frames, p)
+}
+
+/// Linear SSW (LSSOT₂) between the measures of two batches on S^{d−1} (`y = None`: against
+/// the uniform measure), on given frames: `[B]`, ((1/L) Σ_l LCOT₂²)^{1/2} with the LCOT
+/// integral on `grid` points ([`crate::lcot::POT_GRID`] = 100 as POT) — POT's
+/// `linear_sliced_wasserstein_sphere` with `projections = frames` (module doc for the
+/// labelled difference). Differentiable in the points (not the weights).
+///
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use sw_loss::{Measure, lcot::POT_GRID, sphere};
+/// let device = Device::default();
+/// // One point each on the frame's great circle, a quarter turn apart: LCOT₂² = 0.25².
+/// let x = Measure::single(Tensor::<2>::from_floats([[1.0, 0.0, 0.0]], &device));
+/// let y = Measure::single(Tensor::<2>::from_floats([[0.0, 1.0, 0.0]], &device));
+/// let frames = Tensor::<3>::from_floats([[[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]], &device);
+/// let v = sphere::linear_ssw_with_frames(&x, Some(&y), &frames, POT_GRID).unwrap();
+/// assert!((v.into_scalar::<f32>() - 0.25).abs() < 1e-5);
+/// ```
+///
+/// # Errors
+/// As [`ssw_with_frames`] (p is 2), and [`SwError::Shape`] for `grid` = 0.
+pub fn linear_ssw_with_frames(
+    x: &Measure,
+    y: Option<&Measure>,
+    frames: &Tensor<3>,
+    grid: usize,
+) -> Result<Tensor<1>> {
+    match y {
+        Some(y) => crate::measure::check_pair(x, y, true, 2.0)?,
+        None => x.check("x", true)?,
+    }
+    let [b, n, d] = x.dims();
+    let l = check_frames(frames, d)?;
+    check_on_sphere("x", x.points())?;
+    let tx = circle_coordinates(x.points(), frames).reshape([b * l, n]);
+    let ty = match y {
+        Some(y) => {
+            check_on_sphere("y", y.points())?;
+            let m = y.dims()[1];
+            Some(circle_coordinates(y.points(), frames).reshape([b * l, m]))
+        }
+        None => None,
+    };
+    let wy = y.and_then(|y| per_frame_weights(y, l));
+    let per_frame =
+        crate::lcot::lcot_sq(tx, ty, per_frame_weights(x, l), wy, grid)?.reshape([b, l]);
+    Ok(crate::sliced::root(per_frame.mean_dim(1).reshape([b]), 2.0))
+}
+
+/// [`linear_ssw_with_frames`] on L frames drawn by [`stiefel_frames`] (device RNG), on POT's
+/// grid of 100 points.
+///
+/// # Errors
+/// As [`linear_ssw_with_frames`], and [`SwError::NoProjections`] for L = 0.
+pub fn linear_ssw(x: &Measure, y: Option<&Measure>, l: usize) -> Result<Tensor<1>> {
+    let d = x.dims()[2];
+    let frames = stiefel_frames(l, d, &x.device())?.cast(x.points().dtype());
+    linear_ssw_with_frames(x, y, &frames, crate::lcot::POT_GRID)
 }
