@@ -3,7 +3,7 @@
 //! ```toml
 //! [loss]
 //! kind = "ucv-sw"        # "sw" | "lcv-sw" | "ucv-sw" | "max-sw" | "v-dsw" | "ebsw" | "rpsw"
-//!                        # | "gsw-poly3" | "gsw-circular" | "max-gsw"
+//!                        # | "gsw-poly3" | "gsw-circular" | "max-gsw" | "ssw" | "s3w" | "ri-s3w"
 //! projections = 10       # L
 //! p = 2
 //! directions = "uniform" # "uniform" | "orthogonal" | "rqmc" | "halton" (crate::directions)
@@ -15,6 +15,7 @@
 //! ascent_lr = 1e-4       # max-sw / v-dsw: η
 //! gsw_radius = 2.0       # gsw-circular, max-gsw: r
 //! rpsw_kappa = 100.0     # rpsw: power-spherical κ
+//! s3w_rotations = 5      # ri-s3w: rotations R
 //! memory_budget = 1073741824  # bytes for one evaluation (crate::memory)
 //! ```
 //! The values above are an example, not the defaults: every field has a default (listed on
@@ -73,6 +74,19 @@ pub enum EstimatorKind {
     /// ([`crate::gsw::max_gsw_direction`]).
     #[serde(rename = "max-gsw")]
     MaxGsw,
+    /// Spherical SW between measures on S^{d−1}: L frames (2L directions, each consecutive
+    /// pair orthonormalised, [`crate::sphere::pair_frames`]) and the circle W_p
+    /// ([`crate::sphere`]); every point must be on the sphere.
+    #[serde(rename = "ssw")]
+    Ssw,
+    /// Stereographic spherical SW: SW of h₁(stereographic(x)) in R^{d−1} ([`crate::s3w`]);
+    /// every point must be on the sphere.
+    #[serde(rename = "s3w")]
+    S3w,
+    /// Rotation-invariant S3W: S3W averaged over R Haar rotations of both measures
+    /// (`s3w_rotations`, [`crate::s3w`]).
+    #[serde(rename = "ri-s3w")]
+    RiS3w,
 }
 
 impl EstimatorKind {
@@ -89,11 +103,14 @@ impl EstimatorKind {
             EstimatorKind::GswPoly3 => "gsw-poly3",
             EstimatorKind::GswCircular => "gsw-circular",
             EstimatorKind::MaxGsw => "max-gsw",
+            EstimatorKind::Ssw => "ssw",
+            EstimatorKind::S3w => "s3w",
+            EstimatorKind::RiS3w => "ri-s3w",
         }
     }
 
     /// Every kind, in the order of the docs.
-    pub const ALL: [EstimatorKind; 10] = [
+    pub const ALL: [EstimatorKind; 13] = [
         EstimatorKind::Sw,
         EstimatorKind::LcvSw,
         EstimatorKind::UcvSw,
@@ -104,6 +121,9 @@ impl EstimatorKind {
         EstimatorKind::GswPoly3,
         EstimatorKind::GswCircular,
         EstimatorKind::MaxGsw,
+        EstimatorKind::Ssw,
+        EstimatorKind::S3w,
+        EstimatorKind::RiS3w,
     ];
 
     /// Whether the directions come from an ascent or from the data (not from a sampler, so a
@@ -167,6 +187,9 @@ pub struct LossConfig {
     pub gsw_radius: f64,
     /// rpsw: power-spherical concentration κ. Default 100 ([`crate::rpsw::DEFAULT_KAPPA`]).
     pub rpsw_kappa: f64,
+    /// ri-s3w: number R of Haar rotations, drawn afresh on every call. Default 1
+    /// ([`crate::s3w::DEFAULT_ROTATIONS`], the official `n_rotations=1`).
+    pub s3w_rotations: usize,
     /// Check inputs for NaN/inf on every call (reads the `[B, L]` values back: one device
     /// sync per call on a GPU). Default `true`.
     pub check_finite: bool,
@@ -192,11 +215,16 @@ impl Default for LossConfig {
             kappa: 1.0,
             gsw_radius: 2.0,
             rpsw_kappa: crate::rpsw::DEFAULT_KAPPA,
+            s3w_rotations: crate::s3w::DEFAULT_ROTATIONS,
             check_finite: true,
             memory_budget: DEFAULT_MEMORY_BUDGET,
         }
     }
 }
+
+/// Mixed into a call's host seed for ri-s3w's rotations, so they are not drawn from the same
+/// stream as the directions.
+const ROTATION_STREAM: u64 = 0x5EED_0F_0074_7105;
 
 fn invalid(name: &'static str, message: String) -> SwError {
     SwError::InvalidParameter { name, message }
@@ -255,6 +283,9 @@ impl LossConfig {
                 "rpsw_kappa",
                 format!("must be a finite real >= 0, got {}", self.rpsw_kappa),
             ));
+        }
+        if self.kind == EstimatorKind::RiS3w && self.s3w_rotations == 0 {
+            return Err(invalid("s3w_rotations", "must be at least 1, got 0".into()));
         }
         if self.kind == EstimatorKind::VDsw && !(self.kappa.is_finite() && self.kappa >= 0.0) {
             return Err(invalid(
@@ -334,7 +365,7 @@ impl LossConfig {
             self.plan_memory(b, n, y.dims()[1], d, x.points().dtype())?;
         }
         let dirs = self.draw_directions(x, y, None)?;
-        self.evaluate(x, y, &dirs)
+        self.evaluate(x, y, &dirs, None)
     }
 
     /// The directions of one call: sampled (from `seed`'s host RNG when given, else the
@@ -351,7 +382,9 @@ impl LossConfig {
             | EstimatorKind::UcvSw
             | EstimatorKind::Ebsw
             | EstimatorKind::GswPoly3
-            | EstimatorKind::GswCircular => crate::directions::sample_sets(
+            | EstimatorKind::GswCircular
+            | EstimatorKind::S3w
+            | EstimatorKind::RiS3w => crate::directions::sample_sets(
                 self.directions,
                 self.direction_sets,
                 [
@@ -363,6 +396,14 @@ impl LossConfig {
                 &x.device(),
                 x.points().dtype(),
             ),
+            EstimatorKind::Ssw => crate::sphere::pair_frames(&crate::directions::sample_sets(
+                self.directions,
+                self.direction_sets,
+                [x.dims()[0], 2 * self.projections, x.dims()[2]],
+                seed,
+                &x.device(),
+                x.points().dtype(),
+            )),
             EstimatorKind::MaxGsw => {
                 let o = MaxSwOptions {
                     p: self.p,
@@ -412,7 +453,9 @@ impl LossConfig {
     }
 
     /// The loss with caller-given directions (amortized models): the estimator's formula on
-    /// those directions (Max-SW and v-DSW reduce to SW with them).
+    /// those directions (Max-SW and v-DSW reduce to SW with them). For `ssw` the directions
+    /// are L frames as 2L rows, rows 2l and 2l + 1 orthonormal
+    /// ([`crate::sphere::frames_as_directions`]).
     ///
     /// # Errors
     /// As [`LossConfig::forward`], and [`SwError::Shape`] for directions that are not `[L, d]`
@@ -425,29 +468,56 @@ impl LossConfig {
     ) -> Result<Tensor<1>> {
         self.validate()?;
         check_pair(x, y, false, self.p)?;
-        let (xs, ys) = self.lifted(x, y);
+        // ri-s3w: the features' shape without drawing rotations (the evaluation draws them).
+        let shape_of = LossConfig {
+            kind: match self.kind {
+                EstimatorKind::RiS3w => EstimatorKind::S3w,
+                kind => kind,
+            },
+            ..self.clone()
+        };
+        let (xs, ys) = shape_of.lifted(x, y, None)?;
         crate::sliced::check_all(&xs, &ys, dirs, self.p)?;
-        self.evaluate(x, y, dirs)
+        self.evaluate(x, y, dirs, None)
     }
 
     /// The dimension the directions live in: F = C(d + 2, 3) for gsw-poly3 (the lifted
-    /// points, [`crate::gsw`]), d otherwise.
+    /// points, [`crate::gsw`]), d − 1 for s3w and ri-s3w (the stereographic plane,
+    /// [`crate::s3w`]), d otherwise.
     pub fn sliced_dimension(&self, d: usize) -> usize {
-        if self.kind == EstimatorKind::GswPoly3 {
-            crate::gsw::poly_feature_count(d, crate::gsw::POLY3_DEGREE)
-        } else {
-            d
+        match self.kind {
+            EstimatorKind::GswPoly3 => crate::gsw::poly_feature_count(d, crate::gsw::POLY3_DEGREE),
+            EstimatorKind::S3w | EstimatorKind::RiS3w => d.saturating_sub(1),
+            _ => d,
         }
     }
 
-    /// The measures the directions slice: lifted by φ₃ for gsw-poly3, as given otherwise.
-    fn lifted(&self, x: &Measure, y: &Measure) -> (Measure, Measure) {
-        if self.kind == EstimatorKind::GswPoly3 {
-            let k = crate::gsw::POLY3_DEGREE;
-            (crate::gsw::lift(x, k), crate::gsw::lift(y, k))
-        } else {
-            (x.clone(), y.clone())
-        }
+    /// The measures the directions slice: lifted by φ₃ for gsw-poly3, the S3W features for
+    /// s3w, and for ri-s3w the features of R rotated copies (`[B·R, n, d − 1]`, row b·R + k;
+    /// rotations from `seed`'s host RNG when given), as given otherwise.
+    fn lifted(&self, x: &Measure, y: &Measure, seed: Option<u64>) -> Result<(Measure, Measure)> {
+        Ok(match self.kind {
+            EstimatorKind::GswPoly3 => {
+                let k = crate::gsw::POLY3_DEGREE;
+                (crate::gsw::lift(x, k), crate::gsw::lift(y, k))
+            }
+            EstimatorKind::S3w => (crate::s3w::features(x, "x")?, crate::s3w::features(y, "y")?),
+            EstimatorKind::RiS3w => {
+                let e = x.dims()[2];
+                let rotations = crate::s3w::haar_rotations(
+                    self.s3w_rotations,
+                    e,
+                    seed.map(|s| s ^ ROTATION_STREAM),
+                    &x.device(),
+                    x.points().dtype(),
+                );
+                (
+                    crate::s3w::features(&crate::s3w::rotated(x, &rotations), "x")?,
+                    crate::s3w::features(&crate::s3w::rotated(y, &rotations), "y")?,
+                )
+            }
+            _ => (x.clone(), y.clone()),
+        })
     }
 
     fn slicing(&self) -> Slicing {
@@ -470,8 +540,9 @@ impl LossConfig {
         x: &Measure,
         y: &Measure,
         dirs: &Directions,
+        seed: Option<u64>,
     ) -> Result<Tensor<1>> {
-        let per_pair = self.per_pair_power(x, y, dirs)?;
+        let per_pair = self.per_pair_power(x, y, dirs, seed)?;
         let per_pair = if self.power {
             per_pair
         } else {
@@ -481,14 +552,44 @@ impl LossConfig {
     }
 
     /// SW_p^p (or CV-SW_p^p) per pair `[B]` on checked inputs, chunked over the directions
-    /// when the whole evaluation would exceed `memory_budget`.
+    /// when the whole evaluation would exceed `memory_budget`. `seed`: the host seed of the
+    /// call, for ri-s3w's rotations (the device RNG otherwise).
     pub(crate) fn per_pair_power(
         &self,
         x: &Measure,
         y: &Measure,
         dirs: &Directions,
+        seed: Option<u64>,
     ) -> Result<Tensor<1>> {
-        let (lifted_x, lifted_y) = self.lifted(x, y);
+        if self.kind == EstimatorKind::Ssw {
+            // Not chunked: the circle search holds [B·L, n + m] on the host either way.
+            return crate::sphere::ssw_pp_with_directions(x, y, dirs, self.p);
+        }
+        if self.kind == EstimatorKind::RiS3w {
+            // S3W on the B·R rotated pairs, the same directions for every rotation (official),
+            // then the mean over the R rotations of each pair.
+            let r = self.s3w_rotations;
+            let (lx, ly) = self.lifted(x, y, seed)?;
+            let dirs = match dirs {
+                Directions::Shared(t) => Directions::Shared(t.clone()),
+                Directions::PerPair(t) => {
+                    let [b, l, f] = t.dims();
+                    Directions::PerPair(t.clone().unsqueeze_dim::<4>(1).repeat_dim(1, r).reshape([
+                        b * r,
+                        l,
+                        f,
+                    ]))
+                }
+            };
+            let s3w = LossConfig {
+                kind: EstimatorKind::Sw,
+                ..self.clone()
+            };
+            let b = x.dims()[0];
+            let per_rotation = s3w.per_pair_power(&lx, &ly, &dirs, None)?;
+            return Ok(per_rotation.reshape([b, r]).mean_dim(1).reshape([b]));
+        }
+        let (lifted_x, lifted_y) = self.lifted(x, y, seed)?;
         let (x, y) = (&lifted_x, &lifted_y);
         let [b, n, d] = x.dims();
         let m = y.dims()[1];

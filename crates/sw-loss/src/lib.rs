@@ -24,6 +24,7 @@ pub mod one_d;
 pub mod pot;
 pub mod qmc;
 pub mod rpsw;
+pub mod s3w;
 pub mod sliced;
 pub mod sphere;
 pub mod vmf;

@@ -97,6 +97,10 @@ pub struct SlicedWassersteinConfig {
     /// ([`crate::rpsw::DEFAULT_KAPPA`]).
     #[config(default = 100.0)]
     pub rpsw_kappa: f64,
+    /// ri-s3w: the number R ≥ 1 of Haar rotations per call. Default 1
+    /// ([`crate::s3w::DEFAULT_ROTATIONS`], the official `n_rotations=1`).
+    #[config(default = 1)]
+    pub s3w_rotations: usize,
     /// Read the `[B, L]` values back once per call to report NaN/inf as an error (one
     /// device sync per call on a GPU). Default `true`.
     #[config(default = true)]
@@ -152,6 +156,7 @@ impl SlicedWassersteinConfig {
             kappa: self.kappa,
             gsw_radius: self.gsw_radius,
             rpsw_kappa: self.rpsw_kappa,
+            s3w_rotations: self.s3w_rotations,
             check_finite: self.check_finite,
             memory_budget: self.memory_budget,
         }
@@ -331,7 +336,7 @@ impl SlicedWasserstein {
         let y = Measure::new(points(y, "y")?);
         check_pair(&x, &y, false, self.inner.p)?;
         let dirs = self.inner.draw_directions(&x, &y, Some(seed))?;
-        self.inner.evaluate(&x, &y, &dirs)
+        self.inner.evaluate(&x, &y, &dirs, Some(seed))
     }
 
     /// The loss between [`Measure`]s (points with optional weights), the most general form.
@@ -341,7 +346,7 @@ impl SlicedWasserstein {
     pub fn forward_measures(&self, x: &Measure, y: &Measure) -> SwResult<Tensor<1>> {
         check_pair(x, y, false, self.inner.p)?;
         let dirs = self.inner.draw_directions(x, y, self.seed)?;
-        self.inner.evaluate(x, y, &dirs)
+        self.inner.evaluate(x, y, &dirs, self.seed)
     }
 
     /// The loss on caller-given directions (e.g. from an amortized network; gradients flow to
@@ -359,7 +364,7 @@ impl SlicedWasserstein {
         directions: &Directions,
     ) -> SwResult<Tensor<1>> {
         crate::sliced::check_all(x, y, directions, self.inner.p)?;
-        self.inner.evaluate(x, y, directions)
+        self.inner.evaluate(x, y, directions, None)
     }
 
     /// The memory plan of one call on these sizes: check a size before a long run.

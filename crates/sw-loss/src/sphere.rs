@@ -34,6 +34,7 @@
 
 use burn::tensor::{Distribution, Tensor};
 
+use crate::directions::Directions;
 use crate::error::{Result, SwError};
 use crate::measure::{Measure, all_finite};
 
@@ -216,16 +217,12 @@ pub fn ssw_unif(x: &Measure, l: usize) -> Result<Tensor<1>> {
 /// [`SwError::BatchMismatch`], and [`SwError::InvalidP`].
 pub fn ssw_with_frames(x: &Measure, y: &Measure, frames: &Tensor<3>, p: f64) -> Result<Tensor<1>> {
     crate::measure::check_pair(x, y, true, p)?;
-    let [b, n, d] = x.dims();
-    let m = y.dims()[1];
-    let l = check_frames(frames, d)?;
-    check_on_sphere("x", x.points())?;
-    check_on_sphere("y", y.points())?;
-    let tx = circle_coordinates(x.points(), frames).reshape([b * l, n]);
-    let ty = circle_coordinates(y.points(), frames).reshape([b * l, m]);
-    let (wx, wy) = (per_frame_weights(x, l), per_frame_weights(y, l));
-    let per_frame = crate::circle::circle_wpp(tx, ty, wx, wy, p)?.reshape([b, l]);
-    Ok(crate::sliced::root(per_frame.mean_dim(1).reshape([b]), p))
+    check_frames(frames, x.dims()[2])?;
+    let rows = Directions::Shared(frames_as_directions(frames));
+    Ok(crate::sliced::root(
+        ssw_pp_with_directions(x, y, &rows, p)?,
+        p,
+    ))
 }
 
 /// [`ssw_with_frames`] on L frames drawn by [`stiefel_frames`] (device RNG).
@@ -295,4 +292,80 @@ pub fn linear_ssw(x: &Measure, y: Option<&Measure>, l: usize) -> Result<Tensor<1
     let d = x.dims()[2];
     let frames = stiefel_frames(l, d, &x.device())?.cast(x.points().dtype());
     linear_ssw_with_frames(x, y, &frames, crate::lcot::POT_GRID)
+}
+
+/// Frames `[L, d, 2]` as 2L direction rows `[2L, d]`: rows 2l and 2l + 1 are frame l's two
+/// columns (the form the checked loss's `ssw` kind takes its frames in).
+pub fn frames_as_directions(frames: &Tensor<3>) -> Tensor<2> {
+    let [l, d, _] = frames.dims();
+    frames.clone().swap_dims(1, 2).reshape([2 * l, d])
+}
+
+/// Any 2L directions (2L even) → L orthonormal frames, as 2L rows (rows 2l, 2l + 1):
+/// Gram–Schmidt on each consecutive pair. On uniform directions the frames are uniform on V_{d,2} (as
+/// [`stiefel_frames`]); on the `orthogonal` sampler's blocks, the pairs inside a block are
+/// already orthonormal (L = d/2 planes per block, mutually orthogonal); on RQMC directions the
+/// frames inherit their spread.
+pub fn pair_frames(directions: &Directions) -> Directions {
+    // [S, 2L, d] → [S, L, 2, d]: Gram–Schmidt on the two rows of each frame.
+    fn orthonormal(t: Tensor<3>) -> Tensor<3> {
+        let [sets, rows, d] = t.dims();
+        let l = rows / 2;
+        let t = t.reshape([sets, l, 2, d]);
+        let a = t.clone().slice([0..sets, 0..l, 0..1, 0..d]);
+        let b = t.slice([0..sets, 0..l, 1..2, 0..d]);
+        let unit = |v: Tensor<4>| v.clone() / v.square().sum_dim(3).sqrt().clamp_min(1e-30);
+        let q1 = unit(a);
+        let q2 = unit(b.clone() - q1.clone() * (q1.clone() * b).sum_dim(3));
+        Tensor::cat(vec![q1, q2], 2).reshape([sets, rows, d])
+    }
+    match directions {
+        Directions::Shared(t) => {
+            let [rows, d] = t.dims();
+            Directions::Shared(orthonormal(t.clone().reshape([1, rows, d])).reshape([rows, d]))
+        }
+        Directions::PerPair(t) => Directions::PerPair(orthonormal(t.clone())),
+    }
+}
+
+/// SSW_p^p per pair `[B]` on frames given as 2L direction rows (shared `[2L, d]` or one set
+/// per pair `[B, 2L, d]`, rows 2l and 2l + 1 orthonormal): (1/L) Σ_l W_p^p on the circle.
+///
+/// # Errors
+/// [`SwError::Shape`] for an odd number of rows; [`SwError::OffSphere`]; the circle's errors.
+pub fn ssw_pp_with_directions(
+    x: &Measure,
+    y: &Measure,
+    frames: &Directions,
+    p: f64,
+) -> Result<Tensor<1>> {
+    let rows = frames.count();
+    if rows == 0 || rows % 2 == 1 {
+        return Err(SwError::Shape {
+            what: "frames as directions",
+            expected: "2L rows (two orthonormal rows per frame), L >= 1".into(),
+            got: vec![rows],
+        });
+    }
+    check_on_sphere("x", x.points())?;
+    check_on_sphere("y", y.points())?;
+    let l = rows / 2;
+    let [b, n, _] = x.dims();
+    let m = y.dims()[1];
+    let coords = |pts: &Tensor<3>, k: usize| {
+        let z = crate::sliced::project(pts, frames).reshape([b, l, 2, k]);
+        let z1 = z
+            .clone()
+            .slice([0..b, 0..l, 0..1, 0..k])
+            .reshape([b * l, k]);
+        let z2 = z.slice([0..b, 0..l, 1..2, 0..k]).reshape([b * l, k]);
+        z2.neg()
+            .atan2(z1.neg())
+            .add_scalar(std::f64::consts::PI)
+            .mul_scalar(1.0 / (2.0 * std::f64::consts::PI))
+    };
+    let (tx, ty) = (coords(x.points(), n), coords(y.points(), m));
+    let (wx, wy) = (per_frame_weights(x, l), per_frame_weights(y, l));
+    let per_frame = crate::circle::circle_wpp(tx, ty, wx, wy, p)?.reshape([b, l]);
+    Ok(per_frame.mean_dim(1).reshape([b]))
 }

@@ -274,3 +274,80 @@ fn ssw_matches_pot_values_and_gradients() {
         assert!(rel_err(*p, *q) < 1e-9);
     }
 }
+
+/// The `ssw` kind of the checked loss: on given frames (as 2L rows) it is SSW_p^p of
+/// [`sphere::ssw_with_frames`]; its sampled frames are orthonormal pairs for every sampler
+/// (uniform, orthogonal, rqmc); per-pair frame sets give a value per pair; points off the sphere
+/// are named errors.
+#[test]
+fn ssw_kind_of_the_checked_loss() {
+    use sw_loss::{
+        DirectionKind, DirectionSets, Directions, EstimatorKind, LossConfig,
+        SlicedWassersteinConfig, SwValue,
+    };
+    let device = Device::flex();
+    device.seed(12);
+    let sample = |b: usize, n: usize| {
+        sw_loss::directions::normalize_rows(Tensor::<3>::random(
+            [b, n, 3],
+            Distribution::Normal(0.0, 1.0),
+            (&device, F64),
+        ))
+    };
+    let (x, y) = (Measure::new(sample(1, 11)), Measure::new(sample(1, 7)));
+    let f = sphere::stiefel_frames(5, 3, &device).unwrap().cast(F64);
+    let want = sphere::ssw_with_frames(&x, &y, &f, 1.5).unwrap();
+    let config = LossConfig {
+        kind: EstimatorKind::Ssw,
+        p: 1.5,
+        ..LossConfig::default()
+    };
+    let rows = Directions::Shared(sphere::frames_as_directions(&f));
+    let got = config.forward_with_directions(&x, &y, &rows).unwrap();
+    assert!(rel_err(scalar(got), scalar(want)) < 1e-12);
+    for kind in [
+        DirectionKind::Uniform,
+        DirectionKind::Orthogonal,
+        DirectionKind::Rqmc,
+    ] {
+        let dirs = sw_loss::directions::sample_sets(
+            kind,
+            DirectionSets::PerPair,
+            [2, 8, 3],
+            Some(4),
+            &device,
+            F64,
+        );
+        let frames = to_vec(match sphere::pair_frames(&dirs) {
+            Directions::PerPair(t) => t,
+            Directions::Shared(_) => unreachable!(),
+        });
+        for pair in frames.chunks(6) {
+            let (a, b) = pair.split_at(3);
+            let dot: f64 = a.iter().zip(b).map(|(u, v)| u * v).sum();
+            let na: f64 = a.iter().map(|u| u * u).sum();
+            let nb: f64 = b.iter().map(|u| u * u).sum();
+            assert!(dot.abs() < 1e-12 && (na - 1.0).abs() < 1e-12 && (nb - 1.0).abs() < 1e-12);
+        }
+    }
+    let loss = SlicedWassersteinConfig::new(SwValue::Distance)
+        .with_estimator(EstimatorKind::Ssw)
+        .with_projections(16)
+        .with_direction_sets(DirectionSets::PerPair)
+        .with_reduction(sw_loss::BatchReduction::PerPair)
+        .with_seed(Some(3))
+        .init()
+        .unwrap();
+    let (xb, yb) = (Measure::new(sample(3, 10)), Measure::new(sample(3, 6)));
+    let per_pair = to_vec(loss.forward_measures(&xb, &yb).unwrap());
+    assert_eq!(per_pair.len(), 3);
+    assert!(
+        per_pair.iter().all(|v| v.is_finite() && *v > 0.0),
+        "{per_pair:?}"
+    );
+    let off = Measure::new(sample(1, 5).mul_scalar(0.5));
+    assert!(matches!(
+        loss.forward_measures(&off, &y),
+        Err(SwError::OffSphere { what: "x", .. })
+    ));
+}
