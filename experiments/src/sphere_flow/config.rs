@@ -66,15 +66,19 @@ impl Default for SphereData {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SphereFlowParams {
-    /// Losses: `"ssw"` (spherical SW₂², `sw_loss::sphere::ssw`) and `"sw"` (Euclidean SW₂² of
-    /// the points embedded in R³).
+    /// Losses, each a kind of the checked loss (`sw_loss::LossConfig`, power p = 2): `"ssw"`
+    /// (spherical SW₂²), `"s3w"` and `"ri-s3w"` (stereographic SW₂², `sw_loss::s3w`), and
+    /// `"sw"` (Euclidean SW₂² of the points embedded in R³).
     pub losses: Vec<String>,
     /// Steps.
     pub steps: usize,
     /// Step size of x ← normalise(x − lr · ∇(n · loss)).
     pub lr: f64,
-    /// Frames (ssw) or directions (sw) per step.
+    /// Frames (ssw) or directions (sw, s3w, ri-s3w) per step.
     pub projections: usize,
+    /// ri-s3w: rotations per step. Default 5 (the paper's flows use 1, 5 and 10:
+    /// mint-vu/s3wd src/demos/gf_runtime.ipynb, the `ri_s3wd` calls).
+    pub s3w_rotations: usize,
     /// Frames of the SSW₂ metric logged against the target (fixed for the run).
     pub metric_frames: usize,
     /// Steps at which the metric is logged (the first and last always are).
@@ -88,6 +92,7 @@ impl Default for SphereFlowParams {
             steps: 500,
             lr: 0.5,
             projections: 50,
+            s3w_rotations: 5,
             metric_frames: 500,
             log_steps: vec![1, 50, 100, 200, 300, 500],
         }
@@ -95,7 +100,7 @@ impl Default for SphereFlowParams {
 }
 
 /// The losses the flow knows.
-pub const LOSSES: [&str; 2] = ["ssw", "sw"];
+pub const LOSSES: [&str; 4] = ["ssw", "s3w", "ri-s3w", "sw"];
 
 impl SphereFlowConfig {
     /// Checks what serde cannot; the error names the key.
@@ -134,8 +139,8 @@ impl SphereFlowConfig {
                 );
             }
         }
-        if f.steps == 0 || f.projections == 0 || f.metric_frames == 0 {
-            bail!("[flow] steps, projections and metric_frames must be at least 1");
+        if f.steps == 0 || f.projections == 0 || f.metric_frames == 0 || f.s3w_rotations == 0 {
+            bail!("[flow] steps, projections, s3w_rotations and metric_frames must be at least 1");
         }
         if !(f.lr.is_finite() && f.lr > 0.0) {
             bail!("[flow] lr must be a finite number > 0, got {}", f.lr);

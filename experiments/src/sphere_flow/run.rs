@@ -43,17 +43,19 @@ fn step(cfg: &SphereFlowConfig, loss: &str, x: Tensor<2>, y: &Measure) -> Result
     let n = x.dims()[0];
     let xa = x.clone().autodiff().require_grad();
     let xm = Measure::single(xa.clone());
-    // The squared distances (SSW₂², SW₂²), as the SSW paper's flows minimise.
-    let value = match loss {
-        "ssw" => sphere::ssw(&xm, y, cfg.flow.projections, 2.0)?.square(),
-        _ => LossConfig {
-            kind: EstimatorKind::Sw,
-            projections: cfg.flow.projections,
-            power: true,
-            ..LossConfig::default()
-        }
-        .forward(&xm, y)?,
-    };
+    // The squared distances (SSW₂², SW₂², S3W₂², RI-S3W₂²), as the papers' flows minimise.
+    let kind = EstimatorKind::ALL
+        .into_iter()
+        .find(|k| k.name() == loss)
+        .ok_or_else(|| anyhow!("[flow] losses: unknown `{loss}`"))?;
+    let value = LossConfig {
+        kind,
+        projections: cfg.flow.projections,
+        s3w_rotations: cfg.flow.s3w_rotations,
+        power: true,
+        ..LossConfig::default()
+    }
+    .forward(&xm, y)?;
     let grads = value.clone().mul_scalar(n as f64).backward();
     let g = xa
         .grad(&grads)
@@ -164,10 +166,10 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
 mod tests {
     use super::*;
 
-    /// A short SSW flow brings the points closer to the target (the metric on fixed frames
-    /// falls), and every step keeps them on the sphere.
+    /// A short flow of each spherical loss (ssw, s3w, ri-s3w) brings the points closer to the
+    /// target (the SSW₂ metric on fixed frames falls), and every step keeps them on the sphere.
     #[test]
-    fn a_short_ssw_flow_moves_the_points_to_the_target() {
+    fn a_short_spherical_flow_moves_the_points_to_the_target() {
         let device = Device::flex();
         device.seed(3);
         let mut cfg: SphereFlowConfig =
@@ -185,13 +187,15 @@ mod tests {
         };
         let y = Measure::single(target.autodiff());
         let before = metric(&source);
-        let mut x = source;
-        for _ in 0..40 {
-            x = step(&cfg, "ssw", x, &y).unwrap().0;
+        for loss in ["ssw", "s3w", "ri-s3w"] {
+            let mut x = source.clone();
+            for _ in 0..40 {
+                x = step(&cfg, loss, x, &y).unwrap().0;
+            }
+            let after = metric(&x);
+            assert!(after < 0.85 * before, "{loss}: SSW₂ {before} -> {after}");
+            let norms = host(&x.square().sum_dim(1).reshape([80, 1]));
+            assert!(norms.iter().all(|v| (v - 1.0).abs() < 1e-5));
         }
-        let after = metric(&x);
-        assert!(after < 0.85 * before, "SSW₂ {before} -> {after}");
-        let norms = host(&x.square().sum_dim(1).reshape([80, 1]));
-        assert!(norms.iter().all(|v| (v - 1.0).abs() < 1e-5));
     }
 }
