@@ -21,6 +21,7 @@ pub mod measure;
 pub mod memory;
 pub mod mesh;
 pub mod one_d;
+pub mod plans;
 pub mod pot;
 pub mod qmc;
 pub mod rpsw;
