@@ -32,7 +32,7 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FEATURES = "sw-loss/ndarray,sw-loss/wgpu,experiments/wgpu"
-SECTIONS = ["sw", "datasets", "eigen", "mesh", "sngan", "inception", "flow"]
+SECTIONS = ["sw", "variants", "datasets", "eigen", "mesh", "sngan", "inception", "flow"]
 
 
 def log(msg):
@@ -303,6 +303,26 @@ def section_flow(benches, binary, args):
     return raw, {"flow": md, "readme-flow-time": f"{wall:.0f} s", "readme-flow": md}
 
 
+def section_variants(benches, binary, args):
+    """The SW variants (EBSW, RPSW, GSW, max-GSW, S3W, RI-S3W, SSW, linear SSW, sliced plans)
+    beside their PyTorch / POT twins (`scripts/bench/variants_bench.py`)."""
+    ours = json_lines(run_lines([benches["variants"]]))
+    theirs = []
+    if args.torch:
+        theirs = json_lines(run_lines([args.python, ROOT / "scripts/bench/variants_bench.py",
+                                       str(args.threads)]))
+    twin = {(r["workload"], r["op"]): r["median_s"] for r in theirs}
+    rows = []
+    for r in ours:
+        t = twin.get((r["workload"], r["op"]))
+        ratio = f"{r['median_s'] / t:.2f}" if t else "—"
+        rows.append([f"`{r['workload']}`", r["B"], r["n"], r["d"], r["L"], r["op"],
+                     ms(r["median_s"]), ms(t), ratio])
+    md = table(["workload", "B", "n", "d", "L", "op", "swburn (ms)", "PyTorch/POT twin (ms)",
+                "swburn / twin"], rows)
+    return ours + theirs, {"variants": md}
+
+
 def replace_markers(path, blocks):
     text = path.read_text()
     changed = []
@@ -333,7 +353,7 @@ def main():
     if unknown:
         p.error(f"unknown section(s) {unknown}; choose from {SECTIONS}")
     args.torch = has_torch(args.python)
-    if not args.torch and any(s in only for s in ("sw", "sngan")):
+    if not args.torch and any(s in only for s in ("sw", "variants", "sngan")):
         log(f"{args.python} cannot import torch, numpy and ot: PyTorch anchors skipped "
             "(pip install torch numpy pot, then --python)")
     benches, binary = build()

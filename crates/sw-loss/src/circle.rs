@@ -70,6 +70,7 @@ impl Sorted {
     }
 
     /// The sorted position of the quantile at level q ∈ (0, 1): the first cdf ≥ q.
+    #[cfg(test)]
     fn at(&self, q: f64) -> usize {
         self.cdf
             .partition_point(|&c| c < q)

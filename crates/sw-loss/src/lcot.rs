@@ -25,6 +25,9 @@
 //! A level q that equals a cdf step up to rounding (|q − F(x_i)| ≤ 1000 ε of the dtype) picks
 //! x_i, as it does in exact arithmetic; POT's pick there depends on the last bits of its sums.
 //!
+//! The atoms are picked on the host (one read of the values: a sort per row, K quantile
+//! lookups) and gathered on the device, so the device holds `[R, K]`, not the sorted `[R, n]`.
+//!
 //! Gradients: the atom picked at each level is piecewise constant in the data, so gradients
 //! flow through the picked values (and the modulo's identity derivative) into the points; the
 //! weights enter as constants (the cdf only chooses atoms).
@@ -41,9 +44,6 @@ use crate::error::{Result, SwError};
 /// solver_circle.py line 824: `nx.linspace(0, 1, 101)[:-1]`).
 pub const POT_GRID: usize = 100;
 
-/// Comparison entries (rows × grid × atoms) one chunk of the weighted quantile lookup may hold.
-const LOOKUP_CHUNK: usize = 1 << 24;
-
 /// A quantile level within this many ε of the dtype from a cdf step counts as on the step.
 const TIE_ULPS: f64 = 1e3;
 
@@ -52,11 +52,21 @@ fn wrap<const D: usize>(t: Tensor<D>) -> Tensor<D> {
     t.clone() - t.floor()
 }
 
+fn read<E: burn::tensor::Element>(t: &Tensor<2>) -> Vec<E> {
+    t.clone()
+        .detach()
+        .into_data()
+        .convert::<E>()
+        .try_to_vec::<E>()
+        .expect("host read")
+}
+
 /// The LCOT embedding μ̂(k/K) of each row: `[R, n]` values (modulo 1), optional weights
 /// `[R, n]` (rows summing to 1) → `[R, K]` in [0, 1[.
 ///
 /// # Errors
-/// [`SwError::Shape`] for an empty row, weights of another shape, or `grid` = 0.
+/// [`SwError::Shape`] for an empty row, weights of another shape, or `grid` = 0;
+/// [`SwError::NonFinite`] for NaN/inf values.
 pub fn embedding(t: Tensor<2>, weights: Option<Tensor<2>>, grid: usize) -> Result<Tensor<2>> {
     let [r, n] = t.dims();
     if n == 0 || grid == 0 {
@@ -77,12 +87,7 @@ pub fn embedding(t: Tensor<2>, weights: Option<Tensor<2>>, grid: usize) -> Resul
     }
     let device = t.device();
     let dtype = t.dtype();
-    let (sorted, order) = wrap(t).sort_with_indices(1);
-    let s = Tensor::<1, Int>::arange(0..grid as i64, &device)
-        .float()
-        .cast(dtype)
-        .mul_scalar(1.0 / grid as f64)
-        .reshape([1, grid]);
+    let wrapped = wrap(t);
     // A level within `tie` of a cdf step is that step (the lower atom), as in exact
     // arithmetic: the mean and the cdf are sums whose last bits depend on the order.
     let tie = TIE_ULPS
@@ -91,40 +96,83 @@ pub fn embedding(t: Tensor<2>, weights: Option<Tensor<2>>, grid: usize) -> Resul
         } else {
             f32::EPSILON as f64
         };
-    let index = match weights {
-        None => {
-            let mean = sorted.clone().mean_dim(1); // [R, 1]
-            let q = wrap((s.clone() - mean).add_scalar(0.5)); // [R, K]
-            // cdf_i = (i + 1)/n: #{i : cdf_i < q} = ⌈qn⌉ − 1.
-            q.detach()
-                .mul_scalar(n as f64)
-                .sub_scalar(tie * n as f64)
-                .ceil()
-                .sub_scalar(1.0)
-                .clamp(0.0, (n - 1) as f64)
-                .int()
-        }
-        Some(w) => {
-            let alpha = w.gather(1, order).detach();
-            let mean = (alpha.clone() * sorted.clone()).sum_dim(1);
-            let cdf = alpha.cumsum(1); // [R, n]
-            let q = wrap((s.clone() - mean).add_scalar(0.5))
-                .detach()
-                .sub_scalar(tie); // [R, K]
-            let rows = (LOOKUP_CHUNK / (grid * n)).max(1);
-            let mut parts = Vec::with_capacity(r.div_ceil(rows));
-            for start in (0..r).step_by(rows) {
-                let end = (start + rows).min(r);
-                let c = cdf.clone().slice([start..end, 0..n]).unsqueeze_dim::<3>(1);
-                let qq = q.clone().slice([start..end, 0..grid]).unsqueeze_dim::<3>(2);
-                // #{i : cdf_i < q}, the first atom whose cdf reaches q.
-                let count = c.lower(qq).int().sum_dim(2).reshape([end - start, grid]);
-                parts.push(count.clamp(0, (n - 1) as i64));
+    let values = read::<f64>(&wrapped);
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(SwError::NonFinite {
+            what: "LCOT values",
+        });
+    }
+    let alphas = weights.map(|w| read::<f64>(&w));
+    let index = atoms_at_levels(&values, alphas.as_deref(), [r, n], grid, tie, dtype);
+    let index =
+        Tensor::<2, Int>::from_data(burn::tensor::TensorData::new(index, [r, grid]), &device);
+    let s = Tensor::<1, Int>::arange(0..grid as i64, &device)
+        .float()
+        .cast(dtype)
+        .mul_scalar(1.0 / grid as f64)
+        .reshape([1, grid]);
+    Ok(wrap(wrapped.gather(1, index) - s))
+}
+
+/// For each row (values in [0, 1[, weights or uniform) and each grid level s_k = k/K, the
+/// input index of the atom F⁻¹((s_k − mean + ½) mod 1) (the first in ascending order whose cdf
+/// reaches the level, within `tie`): `[R·K]` row-major. Host, f64, rows in parallel; the sort
+/// is a radix sort of the f32 keys when the tensor is f32.
+fn atoms_at_levels(
+    values: &[f64],
+    weights: Option<&[f64]>,
+    [r, n]: [usize; 2],
+    grid: usize,
+    tie: f64,
+    dtype: burn::tensor::DType,
+) -> Vec<i64> {
+    use rayon::prelude::*;
+    let mut out = vec![0i64; r * grid];
+    out.par_chunks_mut(grid).enumerate().for_each_init(
+        || {
+            (
+                vec![0u32; n],
+                vec![0f64; n],
+                vec![0f32; n],
+                Vec::new(),
+                Vec::new(),
+            )
+        },
+        |(perm, sorted, keys, packed, tmp), (row, picks)| {
+            let v = &values[row * n..(row + 1) * n];
+            if dtype == burn::tensor::DType::F64 {
+                crate::kernel::radix::argsort_f64(v, sorted, perm);
+            } else {
+                let v32: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+                crate::kernel::radix::argsort_f32(&v32, keys, perm, packed, tmp);
             }
-            Tensor::cat(parts, 0)
-        }
-    };
-    Ok(wrap(sorted.gather(1, index) - s))
+            let w = weights.map(|w| &w[row * n..(row + 1) * n]);
+            let mean = match w {
+                Some(w) => v.iter().zip(w).map(|(a, b)| a * b).sum::<f64>(),
+                None => v.iter().sum::<f64>() / n as f64,
+            };
+            let cdf: Option<Vec<f64>> = w.map(|w| {
+                let mut acc = 0.0;
+                perm.iter()
+                    .map(|&i| {
+                        acc += w[i as usize];
+                        acc
+                    })
+                    .collect()
+            });
+            for (k, pick) in picks.iter_mut().enumerate() {
+                let q = k as f64 / grid as f64 - mean + 0.5;
+                let q = q - q.floor() - tie;
+                // #{i : cdf_i < q}: ⌈qn⌉ − 1 for cdf_i = (i + 1)/n.
+                let count = match &cdf {
+                    Some(c) => c.partition_point(|&x| x < q),
+                    None => ((q * n as f64).ceil() - 1.0).max(0.0) as usize,
+                };
+                *pick = perm[count.min(n - 1)] as i64;
+            }
+        },
+    );
+    out
 }
 
 /// d_{S¹}(a, b)² averaged over the grid: `[R, K]` × `[R, K]` → `[R]`.
@@ -172,12 +220,6 @@ pub fn lcot_sq(
             what: "LCOT values",
             expected: format!("[{r}, m] (as many rows as u)"),
             got: v.dims().to_vec(),
-        });
-    }
-    let finite = |t: &Tensor<2>| t.clone().is_finite().all().into_scalar::<bool>();
-    if !finite(&u) || v.as_ref().is_some_and(|v| !finite(v)) {
-        return Err(SwError::NonFinite {
-            what: "LCOT values",
         });
     }
     let eu = embedding(u, wu, grid)?;

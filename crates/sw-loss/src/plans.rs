@@ -32,6 +32,7 @@
 //! per-direction costs `[L]`; dense plans `[n, m]`.
 
 use burn::tensor::{Int, Tensor, TensorData};
+use rayon::prelude::*;
 
 use crate::error::{Result, SwError};
 
@@ -231,6 +232,7 @@ pub fn sliced_plans(
     }
     let (wa, wb) = (normalised(a, n), normalised(b, m));
     let plans: Vec<SparsePlan> = (0..l)
+        .into_par_iter()
         .map(|k| {
             let sx: Vec<f64> = (0..n).map(|i| px[i * l + k]).collect();
             let sy: Vec<f64> = (0..m).map(|j| py[j * l + k]).collect();

@@ -1,7 +1,8 @@
 //! The CV-SW variance study: for L in a list, direction samplers in a list (i.i.d. uniform,
 //! orthogonal blocks, randomized QMC — `sw_loss::directions`) and R repetitions, estimates of
 //! SW₂² by plain Monte Carlo, LCV-SW and UCV-SW from the same directions, against a
-//! high-accuracy reference (Fibonacci-lattice quadrature on S², d = 3).
+//! high-accuracy reference (Fibonacci-lattice quadrature on S², d = 3). `[study] variants` adds
+//! SW variants with sampled directions (EBSW, GSW), each against its own reference.
 //!
 //! Outputs: `metrics.csv` (one row per pair × sampler × estimator × L: mean, mean absolute
 //! error, variance, and the variance ratio against uniform plain SW at the same L),
@@ -68,6 +69,12 @@ pub struct StudyParams {
     pub gaussian_points: usize,
     /// Direction samplers to compare: `"uniform"`, `"orthogonal"`, `"rqmc"`, `"halton"`.
     pub directions: Vec<DirectionKind>,
+    /// SW variants studied beside SW / LCV-SW / UCV-SW with the same samplers: kinds of the
+    /// checked loss whose directions are sampled, `"ebsw"`, `"gsw-poly3"`, `"gsw-circular"`
+    /// (each estimates its own quantity; its reference is its own value on
+    /// `reference_directions` directions: the Fibonacci lattice in d = 3, uniform directions
+    /// in gsw-poly3's 10 lifted dimensions). Default none.
+    pub variants: Vec<sw_loss::EstimatorKind>,
     /// Bytes one evaluation may hold (`sw_loss::memory`'s estimate; every evaluation of the
     /// study holds all its directions at once). A study whose largest evaluation is over it
     /// is refused before the run folder is made. Default 1 GiB, as `[loss] memory_budget`.
@@ -88,6 +95,7 @@ impl Default for StudyParams {
                 DirectionKind::Rqmc,
             ],
             memory_budget: sw_loss::DEFAULT_MEMORY_BUDGET,
+            variants: Vec::new(),
         }
     }
 }
@@ -232,7 +240,11 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
     ));
 
     let pairs = pairs_of(&cfg, &source.points, &target.points, &device);
-    let total = (pairs.len() * s.projections.len() * s.directions.len() * s.repetitions) as u64;
+    let total = (pairs.len()
+        * s.projections.len()
+        * s.directions.len()
+        * s.repetitions
+        * (1 + s.variants.len())) as u64;
     let mut progress = Progress::new("variance", total);
     let mut rows = Vec::new();
     let mut metrics = csv::Writer::from_path(run.file("metrics.csv")?)?;
@@ -299,6 +311,16 @@ pub fn run(loaded: &Loaded, cli: &Cli) -> Result<()> {
                 metrics.flush()?;
             }
         }
+        for &kind in &s.variants {
+            rows.extend(variant_rows(
+                s,
+                kind,
+                (name, x, y),
+                &device,
+                &mut metrics,
+                &mut progress,
+            )?);
+        }
     }
     progress.finish();
 
@@ -332,6 +354,15 @@ impl StudyParams {
                 "{}: [study] directions must list at least one sampler (\"uniform\", \"orthogonal\", \"rqmc\", \"halton\")",
                 path
             );
+        }
+        for kind in &s.variants {
+            if !VARIANTS.contains(kind) {
+                bail!(
+                    "{path}: [study] variants: `{kind}` is not studied here; the variants with \
+                     sampled directions are {}",
+                    VARIANTS.map(|k| k.name()).join(", ")
+                );
+            }
         }
         if s.reference_directions < 1000 {
             bail!(
@@ -391,6 +422,94 @@ fn pairs_of(
 /// The estimators of the study, in the order `estimates` returns them.
 const ESTIMATORS: [&str; 3] = ["sw", "lcv-sw", "ucv-sw"];
 
+/// The variants `[study] variants` accepts: kinds whose directions come from a sampler.
+const VARIANTS: [sw_loss::EstimatorKind; 3] = [
+    sw_loss::EstimatorKind::Ebsw,
+    sw_loss::EstimatorKind::GswPoly3,
+    sw_loss::EstimatorKind::GswCircular,
+];
+
+/// One variant of `[study] variants` on one pair: its reference (its own value on
+/// `reference_directions` directions, chunked by the checked loss within `memory_budget`),
+/// then R estimates per L and sampler; rows written to `metrics` and returned. The variance
+/// ratio is against the variant's own uniform estimate at the same L.
+fn variant_rows(
+    s: &StudyParams,
+    kind: sw_loss::EstimatorKind,
+    (name, x, y): (&String, &Measure, &Measure),
+    device: &Device,
+    metrics: &mut csv::Writer<std::fs::File>,
+    progress: &mut Progress,
+) -> Result<Vec<Row>> {
+    let config = sw_loss::LossConfig {
+        kind,
+        power: true,
+        memory_budget: s.memory_budget,
+        ..sw_loss::LossConfig::default()
+    };
+    let dim = config.sliced_dimension(3);
+    let dtype = x.points().dtype();
+    let value = |dirs: Tensor<2>| -> Result<f64> {
+        Ok(scalar(config.forward_with_directions(
+            x,
+            y,
+            &Directions::Shared(dirs),
+        )?))
+    };
+    let lattice = if dim == 3 {
+        fibonacci_sphere(s.reference_directions, device)
+    } else {
+        sample_as(
+            DirectionKind::Uniform,
+            s.reference_directions,
+            dim,
+            device,
+            dtype,
+        )
+    };
+    let reference = value(lattice)?;
+    progress.println(&format!("{name}: reference {kind} = {reference:.6}"));
+    let mut rows = Vec::new();
+    for &l in &s.projections {
+        let mut baseline = None;
+        for &sampler in &s.directions {
+            let mut est = Vec::with_capacity(s.repetitions);
+            for _ in 0..s.repetitions {
+                est.push(value(sample_as(sampler, l, dim, device, dtype))?);
+                progress.inc(1, || format!("{name} L={l} {} {kind}", sampler.name()));
+            }
+            let mean = est.iter().sum::<f64>() / est.len() as f64;
+            let variance =
+                est.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / (est.len() - 1) as f64;
+            let mae = est.iter().map(|e| (e - reference).abs()).sum::<f64>() / est.len() as f64;
+            let ratio = *baseline.get_or_insert(variance) / variance.max(f64::MIN_POSITIVE);
+            metrics.write_record([
+                name.clone(),
+                sampler.name().to_string(),
+                kind.name().to_string(),
+                l.to_string(),
+                format!("{reference:.9e}"),
+                format!("{mean:.9e}"),
+                format!("{mae:.9e}"),
+                format!("{variance:.9e}"),
+                format!("{ratio:.6}"),
+            ])?;
+            rows.push(Row {
+                pair: name.clone(),
+                directions: sampler,
+                estimator: kind.name(),
+                l,
+                mean,
+                mae,
+                variance,
+                ratio,
+            });
+        }
+        metrics.flush()?;
+    }
+    Ok(rows)
+}
+
 /// The study's Gaussian pair: n points of N(0, I) against n of N((1, 2, −1), diag(1.5, 0.5,
 /// 1)²), drawn from the device RNG.
 fn gaussian_pair(n: usize, device: &Device) -> (Measure, Measure) {
@@ -406,9 +525,13 @@ fn gaussian_pair(n: usize, device: &Device) -> (Measure, Measure) {
 fn report(run: &RunDir, s: &StudyParams, names: &[&str], rows: &[Row]) -> Result<()> {
     for &name in names {
         let series = |value: fn(&Row) -> f64| -> Vec<Series> {
+            let estimators: Vec<&'static str> = ESTIMATORS
+                .into_iter()
+                .chain(s.variants.iter().map(|k| k.name()))
+                .collect();
             s.directions
                 .iter()
-                .flat_map(|&kind| ESTIMATORS.iter().map(move |&e| (kind, e)))
+                .flat_map(|&kind| estimators.clone().into_iter().map(move |e| (kind, e)))
                 .map(|(kind, e)| Series {
                     label: format!("{} / {e}", kind.name()),
                     points: rows
@@ -440,7 +563,11 @@ fn report(run: &RunDir, s: &StudyParams, names: &[&str], rows: &[Row]) -> Result
         )
         .map_err(|e| anyhow!("plotting: {e}"))?;
         for &l in &s.projections {
-            let mut at_l: Vec<&Row> = rows.iter().filter(|r| r.pair == name && r.l == l).collect();
+            // The winner among the SW₂² estimators (the variants estimate other quantities).
+            let mut at_l: Vec<&Row> = rows
+                .iter()
+                .filter(|r| r.pair == name && r.l == l && ESTIMATORS.contains(&r.estimator))
+                .collect();
             at_l.sort_by(|a, b| a.variance.total_cmp(&b.variance));
             if let [best, second, ..] = at_l[..] {
                 let line = format!(
