@@ -12,6 +12,9 @@ code is (the EBSW, RPSW, GSW and S3W repositories loop over nothing but torch op
   ssw           POT 0.9.7 ot.sliced_wasserstein_sphere (torch backend), looped over B
   lssot         POT 0.9.7 ot.linear_sliced_wasserstein_sphere (torch backend)
   plans         POT 0.9.7 ot.sliced.sliced_plans (torch backend) and the costs' backward
+  suot, usot    POT 0.9.7 ot.sliced_unbalanced_ot / ot.unbalanced_sliced_ot (torch backend,
+                reg_m 1, 10 Frank-Wolfe steps): FORWARD ONLY, POT cannot be differentiated in
+                the points (emd_1d_dual_backprop calls backward() in every step)
 Directions are drawn once outside the timed step (as the Rust bench), except rpsw and max-gsw.
 Prints one JSON line per workload and op with median seconds (f32)."""
 import json
@@ -36,7 +39,10 @@ OPS = {
     "ssw": ["flow"],
     "lssot": ["flow"],
     "plans": ["flow"],
+    "suot": ["flow"],
+    "usot": ["flow"],
 }
+UOT_RHO = 1.0  # as benches/variants.rs
 CAP = float(np.float32(1.0 - 1e-6))
 
 
@@ -184,6 +190,12 @@ def time_op(op, name):
         elif op == "plans":
             plans, costs = ot.sliced.sliced_plans(x[0], y0[0], projections=th3.T)
             v = costs.mean()
+        elif op == "suot":
+            ot.sliced_unbalanced_ot(x0[0], y0[0], UOT_RHO, projections=th3.T)
+            return
+        elif op == "usot":
+            ot.unbalanced_sliced_ot(x0[0], y0[0], UOT_RHO, projections=th3.T)
+            return
         else:
             raise ValueError(op)
         v.backward()

@@ -1,5 +1,5 @@
 //! Forward + backward time of the SW variants (EBSW, RPSW, GSW, max-GSW, SSW, S3W, RI-S3W,
-//! linear SSW, sliced plans) on the workloads of `scripts/bench/variants_bench.py`, which times
+//! linear SSW, sliced plans, SUOT, USOT) on the workloads of `scripts/bench/variants_bench.py`, which times
 //! their PyTorch / POT twins on the same shapes; `python3 scripts/bench.py --only variants`
 //! runs both and writes the table of BENCHMARKS.md.
 //!
@@ -16,7 +16,7 @@ use sw_loss::{Directions, EstimatorKind, LossConfig, Measure};
 
 /// The ops and the workloads each is timed on (the spherical ones are not batched in POT, and
 /// SSW / linear SSW / plans are host-bound: flow only).
-const OPS: [(&str, &[&str]); 10] = [
+const OPS: [(&str, &[&str]); 12] = [
     ("ebsw", &["flow", "pc_batch", "large"]),
     ("rpsw", &["flow", "pc_batch", "large"]),
     ("gsw-poly3", &["flow", "pc_batch", "large"]),
@@ -27,6 +27,8 @@ const OPS: [(&str, &[&str]); 10] = [
     ("ssw", &["flow"]),
     ("lssot", &["flow"]),
     ("plans", &["flow"]),
+    ("suot", &["flow"]),
+    ("usot", &["flow"]),
 ];
 
 /// max-GSW's ascent in both: 50 Adam steps at lr 1e-2 (the fixture's official twin uses the
@@ -35,6 +37,8 @@ const ASCENT_STEPS: usize = 50;
 const ASCENT_LR: f64 = 1e-2;
 /// RI-S3W's rotations (the S3W paper's flows use 1, 5, 10).
 const ROTATIONS: usize = 5;
+/// ρ₁ = ρ₂ of suot / usot (as the twin), POT's 10 Frank–Wolfe steps.
+const UOT_RHO: f64 = 1.0;
 
 fn workload(name: &str) -> (usize, usize, usize, usize) {
     match name {
@@ -128,6 +132,20 @@ fn main() {
                             sw_loss::plans::GroundCost::SqEuclidean,
                         )
                         .map(|p| p.costs.mean().reshape([1]))
+                    }
+                    "suot" | "usot" => {
+                        let (x2, y2) = (x.clone().reshape([n, d]), y.clone().reshape([n, d]));
+                        let Directions::Shared(t) = &dirs else {
+                            unreachable!()
+                        };
+                        let rho = sw_loss::unbalanced::UnbalancedOptions::new(UOT_RHO, UOT_RHO);
+                        if op == "suot" {
+                            sw_loss::unbalanced::sliced_unbalanced_ot(&x2, &y2, None, None, t, rho)
+                                .map(|s| s.value)
+                        } else {
+                            sw_loss::unbalanced::unbalanced_sliced_ot(&x2, &y2, None, None, t, rho)
+                                .map(|s| s.value)
+                        }
                     }
                     _ => config
                         .as_ref()

@@ -28,6 +28,7 @@ pub mod rpsw;
 pub mod s3w;
 pub mod sliced;
 pub mod sphere;
+pub mod unbalanced;
 pub mod vmf;
 
 pub use config::{EstimatorKind, LossConfig};

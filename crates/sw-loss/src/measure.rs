@@ -255,16 +255,23 @@ pub(crate) fn dtype_mismatch(what: &'static str, got: DType, x: DType) -> SwErro
 /// Refuses f64 with p ∉ {1, 2} on a wgpu (Vulkan) device, where pow in f64 is undefined
 /// (p = 1, 2 use |·|, square and sqrt, which Vulkan has in f64).
 fn check_pow_on_device(x: &Measure, p: f64) -> Result<()> {
-    if p == 1.0 || p == 2.0 || x.points().dtype() != DType::F64 {
+    check_pow_support(&x.device(), x.points().dtype(), p)
+}
+
+/// As [`check_pow_on_device`] for a device and dtype.
+pub(crate) fn check_pow_support(device: &burn::tensor::Device, dtype: DType, p: f64) -> Result<()> {
+    if p == 1.0 || p == 2.0 || dtype != DType::F64 {
         return Ok(());
     }
     #[cfg(feature = "cube")]
     if matches!(
-        x.device().inner().as_dispatch(),
+        device.clone().inner().as_dispatch(),
         burn::backend::DispatchDevice::Cube(cubecl::Device::Wgpu(_))
     ) {
         return Err(SwError::F64PowOnVulkan(p));
     }
+    #[cfg(not(feature = "cube"))]
+    let _ = device;
     Ok(())
 }
 

@@ -80,7 +80,7 @@ pub struct SlicedPlans {
     pub costs: Tensor<1>,
 }
 
-fn host<const D: usize>(t: &Tensor<D>) -> Vec<f64> {
+pub(crate) fn host<const D: usize>(t: &Tensor<D>) -> Vec<f64> {
     t.clone()
         .detach()
         .into_data()
@@ -91,7 +91,7 @@ fn host<const D: usize>(t: &Tensor<D>) -> Vec<f64> {
 
 /// The north-west-corner coupling of two sorted weighted samples (`order_*`: indices in
 /// ascending projection, stable), merged into distinct (i, j) entries with positive mass.
-fn north_west(order_x: &[usize], a: &[f64], order_y: &[usize], b: &[f64]) -> SparsePlan {
+pub(crate) fn north_west(order_x: &[usize], a: &[f64], order_y: &[usize], b: &[f64]) -> SparsePlan {
     let (mut i, mut j) = (0, 0);
     let (mut left_a, mut left_b) = (a[order_x[0]], b[order_y[0]]);
     let mut plan = SparsePlan::default();
@@ -132,7 +132,7 @@ fn normalised(w: Option<&Tensor<1>>, n: usize) -> Vec<f64> {
     }
 }
 
-fn stable_order(values: &[f64]) -> Vec<usize> {
+pub(crate) fn stable_order(values: &[f64]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..values.len()).collect();
     order.sort_by(|&p, &q| values[p].total_cmp(&values[q]));
     order
