@@ -224,7 +224,7 @@ impl Default for LossConfig {
 
 /// Mixed into a call's host seed for ri-s3w's rotations, so they are not drawn from the same
 /// stream as the directions.
-const ROTATION_STREAM: u64 = 0x5EED_0F_0074_7105;
+const ROTATION_STREAM: u64 = 0x005E_ED0F_0074_7105;
 
 fn invalid(name: &'static str, message: String) -> SwError {
     SwError::InvalidParameter { name, message }

@@ -23,7 +23,7 @@
 //! 2. reweight: π₁ = μ e^{−f/ρ₁}, π₂ = ν e^{−g/ρ₂}, each normalised to mass 1;
 //! 3. the 1-D dual potentials (f̂, ĝ) of W_p^p(π₁, π₂) on each direction, as POT's
 //!    `emd_1d_dual_backprop` (ot/lp/solver_1d.py line 469): the gradient in the weights of
-//!    `wasserstein_1d`'s quantile formula (see [`dual_1d`]), centred so that ⟨π₁, f̂⟩ = ⟨π₂, ĝ⟩
+//!    `wasserstein_1d`'s quantile formula (the private `dual_1d`), centred so that ⟨π₁, f̂⟩ = ⟨π₂, ĝ⟩
 //!    (`center_ot_dual`, ot/lp/_network_simplex.py line 19);
 //! 4. f ← f + t (f̂ − f), g ← g + t (ĝ − g) — SUOT per direction; USOT with f̂, ĝ averaged over
 //!    the directions (one pair of potentials for all of them).

@@ -169,7 +169,7 @@ fn gradients_costs_and_errors() {
     )
     .unwrap();
     let g = to_vec(
-        x.grad(&got.costs.clone().slice([0..1]).sum().backward())
+        x.grad(&got.costs.clone().narrow(0, 0, 1).sum().backward())
             .unwrap(),
     );
     let dense = got.plans[0].dense(c.n, c.m);
