@@ -95,6 +95,8 @@ pub fn line_plot(
                 .configure_mesh()
                 .x_desc(x_label)
                 .y_desc(y_label)
+                .x_label_formatter(&|v: &f64| tick(*v, log_x))
+                .y_label_formatter(&|v: &f64| tick(*v, log_y))
                 .label_style(("sans-serif", 15))
                 .draw()
                 .map_err(|e| anyhow!("{e}"))?;
@@ -130,6 +132,16 @@ pub fn line_plot(
     root.present()
         .map_err(|e| anyhow!("writing {}: {e}", path.display()))?;
     Ok(())
+}
+
+/// A tick label: rounded to 6 decimals, and on a log axis in scientific form outside
+/// [0.01, 1e4] (plotters' default prints "1000000000.0" and "9.99999999e-6").
+fn tick(v: f64, log: bool) -> String {
+    if log && v != 0.0 && !(0.01..1e4).contains(&v.abs()) {
+        format!("{v:.0e}")
+    } else {
+        format!("{}", (v * 1e6).round() / 1e6)
+    }
 }
 
 /// Three orthographic views (x–y, x–z, y–z) of point clouds `[n, 3]`, side by side, with a

@@ -121,15 +121,69 @@ pub(crate) fn north_west(order_x: &[usize], a: &[f64], order_y: &[usize], b: &[f
     plan
 }
 
-fn normalised(w: Option<&Tensor<1>>, n: usize) -> Vec<f64> {
-    match w {
-        Some(w) => {
-            let h = host(w);
-            let total: f64 = h.iter().sum();
-            h.iter().map(|v| v / total).collect()
-        }
-        None => vec![1.0 / n as f64; n],
+/// The shapes `(n, m, L)` of one pair x `[n, d]`, y `[m, d]` and its directions `[L, d]`,
+/// checked: n, m, L ≥ 1 and one d (`what` names the function in the error).
+pub(crate) fn check_pair(
+    x: &Tensor<2>,
+    y: &Tensor<2>,
+    directions: &Tensor<2>,
+    what: &'static str,
+) -> Result<(usize, usize, usize)> {
+    let ([n, d], [m, dy], [l, dd]) = (x.dims(), y.dims(), directions.dims());
+    if n == 0 || m == 0 || l == 0 || d != dy || d != dd {
+        return Err(SwError::Shape {
+            what,
+            expected: format!("n, m, L >= 1 and one d (x is [{n}, {d}])"),
+            got: vec![m, dy, l, dd],
+        });
     }
+    Ok((n, m, l))
+}
+
+/// Weights `[len]` on the host as given (uniform 1/len for `None`), checked: finite, ≥ 0 and
+/// not all 0 (`what` names the argument in the error).
+pub(crate) fn host_weights(
+    w: Option<&Tensor<1>>,
+    len: usize,
+    what: &'static str,
+) -> Result<Vec<f64>> {
+    let Some(w) = w else {
+        return Ok(vec![1.0 / len as f64; len]);
+    };
+    if w.dims() != [len] {
+        return Err(SwError::Shape {
+            what,
+            expected: format!("[{len}]"),
+            got: w.dims().to_vec(),
+        });
+    }
+    let h = host(w);
+    if h.iter().any(|v| !(v.is_finite() && *v >= 0.0)) || h.iter().sum::<f64>() <= 0.0 {
+        return Err(SwError::InvalidParameter {
+            name: what,
+            message: "weights must be finite, >= 0 and not all 0".into(),
+        });
+    }
+    Ok(h)
+}
+
+/// The projections ⟨x_i, θ_l⟩ of x `[n, d]` on directions `[L, d]`, on the host `[n, L]`
+/// row-major, checked finite.
+pub(crate) fn host_projections(
+    x: &Tensor<2>,
+    directions: &Tensor<2>,
+    what: &'static str,
+) -> Result<Vec<f64>> {
+    let p = host(&x.clone().matmul(directions.clone().transpose()));
+    if p.iter().any(|v| !v.is_finite()) {
+        return Err(SwError::NonFinite { what });
+    }
+    Ok(p)
+}
+
+fn normalised(w: Vec<f64>) -> Vec<f64> {
+    let total: f64 = w.iter().sum();
+    w.iter().map(|v| v / total).collect()
 }
 
 pub(crate) fn stable_order(values: &[f64]) -> Vec<usize> {
@@ -189,32 +243,16 @@ pub fn sliced_plans(
     directions: &Tensor<2>,
     cost: GroundCost,
 ) -> Result<SlicedPlans> {
-    let ([n, d], [m, dy], [l, dd]) = (x.dims(), y.dims(), directions.dims());
-    if n == 0 || m == 0 || l == 0 || d != dy || d != dd {
-        return Err(SwError::Shape {
-            what: "sliced plans: x [n, d], y [m, d], directions [L, d]",
-            expected: format!("n, m, L >= 1 and one d (x is [{n}, {d}])"),
-            got: vec![m, dy, l, dd],
-        });
-    }
-    for (what, w, len) in [("a", a, n), ("b", b, m)] {
-        if let Some(w) = w {
-            if w.dims() != [len] {
-                return Err(SwError::Shape {
-                    what,
-                    expected: format!("[{len}]"),
-                    got: w.dims().to_vec(),
-                });
-            }
-            let h = host(w);
-            if h.iter().any(|v| !(v.is_finite() && *v >= 0.0)) || h.iter().sum::<f64>() <= 0.0 {
-                return Err(SwError::InvalidParameter {
-                    name: what,
-                    message: "weights must be finite, >= 0 and not all 0".into(),
-                });
-            }
-        }
-    }
+    let (n, m, l) = check_pair(
+        x,
+        y,
+        directions,
+        "sliced plans: x [n, d], y [m, d], directions [L, d]",
+    )?;
+    let (wa, wb) = (
+        normalised(host_weights(a, n, "a")?),
+        normalised(host_weights(b, m, "b")?),
+    );
     if let GroundCost::Minkowski(q) = cost
         && !(q.is_finite() && q >= 1.0)
     {
@@ -223,14 +261,9 @@ pub fn sliced_plans(
             message: format!("the Minkowski exponent must be a finite real >= 1, got {q}"),
         });
     }
-    let px = host(&x.clone().matmul(directions.clone().transpose())); // [n, L]
-    let py = host(&y.clone().matmul(directions.clone().transpose())); // [m, L]
-    if px.iter().chain(&py).any(|v| !v.is_finite()) {
-        return Err(SwError::NonFinite {
-            what: "sliced plans: points or directions",
-        });
-    }
-    let (wa, wb) = (normalised(a, n), normalised(b, m));
+    let what = "sliced plans: points or directions";
+    let px = host_projections(x, directions, what)?; // [n, L]
+    let py = host_projections(y, directions, what)?; // [m, L]
     let plans: Vec<SparsePlan> = (0..l)
         .into_par_iter()
         .map(|k| {

@@ -66,7 +66,9 @@ use rayon::prelude::*;
 
 use crate::error::{Result, SwError};
 use crate::measure::{check_p, check_pow_support};
-use crate::plans::{SparsePlan, host, north_west, stable_order};
+use crate::plans::{
+    SparsePlan, check_pair, host_projections, host_weights, north_west, stable_order,
+};
 
 /// POT's `numItermax` default for both functions (ot/unbalanced/_sliced.py lines 27 and 234).
 pub const POT_ITERATIONS: usize = 10;
@@ -373,27 +375,6 @@ fn scaled(mut plan: SparsePlan, by: f64) -> SparsePlan {
     plan
 }
 
-fn weights_of(w: Option<&Tensor<1>>, len: usize, what: &'static str) -> Result<Vec<f64>> {
-    let Some(w) = w else {
-        return Ok(vec![1.0 / len as f64; len]);
-    };
-    if w.dims() != [len] {
-        return Err(SwError::Shape {
-            what,
-            expected: format!("[{len}]"),
-            got: w.dims().to_vec(),
-        });
-    }
-    let h = host(w);
-    if h.iter().any(|v| !(v.is_finite() && *v >= 0.0)) || h.iter().sum::<f64>() <= 0.0 {
-        return Err(SwError::InvalidParameter {
-            name: what,
-            message: "weights must be finite, >= 0 and not all 0".into(),
-        });
-    }
-    Ok(h)
-}
-
 impl Problem {
     fn new(
         x: &Tensor<2>,
@@ -403,24 +384,18 @@ impl Problem {
         directions: &Tensor<2>,
         options: UnbalancedOptions,
     ) -> Result<Self> {
-        let ([n, d], [m, dy], [l, dd]) = (x.dims(), y.dims(), directions.dims());
-        if n == 0 || m == 0 || l == 0 || d != dy || d != dd {
-            return Err(SwError::Shape {
-                what: "unbalanced sliced OT: x [n, d], y [m, d], directions [L, d]",
-                expected: format!("n, m, L >= 1 and one d (x is [{n}, {d}])"),
-                got: vec![m, dy, l, dd],
-            });
-        }
+        let (n, m, l) = check_pair(
+            x,
+            y,
+            directions,
+            "unbalanced sliced OT: x [n, d], y [m, d], directions [L, d]",
+        )?;
         options.check()?;
         check_pow_support(&x.device(), x.dtype(), options.p)?;
-        let (a, b) = (weights_of(a, n, "a")?, weights_of(b, m, "b")?);
-        let px = host(&x.clone().matmul(directions.clone().transpose())); // [n, L]
-        let py = host(&y.clone().matmul(directions.clone().transpose())); // [m, L]
-        if px.iter().chain(&py).any(|v| !v.is_finite()) {
-            return Err(SwError::NonFinite {
-                what: "unbalanced sliced OT: points or directions",
-            });
-        }
+        let (a, b) = (host_weights(a, n, "a")?, host_weights(b, m, "b")?);
+        let what = "unbalanced sliced OT: points or directions";
+        let px = host_projections(x, directions, what)?; // [n, L]
+        let py = host_projections(y, directions, what)?; // [m, L]
         let column = |p: &[f64], len: usize, k: usize| -> Vec<f64> {
             (0..len).map(|i| p[i * l + k]).collect()
         };

@@ -6,8 +6,8 @@
 //!
 //! Outputs: `metrics.csv` (one row per pair × sampler × estimator × L: mean, mean absolute
 //! error, variance, and the variance ratio against uniform plain SW at the same L),
-//! `variance_vs_L_<pair>.png` and `error_vs_L_<pair>.png` (log–log), and in the log the winner
-//! at every L.
+//! `variance_vs_L_<pair>.png` and `error_vs_L_<pair>.png` (log–log; SW, LCV-SW, UCV-SW), the
+//! same as `…_<pair>_variants.png` for the variants, and in the log the winner at every L.
 
 use std::path::PathBuf;
 
@@ -524,14 +524,13 @@ fn gaussian_pair(n: usize, device: &Device) -> (Measure, Measure) {
 /// at each L (printed and logged).
 fn report(run: &RunDir, s: &StudyParams, names: &[&str], rows: &[Row]) -> Result<()> {
     for &name in names {
-        let series = |value: fn(&Row) -> f64| -> Vec<Series> {
-            let estimators: Vec<&'static str> = ESTIMATORS
-                .into_iter()
-                .chain(s.variants.iter().map(|k| k.name()))
-                .collect();
+        // One figure for SW / LCV-SW / UCV-SW (they estimate SW₂²), one for the variants
+        // (each estimates its own quantity), so no colour repeats within a figure.
+        let variants: Vec<&'static str> = s.variants.iter().map(|k| k.name()).collect();
+        let series = |estimators: &[&'static str], value: fn(&Row) -> f64| -> Vec<Series> {
             s.directions
                 .iter()
-                .flat_map(|&kind| estimators.clone().into_iter().map(move |e| (kind, e)))
+                .flat_map(|&kind| estimators.iter().map(move |&e| (kind, e)))
                 .map(|(kind, e)| Series {
                     label: format!("{} / {e}", kind.name()),
                     points: rows
@@ -542,26 +541,32 @@ fn report(run: &RunDir, s: &StudyParams, names: &[&str], rows: &[Row]) -> Result
                 })
                 .collect()
         };
-        plots::line_plot(
-            &run.file(&format!("variance_vs_L_{name}.png"))?,
-            &format!("{name}: variance of SW2^2 estimates (directions / estimator)"),
-            "L (projections)",
-            "variance",
-            &series(|r| r.variance),
-            true,
-            true,
-        )
-        .map_err(|e| anyhow!("plotting: {e}"))?;
-        plots::line_plot(
-            &run.file(&format!("error_vs_L_{name}.png"))?,
-            &format!("{name}: mean absolute error of SW2^2 estimates"),
-            "L (projections)",
-            "mean |estimate - reference|",
-            &series(|r| r.mae),
-            true,
-            true,
-        )
-        .map_err(|e| anyhow!("plotting: {e}"))?;
+        let mut figures = vec![("", "SW2^2 estimates", ESTIMATORS.to_vec())];
+        if !variants.is_empty() {
+            figures.push(("_variants", "variant estimates", variants.clone()));
+        }
+        for (suffix, what, estimators) in figures {
+            plots::line_plot(
+                &run.file(&format!("variance_vs_L_{name}{suffix}.png"))?,
+                &format!("{name}: variance of {what} (directions / estimator)"),
+                "L (projections)",
+                "variance",
+                &series(&estimators, |r| r.variance),
+                true,
+                true,
+            )
+            .map_err(|e| anyhow!("plotting: {e}"))?;
+            plots::line_plot(
+                &run.file(&format!("error_vs_L_{name}{suffix}.png"))?,
+                &format!("{name}: mean absolute error of {what}"),
+                "L (projections)",
+                "mean |estimate - reference|",
+                &series(&estimators, |r| r.mae),
+                true,
+                true,
+            )
+            .map_err(|e| anyhow!("plotting: {e}"))?;
+        }
         for &l in &s.projections {
             // The winner among the SW₂² estimators (the variants estimate other quantities).
             let mut at_l: Vec<&Row> = rows
