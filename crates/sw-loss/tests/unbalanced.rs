@@ -64,97 +64,78 @@ fn options(r: &Value) -> UnbalancedOptions {
     UnbalancedOptions::new(rho[0], rho[1])
 }
 
-/// SUOT: the value, each direction's UOT and transport term, the masses, the reweighted
-/// marginals and the potentials, and the gradient in both clouds (POT's envelope gradient:
-/// the fixture differentiates its final transport term with the marginals held).
-#[test]
-fn suot_matches_pot() {
+/// Runs `check` on every fixture case and ρ pair: the clouds (requiring grad), the case, the
+/// entry of `section` ("suot" or "usot") and a label; then compares the gradient in both clouds
+/// of the value `check` returns with the fixture's (POT's envelope gradient: the generator
+/// differentiates its final transport term with the marginals held).
+fn for_each_case(
+    section: &str,
+    check: impl Fn(&Tensor<2>, &Tensor<2>, &Case, &Value, &str) -> Tensor<1>,
+) {
     let device = Device::flex().autodiff();
     for case in cases() {
         let c = load(&case, &device);
         for r in case["rhos"].as_array().unwrap() {
-            let want = &r["suot"];
-            let what = format!("{} reg_m {:?}", case["name"], vector(&r["reg_m"]));
+            let want = &r[section];
+            let what = format!("{section} {} reg_m {:?}", case["name"], vector(&r["reg_m"]));
             let (x, y) = (c.x.clone().require_grad(), c.y.clone().require_grad());
-            let got =
-                sliced_unbalanced_ot(&x, &y, Some(&c.a), Some(&c.b), &c.dirs, options(r)).unwrap();
+            let value = check(&x, &y, &c, r, &what);
             assert!(
-                rel_err(scalar(got.value.clone()), want["value"].as_f64().unwrap()) < TOL,
+                rel_err(scalar(value.clone()), want["value"].as_f64().unwrap()) < TOL,
                 "{what}: value"
             );
-            assert_close(
-                &to_vec(got.per_direction.clone()),
-                &vector(&want["projected_uots"]),
-                &what,
-            );
-            assert_close(&got.transport, &vector(&want["linear_cost"]), &what);
-            assert_close(&got.mass, &vector(&want["full_mass"]), &what);
-            assert_close(&got.a_reweighted, &flat(&want["a_reweighted"]), &what);
-            assert_close(&got.b_reweighted, &flat(&want["b_reweighted"]), &what);
-            assert_close(&got.f, &flat(&want["f"]), &what);
-            assert_close(&got.g, &flat(&want["g"]), &what);
-            let grads = got.value.backward();
-            assert_close(
-                &to_vec(x.grad(&grads).unwrap()),
-                &flat(&want["grad_x"]),
-                &what,
-            );
-            assert_close(
-                &to_vec(y.grad(&grads).unwrap()),
-                &flat(&want["grad_y"]),
-                &what,
-            );
+            let grads = value.backward();
+            let gx = to_vec(x.grad(&grads).unwrap());
+            assert_close(&gx, &flat(&want["grad_x"]), &what);
+            let gy = to_vec(y.grad(&grads).unwrap());
+            assert_close(&gy, &flat(&want["grad_y"]), &what);
         }
     }
+}
+
+/// SUOT: the value, each direction's UOT and transport term, the masses, the reweighted
+/// marginals, the potentials and the gradient in both clouds.
+#[test]
+fn suot_matches_pot() {
+    for_each_case("suot", |x, y, c, r, what| {
+        let want = &r["suot"];
+        let got = sliced_unbalanced_ot(x, y, Some(&c.a), Some(&c.b), &c.dirs, options(r)).unwrap();
+        let per_direction = to_vec(got.per_direction.clone());
+        assert_close(&per_direction, &vector(&want["projected_uots"]), what);
+        assert_close(&got.transport, &vector(&want["linear_cost"]), what);
+        assert_close(&got.mass, &vector(&want["full_mass"]), what);
+        assert_close(&got.a_reweighted, &flat(&want["a_reweighted"]), what);
+        assert_close(&got.b_reweighted, &flat(&want["b_reweighted"]), what);
+        assert_close(&got.f, &flat(&want["f"]), what);
+        assert_close(&got.g, &flat(&want["g"]), what);
+        got.value
+    });
 }
 
 /// USOT: the value, the sliced transport term, the 1-D costs, the mass, the reweighted
 /// marginals and the gradient in both clouds.
 #[test]
 fn usot_matches_pot() {
-    let device = Device::flex().autodiff();
-    for case in cases() {
-        let c = load(&case, &device);
-        for r in case["rhos"].as_array().unwrap() {
-            let want = &r["usot"];
-            let what = format!("{} reg_m {:?}", case["name"], vector(&r["reg_m"]));
-            let (x, y) = (c.x.clone().require_grad(), c.y.clone().require_grad());
-            let got =
-                unbalanced_sliced_ot(&x, &y, Some(&c.a), Some(&c.b), &c.dirs, options(r)).unwrap();
+    for_each_case("usot", |x, y, c, r, what| {
+        let want = &r["usot"];
+        let got = unbalanced_sliced_ot(x, y, Some(&c.a), Some(&c.b), &c.dirs, options(r)).unwrap();
+        let transport = scalar(got.transport.clone());
+        assert!(
+            rel_err(transport, want["sot_loss"].as_f64().unwrap()) < TOL,
+            "{what}: sot"
+        );
+        assert_close(&got.one_d, &vector(&want["one_d_losses"]), what);
+        for m in vector(&want["full_mass"]) {
             assert!(
-                rel_err(scalar(got.value.clone()), want["value"].as_f64().unwrap()) < TOL,
-                "{what}: value"
-            );
-            assert!(
-                rel_err(
-                    scalar(got.transport.clone()),
-                    want["sot_loss"].as_f64().unwrap()
-                ) < TOL,
-                "{what}: sot"
-            );
-            assert_close(&got.one_d, &vector(&want["one_d_losses"]), &what);
-            for m in vector(&want["full_mass"]) {
-                assert!(
-                    rel_err(got.mass, m) < TOL,
-                    "{what}: mass {} vs {m}",
-                    got.mass
-                );
-            }
-            assert_close(&got.a_reweighted, &vector(&want["a_reweighted"]), &what);
-            assert_close(&got.b_reweighted, &vector(&want["b_reweighted"]), &what);
-            let grads = got.value.backward();
-            assert_close(
-                &to_vec(x.grad(&grads).unwrap()),
-                &flat(&want["grad_x"]),
-                &what,
-            );
-            assert_close(
-                &to_vec(y.grad(&grads).unwrap()),
-                &flat(&want["grad_y"]),
-                &what,
+                rel_err(got.mass, m) < TOL,
+                "{what}: mass {} vs {m}",
+                got.mass
             );
         }
-    }
+        assert_close(&got.a_reweighted, &vector(&want["a_reweighted"]), what);
+        assert_close(&got.b_reweighted, &vector(&want["b_reweighted"]), what);
+        got.value
+    });
 }
 
 fn random_cloud(rng: &mut HostRng, n: usize, d: usize, shift: f64, device: &Device) -> Tensor<2> {
