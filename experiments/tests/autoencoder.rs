@@ -294,11 +294,34 @@ fn ctrl_c_checkpoints_the_epoch_and_the_run_resumes() {
     );
 }
 
+/// Equal rows, numbers within `tol` relative (text fields exactly).
+fn assert_close_rows(a: &[Vec<String>], b: &[Vec<String>], tol: f64, what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: rows {a:?} vs {b:?}");
+    for (ra, rb) in a.iter().zip(b) {
+        assert_eq!(ra.len(), rb.len(), "{what}: {ra:?} vs {rb:?}");
+        for (u, v) in ra.iter().zip(rb) {
+            match (u.parse::<f64>(), v.parse::<f64>()) {
+                (Ok(x), Ok(y)) => assert!(
+                    (x - y).abs() <= tol * x.abs().max(y.abs()).max(1e-12),
+                    "{what}: {ra:?} vs {rb:?}"
+                ),
+                _ => assert_eq!(u, v, "{what}: {ra:?} vs {rb:?}"),
+            }
+        }
+    }
+}
+
 /// `tests/data/ae_run_epoch2/`: a run folder written by the binary before the experiment
 /// registry and the split training loops (commit 08dead2; a tiny synthetic autoencoder stopped
 /// after epoch 2 of its config). Resumed to epoch 4 by this binary, it ends as an
-/// uninterrupted 4-epoch run of the same config: the same per-epoch losses and Chamfer, the same
-/// final metrics.
+/// uninterrupted 4-epoch run of the same config: the same per-epoch losses and Chamfer (to 2e-3
+/// relative) and the same final metrics (1e-2: the spreads over clouds move most) — a resume
+/// that repeated or skipped an epoch would be off by ~17 % (epoch 3 → 4). The fixture's two
+/// epochs were computed on another machine, and the CPU matmul kernels choose their SIMD path
+/// at run time (AVX-512 or not), so its checkpoint differs from this machine's epoch 2 in the
+/// last bits and the two runs drift apart by ~4e-4 in the epoch-4 loss and ~7e-3 in a spread
+/// (measured on an AMD EPYC without AVX-512). Bit-identical resuming on one machine is
+/// `resumed_training_is_bit_identical_to_an_uninterrupted_one`.
 #[test]
 fn a_run_folder_from_before_the_refactor_resumes_to_the_uninterrupted_result() {
     let dir = tempfile::tempdir().unwrap();
@@ -356,9 +379,11 @@ fn a_run_folder_from_before_the_refactor_resumes_to_the_uninterrupted_result() {
         columns(&fresh.join("metrics.csv"), 3),
     );
     assert_eq!(a.len(), 4, "{a:?}");
-    assert_eq!(a, b, "epoch, train_loss, eval_chamfer");
-    assert_eq!(
-        columns(&resumed.join("final_metrics.csv"), 9),
-        columns(&fresh.join("final_metrics.csv"), 9)
+    assert_close_rows(&a, &b, 2e-3, "epoch, train_loss, eval_chamfer");
+    assert_close_rows(
+        &columns(&resumed.join("final_metrics.csv"), 9),
+        &columns(&fresh.join("final_metrics.csv"), 9),
+        1e-2,
+        "final_metrics.csv",
     );
 }
