@@ -28,6 +28,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use rayon::prelude::*;
 
 use crate::error::{Result, SwError};
+use crate::host::host;
 
 /// One row of the merged coupling at the optimal shift: indices into the (unsorted) rows of u
 /// and v, the integer turn k added to v, the interval length δ.
@@ -233,15 +234,6 @@ fn optimal_shift(u: &Sorted, v: &Sorted, p: f64) -> f64 {
         }
     }
     0.5 * (a + b)
-}
-
-fn host(t: &Tensor<2>) -> Vec<f64> {
-    t.clone()
-        .detach()
-        .into_data()
-        .convert::<f64>()
-        .try_to_vec::<f64>()
-        .expect("f64")
 }
 
 /// W_p^p on the circle between the rows of `u` `[R, n]` and `v` `[R, m]` (values modulo 1),

@@ -39,6 +39,7 @@
 use burn::tensor::{Int, Tensor};
 
 use crate::error::{Result, SwError};
+use crate::host::host;
 
 /// POT's number of grid points for the integral over the reference circle (ot/lp/
 /// solver_circle.py line 824: `nx.linspace(0, 1, 101)[:-1]`).
@@ -50,15 +51,6 @@ const TIE_ULPS: f64 = 1e3;
 /// x − ⌊x⌋, with the identity's derivative.
 fn wrap<const D: usize>(t: Tensor<D>) -> Tensor<D> {
     t.clone() - t.floor()
-}
-
-fn read<E: burn::tensor::Element>(t: &Tensor<2>) -> Vec<E> {
-    t.clone()
-        .detach()
-        .into_data()
-        .convert::<E>()
-        .try_to_vec::<E>()
-        .expect("host read")
 }
 
 /// The LCOT embedding μ̂(k/K) of each row: `[R, n]` values (modulo 1), optional weights
@@ -96,13 +88,13 @@ pub fn embedding(t: Tensor<2>, weights: Option<Tensor<2>>, grid: usize) -> Resul
         } else {
             f32::EPSILON as f64
         };
-    let values = read::<f64>(&wrapped);
+    let values = host(&wrapped);
     if values.iter().any(|v| !v.is_finite()) {
         return Err(SwError::NonFinite {
             what: "LCOT values",
         });
     }
-    let alphas = weights.map(|w| read::<f64>(&w));
+    let alphas = weights.map(|w| host(&w));
     let index = atoms_at_levels(&values, alphas.as_deref(), [r, n], grid, tie, dtype);
     let index =
         Tensor::<2, Int>::from_data(burn::tensor::TensorData::new(index, [r, grid]), &device);

@@ -12,6 +12,7 @@ pub mod error;
 pub mod exact;
 pub mod functional;
 pub mod gsw;
+mod host;
 pub mod kernel;
 pub mod kernel_support;
 pub mod lcot;

@@ -35,6 +35,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use rayon::prelude::*;
 
 use crate::error::{Result, SwError};
+use crate::host::host;
 
 /// The ground cost c(x, y) of the plans' costs (POT's `metric` argument).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -78,15 +79,6 @@ pub struct SlicedPlans {
     pub plans: Vec<SparsePlan>,
     /// C_l `[L]`, differentiable in the points.
     pub costs: Tensor<1>,
-}
-
-pub(crate) fn host<const D: usize>(t: &Tensor<D>) -> Vec<f64> {
-    t.clone()
-        .detach()
-        .into_data()
-        .convert::<f64>()
-        .try_to_vec::<f64>()
-        .expect("f64")
 }
 
 /// The north-west-corner coupling of two sorted weighted samples (`order_*`: indices in

@@ -288,8 +288,7 @@ pub fn unbalanced_sliced_ot(
                 let (ox, oy) = (&prob.order_x[k], &prob.order_y[k]);
                 let us: Vec<f64> = ox.iter().map(|&i| u[i]).collect();
                 let vs: Vec<f64> = oy.iter().map(|&j| v[j]).collect();
-                let (fs, gs, _) =
-                    dual_1d(&prob.sorted_x[k], &us, &prob.sorted_y[k], &vs, options.p);
+                let (fs, gs) = dual_1d(&prob.sorted_x[k], &us, &prob.sorted_y[k], &vs, options.p);
                 let (mut fo, mut go) = (vec![0.0; n], vec![0.0; m]);
                 for (r, &i) in ox.iter().enumerate() {
                     fo[i] = fs[r];
@@ -471,7 +470,7 @@ impl Problem {
         let (mut f, mut g) = (vec![0.0; self.n], vec![0.0; self.m]);
         for i in 0..self.options.iterations {
             let (u, v, _) = self.reweight(&mut f, &mut g, &a, &b);
-            let (fd, gd, _) = dual_1d(xs, &u, ys, &v, self.options.p);
+            let (fd, gd) = dual_1d(xs, &u, ys, &v, self.options.p);
             let t = 2.0 / (2.0 + i as f64);
             f.iter_mut().zip(&fd).for_each(|(f, d)| *f += t * (d - *f));
             g.iter_mut().zip(&gd).for_each(|(g, d)| *g += t * (d - *g));
@@ -649,14 +648,14 @@ fn cost_1d(u: &[f64], wu: &[f64], v: &[f64], wv: &[f64], p: f64) -> f64 {
     total
 }
 
-/// The centred 1-D dual potentials (f̂ `[n]`, ĝ `[m]`) and the cost W_p^p of sorted samples,
+/// The centred 1-D dual potentials (f̂ `[n]`, ĝ `[m]`) of sorted samples,
 /// as POT's `emd_1d_dual_backprop` (ot/lp/solver_1d.py line 469): the gradient of
 /// [`cost_1d`]'s formula in the weights, with the atoms i_u(k), i_v(k) held (they are
 /// piecewise constant): with D_k = |u_{i_u(k)} − v_{i_v(k)}|^p and D_{n+m+1} = 0,
 /// ∂/∂q_k = D_k − D_{k+1}, routed to the cumulative weight q_k came from, then summed back
 /// through the cumulative sum (∂/∂w_i = Σ_{i' ≥ i} ∂/∂cdf_{i'}); centred by
 /// c = (⟨wv, ĝ⟩ − ⟨wu, f̂⟩) / (Σ wu + Σ wv), f̂ += c, ĝ −= c (`center_ot_dual`).
-fn dual_1d(u: &[f64], wu: &[f64], v: &[f64], wv: &[f64], p: f64) -> (Vec<f64>, Vec<f64>, f64) {
+fn dual_1d(u: &[f64], wu: &[f64], v: &[f64], wv: &[f64], p: f64) -> (Vec<f64>, Vec<f64>) {
     let grid = quantile_grid(wu, wv);
     let d: Vec<f64> = grid
         .atoms
@@ -665,16 +664,12 @@ fn dual_1d(u: &[f64], wu: &[f64], v: &[f64], wv: &[f64], p: f64) -> (Vec<f64>, V
         .collect();
     let (n, m, k) = (u.len(), v.len(), d.len());
     let (mut dcu, mut dcv) = (vec![0.0; n], vec![0.0; m]);
-    let mut cost = 0.0;
-    let mut prev = 0.0;
     for idx in 0..k {
         let next = if idx + 1 < k { d[idx + 1] } else { 0.0 };
         match grid.from_u[idx] {
             (true, i) => dcu[i] = d[idx] - next,
             (false, j) => dcv[j] = d[idx] - next,
         }
-        cost += (grid.q[idx] - prev) * d[idx];
-        prev = grid.q[idx];
     }
     let reverse_cumsum = |g: &mut [f64]| {
         let mut acc = 0.0;
@@ -689,7 +684,7 @@ fn dual_1d(u: &[f64], wu: &[f64], v: &[f64], wv: &[f64], p: f64) -> (Vec<f64>, V
     let c = (dot(wv, &dcv) - dot(wu, &dcu)) / (wu.iter().sum::<f64>() + wv.iter().sum::<f64>());
     dcu.iter_mut().for_each(|f| *f += c);
     dcv.iter_mut().for_each(|g| *g -= c);
-    (dcu, dcv, cost)
+    (dcu, dcv)
 }
 
 #[cfg(test)]
@@ -706,8 +701,8 @@ mod tests {
         let wu = [0.13, 0.31, 0.07, 0.22, 0.27];
         let wv = [0.21, 0.19, 0.37, 0.23];
         for p in [1.0, 2.0, 3.0] {
-            let (f, g, cost) = dual_1d(&u, &wu, &v, &wv, p);
-            assert!((cost - cost_1d(&u, &wu, &v, &wv, p)).abs() < 1e-14);
+            let (f, g) = dual_1d(&u, &wu, &v, &wv, p);
+            let cost = cost_1d(&u, &wu, &v, &wv, p);
             let pf: f64 = wu.iter().zip(&f).map(|(w, f)| w * f).sum();
             let pg: f64 = wv.iter().zip(&g).map(|(w, g)| w * g).sum();
             assert!((pf + pg - cost).abs() < 1e-12, "Euler, p = {p}");

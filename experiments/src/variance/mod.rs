@@ -543,7 +543,7 @@ fn report(run: &RunDir, s: &StudyParams, names: &[&str], rows: &[Row]) -> Result
         };
         let mut figures = vec![("", "SW2^2 estimates", ESTIMATORS.to_vec())];
         if !variants.is_empty() {
-            figures.push(("_variants", "variant estimates", variants.clone()));
+            figures.push(("_variants", "variant estimates", variants));
         }
         for (suffix, what, estimators) in figures {
             plots::line_plot(
